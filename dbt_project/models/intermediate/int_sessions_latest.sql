@@ -1,0 +1,4 @@
+-- One row per session: a later delivery of the same session_ref corrects the earlier one.
+select *
+from {{ ref('stg_landing__sessions') }}
+{{ latest_delivery(['partner_id', 'session_ref']) }}

@@ -1,0 +1,31 @@
+with source as (
+    select * from {{ source('landing', 'customers') }}
+),
+
+renamed as (
+    select
+        partner_id,
+        customer_ref,
+        name as customer_name,
+        email,
+        replace(upper(iban), ' ', '') as iban,
+        coalesce(account_holder, name) as account_holder,
+        street,
+        house_number,
+        upper(replace(postal_code, ' ', '')) as postal_code,
+        city,
+        ean,
+        mandate_signed_at,
+        mandate_valid_from,
+        mandate_valid_until,
+        revoked_at,
+        kvk_number,
+        coalesce(language, 'nl') as language,
+        file_sha256,
+        source_file,
+        received_at,
+        line_number
+    from source
+)
+
+select * from renamed

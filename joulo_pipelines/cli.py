@@ -1,0 +1,109 @@
+"""`joulo`: thin entry points over the same Dagster definitions the UI and sensors use."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from functools import cache
+
+from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.status import files_by_partner, format_table, quarter_totals
+
+DEMO_AS_OF = "2027-01-15"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="joulo", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="generate the demo partners' 2026 file drops, ingest and run 2026")
+    demo.add_argument("--seed", type=int, default=2026)
+    commands.add_parser("ingest", help="process the inbox once (the sensor's job, run now)")
+    run = commands.add_parser("run", help="materialize every asset of one quarter partition")
+    run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
+    commands.add_parser("status", help="files landed and quarantined; sessions, kWh and ERE per quarter")
+    args = parser.parse_args(argv)
+
+    data_dir = DataDir.from_env().ensure()
+    os.environ["JOULO_DATA_DIR"] = str(data_dir.root)
+    os.environ.setdefault("DAGSTER_HOME", str(data_dir.dagster_home))
+    try:
+        if args.command == "demo":
+            return _demo(data_dir, args.seed)
+        if args.command == "ingest":
+            return _ingest()
+        if args.command == "run":
+            return _run(args.quarter)
+        return _status(data_dir)
+    except Exception as exc:  # the message is for a person; the traceback is in the Dagster run
+        print(f"joulo {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+@cache
+def _definitions():
+    from joulo_pipelines.lib.dbt_manifest import ensure_manifest
+
+    ensure_manifest()
+    from joulo_pipelines.definitions import defs
+
+    return defs()
+
+
+def _instance():
+    import dagster as dg
+
+    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def _ingest() -> int:
+    result = _definitions().resolve_job_def("ingest_job").execute_in_process(instance=_instance())
+    for materialization in result.asset_materializations_for_node("landed_files"):
+        if materialization.asset_key.path[-1] == "files":
+            meta = {k: v.value for k, v in materialization.metadata.items()}
+            print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
+                  f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
+                  f"{meta['rows_quarantined']} rows quarantined")
+    return 0 if result.success else 1
+
+
+def _run(quarter: Quarter) -> int:
+    job = _definitions().resolve_job_def("quarter_job")
+    result = job.execute_in_process(instance=_instance(), partition_key=quarter.partition_key)
+    print(f"run {quarter}: {'succeeded' if result.success else 'FAILED'} (run id {result.run_id})")
+    return 0 if result.success else 1
+
+
+def _status(data_dir: DataDir) -> int:
+    print(f"data dir: {data_dir.root}\n")
+    print(format_table(["partner", "files landed", "with bad rows", "rejected", "rows landed", "rows quarantined"],
+                       files_by_partner(data_dir)))
+    print()
+    totals = [(Quarter.parse(str(q)).label, *rest) for q, *rest in quarter_totals(data_dir)]
+    print(format_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+    return 0
+
+
+def _demo(data_dir: DataDir, seed: int) -> int:
+    from joulo_pipelines.lib.demo_data import generate_demo
+
+    os.environ.setdefault("JOULO_AS_OF", DEMO_AS_OF)
+    print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, as of {os.environ['JOULO_AS_OF']})")
+    generate_demo(data_dir, seed=seed)
+    if _ingest() != 0:
+        return 1
+    for number in range(1, 5):
+        if _run(Quarter(2026, number)) != 0:
+            return 1
+    _status(data_dir)
+    print(f"\nwarehouse:   {data_dir.warehouse}  (schemas staging, intermediate, marts)")
+    print(f"landing:     {data_dir.landing}  (raw/ original bytes, <partner>/<dataset>/ typed Parquet)")
+    print(f"quarantine:  {data_dir.quarantine}  (<sha256>.errors.csv per file with bad rows)")
+    print(f"dagster:     {os.environ['DAGSTER_HOME']}  (`make ui` shows these runs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.defs.warehouse_project import dbt_project
+from joulo_pipelines.lib.intake import ensure_landing_schemas
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "source" and props["source_name"] == "landing":
+            return spec.replace_attributes(key=dg.AssetKey(["landing", props["name"]]))
+        return spec.replace_attributes(group_name="warehouse")
+
+
+def dbt_vars_for(window: dg.TimeWindow) -> dict[str, str]:
+    """The quarter as the half-open window of Europe/Amsterdam dates the models filter on."""
+    return {"quarter_start": window.start.date().isoformat(), "quarter_end": window.end.date().isoformat()}
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    partitions_def=quarterly_partitions,
+    dagster_dbt_translator=WarehouseTranslator(),
+)
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource):
+    folder = data_dir.data_dir.ensure()
+    ensure_landing_schemas(folder)
+    folder.export_env()
+    dbt_vars = dbt_vars_for(context.partition_time_window)
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

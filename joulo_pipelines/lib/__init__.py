@@ -1,0 +1,1 @@
+"""Plain Python without Dagster: parsers, checks, writers and the rules they share."""

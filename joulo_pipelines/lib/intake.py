@@ -1,0 +1,412 @@
+"""File-drop intake: keep the original bytes, parse them with DuckDB, land typed rows, quarantine the rest.
+
+One file at a time, set-based inside the file: DuckDB reads every cell as text, then one SQL pass per
+column type finds the cells that break the contract. Good rows land as Parquet with lineage (file hash
+and line number); bad rows and their reasons go to quarantine/. Nothing here knows business rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from joulo_pipelines.lib.contract import (
+    ACCEPTED,
+    DATASETS,
+    DUCKDB_TYPES,
+    LINEAGE_COLUMNS,
+    Column,
+    Dataset,
+    accepted_file_names,
+    dataset_for_file,
+)
+from joulo_pipelines.lib.paths import DataDir
+
+ERROR_COLUMNS = ("file", "row", "column", "value", "reason")
+# The time of day followed by Z or +hh:mm / -hhmm / +hh: an explicit UTC offset.
+_OFFSET_RE = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)$"
+
+
+@dataclass
+class RowError:
+    row: int  # line in the file, the header being line 1
+    column: str
+    value: str | None
+    reason: str
+
+
+@dataclass
+class IntakeResult:
+    source_file: str  # path below inbox/, e.g. voltnet/sessions_2026-03.csv
+    partner_id: str
+    dataset: str | None
+    file_sha256: str
+    status: str  # landed | landed_with_errors | rejected | duplicate
+    rows_total: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    report_path: str | None = None
+
+    def summary(self) -> dict:
+        """What may be shown in logs and Dagster metadata: counts and reasons, never cell values."""
+        by_reason: dict[str, int] = {}
+        for error in self.errors:
+            key = f"{error.column}: {error.reason}"
+            by_reason[key] = by_reason.get(key, 0) + 1
+        return {
+            "file": self.source_file,
+            "dataset": self.dataset,
+            "status": self.status,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "errors_by_reason": by_reason,
+            "first_error_rows": sorted({e.row for e in self.errors})[:10],
+        }
+
+
+class _FileRejected(Exception):
+    def __init__(self, errors: list[RowError]):
+        super().__init__("; ".join(e.reason for e in errors))
+        self.errors = errors
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inbox_files(data_dir: DataDir) -> list[Path]:
+    """Every file partners dropped, in a stable order: inbox/<partner>/<file>."""
+    if not data_dir.inbox.exists():
+        return []
+    return sorted(p for p in data_dir.inbox.glob("*/*") if p.is_file() and not p.name.startswith("."))
+
+
+def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> IntakeResult:
+    """Land one dropped file. Idempotent: the same bytes from the same partner a second time do nothing."""
+    data_dir.ensure()
+    ensure_landing_schemas(data_dir)
+    relative = path.resolve().relative_to(data_dir.inbox.resolve()).as_posix()
+    partner_id = relative.split("/", 1)[0]
+    sha = sha256_of(path)
+    _keep_raw_bytes(data_dir, path, sha)
+    dataset = dataset_for_file(path.name)
+    result = IntakeResult(relative, partner_id, dataset.name if dataset else None, sha, "landed")
+
+    if partner_id not in partner_ids:
+        # Not recorded as processed: once the partner is registered, the same bytes land normally.
+        result.status = "rejected"
+        result.errors = [RowError(0, "", partner_id, f"partner {partner_id!r} is not in config/partners.yaml; "
+                                  f"registered: {', '.join(partner_ids) or 'none'}")]
+        _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / "_unregistered")
+        return result
+
+    manifest = data_dir.landing / partner_id / "manifest" / f"{sha}.json"
+    if manifest.exists():
+        previous = json.loads(manifest.read_text())
+        result.status = "duplicate"
+        result.dataset = previous["dataset"]
+        result.rows_total = previous["rows_total"]
+        return result
+
+    received_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    try:
+        if dataset is None:
+            raise _FileRejected([RowError(0, "", path.name, f"unknown file name; accepted: {accepted_file_names()}")])
+        _parse_and_land(data_dir, path, dataset, result, received_at)
+    except _FileRejected as rejected:
+        result.status = "rejected"
+        result.errors = rejected.errors
+    if result.errors:
+        _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / partner_id)
+    _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, path), indent=2).encode())
+    return result
+
+
+def _manifest_entry(result: IntakeResult, received_at: datetime, path: Path) -> dict:
+    return {
+        "partner_id": result.partner_id,
+        "dataset": result.dataset,
+        "file_sha256": result.file_sha256,
+        "source_file": result.source_file,
+        "received_at": received_at.isoformat(),
+        "size_bytes": path.stat().st_size,
+        "status": result.status,
+        "rows_total": result.rows_total,
+        "rows_loaded": result.rows_loaded,
+        "rows_rejected": result.rows_rejected,
+        "quarantine_report": result.report_path,
+    }
+
+
+def _keep_raw_bytes(data_dir: DataDir, path: Path, sha: str) -> None:
+    target = data_dir.raw / f"{sha}{path.suffix.lower() or '.bin'}"
+    if not target.exists():
+        _write_atomically(target, path.read_bytes())
+
+
+def _write_atomically(target: Path, content: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
+
+
+def _read_header(path: Path) -> tuple[str, list[str]]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        line = first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise _FileRejected([RowError(1, "", None, "the file is not UTF-8 text")]) from None
+    if not line.strip():
+        raise _FileRejected([RowError(1, "", None, "the first line must be a header row; it is empty")])
+    delimiter = ";" if line.count(";") > line.count(",") else ","
+    names = [name.strip().lower() for name in next(csv.reader([line], delimiter=delimiter))]
+    return delimiter, names
+
+
+def _check_header(dataset: Dataset, names: list[str]) -> None:
+    errors = []
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    for name in repeated:
+        errors.append(RowError(1, name, name, "column appears more than once in the header"))
+    for name in dataset.required:
+        if name not in names:
+            errors.append(RowError(1, name, None, f"required column {name!r} is missing from the header; "
+                                   f"required for {dataset.name}: {', '.join(dataset.required)}"))
+    if "" in names:
+        errors.append(RowError(1, "", None, "a header cell is empty; every column needs a name"))
+    if errors:
+        raise _FileRejected(errors)
+
+
+def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: IntakeResult,
+                    received_at: datetime) -> None:
+    delimiter, names = _read_header(path)
+    _check_header(dataset, names)
+    con = duckdb.connect()
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        positional = {f"c{i}": "VARCHAR" for i in range(len(names))}
+        con.execute(
+            "create table cells as select * from read_csv(?, delim=?, quote='\"', escape='\"', header=true, "
+            f"columns={positional!r}, auto_detect=false, store_rejects=true, encoding='utf-8')",
+            [str(path), delimiter],
+        )
+        _number_lines(con, path)
+        present = {name: f"c{i}" for i, name in enumerate(names)}
+        con.execute(_parsed_sql(dataset, present, decimal_comma=delimiter == ";"))
+        con.execute(_errors_sql(dataset, present))
+        result.rows_total = con.execute("select count(*) from cells").fetchone()[0] + con.execute(
+            "select count(distinct line) from reject_errors").fetchone()[0]
+        result.errors = [RowError(*row) for row in con.execute(
+            "select line, column_name, value, reason from row_errors order by line, column_name").fetchall()]
+        target = data_dir.landing / result.partner_id / dataset.name / f"{result.file_sha256}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        lineage = (
+            f"'{result.partner_id}' as partner_id, '{result.file_sha256}' as file_sha256, "
+            f"$src as source_file, $received::timestamptz as received_at, line as line_number"
+        )
+        columns = ", ".join(f"{c.name}" for c in dataset.columns)
+        con.execute(
+            f"copy (select {lineage}, {columns} from parsed where line not in (select line from row_errors) "
+            f"order by line) to '{temporary}' (format parquet, compression zstd)",
+            {"src": result.source_file, "received": received_at.isoformat()},
+        )
+        os.replace(temporary, target)
+        result.rows_loaded = con.execute(f"select count(*) from read_parquet('{target}')").fetchone()[0]
+        result.rows_rejected = len({e.row for e in result.errors})
+        result.status = "landed_with_errors" if result.errors else "landed"
+    except duckdb.Error as exc:
+        raise _FileRejected([RowError(0, "", None, f"the file could not be read as CSV: {exc}")]) from None
+    finally:
+        con.close()
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Give each parsed row its physical line number in the file (header = line 1).
+
+    DuckDB's reader skips blank lines and rows it rejects; we read the file once more as plain lines and
+    hand the parsed rows, in order, the line numbers that are neither blank, the header nor rejected.
+    """
+    _read_lines(con, path)
+    con.execute(
+        "create table line_map as select row_number() over (order by line) - 1 as cell_row, line from lines "
+        "where line > 1 and trim(coalesce(text, ''), chr(13) || ' ') <> '' "
+        "and line not in (select line from reject_errors)"
+    )
+    parsed_rows, mapped_rows = con.execute(
+        "select (select count(*) from cells), (select count(*) from line_map)").fetchone()
+    if parsed_rows != mapped_rows:
+        raise _FileRejected([RowError(0, "", None, "a quoted value spans several lines; every record must be on "
+                                      "one line")])
+    con.execute("create table numbered as select m.line, c.* from (select rowid as cell_row, * from cells) c "
+                "join line_map m using (cell_row)")
+
+
+def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The file as physical lines (table `lines`: line, text), read without any CSV interpretation."""
+    con.execute(
+        "create table raw_lines as select text from read_csv(?, delim=chr(30), quote='', escape='', "
+        "header=false, columns={'text': 'VARCHAR'}, auto_detect=false, strict_mode=false, encoding='utf-8')",
+        [str(path)],
+    )
+    con.execute("create table lines as select rowid + 1 as line, text from raw_lines")
+
+
+def _cell(raw: str) -> str:
+    return f"nullif(trim({raw}), '')"
+
+
+def _parse_expression(column: Column, raw: str, decimal_comma: bool) -> str:
+    cell = _cell(raw)
+    match column.type:
+        case "text" | "email":
+            return cell
+        case "language":
+            return f"lower({cell})"
+        case "integer":
+            return f"case when regexp_full_match({cell}, '-?\\d+') then try_cast({cell} as bigint) end"
+        case "decimal":
+            number = f"replace({cell}, ',', '.')" if decimal_comma else cell
+            return (f"case when regexp_full_match({number}, '-?\\d+(\\.\\d+)?') "
+                    f"then try_cast({number} as DECIMAL(18,6)) end")
+        case "date":
+            return f"case when regexp_full_match({cell}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') then try_cast({cell} as date) end"
+        case "timestamp":
+            local = f"try_cast({cell} as timestamp)"
+            winter = f"timezone('UTC', {local} - interval 1 hour)"
+            summer = f"timezone('UTC', {local} - interval 2 hour)"
+            is_winter = f"coalesce(timezone('Europe/Amsterdam', {winter}) = {local}, false)"
+            is_summer = f"coalesce(timezone('Europe/Amsterdam', {summer}) = {local}, false)"
+            return (f"case when regexp_matches({cell}, '{_OFFSET_RE}') then try_cast({cell} as timestamptz) "
+                    f"when {is_winter} and not {is_summer} then {winter} "
+                    f"when {is_summer} and not {is_winter} then {summer} end")
+    raise AssertionError(column.type)
+
+
+def _type_reason(column: Column, raw: str) -> str:
+    """Why a cell that is present did not parse, as a SQL expression (DST cases get their own words)."""
+    cell = _cell(raw)
+    accepted = f"'is not {ACCEPTED[column.type]}'"
+    if column.type != "timestamp":
+        return accepted
+    return (f"case when not regexp_matches({cell}, '{_OFFSET_RE}') and try_cast({cell} as timestamp) is not null "
+            f"then 'is a local time that ' || case when timezone('Europe/Amsterdam', timezone('UTC', "
+            f"try_cast({cell} as timestamp) - interval 1 hour)) = try_cast({cell} as timestamp) then 'occurs twice' "
+            f"else 'does not exist' end || ' in Europe/Amsterdam (DST change); add a UTC offset' else {accepted} end")
+
+
+def _parsed_sql(dataset: Dataset, present: dict[str, str], decimal_comma: bool) -> str:
+    selects = ["line"]
+    for column in dataset.columns:
+        if column.name in present:
+            selects.append(f"{_parse_expression(column, present[column.name], decimal_comma)} as {column.name}")
+            selects.append(f"{_cell(present[column.name])} as {column.name}__text")
+        else:
+            selects.append(f"null::{DUCKDB_TYPES[column.type]} as {column.name}")
+            selects.append(f"null::varchar as {column.name}__text")
+    return f"create table parsed as select {', '.join(selects)} from numbered"
+
+
+def _errors_sql(dataset: Dataset, present: dict[str, str]) -> str:
+    parts = [
+        "select distinct on (line) line, '' as column_name, csv_line as value, "
+        "'the row does not match the header: ' || error_message as reason from reject_errors"
+    ]
+    cell_checks = []
+    for column in dataset.columns:
+        text = f"{column.name}__text"
+        if column.required:
+            cell_checks.append(f"select line, '{column.name}', null, 'is required but empty' from parsed "
+                               f"where {text} is null")
+        if column.name in present and column.type != "text":
+            reason = _type_reason(column, text)
+            condition = f"{text} is not null and {column.name} is null"
+            if column.type == "email":
+                condition = f"{text} is not null and not regexp_full_match({text}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+')"
+            elif column.type == "language":
+                condition = f"{text} is not null and {column.name} not in ('nl', 'en')"
+            cell_checks.append(f"select line, '{column.name}', {text}, {reason} from parsed where {condition}")
+    parts += cell_checks
+    if dataset.row_rules:
+        rule_parts = [
+            f"select line, '{rule.column}', {rule.column}__text, '{rule.reason}' from parsed "
+            f"where not coalesce({rule.condition}, false)"
+            for rule in dataset.row_rules
+        ]
+        clean = " union all ".join(cell_checks) if cell_checks else "select null, null, null, null where false"
+        parts.append(
+            f"select * from ({' union all '.join(rule_parts)}) where line not in "
+            f"(select line from ({clean}) c(line, column_name, value, reason))"
+        )
+    return f"create table row_errors as {' union all '.join(parts)}"
+
+
+def _write_quarantine(data_dir: DataDir, result: IntakeResult, path: Path, quarantine_dir: Path) -> None:
+    """The report (CSV for people, JSON for machines) and the offending lines exactly as delivered."""
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    stem = quarantine_dir / result.file_sha256
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ERROR_COLUMNS)
+    for error in result.errors:
+        writer.writerow([result.source_file, error.row, error.column, error.value or "", error.reason])
+    _write_atomically(stem.with_suffix(".errors.csv"), buffer.getvalue().encode())
+    report = {**result.summary(), "partner_id": result.partner_id, "file_sha256": result.file_sha256,
+              "errors": [asdict(e) for e in result.errors]}
+    _write_atomically(stem.with_suffix(".report.json"), json.dumps(report, indent=2, default=str).encode())
+    if result.status == "rejected":
+        _write_atomically(quarantine_dir / f"{result.file_sha256}__{path.name}", path.read_bytes())
+    else:
+        _write_rejected_lines(path, {e.row for e in result.errors}, stem.with_suffix(".rejected_rows.csv"))
+    result.report_path = str(stem.with_suffix(".errors.csv").relative_to(data_dir.root))
+
+
+def _write_rejected_lines(path: Path, rows: set[int], target: Path) -> None:
+    con = duckdb.connect()
+    try:
+        _read_lines(con, path)
+        found = con.execute(
+            "select line, text from lines where line = 1 or list_contains(?::bigint[], line) order by line",
+            [sorted(rows)],
+        ).fetchall()
+    finally:
+        con.close()
+    header, *lines = found
+    content = header[1] + "\n" + "".join(f"{text}\n" for _, text in lines)
+    _write_atomically(target, content.lstrip("\ufeff").encode())
+
+
+def ensure_landing_schemas(data_dir: DataDir) -> None:
+    """An empty Parquet file per dataset under landing/_schema/, so dbt's globs always match and always see
+    every column, even before the first partner file or when no partner sends an optional dataset."""
+    con = duckdb.connect()
+    try:
+        for dataset in DATASETS.values():
+            target = data_dir.landing / "_schema" / dataset.name / "empty.parquet"
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            columns = [f"null::{kind} as {name}" for name, kind in LINEAGE_COLUMNS.items()]
+            columns += [f"null::{DUCKDB_TYPES[c.type]} as {c.name}" for c in dataset.columns]
+            con.execute(f"copy (select {', '.join(columns)} where false) to '{target}' (format parquet)")
+        manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
+        if not manifest.exists():
+            _write_atomically(manifest, b"[]")
+    finally:
+        con.close()

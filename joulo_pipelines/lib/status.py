@@ -1,0 +1,77 @@
+"""Read-only views for people at a terminal: what landed, what was quarantined, what each quarter holds."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import duckdb
+
+from joulo_pipelines.lib.paths import DataDir
+
+
+@contextmanager
+def warehouse(data_dir: DataDir):
+    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def files_by_partner(data_dir: DataDir) -> list[tuple]:
+    """(partner, files landed, files with quarantined rows, files rejected whole, rows loaded, rows quarantined)."""
+    pattern = data_dir.landing / "*" / "manifest" / "*.json"
+    if not any(data_dir.landing.glob("*/manifest/*.json")):
+        return []
+    with duckdb.connect() as con:
+        return con.execute(
+            f"""
+            select partner_id,
+                   count(*) filter (where status in ('landed', 'landed_with_errors')),
+                   count(*) filter (where status = 'landed_with_errors'),
+                   count(*) filter (where status = 'rejected'),
+                   sum(rows_loaded), sum(rows_rejected)
+            from read_json('{pattern}', format = 'auto')
+            where partner_id is not null
+            group by partner_id order by partner_id
+            """
+        ).fetchall()
+
+
+def quarter_totals(data_dir: DataDir) -> list[tuple]:
+    """(quarter_start, partner, EANs, charge points, sessions, kWh, ERE) from the marts."""
+    if not data_dir.warehouse.exists():
+        return []
+    with warehouse(data_dir) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'fct_ean_quarter_energy'").fetchone()[0]
+        if not exists:
+            return []
+        return con.execute(
+            """
+            select quarter_start, partner_id, count(*) as eans, sum(charge_point_count), sum(session_count),
+                   sum(kwh), sum(ere_estimate)
+            from marts.fct_ean_quarter_energy
+            group by quarter_start, partner_id order by quarter_start, partner_id
+            """
+        ).fetchall()
+
+
+def format_table(headers: list[str], rows: list[tuple]) -> str:
+    cells = [headers] + [[_format_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _format_cell(value: object) -> str:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return f"{value:,.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
