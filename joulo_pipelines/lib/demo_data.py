@@ -65,8 +65,10 @@ PARTNERS = [
 YEAR = 2026
 
 
-def generate_demo(data_dir: DataDir, seed: int = 2026) -> list[Path]:
-    """Write config/partners.yaml and every partner's file drops for 2026; returns the files written."""
+def generate_demo(data_dir: DataDir, seed: int = 2026, scale: float = 1.0) -> list[Path]:
+    """Write config/partners.yaml and every partner's file drops for 2026; returns the files written.
+
+    `scale` shrinks or grows the number of customers per partner (tests use a small world)."""
     data_dir.ensure()
     rng = np.random.default_rng(seed)
     registry = {"partners": [{"id": p.id, "name": p.name, **p.registry, "source": {"type": "files"}}
@@ -74,15 +76,14 @@ def generate_demo(data_dir: DataDir, seed: int = 2026) -> list[Path]:
     data_dir.partners_file.write_text(yaml.safe_dump(registry, sort_keys=False, allow_unicode=True))
     written: list[Path] = []
     for partner in PARTNERS:
-        customers = _customers(rng, partner)
+        customers = _customers(rng, partner, max(25, round(partner.customers * scale)))
         charge_points = _charge_points(rng, partner, customers)
         sessions = _sessions(rng, charge_points, days=pd.date_range(f"{YEAR}-01-01", f"{YEAR}-12-31"))
         written += _write_partner_files(data_dir, partner, customers, charge_points, sessions, rng)
     return written
 
 
-def _customers(rng: np.random.Generator, partner: DemoPartner) -> pd.DataFrame:
-    n = partner.customers
+def _customers(rng: np.random.Generator, partner: DemoPartner, n: int) -> pd.DataFrame:
     first = rng.choice(FIRST_NAMES, n)
     last = rng.choice(LAST_NAMES, n)
     city_index = rng.integers(0, len(CITIES), n)

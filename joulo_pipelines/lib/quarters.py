@@ -25,7 +25,7 @@ class Quarter:
         except ValueError:
             raise ValueError(f"{text!r} is not a quarter; use 2026-Q1 or its first day 2026-01-01") from None
         if day.day != 1 or day.month not in (1, 4, 7, 10):
-            raise ValueError(f"{text!r} is not the first day of a quarter (01-01, 04-01, 07-01 or 10-01)")
+            raise ValueError(f"{text!r} is not the first day of a quarter (01-01, 04-01, 07-01 or 10-01); use 2026-Q1 or 2026-01-01")
         return cls(day.year, (day.month - 1) // 3 + 1)
 
     @classmethod

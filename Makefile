@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON := $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export JOULO_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(JOULO_DATA_DIR)/dagster_home
+
+.PHONY: install demo test ui bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -c "from joulo_pipelines.lib.dbt_manifest import ensure_manifest; ensure_manifest(force=True)"
+	touch $@
+
+demo: install
+	$(BIN)/joulo demo
+
+test: install
+	$(BIN)/pytest
+
+ui: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs

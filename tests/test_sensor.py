@@ -1,0 +1,50 @@
+import os
+
+import dagster as dg
+
+from conftest import drop
+from joulo_pipelines.defs.ingest.sensors import inbox_sensor
+from joulo_pipelines.defs.resources import DataDirResource
+
+
+def evaluate(data_dir, cursor=None):
+    context = dg.build_sensor_context(cursor=cursor, resources={"data_dir": DataDirResource(path=str(data_dir.root))})
+    return inbox_sensor(context)
+
+
+def test_a_new_file_requests_one_run_for_that_file_and_an_unchanged_inbox_none(data_dir):
+    drop(data_dir, "alpha", "sessions_2026-01.csv", "session_ref\n")
+    first = evaluate(data_dir)
+    assert [r.run_config["ops"]["landed_files"]["config"]["files"] for r in first.run_requests] == [
+        ["alpha/sessions_2026-01.csv"]]
+    assert first.run_requests[0].run_key.startswith("alpha/sessions_2026-01.csv@")
+    assert evaluate(data_dir, first.cursor).run_requests == []
+
+
+def test_a_changed_file_and_a_second_file_each_request_a_run(data_dir):
+    path = drop(data_dir, "alpha", "sessions_2026-01.csv", "session_ref\n")
+    cursor = evaluate(data_dir).cursor
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    drop(data_dir, "beta", "customers.csv", "customer_ref\n")
+    second = evaluate(data_dir, cursor)
+    keys = sorted(r.run_key for r in second.run_requests)
+    assert [k.split("@")[0] for k in keys] == ["alpha/sessions_2026-01.csv", "beta/customers.csv"]
+    assert evaluate(data_dir, second.cursor).run_requests == []
+
+
+def test_the_ingest_job_run_by_the_sensor_lands_good_rows_and_reports_bad_ones_without_values(data_dir, definitions):
+    drop(data_dir, "alpha", "sessions_2026-01.csv",
+         "session_ref,charge_point_ref,started_at,ended_at,energy_kwh\n"
+         "S1,CP1,2026-01-10T18:00:00Z,2026-01-10T20:00:00Z,3.5\n"
+         "S2,CP1,2026-01-11T18:00:00Z,2026-01-11T20:00:00Z,secret-value\n")
+    request = evaluate(data_dir).run_requests[0]
+    job = definitions.resolve_job_def("ingest_job")
+    result = job.execute_in_process(run_config=request.run_config, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    sessions = next(m for m in result.asset_materializations_for_node("landed_files")
+                    if m.asset_key == dg.AssetKey(["landing", "sessions"]))
+    assert sessions.metadata["rows_loaded"].value == 1
+    assert sessions.metadata["rows_quarantined"].value == 1
+    assert "secret-value" not in str(sessions.metadata)
+    assert "energy_kwh" in str(sessions.metadata["quarantine"].value)
