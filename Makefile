@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JOULO_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(JOULO_DATA_DIR)/dagster_home
 
-.PHONY: install demo test ui bench clean
+.PHONY: install test-deps demo test ui bench clean
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,10 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/joulo demo
 
-test: install
+test-deps:
+	scripts/install-test-deps.sh
+
+test: install test-deps
 	$(BIN)/pytest
 
 ui: install

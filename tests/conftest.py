@@ -71,3 +71,44 @@ def _point_env_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
     return make_data_dir(root, ["alpha", "beta"])
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory, definitions) -> DataDir:
+    """A small demo world (~80 customers, all of 2026) ingested and built for 2026-Q1..Q4, once per test
+    session. Read-only: a test that changes data uses `demo_world_copy`."""
+    from joulo_pipelines import cli
+    from joulo_pipelines.lib.demo_data import generate_demo
+
+    root = tmp_path_factory.mktemp("demo_world") / "data"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        data_dir = _point_env_at(root, monkeypatch)
+        generate_demo(data_dir, scale=0.06)
+        assert cli.main(["ingest"]) == 0
+        for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
+            assert cli.main(["run", "--quarter", quarter]) == 0
+    return data_dir
+
+
+@pytest.fixture
+def in_demo_world(demo_world, monkeypatch) -> DataDir:
+    """The shared demo world, with JOULO_DATA_DIR and DAGSTER_HOME pointing at it for this test."""
+    _point_env_at_existing(demo_world.root, monkeypatch)
+    return demo_world
+
+
+@pytest.fixture
+def demo_world_copy(demo_world, tmp_path, monkeypatch) -> DataDir:
+    """A private copy of the demo world that a test may change; the env points at the copy."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(demo_world.root, root, symlinks=True)
+    _point_env_at_existing(root, monkeypatch)
+    return DataDir(root)
+
+
+def _point_env_at_existing(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOULO_DATA_DIR", str(root))
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")

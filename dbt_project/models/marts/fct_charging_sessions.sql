@@ -23,6 +23,8 @@ final as (
         sessions.delivered_kwh,
         sessions.export_kwh,
         sessions.kwh,
+        sessions.source_type,
+        sessions.source_record,
         sessions.file_sha256,
         sessions.source_file,
         sessions.line_number,

@@ -9,9 +9,9 @@
     )
 }}
 
-with pieces as (
-    select * from {{ ref('int_session_quarter_energy') }}
-    where ean is not null
+with charge_points as (
+    select * from {{ ref('fct_charge_point_quarter_energy') }}
+    where quarter_start = cast('{{ var("quarter_start") }}' as date)
 ),
 
 parameters as (
@@ -24,9 +24,9 @@ per_ean as (
         ean,
         quarter_start,
         cast(sum(kwh) as decimal(18, 6)) as kwh,
-        count(*) as session_count,
-        count(distinct charge_point_ref) as charge_point_count
-    from pieces
+        cast(sum(session_count) as bigint) as session_count,
+        count(*) as charge_point_count
+    from charge_points
     group by partner_id, ean, quarter_start
 ),
 

@@ -1,0 +1,27 @@
+-- Every delivered version of every session, from every kind of source, in one shape. Each source's
+-- staging model maps its protocol onto these columns; the rules downstream do not know protocols.
+with file_sessions as (
+    select
+        partner_id,
+        session_ref,
+        charge_point_ref,
+        started_at,
+        ended_at,
+        meter_start_wh,
+        meter_stop_wh,
+        energy_kwh,
+        energy_export_kwh,
+        'file' as source_type,
+        source_file || ':' || line_number as source_record,
+        file_sha256,
+        source_file,
+        received_at,
+        line_number
+    from {{ ref('stg_landing__sessions') }}
+),
+
+final as (
+    select * from file_sessions
+)
+
+select * from final

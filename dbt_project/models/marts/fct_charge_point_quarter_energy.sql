@@ -1,0 +1,30 @@
+-- kWh per charge point per quarter: the grain at which eligibility (MID meter, mandate) is decided.
+-- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where quarter_start = cast('{{ var('quarter_start') }}' as date){% endif %}",
+    )
+}}
+
+with pieces as (
+    select * from {{ ref('int_session_quarter_energy') }}
+    where ean is not null
+),
+
+final as (
+    select
+        partner_id,
+        charge_point_ref,
+        customer_ref,
+        ean,
+        quarter_start,
+        cast(sum(kwh) as decimal(18, 6)) as kwh,
+        count(*) as session_count
+    from pieces
+    group by partner_id, charge_point_ref, customer_ref, ean, quarter_start
+)
+
+select * from final
