@@ -13,6 +13,8 @@ with file_sessions as (
         energy_export_kwh,
         'file' as source_type,
         source_file || ':' || line_number as source_record,
+        -- signed_verified | signed_invalid | unsigned: whether signed meter values (OCMF) back the energy
+        'unsigned' as signature_status,
         file_sha256,
         source_file,
         received_at,

@@ -25,6 +25,7 @@ final as (
         sessions.kwh,
         sessions.source_type,
         sessions.source_record,
+        sessions.signature_status,
         sessions.file_sha256,
         sessions.source_file,
         sessions.line_number,

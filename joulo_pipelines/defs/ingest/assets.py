@@ -66,6 +66,6 @@ def landed_files(context: dg.AssetExecutionContext, config: IntakeConfig, data_d
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.groups("landing"),
+    selection=dg.AssetSelection.assets(landed_files),
     description="Land partner file drops: the whole inbox, or the files named in the run config.",
 )
