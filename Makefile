@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export JOULO_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(JOULO_DATA_DIR)/dagster_home
+# The venv's tools first: `dagster dev` parses the dbt project with whatever `dbt` is on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install test-deps demo test ui bench clean
 
