@@ -1,0 +1,195 @@
+-- Whether each charge point may be booked in the quarter being built, with EVERY failing reason (codes in
+-- data/reference/eligibility_reasons.csv) and what would make it eligible. Only the kWh of eligible
+-- charge points inside their delivery period (the quarter clipped to the mandate) flow on to booking.
+-- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where quarter_start = cast('{{ var('quarter_start') }}' as date){% endif %}",
+    )
+}}
+
+{%- set as_of = env_var('JOULO_AS_OF', '') -%}
+
+with quarter as (
+    select
+        cast('{{ var("quarter_start") }}' as date) as quarter_start,
+        cast(cast('{{ var("quarter_end") }}' as date) - interval 1 day as date) as quarter_last_day,
+        {{ quarter_window_start() }} as window_start,
+        -- the one clock (JOULO_AS_OF, else now): a mandate signed after it cannot be booked yet
+        {% if as_of == '' %}now(){% elif as_of | length == 10 %}timezone('Europe/Amsterdam', cast('{{ as_of }}' as timestamp)){% else %}cast('{{ as_of }}' as timestamptz){% endif %} as booked_at
+),
+
+charge_points as (
+    select * from {{ ref('int_charge_points_latest') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers_latest') }}
+),
+
+customer_checks as (
+    select * from {{ ref('int_customer_checks') }}
+),
+
+meter_matches as (
+    select * from {{ ref('int_charge_point_meter_matches') }}
+),
+
+claims as (
+    select * from {{ ref('int_ean_year_claims') }}
+),
+
+reason_catalogue as (
+    select * from {{ ref('eligibility_reasons') }}
+),
+
+sessions as (
+    select partner_id, session_ref, started_at from {{ ref('fct_charging_sessions') }}
+),
+
+pieces as (
+    select
+        pieces.partner_id,
+        pieces.charge_point_ref,
+        pieces.kwh,
+        sessions.started_at
+    from {{ ref('int_session_quarter_energy') }} as pieces
+    inner join sessions
+        on pieces.partner_id = sessions.partner_id
+        and pieces.session_ref = sessions.session_ref
+),
+
+checked as (
+    select
+        charge_points.partner_id,
+        charge_points.charge_point_ref,
+        charge_points.customer_ref,
+        customers.ean,
+        quarter.quarter_start,
+        quarter.quarter_last_day,
+        charge_points.brand,
+        charge_points.model,
+        meter_matches.mid_status,
+        meter_matches.register_line,
+        case
+            when meter_matches.mid_status = 'yes' then 'register'
+            when meter_matches.mid_status <> 'no' and charge_points.mid_certificate is not null then 'partner_certificate'
+        end as mid_evidence,
+        customers.mandate_valid_from,
+        customers.mandate_valid_until,
+        customers.revoked_at,
+        list_filter([
+            case when customers.customer_ref is null then 'customer_unknown' end,
+            case when meter_matches.mid_status = 'no' then 'mid_meter_absent' end,
+            case when coalesce(meter_matches.mid_status, 'unmatched') not in ('yes', 'no')
+                and charge_points.mid_certificate is null then 'mid_evidence_missing' end,
+            case when charge_points.meter_serial is null then 'meter_serial_missing' end,
+            case when customers.customer_ref is not null and not customer_checks.has_valid_ean then 'ean_invalid' end,
+            case when customers.customer_ref is not null and not customer_checks.has_dutch_postal_code
+                then 'postal_code_invalid' end,
+            case when customers.customer_ref is not null and not (
+                    month(customers.mandate_valid_from) = 1 and day(customers.mandate_valid_from) = 1
+                    and month(customers.mandate_valid_until) = 12 and day(customers.mandate_valid_until) = 31)
+                then 'mandate_not_whole_years' end,
+            case when customers.mandate_valid_from > quarter.quarter_last_day then 'mandate_not_started' end,
+            case when customers.mandate_valid_until < quarter.quarter_start then 'mandate_expired' end,
+            case when customers.revoked_at <= quarter.window_start then 'mandate_revoked' end,
+            case when customers.mandate_signed_at > quarter.booked_at then 'mandate_not_signed' end,
+            case when claims.claimant_count > 1 then 'ean_claimed_twice' end,
+            case when customer_checks.pays_customer_directly and not customer_checks.has_valid_iban
+                then 'iban_invalid' end
+        ], lambda reason: reason is not null) as reason_list
+    from charge_points
+    cross join quarter
+    left join customers
+        on charge_points.partner_id = customers.partner_id
+        and charge_points.customer_ref = customers.customer_ref
+    left join customer_checks
+        on charge_points.partner_id = customer_checks.partner_id
+        and charge_points.customer_ref = customer_checks.customer_ref
+    left join meter_matches
+        on charge_points.brand is not distinct from meter_matches.brand
+        and charge_points.model is not distinct from meter_matches.model
+    left join claims
+        on customers.ean = claims.ean
+        and year(quarter.quarter_start) = claims.claim_year
+),
+
+reasons_explained as (
+    select
+        checked.partner_id,
+        checked.charge_point_ref,
+        string_agg(reason_catalogue.action, '; ' order by list_position(checked.reason_list, reason_catalogue.reason))
+            as actions,
+        bool_and(reason_catalogue.can_be_fixed) as every_reason_can_be_fixed
+    from checked
+    inner join reason_catalogue
+        on list_contains(checked.reason_list, reason_catalogue.reason)
+    group by checked.partner_id, checked.charge_point_ref
+),
+
+energy as (
+    select
+        pieces.partner_id,
+        pieces.charge_point_ref,
+        cast(sum(pieces.kwh) as decimal(18, 6)) as kwh,
+        count(*) as session_count,
+        -- a mandate revoked inside the quarter: only sessions that began before the revocation count
+        cast(coalesce(sum(pieces.kwh) filter (where checked.revoked_at is null or pieces.started_at < checked.revoked_at), 0)
+            as decimal(18, 6)) as kwh_within_mandate,
+        count(*) filter (where checked.revoked_at is null or pieces.started_at < checked.revoked_at)
+            as sessions_within_mandate
+    from pieces
+    inner join checked
+        on pieces.partner_id = checked.partner_id
+        and pieces.charge_point_ref = checked.charge_point_ref
+    group by pieces.partner_id, pieces.charge_point_ref
+),
+
+final as (
+    select
+        checked.partner_id,
+        checked.charge_point_ref,
+        checked.customer_ref,
+        checked.ean,
+        checked.quarter_start,
+        cast(year(checked.quarter_start) as integer) as delivery_year,
+        checked.brand,
+        checked.model,
+        coalesce(checked.mid_status, 'unmatched') as mid_status,
+        checked.mid_evidence,
+        len(checked.reason_list) = 0 as is_eligible,
+        case
+            when len(checked.reason_list) = 0 then 'eligible'
+            when reasons_explained.every_reason_can_be_fixed then 'action_needed'
+            else 'not_eligible'
+        end as eligibility_status,
+        nullif(array_to_string(checked.reason_list, ';'), '') as reasons,
+        reasons_explained.actions,
+        case when len(checked.reason_list) = 0
+            then greatest(checked.quarter_start, checked.mandate_valid_from) end as delivery_period_start,
+        case when len(checked.reason_list) = 0
+            then least(
+                checked.quarter_last_day,
+                checked.mandate_valid_until,
+                cast(timezone('Europe/Amsterdam', checked.revoked_at - interval 1 microsecond) as date)
+            ) end as delivery_period_end,
+        coalesce(energy.kwh, 0) as kwh,
+        coalesce(energy.session_count, 0) as session_count,
+        cast(case when len(checked.reason_list) = 0 then coalesce(energy.kwh_within_mandate, 0) else 0 end
+            as decimal(18, 6)) as eligible_kwh,
+        case when len(checked.reason_list) = 0 then coalesce(energy.sessions_within_mandate, 0) else 0 end
+            as eligible_session_count
+    from checked
+    left join reasons_explained
+        on checked.partner_id = reasons_explained.partner_id
+        and checked.charge_point_ref = reasons_explained.charge_point_ref
+    left join energy
+        on checked.partner_id = energy.partner_id
+        and checked.charge_point_ref = energy.charge_point_ref
+)
+
+select * from final

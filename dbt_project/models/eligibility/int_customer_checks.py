@@ -1,0 +1,28 @@
+"""Per customer: the checks that need a maintained library rather than SQL (IBAN via schwifty) or that
+must agree exactly with the Python used by the MID scan (EAN, postal code). Customers, not sessions: a
+Python pass over them is cheap. No personal value leaves this model, only verdicts."""
+
+import pandas as pd
+
+from joulo_pipelines.lib.eligibility_rules import ean_problem, iban_problem, is_dutch_postal_code
+from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.paths import DataDir
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    customers = dbt.ref("int_customers_latest").project("partner_id, customer_ref, ean, postal_code, iban").df()
+    payout_models = {p.id: p.payout_model for p in load_registry(DataDir.from_env().partners_file).partners}
+    pays_directly = customers["partner_id"].map(lambda pid: payout_models.get(pid) == "direct").astype(bool)
+    ean_problems = customers["ean"].map(ean_problem)
+    iban_problems = customers["iban"].map(iban_problem)
+    return pd.DataFrame({
+        "partner_id": customers["partner_id"].astype("string"),
+        "customer_ref": customers["customer_ref"].astype("string"),
+        "has_valid_ean": ean_problems.isna().astype(bool),
+        "ean_problem": ean_problems.astype("string"),
+        "has_dutch_postal_code": customers["postal_code"].map(is_dutch_postal_code).astype(bool),
+        "pays_customer_directly": pays_directly,
+        "has_valid_iban": iban_problems.isna().astype(bool),
+        "iban_problem": iban_problems.astype("string"),
+    })
