@@ -23,6 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize every asset of one quarter partition")
     run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
     commands.add_parser("status", help="files landed and quarantined; sessions, kWh and ERE per quarter")
+    gateway = commands.add_parser("ocpp-gateway", help="receive OCPP 1.6J/2.0.1 at ws://HOST:PORT/<partner>/<cp>")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, default=9000)
+    gateway.add_argument("--segment-seconds", type=float, default=300.0, help="close a journal segment after")
+    ocpp_import = commands.add_parser("ocpp-import", help="import a CPMS's OCPP message log into the journal")
+    ocpp_import.add_argument("file", help="JSON lines: timestamp, charge point id, OCPP-J frame")
+    ocpp_import.add_argument("--partner", required=True)
+    ocpp_import.add_argument("--ocpp-version", choices=["1.6", "2.0.1"], default=None,
+                             help="when the log does not say (default: from the actions, else 1.6)")
     args = parser.parse_args(argv)
 
     data_dir = DataDir.from_env().ensure()
@@ -35,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest()
         if args.command == "run":
             return _run(args.quarter)
+        if args.command == "ocpp-gateway":
+            from joulo_pipelines.lib.ocpp_gateway.cli import serve_gateway
+
+            return serve_gateway(data_dir, args.host, args.port, args.segment_seconds)
+        if args.command == "ocpp-import":
+            from joulo_pipelines.lib.ocpp_gateway.cli import import_log
+
+            return import_log(data_dir, args.file, args.partner, args.ocpp_version)
         return _status(data_dir)
     except Exception as exc:  # the message is for a person; the traceback is in the Dagster run
         print(f"joulo {args.command}: {exc}", file=sys.stderr)

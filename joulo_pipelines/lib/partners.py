@@ -36,11 +36,16 @@ class Source(BaseModel):
     type: Literal["files", "ocpi", "ocpp"] = "files"
     url: str | None = None
     token_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
+    # OCPP security profile 1: the env var holding the HTTP Basic password of the partner's charge points.
+    basic_auth_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
 
     @model_validator(mode="after")
     def _ocpi_needs_url_and_token(self) -> "Source":
         if self.type == "ocpi" and not (self.url and self.token_env):
             raise ValueError("an ocpi source needs `url` and `token_env` (the env var holding the token)")
+        if self.type == "ocpp" and not self.basic_auth_env:
+            raise ValueError("an ocpp source needs `basic_auth_env` (the env var holding the charge points' "
+                             "HTTP Basic password)")
         return self
 
 

@@ -1,0 +1,254 @@
+"""The per-partner OCPP journal: JSON lines, one per received call, acknowledged only once fsynced.
+
+Layout under <data dir>/ocpp/journal/<partner_id>/:
+  <first_seq>.jsonl.open   the segment being written (at most one per partner)
+  <first_seq>.jsonl        closed segments, never written again: what the landing sensor picks up
+  import-<sha>.jsonl       closed segments written by `joulo ocpp-import`
+
+Durability is group commit: callers queue their record and wait; one flusher writes everything queued
+and fsyncs once, so a thousand concurrent charge points cost one fsync, not a thousand. A record is
+answered only after the fsync that covers it returned.
+
+Crash recovery (on start): an open segment left behind by a killed gateway is cut back to its last
+complete line (a torn tail was never acknowledged) and closed. Its records seed the duplicate index, so a
+charge point that retries a call we had written but not yet answered gets the original answer (the same
+transactionId) and no second journal line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.paths import DataDir
+
+OPEN_SUFFIX = ".jsonl.open"
+CLOSED_SUFFIX = ".jsonl"
+# How many (charge point, message id) keys per partner we remember to recognise a retried call. Retries
+# come within seconds or minutes; this covers far more than a segment's worth of traffic.
+DEDUPLICATION_WINDOW = 500_000
+
+
+def journal_root(data_dir: DataDir) -> Path:
+    return data_dir.root / "ocpp" / "journal"
+
+
+def closed_segments(data_dir: DataDir) -> list[Path]:
+    """Every closed segment of every partner, in a stable order."""
+    root = journal_root(data_dir)
+    if not root.exists():
+        return []
+    return sorted(p for p in root.glob(f"*/*{CLOSED_SUFFIX}") if p.is_file())
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    seq: int | None  # the partner's journal position; None for imported records
+    received_at: str  # ISO 8601 UTC
+    partner_id: str
+    charge_point_ref: str
+    ocpp_version: str  # "1.6" | "2.0.1"
+    message_id: str
+    action: str
+    payload: dict
+    transaction_id: int | None = None  # assigned to a 1.6 StartTransaction (by us, or by the CPMS on import)
+    origin: str = "gateway"  # gateway | import:<file name>
+
+    def to_line(self) -> bytes:
+        document = {
+            "seq": self.seq, "received_at": self.received_at, "partner_id": self.partner_id,
+            "charge_point_ref": self.charge_point_ref, "ocpp_version": self.ocpp_version,
+            "message_id": self.message_id, "action": self.action, "payload": self.payload,
+            "transaction_id": self.transaction_id, "origin": self.origin,
+        }
+        return (json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+    @classmethod
+    def from_line(cls, line: bytes) -> "JournalRecord":
+        return cls(**json.loads(line))
+
+
+def write_closed_segment(folder: Path, name: str, records: list[JournalRecord]) -> Path:
+    """Write a whole segment at once (the importer): temp file, fsync, rename, fsync the directory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}{CLOSED_SUFFIX}"
+    temporary = folder / f".{name}.tmp"
+    with temporary.open("wb") as handle:
+        handle.write(b"".join(r.to_line() for r in records))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+    _fsync_directory(folder)
+    return target
+
+
+def _fsync_directory(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _complete_records(path: Path) -> tuple[list[JournalRecord], int]:
+    """The records of a segment up to its last complete, parseable line, and that line's end offset."""
+    content = path.read_bytes()
+    records, good_end, start = [], 0, 0
+    while True:
+        end = content.find(b"\n", start)
+        if end < 0:
+            break
+        try:
+            records.append(JournalRecord.from_line(content[start:end]))
+        except (ValueError, TypeError):
+            break
+        good_end = start = end + 1
+    return records, good_end
+
+
+class PartnerJournal:
+    """One partner's journal, written by one asyncio task. Not safe across processes: one gateway at a time."""
+
+    def __init__(self, folder: Path, partner_id: str, *, max_segment_bytes: int = 64 << 20,
+                 max_segment_seconds: float = 300.0):
+        self.folder = folder
+        self.partner_id = partner_id
+        self.max_segment_bytes = max_segment_bytes
+        self.max_segment_seconds = max_segment_seconds
+        self._next_seq = 1
+        self._recent: OrderedDict[tuple[str, str], JournalRecord] = OrderedDict()
+        self._pending: list[tuple[JournalRecord, asyncio.Future]] = []
+        self._in_flight: dict[tuple[str, str], asyncio.Future] = {}
+        self._wake = asyncio.Event()
+        self._fd: int | None = None
+        self._segment: Path | None = None
+        self._segment_bytes = 0
+        self._segment_opened = 0.0
+        self._flusher: asyncio.Task | None = None
+        self._closing = False
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Close what a previous run left open and restore the sequence and the duplicate index."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for leftover in sorted(self.folder.glob(f"*{OPEN_SUFFIX}")):
+            records, good_end = _complete_records(leftover)
+            with leftover.open("r+b") as handle:
+                handle.truncate(good_end)
+                os.fsync(handle.fileno())
+            if records:
+                os.replace(leftover, leftover.with_name(leftover.name.removesuffix(".open")))
+            else:
+                leftover.unlink()
+        _fsync_directory(self.folder)
+        gateway_segments = sorted(p for p in self.folder.glob(f"*{CLOSED_SUFFIX}") if p.name[0].isdigit())
+        for segment in gateway_segments[-2:]:
+            for record in _complete_records(segment)[0]:
+                self._remember(record)
+                if record.seq is not None:
+                    self._next_seq = max(self._next_seq, record.seq + 1)
+
+    def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_forever(), name=f"journal-{self.partner_id}")
+
+    async def close(self) -> None:
+        """Flush what is queued, close the open segment (it becomes landable) and stop."""
+        self._closing = True
+        self._wake.set()
+        if self._flusher:
+            await self._flusher
+        self._close_segment()
+
+    # -- appending ----------------------------------------------------------------------------------------
+    async def append(self, charge_point_ref: str, ocpp_version: str, message_id: str, action: str,
+                     payload: dict) -> tuple[JournalRecord, bool]:
+        """Journal one call; returns once it is on disk, with whether it was a retry of a journaled call."""
+        key = (charge_point_ref, message_id)
+        if key in self._in_flight:
+            await asyncio.shield(self._in_flight[key])
+        existing = self._recent.get(key)
+        if existing is not None and existing.action == action:
+            return existing, True
+        seq = self._next_seq
+        self._next_seq += 1
+        record = JournalRecord(
+            seq=seq, received_at=clock.now().isoformat(timespec="microseconds"), partner_id=self.partner_id,
+            charge_point_ref=charge_point_ref, ocpp_version=ocpp_version, message_id=message_id, action=action,
+            payload=payload, transaction_id=seq if action == "StartTransaction" else None,
+        )
+        done = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = done
+        self._pending.append((record, done))
+        self._wake.set()
+        try:
+            await asyncio.shield(done)
+        finally:
+            self._in_flight.pop(key, None)
+        return record, False
+
+    def _remember(self, record: JournalRecord) -> None:
+        self._recent[(record.charge_point_ref, record.message_id)] = record
+        if len(self._recent) > DEDUPLICATION_WINDOW:
+            self._recent.popitem(last=False)
+
+    # -- the flusher --------------------------------------------------------------------------------------
+    async def _flush_forever(self) -> None:
+        while True:
+            if not self._pending and not self._closing:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                except TimeoutError:
+                    pass
+            self._wake.clear()
+            batch, self._pending = self._pending, []
+            if batch:
+                if self._fd is None:
+                    self._open_segment(batch[0][0].seq)
+                data = b"".join(record.to_line() for record, _ in batch)
+                try:
+                    await asyncio.to_thread(self._write_and_sync, data)
+                except OSError as exc:  # nobody gets an ack for what may not be on disk
+                    for _, done in batch:
+                        done.set_exception(exc)
+                    continue
+                for record, done in batch:
+                    self._remember(record)
+                    done.set_result(None)
+            if self._fd is not None and (
+                self._segment_bytes >= self.max_segment_bytes
+                or time.monotonic() - self._segment_opened >= self.max_segment_seconds
+            ):
+                self._close_segment()
+            if self._closing and not self._pending:
+                return
+
+    def _write_and_sync(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        os.fsync(self._fd)
+        self._segment_bytes += len(data)
+
+    def _open_segment(self, first_seq: int) -> None:
+        self._segment = self.folder / f"{first_seq:012d}{OPEN_SUFFIX}"
+        self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        _fsync_directory(self.folder)
+        self._segment_bytes = 0
+        self._segment_opened = time.monotonic()
+
+    def _close_segment(self) -> None:
+        if self._fd is None or self._segment is None:
+            return
+        os.fsync(self._fd)
+        os.close(self._fd)
+        os.replace(self._segment, self._segment.with_name(self._segment.name.removesuffix(".open")))
+        _fsync_directory(self.folder)
+        self._fd, self._segment = None, None

@@ -1,0 +1,293 @@
+"""The gateway's WebSocket server: ws://HOST:PORT/<partner_id>/<charge_point_ref>, OCPP 1.6J or 2.0.1.
+
+Security profile 1: HTTP Basic auth, the username being the charge point identity from the URL and the
+password the partner's shared secret, read from the environment variable its registry entry names
+(`source: {type: ocpp, basic_auth_env: ...}`). Unknown partners, partners without an OCPP source and bad
+credentials are refused in the handshake, before a single OCPP frame.
+
+A passive sink: every call is journaled (see journal.py) and only then answered, with the smallest valid
+response. The `ocpp` package parses and validates the frames against the official JSON schemas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import signal
+from http import HTTPStatus
+from urllib.parse import unquote
+
+import ocpp.messages
+from ocpp.charge_point import ChargePoint as BaseChargePoint
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call_result as result16
+from ocpp.v16.datatypes import IdTagInfo
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result as result201
+from ocpp.v201.datatypes import IdTokenInfoType
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed, InvalidHeader
+from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
+from websockets.http11 import Request, Response
+
+from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.ocpp_gateway.journal import PartnerJournal, journal_root
+from joulo_pipelines.lib.partners import PartnerRegistry, load_registry
+from joulo_pipelines.lib.paths import DataDir
+
+SUBPROTOCOLS = {"ocpp2.0.1": "2.0.1", "ocpp1.6": "1.6"}
+HEARTBEAT_INTERVAL_SECONDS = 300
+REALM = "joulo-ocpp"
+LOGGER = logging.getLogger("joulo.ocpp_gateway")
+# The `ocpp` package logs every frame at INFO; frames carry idTags, so its logger stays at WARNING.
+logging.getLogger("ocpp").setLevel(logging.WARNING)
+# Schema validation is CPU work; the package runs it in a thread pool by default, which under the GIL only
+# adds a thread hop per message. Inline it is faster at thousands of messages per second.
+ocpp.messages.ASYNC_VALIDATION = False
+
+
+def _now() -> str:
+    return clock.now().isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class _JournalingMixin:
+    """Journals the call being handled before its handler returns the answer."""
+
+    ocpp_version: str
+    journal: PartnerJournal
+    _current: ocpp.messages.Call
+
+    async def _handle_call(self, msg):
+        self._current = msg
+        return await super()._handle_call(msg)  # type: ignore[misc]
+
+    async def _journal(self):
+        record, _ = await self.journal.append(self.id, self.ocpp_version, self._current.unique_id,
+                                              self._current.action, self._current.payload)
+        return record
+
+
+class Gateway16(_JournalingMixin, ChargePoint16):
+    ocpp_version = "1.6"
+
+    @on("BootNotification")
+    async def on_boot_notification(self, **_):
+        await self._journal()
+        return result16.BootNotification(current_time=_now(), interval=HEARTBEAT_INTERVAL_SECONDS,
+                                         status="Accepted")
+
+    @on("Heartbeat")
+    async def on_heartbeat(self, **_):
+        await self._journal()
+        return result16.Heartbeat(current_time=_now())
+
+    @on("StatusNotification")
+    async def on_status_notification(self, **_):
+        await self._journal()
+        return result16.StatusNotification()
+
+    @on("Authorize")
+    async def on_authorize(self, **_):
+        await self._journal()
+        return result16.Authorize(id_tag_info=IdTagInfo(status="Accepted"))
+
+    @on("StartTransaction")
+    async def on_start_transaction(self, **_):
+        record = await self._journal()
+        return result16.StartTransaction(transaction_id=record.transaction_id,
+                                         id_tag_info=IdTagInfo(status="Accepted"))
+
+    @on("StopTransaction")
+    async def on_stop_transaction(self, **_):
+        await self._journal()
+        return result16.StopTransaction(id_tag_info=IdTagInfo(status="Accepted"))
+
+    @on("MeterValues")
+    async def on_meter_values(self, **_):
+        await self._journal()
+        return result16.MeterValues()
+
+    @on("DataTransfer")
+    async def on_data_transfer(self, **_):
+        await self._journal()
+        return result16.DataTransfer(status="Accepted")
+
+    @on("DiagnosticsStatusNotification")
+    async def on_diagnostics_status_notification(self, **_):
+        await self._journal()
+        return result16.DiagnosticsStatusNotification()
+
+    @on("FirmwareStatusNotification")
+    async def on_firmware_status_notification(self, **_):
+        await self._journal()
+        return result16.FirmwareStatusNotification()
+
+
+class Gateway201(_JournalingMixin, ChargePoint201):
+    ocpp_version = "2.0.1"
+
+    @on("BootNotification")
+    async def on_boot_notification(self, **_):
+        await self._journal()
+        return result201.BootNotification(current_time=_now(), interval=HEARTBEAT_INTERVAL_SECONDS,
+                                          status="Accepted")
+
+    @on("Heartbeat")
+    async def on_heartbeat(self, **_):
+        await self._journal()
+        return result201.Heartbeat(current_time=_now())
+
+    @on("StatusNotification")
+    async def on_status_notification(self, **_):
+        await self._journal()
+        return result201.StatusNotification()
+
+    @on("Authorize")
+    async def on_authorize(self, **_):
+        await self._journal()
+        return result201.Authorize(id_token_info=IdTokenInfoType(status="Accepted"))
+
+    @on("TransactionEvent")
+    async def on_transaction_event(self, id_token=None, **_):
+        await self._journal()
+        # idTokenInfo is only meaningful when the event carries an idToken to authorise.
+        return result201.TransactionEvent(
+            id_token_info=IdTokenInfoType(status="Accepted") if id_token else None)
+
+    @on("MeterValues")
+    async def on_meter_values(self, **_):
+        await self._journal()
+        return result201.MeterValues()
+
+    @on("DataTransfer")
+    async def on_data_transfer(self, **_):
+        await self._journal()
+        return result201.DataTransfer(status="Accepted")
+
+    @on("NotifyEvent")
+    async def on_notify_event(self, **_):
+        await self._journal()
+        return result201.NotifyEvent()
+
+    @on("SecurityEventNotification")
+    async def on_security_event_notification(self, **_):
+        await self._journal()
+        return result201.SecurityEventNotification()
+
+    @on("FirmwareStatusNotification")
+    async def on_firmware_status_notification(self, **_):
+        await self._journal()
+        return result201.FirmwareStatusNotification()
+
+
+GATEWAY_CLASSES: dict[str, type[BaseChargePoint]] = {"1.6": Gateway16, "2.0.1": Gateway201}
+
+
+def _refuse(connection: ServerConnection, status: HTTPStatus, text: str, challenge: bool = False) -> Response:
+    response = connection.respond(status, text + "\n")
+    if challenge:
+        response.headers["WWW-Authenticate"] = build_www_authenticate_basic(REALM)
+    return response
+
+
+def _path_parts(path: str) -> tuple[str, str] | None:
+    parts = [unquote(p) for p in path.split("?", 1)[0].strip("/").split("/")]
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[0], parts[1]
+
+
+class GatewayServer:
+    """The registry, the secrets and one journal per partner, shared by every connection."""
+
+    def __init__(self, data_dir: DataDir, *, max_segment_bytes: int = 64 << 20,
+                 max_segment_seconds: float = 300.0, environ: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.max_segment_bytes = max_segment_bytes
+        self.max_segment_seconds = max_segment_seconds
+        self.environ = os.environ if environ is None else environ
+        self.registry: PartnerRegistry = load_registry(data_dir.partners_file)
+        self.journals: dict[str, PartnerJournal] = {}
+
+    def ocpp_partner_ids(self) -> list[str]:
+        return [p.id for p in self.registry.partners if p.source.type == "ocpp"]
+
+    def start(self) -> None:
+        """Recover every OCPP partner's journal before the first connection is accepted."""
+        for partner_id in self.ocpp_partner_ids():
+            journal = PartnerJournal(journal_root(self.data_dir) / partner_id, partner_id,
+                                     max_segment_bytes=self.max_segment_bytes,
+                                     max_segment_seconds=self.max_segment_seconds)
+            journal.recover()
+            journal.start()
+            self.journals[partner_id] = journal
+
+    async def close(self) -> None:
+        for journal in self.journals.values():
+            await journal.close()
+
+    def check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        parts = _path_parts(request.path)
+        if parts is None:
+            return _refuse(connection, HTTPStatus.NOT_FOUND, "connect to /<partner_id>/<charge_point_ref>")
+        partner_id, charge_point_ref = parts
+        partner = self.registry.get(partner_id)
+        if partner is None or partner.source.type != "ocpp" or partner_id not in self.journals:
+            return _refuse(connection, HTTPStatus.NOT_FOUND, f"unknown OCPP partner {partner_id!r}")
+        secret = self.environ.get(partner.source.basic_auth_env or "")
+        if not secret:
+            LOGGER.error("partner %s: env var %s holds no OCPP secret; refusing its charge points",
+                         partner_id, partner.source.basic_auth_env)
+            return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "OCPP credentials not configured")
+        try:
+            username, password = parse_authorization_basic(request.headers.get("Authorization", ""))
+        except InvalidHeader:
+            return _refuse(connection, HTTPStatus.UNAUTHORIZED, "HTTP Basic credentials required", True)
+        good_user = hmac.compare_digest(username.encode(), charge_point_ref.encode())
+        good_secret = hmac.compare_digest(password.encode(), secret.encode())
+        if not (good_user and good_secret):
+            LOGGER.warning("partner %s: refused charge point connection with bad credentials", partner_id)
+            return _refuse(connection, HTTPStatus.UNAUTHORIZED, "invalid credentials", True)
+        return None
+
+    async def handle(self, connection: ServerConnection) -> None:
+        partner_id, charge_point_ref = _path_parts(connection.request.path)  # type: ignore[union-attr,misc]
+        version = SUBPROTOCOLS[connection.subprotocol]  # type: ignore[index]
+        charge_point = GATEWAY_CLASSES[version](charge_point_ref, connection)
+        charge_point.journal = self.journals[partner_id]
+        try:
+            await charge_point.start()
+        except ConnectionClosed:
+            pass
+
+
+async def run_gateway(data_dir: DataDir, host: str, port: int, *, ready: asyncio.Future | None = None,
+                      stop: asyncio.Future | None = None, **journal_options) -> None:
+    """Serve until `stop` resolves (or SIGTERM/SIGINT), then flush and close every journal segment.
+
+    `ready` gets the port once connections are accepted (port 0 picks a free one)."""
+    gateway = GatewayServer(data_dir, **journal_options)
+    gateway.start()
+    loop = asyncio.get_running_loop()
+    stop = stop or loop.create_future()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+        except (NotImplementedError, RuntimeError):  # not the main thread: the caller resolves `stop`
+            pass
+    server: Server
+    async with serve(gateway.handle, host, port, subprotocols=list(SUBPROTOCOLS),
+                     process_request=gateway.check_request, ping_interval=None, max_queue=64,
+                     compression=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        LOGGER.info("OCPP gateway on ws://%s:%s/<partner_id>/<charge_point_ref> for partners %s",
+                    host, port, ", ".join(gateway.ocpp_partner_ids()) or "(none)")
+        if ready is not None:
+            ready.set_result(port)
+        await stop
+        server.close()
+        await server.wait_closed()
+    await gateway.close()
