@@ -29,7 +29,7 @@ test: install test-deps
 	$(BIN)/pytest
 
 ui: install
-	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m joulo_pipelines.lib.dagster_home  # deploy/dagster.yaml: Postgres if DAGSTER_PG_* set, warehouse pool
 	$(BIN)/dagster dev -w workspace.yaml
 
 clean:

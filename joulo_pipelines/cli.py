@@ -71,7 +71,10 @@ def _definitions():
 def _instance():
     import dagster as dg
 
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    from joulo_pipelines.lib import dagster_home
+
+    # The same instance config as `make ui`: Postgres when DAGSTER_PG_* says so, the warehouse pool.
+    dagster_home.install(dagster_home.dagster_home())
     return dg.DagsterInstance.get()
 
 
