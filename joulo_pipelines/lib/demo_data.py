@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 from schwifty import IBAN
 
-from joulo_pipelines.lib.ean import random_eans
+from joulo_pipelines.lib.ean import gs1_check_digit, random_eans
 from joulo_pipelines.lib.paths import DataDir
 
 FIRST_NAMES = ["Anna", "Daan", "Emma", "Sem", "Julia", "Lucas", "Sophie", "Finn", "Lotte", "Milan", "Sara",
@@ -34,6 +34,13 @@ CHARGERS = [("Alfen", "Eve Single Pro-line"), ("alfen", "EVE SINGLE S-LINE"), ("
             ("Easee", "Home"), ("Wallbox", "Pulsar Plus"), ("KEBA", "KeContact P30 c-series"),
             ("Tesla", "Wall Connector Gen 3"), ("ABB", "Terra AC W22-T-RD-M-0"), ("Peblar", "Home"),
             ("Etrel", "INCH Home"), ("Ohme", "Home Pro"), ("Smappee", "EV Wall"), ("Mennekes", "AMTRON 4You")]
+# Eligibility mess, set by position so the seeded random stream (and every session) stays the same:
+# charge points with a register-confirmed MID meter, one the register does not know, and customers whose
+# mandate, EAN, IBAN or postal code keeps them from being booked.
+CHARGER_AT = {7: ("Tesla", "Wall Connector Gen 3 MID 1529455-02-D"), 8: ("Lader.nl", "HomeCharge X1"),
+              9: ("Alfen", "Eve Single Pro-line DE")}
+SHARED_EAN_BODY = "87168700000004242"
+SHARED_EAN = SHARED_EAN_BODY + str(gs1_check_digit(SHARED_EAN_BODY))  # voltnet and groenstroom both claim it
 
 
 @dataclass(frozen=True)
@@ -112,22 +119,46 @@ def _customers(rng: np.random.Generator, partner: DemoPartner, n: int) -> pd.Dat
         "revoked_at": revoked,
         "language": np.where(rng.random(n) < 0.15, "en", "nl"),
     })
+    _add_customer_mess(partner, frame)
     return frame
+
+
+def _add_customer_mess(partner: DemoPartner, frame: pd.DataFrame) -> None:
+    """Customers the eligibility rules must stop (see CHARGER_AT), at fixed positions of every partner."""
+    frame.loc[3, ["mandate_valid_from", "mandate_valid_until"]] = [f"{YEAR - 1}-01-01", f"{YEAR - 1}-12-31"]  # expired
+    if partner.id == "voltnet":
+        frame.loc[7, "revoked_at"] = f"{YEAR}-05-20T09:00:00+02:00"  # mid-Q2: only kWh before it count
+    if partner.id in ("voltnet", "groenstroom"):
+        frame.loc[1, "ean"] = SHARED_EAN
+        iban = frame.loc[2, "iban"]
+        frame.loc[2, "iban"] = iban[:2] + ("00" if iban[2:4] != "00" else "01") + iban[4:]  # check digits broken
+    if partner.id == "laadwerk":
+        frame.loc[4, "mandate_valid_until"] = f"{YEAR}-06-30"  # not whole calendar years
+        ean = frame.loc[5, "ean"]
+        frame.loc[5, "ean"] = ean[:17] + str((int(ean[17]) + 1) % 10)  # check digit off by one
+    if partner.id == "groenstroom":
+        frame.loc[6, "postal_code"] = "2000"  # a Belgian postal code
 
 
 def _charge_points(rng: np.random.Generator, partner: DemoPartner, customers: pd.DataFrame) -> pd.DataFrame:
     n = len(customers)
     kind = rng.integers(0, len(CHARGERS), n)
     has_meter_serial = rng.random(n) < 0.9
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "charge_point_ref": [f"{partner.id.upper()}-CP{i:05d}" for i in range(1, n + 1)],
         "customer_ref": customers["customer_ref"],
         "brand": [CHARGERS[k][0] for k in kind],
         "model": [CHARGERS[k][1] for k in kind],
         "serial_number": [f"SN{partner.id[:2].upper()}{i:07d}" for i in range(n)],
-        "meter_serial": [f"MTR{i:08d}" if m else None for i, m in enumerate(has_meter_serial)],
+        "meter_serial": [f"MTR{i:08d}" if m or i in CHARGER_AT else None for i, m in enumerate(has_meter_serial)],
+        # Partners know the MID certificate of three in four chargers; the register decides the rest.
+        "mid_certificate": [f"EU-MID-B-{k + 1:04d}" if i % 4 != 3 and i not in CHARGER_AT else None
+                            for i, k in enumerate(kind)],
         "installed_at": [str(date(2024, 1, 1) + pd.Timedelta(days=int(d))) for d in rng.integers(0, 700, n)],
     })
+    for i, (brand, model) in CHARGER_AT.items():
+        frame.loc[i, ["brand", "model"]] = [brand, model]
+    return frame
 
 
 def session_frame(rng: np.random.Generator, charge_point_refs: np.ndarray, days: pd.DatetimeIndex,
