@@ -1,60 +1,192 @@
--- The part of each session's energy that falls in the quarter being built (var quarter_start/_end).
+-- The part of each session version's energy that falls in the quarter being built (var quarter_start/_end),
+-- for every layer of int_sessions_cleaned (raw, clean, and each adjustment): the explanation behind
+-- int_session_quarter_energy (clean pieces only), fct_energy_adjustments and fct_energy_reconciliation.
 -- Ephemeral: it only means something inside the quarter partition's run.
 {{ config(materialized='ephemeral') }}
 
 --
--- A session spanning the quarter's edge is split pro rata by time. Each piece is the difference of two
--- rounded cumulative shares (energy up to the window's end minus energy up to its start), so the pieces
--- of one session over consecutive quarters telescope back to its exact total: nothing created or lost.
--- Integer arithmetic in micro-kWh and microseconds keeps it exact.
-with sessions as (
-    select * from {{ ref('fct_charging_sessions') }}
-),
-
-quarter as (
+-- Where a session spans the quarter's edge (Europe/Amsterdam midnight), its cumulative share at the edge
+-- comes from the meter: the register of a reading within 15 minutes of the edge; else the register
+-- interpolated between the nearest readings around it (the session's own start and stop registers
+-- anchor the ends); pro rata by time only when no reading lies in the session (or it has no registers).
+-- The share is an exact fraction of integers, and each piece is the difference of two rounded cumulative
+-- amounts (macro cumulative_share), so the pieces over consecutive quarters add back to the exact total.
+-- The layers are stacked (clean, + export, + overlap, + exclusion = raw) and each adjustment's piece is
+-- the difference of two stacked pieces: per quarter, raw = clean + adjustments holds exactly too.
+with quarter as (
     select
         {{ quarter_window_start() }} as window_start,
         {{ quarter_window_end() }} as window_end
 ),
 
-overlapping as (
+sessions as (
+    select
+        cleaned.*,
+        greatest(cleaned.ended_at, cleaned.started_at) as effective_end,
+        quarter.window_start,
+        quarter.window_end
+    from {{ ref('int_sessions_cleaned') }} as cleaned
+    cross join quarter
+    where (cleaned.started_at < quarter.window_end and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_start)
+        or (cleaned.started_at >= cleaned.ended_at
+            and cleaned.started_at >= quarter.window_start and cleaned.started_at < quarter.window_end)
+),
+
+readings as (
+    select distinct partner_id, charge_point_ref, read_at, register_wh
+    from {{ ref('int_meter_readings_unioned') }}
+),
+
+-- The quarter's edges that fall strictly inside a session: only there is a split needed.
+edges as (
+    select
+        sessions.partner_id,
+        sessions.session_ref,
+        sessions.source_record,
+        sessions.charge_point_ref,
+        sessions.started_at,
+        sessions.effective_end,
+        sessions.meter_start_wh,
+        sessions.meter_stop_wh,
+        sessions.has_registers and sessions.meter_stop_wh > sessions.meter_start_wh as can_use_registers,
+        edge.edge,
+        edge.edge_at
+    from sessions
+    cross join lateral (
+        select 'start' as edge, sessions.window_start as edge_at
+        union all
+        select 'end' as edge, sessions.window_end as edge_at
+    ) as edge
+    where edge.edge_at > sessions.started_at and edge.edge_at < sessions.effective_end
+),
+
+readings_around_edges as (
+    select
+        edges.partner_id,
+        edges.session_ref,
+        edges.source_record,
+        edges.edge,
+        -- The nearest reading within the tolerance; on a tie the earlier one.
+        arg_min(readings.register_wh,
+                abs(epoch_us(readings.read_at) - epoch_us(edges.edge_at)) * 2
+                + case when readings.read_at <= edges.edge_at then 0 else 1 end)
+            filter (where abs(epoch_us(readings.read_at) - epoch_us(edges.edge_at))
+                          <= {{ var('boundary_reading_minutes') }} * 60000000) as register_at_edge_wh,
+        max(readings.read_at) filter (where readings.read_at <= edges.edge_at) as before_at,
+        arg_max(readings.register_wh, readings.read_at) filter (where readings.read_at <= edges.edge_at) as before_wh,
+        min(readings.read_at) filter (where readings.read_at > edges.edge_at) as after_at,
+        arg_min(readings.register_wh, readings.read_at) filter (where readings.read_at > edges.edge_at) as after_wh
+    from edges
+    inner join readings
+        on edges.partner_id = readings.partner_id
+        and edges.charge_point_ref = readings.charge_point_ref
+        and readings.read_at between edges.started_at and edges.effective_end
+    where edges.can_use_registers
+    group by all
+),
+
+edge_shares as (
+    select
+        edges.partner_id,
+        edges.session_ref,
+        edges.source_record,
+        edges.edge,
+        case
+            when around.register_at_edge_wh is not null then 'meter_reading'
+            when around.before_wh is not null or around.after_wh is not null then 'interpolated'
+            else 'pro_rata_time'
+        end as split_method,
+        -- Register at the edge minus meter_start, as numerator / denominator (Wh x us when interpolated).
+        case
+            when around.register_at_edge_wh is not null
+                then cast(around.register_at_edge_wh - edges.meter_start_wh as hugeint)
+            when around.before_wh is not null or around.after_wh is not null
+                then cast(coalesce(around.before_wh, edges.meter_start_wh) - edges.meter_start_wh as hugeint)
+                    * (epoch_us(coalesce(around.after_at, edges.effective_end)) - epoch_us(coalesce(around.before_at, edges.started_at)))
+                    + cast(coalesce(around.after_wh, edges.meter_stop_wh) - coalesce(around.before_wh, edges.meter_start_wh) as hugeint)
+                    * (epoch_us(edges.edge_at) - epoch_us(coalesce(around.before_at, edges.started_at)))
+            else cast(epoch_us(edges.edge_at) - epoch_us(edges.started_at) as hugeint)
+        end as share_numerator,
+        case
+            when around.register_at_edge_wh is not null
+                then cast(edges.meter_stop_wh - edges.meter_start_wh as hugeint)
+            when around.before_wh is not null or around.after_wh is not null
+                then cast(edges.meter_stop_wh - edges.meter_start_wh as hugeint)
+                    * (epoch_us(coalesce(around.after_at, edges.effective_end)) - epoch_us(coalesce(around.before_at, edges.started_at)))
+            else cast(epoch_us(edges.effective_end) - epoch_us(edges.started_at) as hugeint)
+        end as share_denominator
+    from edges
+    left join readings_around_edges as around
+        on edges.partner_id = around.partner_id
+        and edges.session_ref = around.session_ref
+        and edges.source_record = around.source_record
+        and edges.edge = around.edge
+),
+
+-- Cumulative share at the window's start and end: 0 before the session, 1 after it.
+shares as (
     select
         sessions.*,
-        quarter.window_start,
-        cast(sessions.kwh * 1000000 as hugeint) as micro_kwh,
-        epoch_us(sessions.ended_at) - epoch_us(sessions.started_at) as duration_us,
-        least(greatest(epoch_us(quarter.window_start) - epoch_us(sessions.started_at), 0),
-              epoch_us(sessions.ended_at) - epoch_us(sessions.started_at)) as us_before_window,
-        least(greatest(epoch_us(quarter.window_end) - epoch_us(sessions.started_at), 0),
-              epoch_us(sessions.ended_at) - epoch_us(sessions.started_at)) as us_until_window_end
+        coalesce(at_start.share_numerator, case when sessions.window_start <= sessions.started_at then 0 else 1 end)
+            as start_numerator,
+        coalesce(at_start.share_denominator, 1) as start_denominator,
+        coalesce(at_end.share_numerator, case when sessions.window_end <= sessions.started_at then 0 else 1 end)
+            as end_numerator,
+        coalesce(at_end.share_denominator, 1) as end_denominator,
+        coalesce(at_start.split_method, at_end.split_method, 'whole_session') as split_method,
+        sessions.clean_micro_kwh as layer_clean,
+        sessions.clean_micro_kwh + sessions.export_micro_kwh as layer_export,
+        sessions.clean_micro_kwh + sessions.export_micro_kwh + sessions.overlap_micro_kwh as layer_overlap,
+        sessions.raw_micro_kwh as layer_raw
     from sessions
-    cross join quarter
-    where (sessions.started_at < quarter.window_end and sessions.ended_at > quarter.window_start)
-        or (sessions.started_at = sessions.ended_at
-            and sessions.started_at >= quarter.window_start and sessions.started_at < quarter.window_end)
+    left join edge_shares as at_start
+        on sessions.partner_id = at_start.partner_id
+        and sessions.session_ref = at_start.session_ref
+        and sessions.source_record = at_start.source_record
+        and at_start.edge = 'start'
+    left join edge_shares as at_end
+        on sessions.partner_id = at_end.partner_id
+        and sessions.session_ref = at_end.session_ref
+        and sessions.source_record = at_end.source_record
+        and at_end.edge = 'end'
 ),
+
+{%- set layers = ['clean', 'export', 'overlap', 'raw'] %}
 
 pieces as (
     select
         *,
-        case
-            when duration_us = 0 then micro_kwh
-            else (micro_kwh * us_until_window_end * 2 + duration_us) // (2 * duration_us)
-                - (micro_kwh * us_before_window * 2 + duration_us) // (2 * duration_us)
-        end as piece_micro_kwh
-    from overlapping
+        {%- for layer in layers %}
+        {{ cumulative_share('layer_' ~ layer, 'end_numerator', 'end_denominator') }}
+            - {{ cumulative_share('layer_' ~ layer, 'start_numerator', 'start_denominator') }} as piece_{{ layer }}
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from shares
 ),
 
 final as (
     select
         partner_id,
         session_ref,
+        source_record,
         charge_point_ref,
         customer_ref,
         ean,
         cast(window_start at time zone 'Europe/Amsterdam' as date) as quarter_start,
-        kwh as session_kwh,
-        cast(cast(piece_micro_kwh as decimal(38, 0)) * 0.000001 as decimal(18, 6)) as kwh
+        is_latest,
+        exclusion_reason,
+        exclusion_detail,
+        is_long_session,
+        has_register_reset,
+        previous_stop_wh,
+        meter_start_wh,
+        split_method,
+        clean_micro_kwh as session_clean_micro_kwh,
+        piece_clean as clean_micro_kwh,
+        piece_export - piece_clean as export_micro_kwh,
+        piece_overlap - piece_export as overlap_micro_kwh,
+        piece_raw - piece_overlap as excluded_micro_kwh,
+        piece_raw as raw_micro_kwh
     from pieces
 )
 

@@ -1,5 +1,6 @@
 -- The energy of each session, by the rule of the file contract: the meter's registers when the partner
--- sent them, else its energy_kwh; energy fed back from the car (V2G) is deducted.
+-- sent them, else its energy_kwh; energy fed back from the car (V2G) is deducted. As delivered: the
+-- cleaning rules (int_sessions_cleaned) decide how much of it counts.
 with sessions as (
     select * from {{ ref('int_sessions_latest') }}
 ),
@@ -8,11 +9,7 @@ measured as (
     select
         *,
         meter_start_wh is not null and meter_stop_wh is not null as has_registers,
-        case
-            when meter_start_wh is not null and meter_stop_wh is not null
-                then cast((meter_stop_wh - meter_start_wh) * 0.001 as decimal(18, 6))
-            else energy_kwh
-        end as delivered_kwh,
+        {{ delivered_kwh() }} as delivered_kwh,
         coalesce(energy_export_kwh, 0) as export_kwh
     from sessions
 ),

@@ -1,4 +1,5 @@
--- kWh per charge point per quarter: the grain at which eligibility (MID meter, mandate) is decided.
+-- Clean kWh per charge point per quarter: the grain at which eligibility (MID meter, mandate) is decided.
+-- Only sessions that pass every cleaning rule count; what does not is in fct_energy_adjustments.
 -- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
 {{
     config(

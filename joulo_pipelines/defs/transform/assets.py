@@ -6,8 +6,10 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
+from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.intake import ensure_landing_schemas
 
 
@@ -30,10 +32,12 @@ def dbt_vars_for(window: dg.TimeWindow) -> dict[str, str]:
     project=dbt_project,
     partitions_def=quarterly_partitions,
     dagster_dbt_translator=WarehouseTranslator(),
+    pool=WAREHOUSE_POOL,
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource):
     folder = data_dir.data_dir.ensure()
     ensure_landing_schemas(folder)
     folder.export_env()
-    dbt_vars = dbt_vars_for(context.partition_time_window)
+    # The one clock reaches SQL as a var: "timestamps in the future" means after it.
+    dbt_vars = {**dbt_vars_for(context.partition_time_window), "as_of": clock.now().isoformat()}
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

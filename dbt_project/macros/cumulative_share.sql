@@ -1,0 +1,21 @@
+{#-
+  The part of `amount` (an integer, micro-kWh) delivered before an instant, given the session's cumulative
+  share at that instant as the exact fraction numerator / denominator (integers). Rounded half up.
+
+  Every piece of a session is cumulative_share(at the window's end) - cumulative_share(at its start), so the
+  pieces over consecutive windows telescope back to the whole amount: nothing is created or lost, whatever
+  the rounding. The ends are pinned (0 before the session, the whole amount after it) so the telescoping
+  also holds for a negative amount, where integer division rounds toward zero.
+-#}
+{% macro cumulative_share(amount, numerator, denominator) -%}
+    case
+        when {{ numerator }} <= 0 then cast(0 as hugeint)
+        when {{ numerator }} >= {{ denominator }} then cast({{ amount }} as hugeint)
+        else (cast({{ amount }} as hugeint) * {{ numerator }} * 2 + {{ denominator }}) // (2 * {{ denominator }})
+    end
+{%- endmacro %}
+
+{#- micro-kWh (hugeint) back to kWh with six decimals, exactly. -#}
+{% macro micro_to_kwh(micro_kwh) -%}
+    cast(cast({{ micro_kwh }} as decimal(38, 0)) * 0.000001 as decimal(18, 6))
+{%- endmacro %}
