@@ -32,5 +32,10 @@ ui: install
 	$(BIN)/python -m joulo_pipelines.lib.dagster_home  # deploy/dagster.yaml: Postgres if DAGSTER_PG_* set, warehouse pool
 	$(BIN)/dagster dev -w workspace.yaml
 
+# The national-scale benchmark: BENCH_CP=600000 for the whole country, BENCH_CP=1000 for the fixed cost.
+BENCH_CP ?= 100000
+bench: install
+	$(BIN)/joulo bench --charge-points $(BENCH_CP) --quarter 2026-Q1
+
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize every asset of one quarter partition")
     run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
     commands.add_parser("status", help="files landed and quarantined; sessions, kWh and ERE per quarter")
+    bench = commands.add_parser("bench", help="time every pipeline stage on generated national-scale data")
+    bench.add_argument("--charge-points", type=int, default=100_000)
+    bench.add_argument("--quarter", type=Quarter.parse, default=Quarter(2026, 1))
+    bench.add_argument("--name", help="results file name under bench/results/ (default cp<N>-<quarter>)")
     gateway = commands.add_parser("ocpp-gateway", help="receive OCPP 1.6J/2.0.1 at ws://HOST:PORT/<partner>/<cp>")
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=9000)
@@ -44,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest()
         if args.command == "run":
             return _run(args.quarter)
+        if args.command == "bench":
+            from joulo_pipelines.benchmark import run_benchmark
+
+            run_benchmark(args.charge_points, args.quarter, args.name)
+            return 0
         if args.command == "ocpp-gateway":
             from joulo_pipelines.lib.ocpp_gateway.cli import serve_gateway
 

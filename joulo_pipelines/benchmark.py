@@ -1,0 +1,177 @@
+"""`joulo bench`: time every stage of the real pipeline on a national-scale quarter, against the cheapest
+possible way to get the same number (one bare DuckDB query over the same files).
+
+The stages are the steps of the real Dagster jobs (the intake, then each step of the quarter job), read
+back from the run's event log, so a stage added to the pipeline shows up here without touching this file.
+Peak memory is the RSS of this process and all its children (dbt runs as one), sampled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from joulo_pipelines.lib.bench_data import generate_bench
+from joulo_pipelines.lib.paths import REPO_ROOT, DataDir
+from joulo_pipelines.lib.quarters import Quarter
+
+BENCH_DIR = Path(os.environ.get("JOULO_BENCH_DIR", REPO_ROOT / "bench"))
+# What a run leaves behind; removed before each timed run so every run does the whole job.
+PIPELINE_STATE = ("landing", "quarantine", "exports", "warehouse.duckdb", "warehouse.duckdb.wal", "dagster_home")
+
+
+class PeakRss:
+    """Samples the RSS of a process tree in a background thread; `.peak` is the highest sum seen."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval, self.peak = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+
+def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None) -> dict:
+    from joulo_pipelines import cli
+
+    data_dir = DataDir(BENCH_DIR / "data" / f"{charge_points}-{quarter.label}")
+    started = time.perf_counter()
+    generated = generate_bench(data_dir, charge_points, quarter)
+    print(f"bench: data for {charge_points:,} charge points, {generated['sessions']:,} sessions "
+          f"({time.perf_counter() - started:.1f} s, cached in {data_dir.root})")
+    for item in PIPELINE_STATE:
+        path = data_dir.root / item
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    os.environ.update({"JOULO_DATA_DIR": str(data_dir.root), "DAGSTER_HOME": str(data_dir.dagster_home),
+                       "JOULO_AS_OF": (quarter.end + timedelta(days=15)).isoformat()})
+
+    stages: dict[str, float] = {}
+    with PeakRss() as memory:
+        clock = time.perf_counter()
+        definitions = cli._definitions()
+        instance = cli._instance()
+        stages["start-up (definitions, dbt manifest)"] = time.perf_counter() - clock
+        for job_name, partition in (("ingest_job", None), ("quarter_job", quarter.partition_key)):
+            result = definitions.resolve_job_def(job_name).execute_in_process(
+                instance=instance, partition_key=partition)
+            if not result.success:
+                raise RuntimeError(f"{job_name} failed (run {result.run_id})")
+            stages.update(_step_seconds(instance, result.run_id, job_name))
+        pipeline_seconds = time.perf_counter() - clock
+    baseline_seconds, matched = _baseline_and_check(data_dir, quarter)
+
+    results = {
+        "name": name or f"cp{charge_points}-{quarter.label}",
+        "machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+                    "python": platform.python_version(), "platform": platform.platform()},
+        "charge_points": charge_points,
+        "sessions": generated["sessions"],
+        "quarter": quarter.label,
+        "stages_seconds": {k: round(v, 2) for k, v in stages.items()},
+        "total_seconds": round(pipeline_seconds, 2),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "ratio_total_to_baseline": round(pipeline_seconds / baseline_seconds, 1),
+        "sessions_per_second": round(generated["sessions"] / pipeline_seconds),
+        "peak_rss_mib": round(memory.peak / 2**20),
+        "kwh_check": matched,
+    }
+    target = BENCH_DIR / "results" / f"{results['name']}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, indent=2) + "\n")
+    _print(results, target)
+    if not matched["equal"]:
+        raise RuntimeError(f"pipeline kWh differ from the baseline for {matched['differing']} EAN(s)")
+    return results
+
+
+def _step_seconds(instance, run_id: str, job_name: str) -> dict[str, float]:
+    import dagster as dg
+
+    starts, seconds = {}, {}
+    for record in instance.get_records_for_run(run_id).records:
+        event = record.event_log_entry
+        if event.dagster_event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = event.timestamp
+        elif event.dagster_event_type == dg.DagsterEventType.STEP_SUCCESS:
+            seconds[f"{job_name}: {event.step_key}"] = event.timestamp - starts[event.step_key]
+    return seconds
+
+
+def _baseline_and_check(data_dir: DataDir, quarter: Quarter) -> tuple[float, dict]:
+    """The bare query: kWh per EAN for the quarter straight from the CSVs, a session over the quarter's
+    end counted pro rata by time (in micro-kWh, rounded half up, as the pipeline does)."""
+    inbox = data_dir.inbox
+    window_end = f"epoch_us(timezone('Europe/Amsterdam', timestamp '{quarter.end}'))"
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    clock = time.perf_counter()
+    con.execute(f"""
+        create table baseline as
+        with sessions as (
+            select charge_point_ref, (meter_stop_wh - meter_start_wh)::hugeint * 1000 as micro_kwh,
+                   epoch_us(ended_at) - epoch_us(started_at) as duration_us,
+                   least(greatest({window_end} - epoch_us(started_at), 0),
+                         epoch_us(ended_at) - epoch_us(started_at)) as inside_us
+            from read_csv('{inbox}/*/sessions_*.csv')
+        )
+        select c.ean,
+               sum(case when duration_us = 0 then micro_kwh
+                        else (micro_kwh * inside_us * 2 + duration_us) // (2 * duration_us) end) / 1e6 as kwh
+        from sessions s
+        join read_csv('{inbox}/*/charge_points.csv') p using (charge_point_ref)
+        join read_csv('{inbox}/*/customers.csv', types = {{'ean': 'VARCHAR'}}) c using (customer_ref)
+        group by c.ean""")
+    seconds = time.perf_counter() - clock
+    con.execute(f"attach '{data_dir.warehouse}' as warehouse (read_only)")
+    adjusted = ("select distinct ean from warehouse.marts.fct_energy_adjustments where ean is not null"
+                if con.execute("select count(*) from duckdb_tables() where database_name = 'warehouse' "
+                               "and table_name = 'fct_energy_adjustments'").fetchone()[0] else "select null")
+    compared, differing = con.execute(f"""
+        select count(*), count(*) filter (where b.kwh is distinct from p.kwh)
+        from baseline b
+        left join (select ean, sum(kwh)::double as kwh from warehouse.marts.fct_ean_quarter_energy
+                   where quarter_start = date '{quarter.start}' group by ean) p using (ean)
+        where b.ean not in ({adjusted})""").fetchone()
+    con.close()
+    return seconds, {"eans_compared": compared, "differing": differing, "equal": differing == 0 and compared > 0}
+
+
+def _print(results: dict, target: Path) -> None:
+    width = max(len(k) for k in results["stages_seconds"]) + 2
+    print(f"\n{results['charge_points']:,} charge points, {results['sessions']:,} sessions, {results['quarter']}")
+    for stage, seconds in results["stages_seconds"].items():
+        print(f"  {stage:<{width}} {seconds:>9.2f} s")
+    print(f"  {'total':<{width}} {results['total_seconds']:>9.2f} s")
+    print(f"  {'baseline (bare DuckDB)':<{width}} {results['baseline_seconds']:>9.2f} s   "
+          f"ratio {results['ratio_total_to_baseline']}x")
+    print(f"  sessions/s {results['sessions_per_second']:,}   peak RSS {results['peak_rss_mib']:,} MiB   "
+          f"kWh per EAN equal to baseline: {results['kwh_check']['equal']} "
+          f"({results['kwh_check']['eans_compared']:,} EANs compared)")
+    print(f"  written to {target}")
