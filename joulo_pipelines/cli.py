@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from decimal import Decimal
 from functools import cache
+from pathlib import Path
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
@@ -23,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize every asset of one quarter partition")
     run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
     commands.add_parser("status", help="files landed and quarantined; sessions, kWh and ERE per quarter")
+    scan = commands.add_parser("mid-scan", help="a prospect's MID scan: mid_scan.html and mid_scan.csv")
+    scan.add_argument("charge_points", type=Path, help="charge_points.csv in the partner file contract's format")
+    scan.add_argument("--customers", type=Path, help="customers.csv (EAN and postal code checks)")
+    scan.add_argument("--sessions", type=Path, help="sessions.csv (annual kWh; else a typical year is assumed)")
+    scan.add_argument("--price", type=Decimal, default=Decimal("0.45"), help="EUR per ERE (default 0.45)")
+    scan.add_argument("--out", type=Path, default=Path("."), help="folder for mid_scan.html/.csv (default .)")
+    scan.add_argument("--year", type=int, help="delivery year for ERE (default: this year, by the clock)")
     bench = commands.add_parser("bench", help="time every pipeline stage on generated national-scale data")
     bench.add_argument("--charge-points", type=int, default=100_000)
     bench.add_argument("--quarter", type=Quarter.parse, default=Quarter(2026, 1))
@@ -48,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest()
         if args.command == "run":
             return _run(args.quarter)
+        if args.command == "mid-scan":
+            return _mid_scan(args)
         if args.command == "bench":
             from joulo_pipelines.benchmark import run_benchmark
 
@@ -105,6 +116,18 @@ def _run(quarter: Quarter) -> int:
     return 0 if result.success else 1
 
 
+def _mid_scan(args: argparse.Namespace) -> int:
+    from joulo_pipelines.lib.clock import today
+    from joulo_pipelines.lib.mid_scan import scan_files
+
+    year = args.year or today().year
+    summary = scan_files(args.charge_points, args.customers, args.sessions, args.price, args.out, year)
+    print(f"mid-scan: {summary.total} charge points: {summary.counts['eligible']} qualify immediately, "
+          f"{summary.counts['action_needed']} after an action, {summary.counts['not_eligible']} not; "
+          f"written to {args.out / 'mid_scan.html'} and {args.out / 'mid_scan.csv'}")
+    return 0
+
+
 def _status(data_dir: DataDir) -> int:
     print(f"data dir: {data_dir.root}\n")
     print(format_table(["partner", "files landed", "with bad rows", "rejected", "rows landed", "rows quarantined"],
@@ -112,6 +135,8 @@ def _status(data_dir: DataDir) -> int:
     print()
     totals = [(Quarter.parse(str(q)).label, *rest) for q, *rest in quarter_totals(data_dir)]
     print(format_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+    from joulo_pipelines.lib.eligibility_report import print_eligibility
+    print_eligibility(data_dir)
     return 0
 
 

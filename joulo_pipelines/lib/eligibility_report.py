@@ -1,0 +1,82 @@
+"""Eligibility for people: per partner counts and reasons (`joulo status`, the demo) and the onboarded
+partners' MID scan frames, read from marts.fct_charge_point_eligibility."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from joulo_pipelines.lib.mid_scan import CSV_COLUMNS
+from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.status import format_table, warehouse
+
+
+def _has_eligibility(con) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = 'marts' "
+                       "and table_name = 'fct_charge_point_eligibility'").fetchone()[0] > 0
+
+
+def eligibility_by_partner(data_dir: DataDir) -> list[tuple]:
+    """Per partner, in the latest quarter built: (quarter, partner, charge points, eligible, after an action,
+    not eligible, the reasons with how many charge points each)."""
+    if not data_dir.warehouse.exists():
+        return []
+    with warehouse(data_dir) as con:
+        if not _has_eligibility(con):
+            return []
+        return con.execute("""
+            with latest as (
+                select * from marts.fct_charge_point_eligibility
+                where quarter_start = (select max(quarter_start) from marts.fct_charge_point_eligibility)
+            ),
+            reason_counts as (
+                select partner_id, reason, count(*) as charge_points
+                from (select partner_id, unnest(string_split(reasons, ';')) as reason from latest)
+                group by partner_id, reason
+            ),
+            reason_text as (
+                select partner_id, string_agg(reason || ' ' || charge_points, ', '
+                    order by charge_points desc, reason) as reasons
+                from reason_counts group by partner_id
+            )
+            select strftime(any_value(latest.quarter_start), '%Y-%m-%d'), latest.partner_id, count(*),
+                   count(*) filter (where eligibility_status = 'eligible'),
+                   count(*) filter (where eligibility_status = 'action_needed'),
+                   count(*) filter (where eligibility_status = 'not_eligible'),
+                   coalesce(any_value(reason_text.reasons), '')
+            from latest left join reason_text using (partner_id)
+            group by latest.partner_id order by latest.partner_id
+        """).fetchall()
+
+
+def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(partner id, display name, scan frame) per onboarded partner; annual kWh is the quarter's times four."""
+    registry = load_registry(data_dir.partners_file)
+    with warehouse(data_dir) as con:
+        if not _has_eligibility(con):
+            return
+        frame = con.execute("""
+            select partner_id, charge_point_ref, customer_ref, brand, model, mid_status,
+                   eligibility_status as status, coalesce(reasons, '') as reasons, coalesce(actions, '') as actions,
+                   cast(kwh * 4 as decimal(18, 3)) as annual_kwh, 'sessions (quarter x 4)' as kwh_basis
+            from marts.fct_charge_point_eligibility
+            where quarter_start = ?
+            order by partner_id, charge_point_ref
+        """, [quarter.start]).df()
+    for partner in registry.partners:
+        rows = frame[frame["partner_id"] == partner.id]
+        if len(rows):
+            yield partner.id, partner.brand.display_name, rows[CSV_COLUMNS].reset_index(drop=True)
+
+
+def print_eligibility(data_dir: DataDir) -> None:
+    """The `joulo status` section: per partner how many charge points may be booked, and why not the rest."""
+    rows = eligibility_by_partner(data_dir)
+    if rows:
+        print(f"\nEligibility in {Quarter.parse(rows[0][0]).label} (marts.fct_charge_point_eligibility; "
+              f"reasons: data/reference/eligibility_reasons.csv):")
+        print(format_table(["partner", "charge points", "eligible", "after an action", "not eligible",
+                            "reasons (charge points)"], [row[1:] for row in rows]))

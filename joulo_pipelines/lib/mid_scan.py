@@ -1,0 +1,236 @@
+"""The MID scan: how many of a partner's charge points qualify for ERE right away, after an action, or not.
+
+For a prospect (`joulo mid-scan charge_points.csv [--customers] [--sessions]`) it reads their exports in
+the file contract's format without onboarding them; for an onboarded partner the Dagster asset feeds it
+the warehouse's eligibility instead. Either way the result is one row per charge point (status, reasons,
+actions, estimated annual kWh) written as mid_scan.csv, and a self-contained mid_scan.html for sales.
+
+A prospect has not mandated us yet, so the mandate and the payout IBAN are not scanned: those come with
+onboarding. Money is Decimal; ERE and euros are estimates, rounded to cents once, at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from joulo_pipelines.lib.eligibility_rules import ean_problem, is_dutch_postal_code, reasons, status_for
+from joulo_pipelines.lib.mid_register import UNMATCHED, match_pairs
+from joulo_pipelines.lib.paths import REFERENCE_DIR
+
+TEMPLATES = Path(__file__).parent / "templates"
+# Stated in the report when no sessions are given: a typical Dutch home charger's year [assumption].
+TYPICAL_ANNUAL_KWH = Decimal("2500")
+DEFAULT_PRICE_PER_ERE = Decimal("0.45")
+STATUSES = ("eligible", "action_needed", "not_eligible")
+CSV_COLUMNS = ["charge_point_ref", "customer_ref", "brand", "model", "mid_status", "status", "reasons", "actions",
+               "annual_kwh", "kwh_basis"]
+CENT = Decimal("0.01")
+
+
+class MidScanInputError(ValueError):
+    pass
+
+
+@dataclass
+class ScanSummary:
+    title: str
+    delivery_year: int
+    price_per_ere: Decimal
+    ere_per_kwh: Decimal
+    kwh_basis: str
+    counts: dict[str, int]
+    reason_counts: list[tuple[str, int, str]]  # (reason, charge points, action)
+    unmatched: list[tuple[str, str, int]]  # (brand, model, charge points)
+    annual: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # status -> kwh, ere, eur
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def ere_per_kwh_for(year: int) -> Decimal:
+    """renewable share x reference gCO2eq/MJ x 3.6 MJ/kWh / 1000 (DOMAIN.md); a missing year is an error."""
+    with (REFERENCE_DIR / "ere_parameters.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if int(row["year"]) == year:
+                return Decimal(row["renewable_share"]) * Decimal(row["reference_g_co2_per_mj"]) * Decimal("0.0036")
+    raise MidScanInputError(f"no ERE parameters for delivery year {year} in data/reference/ere_parameters.csv; "
+                            f"add the year (with its source), or scan for a year that has them (--year)")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, required: list[str]) -> list[str]:
+    """Load a contract-format CSV as text columns with lower-case names; the columns it has are returned."""
+    if not path.is_file():
+        raise MidScanInputError(f"{path}: file not found")
+    first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        con.execute(f"create table {table}_raw as select * from read_csv(?, delim=?, header=true, all_varchar=true, "
+                    f"normalize_names=false, encoding='utf-8')", [str(path), delimiter])
+    except duckdb.Error as exc:
+        raise MidScanInputError(f"{path}: cannot be read as CSV ({exc})") from None
+    columns = [row[0] for row in con.execute(f"describe {table}_raw").fetchall()]
+    names = {c: c.strip().lower().lstrip("\ufeff") for c in columns}
+    missing = [c for c in required if c not in names.values()]
+    if missing:
+        raise MidScanInputError(f"{path}: required column(s) {', '.join(missing)} missing; the header has "
+                                f"{', '.join(names.values())} (see the partner file contract)")
+    select = ", ".join(f"nullif(trim(\"{c}\"), '') as \"{n}\"" for c, n in names.items())
+    con.execute(f"create table {table} as select row_number() over () + 1 as line, {select} from {table}_raw")
+    for column in required:
+        empty = [line for (line,) in con.execute(
+            f"select line from {table} where \"{column}\" is null order by line limit 5").fetchall()]
+        if empty:
+            raise MidScanInputError(f"{path}: row(s) {', '.join(map(str, empty))}: column {column} is empty; "
+                                    f"it is required")
+    con.execute(f"set variable {table}_decimal_comma = {str(delimiter == ';').lower()}")
+    return list(names.values())
+
+
+def scan_prospect(charge_points_csv: Path, customers_csv: Path | None = None, sessions_csv: Path | None = None,
+                  typical_annual_kwh: Decimal = TYPICAL_ANNUAL_KWH) -> pd.DataFrame:
+    """One row per charge point of a prospect's files: status, every reason, actions, annual kWh."""
+    con = duckdb.connect()
+    try:
+        cp_columns = _read_csv(con, charge_points_csv, "charge_points", ["charge_point_ref", "brand", "model"])
+        for optional in ("customer_ref", "meter_serial", "mid_certificate"):
+            if optional not in cp_columns:
+                con.execute(f"alter table charge_points add column {optional} varchar")
+        points = con.execute("select charge_point_ref, customer_ref, brand, model, meter_serial, mid_certificate "
+                             "from charge_points order by line").df()
+        duplicates = points["charge_point_ref"][points["charge_point_ref"].duplicated()].unique().tolist()
+        if duplicates:
+            raise MidScanInputError(f"{charge_points_csv}: charge_point_ref repeated: {', '.join(duplicates[:5])}; "
+                                    f"each charge point once")
+        pairs = list(points[["brand", "model"]].drop_duplicates().itertuples(index=False, name=None))
+        verdicts = {pair: m.mid_status for pair, m in zip(pairs, match_pairs(pairs))}
+        points["mid_status"] = [verdicts[(b, m)] for b, m in zip(points["brand"], points["model"])]
+        reason_lists: list[list[str]] = [[] for _ in range(len(points))]
+        for i, row in enumerate(points.itertuples(index=False)):
+            if row.mid_status == "no":
+                reason_lists[i].append("mid_meter_absent")
+            elif row.mid_status != "yes" and row.mid_certificate is None:
+                reason_lists[i].append("mid_evidence_missing")
+            if row.meter_serial is None:
+                reason_lists[i].append("meter_serial_missing")
+        if customers_csv is not None:
+            _add_customer_reasons(con, customers_csv, points, reason_lists)
+        points["annual_kwh"], points["kwh_basis"] = _annual_kwh(con, sessions_csv, points, typical_annual_kwh)
+    finally:
+        con.close()
+    catalogue = reasons()
+    points["status"] = [status_for(r) for r in reason_lists]
+    points["reasons"] = [";".join(r) for r in reason_lists]
+    points["actions"] = ["; ".join(catalogue[code].action for code in r) for r in reason_lists]
+    return points[CSV_COLUMNS]
+
+
+def _add_customer_reasons(con: duckdb.DuckDBPyConnection, path: Path, points: pd.DataFrame,
+                          reason_lists: list[list[str]]) -> None:
+    columns = _read_csv(con, path, "customers", ["customer_ref"])
+    for optional in ("ean", "postal_code"):
+        if optional not in columns:
+            con.execute(f"alter table customers add column {optional} varchar")
+    customers = con.execute(
+        "select customer_ref, any_value(ean) as ean, any_value(postal_code) as postal_code, "
+        "count(*) over (partition by any_value(ean)) as customers_on_ean from customers group by customer_ref").df()
+    by_ref = {row.customer_ref: row for row in customers.itertuples(index=False)}
+    for i, customer_ref in enumerate(points["customer_ref"]):
+        customer = by_ref.get(customer_ref)
+        if customer is None:
+            reason_lists[i].append("customer_unknown")
+            continue
+        if ean_problem(customer.ean) is not None:
+            reason_lists[i].append("ean_invalid")
+        if not is_dutch_postal_code(customer.postal_code):
+            reason_lists[i].append("postal_code_invalid")
+        if customer.ean is not None and customer.customers_on_ean > 1:
+            reason_lists[i].append("ean_claimed_twice")
+
+
+def _annual_kwh(con: duckdb.DuckDBPyConnection, sessions_csv: Path | None, points: pd.DataFrame,
+                typical: Decimal) -> tuple[list[Decimal], list[str]]:
+    """kWh per year per charge point: the sessions' total scaled from the period they cover to 365 days,
+    in SQL over all sessions at once; without sessions, the stated typical year."""
+    if sessions_csv is None:
+        return [typical] * len(points), ["typical"] * len(points)
+    columns = _read_csv(con, sessions_csv, "sessions", ["charge_point_ref", "started_at", "ended_at"])
+    for optional in ("meter_start_wh", "meter_stop_wh", "energy_kwh", "energy_export_kwh"):
+        if optional not in columns:
+            con.execute(f"alter table sessions add column {optional} varchar")
+    number = "try_cast(replace({0}, ',', '.') as decimal(18, 6))" if con.execute(
+        "select getvariable('sessions_decimal_comma')").fetchone()[0] else "try_cast({0} as decimal(18, 6))"
+    per_point = con.execute(f"""
+        with energy as (
+            select charge_point_ref,
+                   try_cast(started_at as timestamptz) as started_at,
+                   try_cast(ended_at as timestamptz) as ended_at,
+                   coalesce((try_cast(meter_stop_wh as bigint) - try_cast(meter_start_wh as bigint)) * 0.001,
+                            {number.format('energy_kwh')}, 0)
+                       - coalesce({number.format('energy_export_kwh')}, 0) as kwh
+            from sessions
+        ),
+        span as (
+            select greatest(date_diff('second', min(started_at), max(ended_at)) / 86400.0, 1) as days from energy
+        )
+        select charge_point_ref, cast(sum(kwh) * 365 / any_value(span.days) as decimal(18, 3)) as annual_kwh
+        from energy cross join span
+        group by charge_point_ref
+    """).fetchall()
+    annual = {ref: kwh for ref, kwh in per_point}
+    return [annual.get(ref, Decimal("0.000")) for ref in points["charge_point_ref"]], ["sessions"] * len(points)
+
+
+def summarise(scan: pd.DataFrame, title: str, delivery_year: int, price_per_ere: Decimal) -> ScanSummary:
+    ere_per_kwh = ere_per_kwh_for(delivery_year)
+    catalogue = reasons()
+    counts = {status: int((scan["status"] == status).sum()) for status in STATUSES}
+    exploded = scan.assign(reason=scan["reasons"].str.split(";")).explode("reason")
+    exploded = exploded[exploded["reason"].fillna("") != ""]
+    reason_counts = sorted(((reason, int(n), catalogue[reason].action) for reason, n in
+                            exploded.groupby("reason")["charge_point_ref"].nunique().items()),
+                           key=lambda item: (-item[1], item[0]))
+    unmatched_rows = scan[scan["mid_status"] == UNMATCHED]
+    unmatched = sorted((str(b), str(m), int(n)) for (b, m), n in
+                       unmatched_rows.groupby(["brand", "model"])["charge_point_ref"].count().items())
+    annual = {}
+    for status in STATUSES:
+        kwh = sum((Decimal(str(v)) for v in scan.loc[scan["status"] == status, "annual_kwh"]), Decimal(0))
+        ere = kwh * ere_per_kwh
+        annual[status] = {"kwh": kwh.quantize(Decimal(1)), "ere": ere.quantize(Decimal(1)),
+                          "eur": (ere * price_per_ere).quantize(CENT, rounding=ROUND_HALF_EVEN)}
+    basis = ", ".join(sorted(scan["kwh_basis"].unique())) or "typical"
+    return ScanSummary(title, delivery_year, price_per_ere, ere_per_kwh, basis, counts, reason_counts, unmatched,
+                       annual)
+
+
+def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path) -> tuple[Path, Path]:
+    """mid_scan.csv (one row per charge point) and mid_scan.html (self-contained) in out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = out_dir / "mid_scan.csv", out_dir / "mid_scan.html"
+    buffer = io.StringIO()
+    scan.sort_values("charge_point_ref").to_csv(buffer, index=False, lineterminator="\n")
+    csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    html = environment.get_template("mid_scan.html.j2").render(
+        summary=summary, rows=scan.sort_values(["status", "charge_point_ref"]).to_dict("records"),
+        typical_annual_kwh=TYPICAL_ANNUAL_KWH)
+    html_path.write_text(html, encoding="utf-8")
+    return csv_path, html_path
+
+
+def scan_files(charge_points_csv: Path, customers_csv: Path | None, sessions_csv: Path | None,
+               price_per_ere: Decimal, out_dir: Path, delivery_year: int, title: str | None = None) -> ScanSummary:
+    """The `joulo mid-scan` command: scan a prospect's files and write mid_scan.csv and mid_scan.html."""
+    scan = scan_prospect(charge_points_csv, customers_csv, sessions_csv)
+    summary = summarise(scan, title or charge_points_csv.stem, delivery_year, price_per_ere)
+    write_scan(scan, summary, out_dir)
+    return summary
