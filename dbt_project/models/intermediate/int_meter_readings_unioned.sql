@@ -11,8 +11,21 @@ with file_readings as (
     from {{ ref('stg_landing__meter_readings') }}
 ),
 
+ocpp_readings as (
+    select
+        partner_id,
+        charge_point_ref,
+        read_at,
+        register_wh,
+        'ocpp' as source_type,
+        message_id as source_record
+    from {{ ref('int_ocpp_meter_readings') }}
+),
+
 final as (
     select * from file_readings
+    union all
+    select * from ocpp_readings
 )
 
 select * from final

@@ -22,8 +22,33 @@ with file_sessions as (
     from {{ ref('stg_landing__sessions') }}
 ),
 
+-- OCPP: one row per finished transaction; the message that ended it is the record.
+ocpp_sessions as (
+    select
+        partner_id,
+        session_ref,
+        charge_point_ref,
+        started_at,
+        ended_at,
+        meter_start_wh,
+        meter_stop_wh,
+        energy_kwh,
+        energy_export_kwh,
+        'ocpp' as source_type,
+        message_id as source_record,
+        -- signedMeterValue is kept in the journal but not verified yet: it does not back the energy.
+        'unsigned' as signature_status,
+        file_sha256,
+        source_file,
+        received_at,
+        line_number
+    from {{ ref('int_ocpp_sessions') }}
+),
+
 final as (
     select * from file_sessions
+    union all
+    select * from ocpp_sessions
 )
 
 select * from final
