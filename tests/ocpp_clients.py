@@ -45,7 +45,7 @@ async def charge_point(port: int, identity: str, version: str, partner: str = "b
                        username: str | None = None):
     client_class = {"1.6": ChargePoint16, "2.0.1": ChargePoint201}[version]
     url = f"ws://127.0.0.1:{port}/{partner}/{identity}"
-    headers = _basic(username or identity, secret)
+    headers = basic_auth_header(username or identity, secret)
     async with connect(url, subprotocols=[f"ocpp{version}"], additional_headers=headers) as ws:
         client = client_class(identity, ws)
         runner = asyncio.create_task(client.start())
@@ -55,7 +55,7 @@ async def charge_point(port: int, identity: str, version: str, partner: str = "b
             runner.cancel()
 
 
-def _basic(user: str, password: str) -> dict[str, str]:
+def basic_auth_header(user: str, password: str) -> dict[str, str]:
     import base64
 
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
