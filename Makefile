@@ -37,5 +37,10 @@ BENCH_CP ?= 100000
 bench: install
 	$(BIN)/joulo bench --charge-points $(BENCH_CP) --quarter 2026-Q1
 
+# N concurrent OCPP charge points against the gateway: acknowledged msgs/s, p50/p99 ack latency, peak memory.
+.PHONY: bench-ocpp
+bench-ocpp: install
+	$(BIN)/python bench/ocpp_bench.py --connections $(or $(OCPP_CONNECTIONS),2000)
+
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs
