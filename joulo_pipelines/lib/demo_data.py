@@ -195,6 +195,31 @@ def _sessions(rng: np.random.Generator, charge_points: pd.DataFrame, days: pd.Da
     frame.insert(0, "session_ref", [f"S{i:08d}" for i in range(1, len(frame) + 1)])
     v2g = rng.random(len(frame)) < 0.01
     frame["energy_export_wh"] = np.where(v2g, rng.integers(100, 1500, len(frame)), 0)
+    frame = _holiday_session(frame, charge_points["charge_point_ref"].iloc[1])
+    return _meter_replaced(frame, charge_points["charge_point_ref"].iloc[2])
+
+
+def _holiday_session(frame: pd.DataFrame, charge_point_ref: str) -> pd.DataFrame:
+    """A car left plugged in over a holiday: one session of 8 days replaces that week's (a long_session flag).
+    Its registers run from the stop before to the start after, so no energy appears or disappears."""
+    start = pd.Timestamp(f"{YEAR}-07-01 18:00", tz="Europe/Amsterdam").tz_convert("UTC")
+    end = pd.Timestamp(f"{YEAR}-07-09 17:00", tz="Europe/Amsterdam").tz_convert("UTC")
+    on_cp = frame["charge_point_ref"] == charge_point_ref
+    inside = on_cp & (frame["started_at"] >= start) & (frame["started_at"] < end)
+    before = frame[on_cp & (frame["ended_at"] <= start)]
+    after = frame[on_cp & (frame["started_at"] >= end)]
+    holiday = frame[inside].head(1).assign(
+        started_at=start, ended_at=end, energy_export_wh=0,
+        meter_start_wh=before["meter_stop_wh"].iloc[-1], meter_stop_wh=after["meter_start_wh"].iloc[0])
+    return pd.concat([frame[~inside], holiday]).sort_values("session_ref", ignore_index=True)
+
+
+def _meter_replaced(frame: pd.DataFrame, charge_point_ref: str) -> pd.DataFrame:
+    """A meter replaced on 1 September: the new one starts at 0 Wh (a meter_register_reset flag, energy kept)."""
+    later = (frame["charge_point_ref"] == charge_point_ref) & (frame["started_at"] >= pd.Timestamp(f"{YEAR}-09-01", tz="UTC"))
+    frame = frame.copy()
+    first_register = frame.loc[later, "meter_start_wh"].min()
+    frame.loc[later, ["meter_start_wh", "meter_stop_wh"]] -= first_register
     return frame
 
 
@@ -268,6 +293,32 @@ def _add_mess(partner: DemoPartner, inbox: Path, written: list[Path], con: duckd
         target.write_text(header + "".join(corrected))
         _set_drop_time(target, f"{YEAR}-05-20")
         written.append(target)
+        # Sessions the cleaning rules catch (int_sessions_cleaned), delivered with the June file.
+        _copy(con, partner, inbox / f"sessions_{YEAR}-06_extra.csv", f"""
+            with june as (
+                select *, row_number() over (order by session_ref) as n
+                from out where started_at >= '{YEAR}-06-10' order by session_ref limit 6
+            )
+            -- the same charge logged twice under another id: an overlapping session, counted once
+            select 'DBL-' || session_ref as session_ref, charge_point_ref, started_at, ended_at, meter_start_wh,
+                   meter_stop_wh, energy_export_kwh from june where n = 1
+            union all
+            select 'BACK-1', charge_point_ref, started_at, ended_at, meter_stop_wh, meter_start_wh, null
+                from june where n = 2
+            union all
+            select 'ZERO-1', charge_point_ref, started_at, ended_at, meter_start_wh, meter_start_wh, null
+                from june where n = 3
+            union all  -- 95 kWh in one hour: no home charger does that
+            select 'POWER-1', charge_point_ref, started_at, strftime(cast(started_at as timestamptz) + interval 1 hour,
+                   '%Y-%m-%dT%H:%M:%SZ'), 90000000, 90095000, null from june where n = 4
+            union all
+            select 'UNKNOWN-1', 'VOLTNET-CP99999', started_at, ended_at, meter_start_wh, meter_stop_wh, null
+                from june where n = 5
+            union all  -- a charger clock in the future: it ends after the as-of date of the demo
+            select 'FUTURE-1', charge_point_ref, '{YEAR}-12-31T20:00:00Z', '{YEAR + 1}-01-20T08:00:00Z',
+                   91000000, 91004000, null from june where n = 6
+            """, f"{YEAR}-07-03", written)
+        _meter_readings(con, partner, inbox, written, minutes_after_midnight=7)
     if partner.id == "laadwerk":
         # Local times in the DST nights: 02:30 does not exist on 29 March and occurs twice on 25 October.
         target = inbox / f"sessions_{YEAR}-dst-nights.csv"
@@ -280,12 +331,62 @@ def _add_mess(partner: DemoPartner, inbox: Path, written: list[Path], con: duckd
         )
         _set_drop_time(target, f"{YEAR}-11-02")
         written.append(target)
+        # A session reported again under a new id, shifted by 30 minutes: the overlap is counted once (by time,
+        # as this partner sends no registers).
+        _copy(con, partner, inbox / f"sessions_{YEAR}-08_extra.csv", f"""
+            select 'SHIFT-' || session_ref as session_ref, charge_point_ref,
+                   strftime(cast(started_at as timestamp) + interval 30 minute, '%Y-%m-%dT%H:%M:%S') as started_at,
+                   strftime(cast(ended_at as timestamp) + interval 30 minute, '%Y-%m-%dT%H:%M:%S') as ended_at,
+                   energy_kwh, energy_export_kwh
+            from out where started_at >= '{YEAR}-08-10' order by session_ref limit 3
+            """, f"{YEAR}-09-03", written)
     if partner.id == "groenstroom":
         may = inbox / f"sessions_{YEAR}-05.csv"
         header, *rows = may.read_text().splitlines(keepends=True)
         rows[10] = rows[10].replace(rows[10].split(",")[4], "n/a", 1)  # meter_start_wh that is not a number
         rows[20] = ",".join(rows[20].split(",")[:3]) + "\n"  # a truncated row
         _rewrite_keeping_time(may, header + "".join(rows))
+        _meter_readings(con, partner, inbox, written, minutes_after_midnight=90)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, partner: DemoPartner, target: Path, sql: str, dropped_on: str,
+          written: list[Path]) -> None:
+    con.execute(f"copy ({sql}) to '{target}' (header, delimiter '{partner.delimiter}')")
+    _set_drop_time(target, dropped_on)
+    written.append(target)
+
+
+def _meter_readings(con: duckdb.DuckDBPyConnection, partner: DemoPartner, inbox: Path, written: list[Path],
+                    minutes_after_midnight: int) -> None:
+    """Daily register readings of the first ten charge points, `minutes_after_midnight` local time: within
+    15 minutes of a quarter's edge they give the register there; later ones are interpolated between. Cars
+    charge fast first: a session's register rises over its first 60 % and then stands still, so readings
+    split an edge-spanning session differently from time."""
+    _copy(con, partner, inbox / f"meter_readings_{YEAR}.csv", f"""
+        with charge_points as (
+            select distinct charge_point_ref from sessions order by charge_point_ref limit 10
+        ),
+        ticks as (
+            select charge_point_ref,
+                   timezone('Europe/Amsterdam', day + interval {minutes_after_midnight} minute) as read_at
+            from charge_points
+            cross join generate_series(timestamp '{YEAR}-01-02', timestamp '{YEAR}-12-31', interval 1 day) as t(day)
+        ),
+        latest_session as (
+            select ticks.charge_point_ref, ticks.read_at,
+                   arg_max(sessions, sessions.started_at) as s
+            from ticks
+            join sessions on sessions.charge_point_ref = ticks.charge_point_ref and sessions.started_at <= ticks.read_at
+            group by all
+        )
+        select charge_point_ref, strftime(read_at, '%Y-%m-%dT%H:%M:%SZ') as read_at,
+               case
+                   when read_at >= s.ended_at then s.meter_stop_wh
+                   else least(s.meter_stop_wh, s.meter_start_wh + cast((s.meter_stop_wh - s.meter_start_wh)
+                        * epoch(read_at - s.started_at) / (0.6 * epoch(s.ended_at - s.started_at)) as bigint))
+               end as register_wh
+        from latest_session order by charge_point_ref, read_at
+        """, f"{YEAR + 1}-01-03", written)
 
 
 def _month_after(month: int) -> str:

@@ -58,6 +58,48 @@ def quarter_totals(data_dir: DataDir) -> list[tuple]:
         ).fetchall()
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def adjustments_by_reason(data_dir: DataDir) -> list[tuple]:
+    """(partner, reason, sessions, kWh) over every quarter built: the kWh that did not count, and why."""
+    if not data_dir.warehouse.exists():
+        return []
+    with warehouse(data_dir) as con:
+        if not _has_table(con, "marts", "fct_energy_adjustments"):
+            return []
+        return con.execute(
+            """
+            select partner_id, reason_code, count(distinct (session_ref, source_record)), sum(kwh)
+            from marts.fct_energy_adjustments
+            group by partner_id, reason_code order by partner_id, reason_code
+            """
+        ).fetchall()
+
+
+def reconciliation_breaks(con: duckdb.DuckDBPyConnection) -> tuple[int, list[tuple]]:
+    """(groups checked, breaks): per partner, EAN and quarter, raw delivered kWh must equal the clean kWh
+    of the energy mart plus the adjusted kWh. A break is (quarter_start, partner, raw, clean, adjusted),
+    without the EAN: it identifies a household and this goes into logs and Dagster metadata."""
+    rows = con.execute(
+        """
+        with amounts as (
+            select partner_id, ean, quarter_start, raw_kwh, 0 as clean_kwh, 0 as adjusted_kwh
+            from marts.fct_energy_reconciliation
+            union all
+            select partner_id, ean, quarter_start, 0, kwh, 0 from marts.fct_charge_point_quarter_energy
+            union all
+            select partner_id, ean, quarter_start, 0, 0, kwh from marts.fct_energy_adjustments
+        )
+        select quarter_start, partner_id, sum(raw_kwh), sum(clean_kwh), sum(adjusted_kwh)
+        from amounts group by quarter_start, partner_id, ean order by all
+        """
+    ).fetchall()
+    return len(rows), [row for row in rows if row[2] != row[3] + row[4]]
+
+
 def format_table(headers: list[str], rows: list[tuple]) -> str:
     cells = [headers] + [[_format_cell(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]

@@ -81,9 +81,9 @@ counted as (
     from classified
     where exclusion_reason is null
     window
-        earlier as (partition by partner_id, charge_point_ref order by started_at, session_ref
+        earlier as (partition by partner_id, charge_point_ref order by started_at, received_at, session_ref
                     rows between unbounded preceding and 1 preceding),
-        in_order as (partition by partner_id, charge_point_ref order by started_at, session_ref)
+        in_order as (partition by partner_id, charge_point_ref order by started_at, received_at, session_ref)
 ),
 
 overlapped as (

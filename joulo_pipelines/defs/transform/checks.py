@@ -1,0 +1,26 @@
+import dagster as dg
+
+from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["marts", "fct_energy_adjustments"]),
+    additional_deps=[dg.AssetKey(["marts", "fct_energy_reconciliation"]),
+                     dg.AssetKey(["marts", "fct_charge_point_quarter_energy"])],
+    description="Every kWh explained: per partner, EAN and quarter, raw delivered = clean + adjusted, exactly.",
+    blocking=True,
+)
+def energy_reconciles(data_dir: DataDirResource) -> dg.AssetCheckResult:
+    with warehouse(data_dir.data_dir) as con:
+        checked, breaks = reconciliation_breaks(con)
+    return dg.AssetCheckResult(
+        passed=not breaks,
+        metadata={
+            "partner_ean_quarters_checked": checked,
+            "breaks": len(breaks),
+            # partner and quarter only: an EAN identifies a household
+            "first_breaks": [f"{quarter} {partner}: raw {raw} != clean {clean} + adjusted {adjusted}"
+                             for quarter, partner, raw, clean, adjusted in breaks[:10]],
+        },
+    )
