@@ -11,7 +11,7 @@ from pathlib import Path
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.status import files_by_partner, format_table, quarter_totals
+from joulo_pipelines.lib.status import adjustments_by_reason, files_by_partner, format_table, quarter_totals
 
 DEMO_AS_OF = "2027-01-15"
 
@@ -135,6 +135,10 @@ def _status(data_dir: DataDir) -> int:
     print()
     totals = [(Quarter.parse(str(q)).label, *rest) for q, *rest in quarter_totals(data_dir)]
     print(format_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+    adjustments = adjustments_by_reason(data_dir)
+    if adjustments:
+        print("\nkWh that did not count, by reason (raw delivered = kWh above + these; marts.fct_energy_adjustments):")
+        print(format_table(["partner", "reason", "sessions", "kWh"], adjustments))
     from joulo_pipelines.lib.eligibility_report import print_eligibility
     print_eligibility(data_dir)
     return 0
