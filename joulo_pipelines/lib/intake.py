@@ -28,6 +28,7 @@ from joulo_pipelines.lib.contract import (
     accepted_file_names,
     dataset_for_file,
 )
+from joulo_pipelines.lib.ocpi.pull import ensure_cdr_schema
 from joulo_pipelines.lib.paths import DataDir
 
 ERROR_COLUMNS = ("file", "row", "column", "value", "reason")
@@ -408,5 +409,6 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
         manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
         if not manifest.exists():
             _write_atomically(manifest, b"[]")
+        ensure_cdr_schema(data_dir)
     finally:
         con.close()

@@ -22,6 +22,28 @@ with file_sessions as (
     from {{ ref('stg_landing__sessions') }}
 ),
 
+-- OCPI: one row per CDR that stands (latest version, credits applied); the CDR id is the session.
+ocpi_sessions as (
+    select
+        partner_id,
+        cdr_id as session_ref,
+        charge_point_ref,
+        started_at,
+        ended_at,
+        cast(null as bigint) as meter_start_wh,
+        cast(null as bigint) as meter_stop_wh,
+        total_energy_kwh as energy_kwh,
+        energy_export_kwh,
+        'ocpi' as source_type,
+        cdr_id as source_record,
+        signature_status,
+        file_sha256,
+        source_file,
+        received_at,
+        line_number
+    from {{ ref('int_ocpi_cdrs_settled') }}
+),
+
 -- OCPP: one row per finished transaction; the message that ended it is the record.
 ocpp_sessions as (
     select
@@ -49,6 +71,8 @@ final as (
     select * from file_sessions
     union all
     select * from ocpp_sessions
+    union all
+    select * from ocpi_sessions
 )
 
 select * from final

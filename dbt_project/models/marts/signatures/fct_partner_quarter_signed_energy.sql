@@ -1,0 +1,36 @@
+-- How much of each partner's energy per quarter is backed by verified signed meter values (OCMF), and
+-- how much carries a signature that failed. A reporting figure: a session counts in the quarter
+-- (Europe/Amsterdam) it started in; the booking's split at quarter edges lives in the energy marts.
+with sessions as (
+    select * from {{ ref('fct_charging_sessions') }}
+),
+
+per_quarter as (
+    select
+        partner_id,
+        cast(date_trunc('quarter', timezone('Europe/Amsterdam', started_at)) as date) as quarter_start,
+        count(*) as session_count,
+        cast(sum(kwh) as decimal(18, 6)) as kwh,
+        cast(coalesce(sum(kwh) filter (where signature_status = 'signed_verified'), 0) as decimal(18, 6))
+            as signed_verified_kwh,
+        cast(coalesce(sum(kwh) filter (where signature_status = 'signed_invalid'), 0) as decimal(18, 6))
+            as signed_invalid_kwh,
+        cast(coalesce(sum(kwh) filter (where signature_status = 'unsigned'), 0) as decimal(18, 6)) as unsigned_kwh
+    from sessions
+    where started_at is not null
+    group by all
+),
+
+-- The share to six places, rounded half up in integer micro-units: decimal division would go via double.
+final as (
+    select
+        *,
+        case
+            when kwh > 0 then cast(
+                (cast(signed_verified_kwh * 1000000 as hugeint) * 2000000 + cast(kwh * 1000000 as hugeint))
+                // (2 * cast(kwh * 1000000 as hugeint)) as decimal(18, 0)) * cast(0.000001 as decimal(9, 6))
+        end::decimal(9, 6) as verified_kwh_share
+    from per_quarter
+)
+
+select * from final
