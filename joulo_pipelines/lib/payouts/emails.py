@@ -1,0 +1,204 @@
+"""White-label payout emails: one per customer line of an approved batch, in the customer's language,
+HTML and plain text, under the partner's brand; written as .eml and sent over SMTP when configured.
+
+The message is deterministic (Date is the approval time, Message-ID and MIME boundary are derived from the
+batch and customer), so a rewritten .eml is byte-identical and a resent message can be recognised."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import smtplib
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.payouts.amounts import PayoutLine
+from joulo_pipelines.lib.payouts.money import cents_to_eur
+from joulo_pipelines.lib.payouts.settings import SmtpSettings
+from joulo_pipelines.lib.quarters import Quarter
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+LABELS = {
+    "nl": {
+        "subject": "Uw ERE-uitbetaling over", "heading": "Uw ERE-uitbetaling over", "greeting": "Beste",
+        "intro": "Met uw thuislader heeft u duurzame energie geleverd aan vervoer. Hiervoor zijn ERE's "
+                 "(emissiereductie-eenheden) ingeboekt en verkocht. Dit is uw overzicht.",
+        "kwh": "Geladen energie (kWh)", "units": "ERE", "price": "Prijs per ERE", "gross": "Bruto opbrengst",
+        "fee": "Servicekosten", "share": "Aandeel {brand}", "net": "Netto voor u dit kwartaal",
+        "adjustment": "Correcties eerdere kwartalen", "carried_in": "Overgedragen uit vorig kwartaal",
+        "paid": "Uitbetaald", "carried_out": "Over naar volgend kwartaal", "iban": "Rekening",
+        "date": "Betaaldatum", "headline_paid": "Wij maken {amount} over op {iban} op {date}.",
+        "headline_partner": "{brand} betaalt u {amount} uit.",
+        "headline_none": "Dit kwartaal wordt er niets uitbetaald; het saldo gaat mee naar het volgende kwartaal.",
+        "rev_issued": "Het aantal ERE is zoals uitgegeven door de NEa (REV).",
+        "estimate": "Het aantal ERE is onze berekening; de NEa stelt het definitief vast. Verschillen verrekenen "
+                    "we in een volgend kwartaal.",
+        "mixed": "Het aantal ERE is deels door de NEa uitgegeven en deels onze berekening.",
+        "closing": "Met vriendelijke groet,", "provider": "Uitbetaling verzorgd door Joulo als inboekdienstverlener.",
+        "reasons": {"carried_over": "Het bedrag ligt onder het minimum voor uitbetaling en gaat mee naar het "
+                                    "volgende kwartaal.",
+                    "held": "We konden niet uitbetalen omdat uw rekeningnummer ontbreekt of niet klopt. Geef het "
+                            "juiste rekeningnummer door; het bedrag blijft voor u bewaard.",
+                    "netted": "Een correctie is verrekend met uw opbrengst; het saldo verrekenen we met volgende "
+                              "uitbetalingen."},
+    },
+    "en": {
+        "subject": "Your ERE payout for", "heading": "Your ERE payout for", "greeting": "Dear",
+        "intro": "Your home charger delivered renewable energy to transport. ERE credits (emission reduction "
+                 "units) were booked and sold for it. Here is your statement.",
+        "kwh": "Energy charged (kWh)", "units": "ERE", "price": "Price per ERE", "gross": "Gross revenue",
+        "fee": "Service fee", "share": "{brand} share", "net": "Net for you this quarter",
+        "adjustment": "Corrections to earlier quarters", "carried_in": "Carried over from last quarter",
+        "paid": "Paid out", "carried_out": "Carried over to next quarter", "iban": "Account",
+        "date": "Payment date", "headline_paid": "We transfer {amount} to {iban} on {date}.",
+        "headline_partner": "{brand} pays you {amount}.",
+        "headline_none": "Nothing is paid out this quarter; the balance carries over to the next quarter.",
+        "rev_issued": "The ERE are as issued by the NEa (REV).",
+        "estimate": "The ERE are our calculation; the NEa sets them definitively. Any difference is settled in a "
+                    "later quarter.",
+        "mixed": "The ERE are partly issued by the NEa and partly our calculation.",
+        "closing": "Kind regards,", "provider": "Payout handled by Joulo as booking service provider.",
+        "reasons": {"carried_over": "The amount is below the minimum payout and carries over to the next quarter.",
+                    "held": "We could not pay because your account number is missing or incorrect. Please send "
+                            "us the correct one; the amount is kept for you.",
+                    "netted": "A correction was netted against your revenue; the balance is settled against "
+                              "later payouts."},
+    },
+}
+
+
+@dataclass(frozen=True)
+class EmailRecipient:
+    customer_ref: str
+    name: str
+    email: str
+    iban: str | None
+    language: str
+
+
+def mask_iban(iban: str | None) -> str:
+    """NL91ABNA0417164300 -> 'NL91 **** **** 4300': enough to recognise, not enough to use."""
+    if not iban or len(iban) < 8:
+        return "****"
+    compact = iban.replace(" ", "")
+    return f"{compact[:4]} **** **** {compact[-4:]}"
+
+
+def euro(cents: int, language: str) -> str:
+    text = cents_to_eur(cents)
+    return f"EUR {text.replace('.', ',')}" if language == "nl" else f"EUR {text}"
+
+
+def _number(value, places: int, language: str) -> str:
+    text = f"{value:,.{places}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".") if language == "nl" else text
+
+
+def _format_date(day: date, language: str) -> str:
+    return day.strftime("%d-%m-%Y") if language == "nl" else day.isoformat()
+
+
+_environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "html.j2"]),
+                           undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient,
+           payment_date: date) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) for one customer's line."""
+    language = recipient.language if recipient.language in LABELS else "nl"
+    t = LABELS[language]
+    brand = partner.brand
+    iban = mask_iban(recipient.iban)
+    rows = [
+        (t["kwh"], _number(line.kwh, 3, language)),
+        (t["units"], _number(line.units, 3, language)),
+        (t["price"], f"EUR {line.price_eur_per_ere.replace('.', ',') if language == 'nl' else line.price_eur_per_ere}"),
+        (t["gross"], euro(line.gross_cents, language)),
+        (t["fee"], euro(-line.fee_cents, language)),
+        (t["share"].format(brand=brand.display_name), euro(-line.partner_share_cents, language)),
+        (t["net"], euro(line.net_cents, language)),
+    ]
+    if line.adjustment_cents:
+        rows.append((t["adjustment"], euro(line.adjustment_cents, language)))
+    if line.carried_in_cents:
+        rows.append((t["carried_in"], euro(line.carried_in_cents, language)))
+    rows.append((t["paid"], euro(line.paid_cents, language)))
+    rows.append((t["carried_out"], euro(line.carried_out_cents, language)))
+    direct = partner.payout_model == "direct"
+    if direct:
+        rows.append((t["iban"], iban))
+    rows.append((t["date"], _format_date(payment_date, language)))
+    amount = euro(line.paid_cents, language)
+    if line.paid_cents <= 0:
+        headline = t["headline_none"]
+    elif direct:
+        headline = t["headline_paid"].format(amount=amount, iban=iban, date=_format_date(payment_date, language))
+    else:
+        headline = t["headline_partner"].format(brand=brand.display_name, amount=amount)
+    context = dict(
+        language=language, t=t, brand=brand, quarter=quarter.label, recipient=recipient, rows=rows,
+        headline=headline, units_note=t.get(line.units_source, ""), reason=t["reasons"].get(line.status, ""),
+        subject=f"{t['subject']} {quarter.label}",
+    )
+    return (context["subject"], _environment.get_template("payout_email.txt.j2").render(context),
+            _environment.get_template("payout_email.html.j2").render(context))
+
+
+def message_id_for(partner: Partner, quarter: Quarter, customer_ref: str) -> str:
+    digest = hashlib.sha256(f"{partner.id}\x1f{quarter.label}\x1f{customer_ref}".encode()).hexdigest()[:24]
+    domain = partner.brand.sender_email.split("@", 1)[1]
+    return f"<ere-{quarter.year}q{quarter.number}-{digest}@{domain}>"
+
+
+def build_message(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient,
+                  payment_date: date, approved_at: datetime) -> EmailMessage:
+    subject, text, html = render(partner, quarter, line, recipient, payment_date)
+    message = EmailMessage()
+    message["From"] = Address(partner.brand.display_name, addr_spec=partner.brand.sender_email)
+    message["To"] = Address(recipient.name, addr_spec=recipient.email)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(approved_at)
+    message["Message-ID"] = message_id_for(partner, quarter, recipient.customer_ref)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    message.set_boundary("=_" + message["Message-ID"].strip("<>").split("@")[0])
+    return message
+
+
+class SmtpSendError(RuntimeError):
+    pass
+
+
+def send(messages: list[EmailMessage], smtp: SmtpSettings, on_sent) -> int:
+    """Send each message, retrying a failed attempt `smtp.attempts` times; `on_sent(message)` records a
+    delivered one before the next is tried, so a crash never loses the record of what went out."""
+    username = os.environ.get(smtp.username_env) if smtp.username_env else None
+    password = os.environ.get(smtp.password_env) if smtp.password_env else None
+    sent = 0
+    for message in messages:
+        for attempt in range(1, smtp.attempts + 1):
+            try:
+                with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
+                    if smtp.starttls:
+                        client.starttls()
+                    if username and password:
+                        client.login(username, password)
+                    client.send_message(message)
+                break
+            except (smtplib.SMTPException, OSError) as exc:
+                if attempt == smtp.attempts:
+                    raise SmtpSendError(f"SMTP {smtp.host}:{smtp.port}: message {message['Message-ID']} not sent "
+                                        f"after {attempt} attempts ({type(exc).__name__})") from None
+                time.sleep(smtp.retry_wait_seconds * attempt)
+        on_sent(message)
+        sent += 1
+    return sent

@@ -1,0 +1,164 @@
+"""The files of an approved batch, under exports/<YYYY>-Q<n>/payouts/<partner_id>/: statement.csv, the SEPA
+credit transfer, payout_breakdown.csv (partner_account model) and emails/<customer_ref>.eml.
+
+Everything is read from the ledger, so a rerun rewrites the same bytes and never disagrees with what was
+approved. The SEPA file is validated before it is written; a file that does not validate is never written."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.payouts import ledger
+from joulo_pipelines.lib.payouts.amounts import PayoutLine
+from joulo_pipelines.lib.payouts.emails import EmailRecipient, build_message, mask_iban, send
+from joulo_pipelines.lib.payouts.money import cents_to_eur
+from joulo_pipelines.lib.payouts.proposal import read_customers
+from joulo_pipelines.lib.payouts.sepa import Transfer, credit_transfer
+from joulo_pipelines.lib.payouts.settings import PaymentSettings
+from joulo_pipelines.lib.quarters import Quarter
+
+STATEMENT_COLUMNS = ["customer_ref", "kwh", "units", "units_source", "price_eur_per_ere", "gross_eur", "fee_eur",
+                     "partner_share_eur", "net_eur", "adjustment_eur", "carried_in_eur", "paid_eur",
+                     "carried_over_eur", "status", "reason"]
+BREAKDOWN_COLUMNS = ["customer_ref", "account_holder", "iban_masked", "amount_eur", "end_to_end_id"]
+
+
+@dataclass(frozen=True)
+class BatchTotals:
+    """What the Dagster metadata may show: counts and sums, no person."""
+    partner_id: str
+    customers: int
+    paid_lines: int
+    gross_cents: int
+    fee_cents: int
+    partner_share_cents: int
+    net_cents: int
+    paid_cents: int
+    carried_over_cents: int
+    held_lines: int
+
+
+def payout_folder(data_dir: DataDir, quarter: Quarter, partner_id: str) -> Path:
+    return data_dir.exports / quarter.label / "payouts" / partner_id
+
+
+def totals(partner_id: str, lines: list[PayoutLine]) -> BatchTotals:
+    return BatchTotals(
+        partner_id=partner_id, customers=len(lines), paid_lines=sum(1 for l in lines if l.paid_cents > 0),
+        gross_cents=sum(l.gross_cents for l in lines), fee_cents=sum(l.fee_cents for l in lines),
+        partner_share_cents=sum(l.partner_share_cents for l in lines), net_cents=sum(l.net_cents for l in lines),
+        paid_cents=sum(l.paid_cents for l in lines), carried_over_cents=sum(l.carried_out_cents for l in lines),
+        held_lines=sum(1 for l in lines if l.status == "held"))
+
+
+def _csv(header: list[str], rows: list[list]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def statement_csv(lines: list[PayoutLine]) -> bytes:
+    return _csv(STATEMENT_COLUMNS, [
+        [l.customer_ref, f"{l.kwh:.3f}", f"{l.units:.6f}", l.units_source, l.price_eur_per_ere,
+         cents_to_eur(l.gross_cents), cents_to_eur(l.fee_cents), cents_to_eur(l.partner_share_cents),
+         cents_to_eur(l.net_cents), cents_to_eur(l.adjustment_cents), cents_to_eur(l.carried_in_cents),
+         cents_to_eur(l.paid_cents), cents_to_eur(l.carried_out_cents), l.status, l.reason] for l in lines])
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write through a temporary file so a crash never leaves half a payment file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(content)
+    temporary.replace(path)
+
+
+def _message_id(batch: ledger.Batch) -> str:
+    digest = hashlib.sha256(batch.batch_id.encode()).hexdigest()[:10]
+    return f"ERE-{batch.batch_id[:20]}-{digest}"
+
+
+def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
+                      settings: PaymentSettings) -> tuple[BatchTotals, list[Path]] | None:
+    """Write the approved batch's files; None when the partner's quarter is not approved yet."""
+    batch = ledger.find_batch(con, partner.id, quarter)
+    if batch is None:
+        return None
+    lines = ledger.batch_lines(con, batch)
+    recipients = {ref: recipient for ref, (_, recipient) in read_customers(con, partner.id).items()}
+    folder = payout_folder(data_dir, quarter, partner.id)
+    written = [folder / "statement.csv"]
+    write_atomically(written[0], statement_csv(lines))
+    e2e = dict(con.execute("select customer_ref, end_to_end_id from ledger.payout_lines where batch_id = ?",
+                           [batch.batch_id]).fetchall())
+    paid = [l for l in lines if l.paid_cents > 0]
+    if paid:
+        if batch.payout_model == "direct":
+            transfers = [Transfer(e2e[l.customer_ref], l.paid_cents, recipients[l.customer_ref].account_holder,
+                                  recipients[l.customer_ref].iban,
+                                  f"ERE {quarter.label} {partner.brand.display_name} {l.customer_ref}") for l in paid]
+            ultimate_debtor = partner.brand.display_name
+        else:
+            transfers = [Transfer(ledger.end_to_end_id(partner.id, "", quarter), sum(l.paid_cents for l in paid),
+                                  partner.name, partner.partner_iban,
+                                  f"ERE {quarter.label} payouts {len(paid)} customers, see breakdown")]
+            ultimate_debtor = None
+            written.append(folder / "payout_breakdown.csv")
+            write_atomically(written[-1], _csv(BREAKDOWN_COLUMNS, [
+                [l.customer_ref, recipients[l.customer_ref].account_holder,
+                 mask_iban(recipients[l.customer_ref].iban), cents_to_eur(l.paid_cents), e2e[l.customer_ref]]
+                for l in paid]))
+        content = credit_transfer(batch.sepa_schema, _message_id(batch), batch.approved_at, settings.client_funds,
+                                  ultimate_debtor, batch.payment_date, transfers)
+        written.append(folder / "sepa_credit_transfer.xml")
+        write_atomically(written[-1], content)
+    for line, message in batch_messages(partner, quarter, batch, lines, recipients):
+        written.append(folder / "emails" / f"{_safe(line.customer_ref)}.eml")
+        write_atomically(written[-1], bytes(message))
+    return totals(partner.id, lines), written
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def batch_messages(partner: Partner, quarter: Quarter, batch: ledger.Batch, lines: list[PayoutLine],
+                   recipients: dict) -> list:
+    """(line, message) for every customer with something to tell and an email address."""
+    messages = []
+    for line in lines:
+        recipient = recipients.get(line.customer_ref)
+        if line.status == "nothing_due" or recipient is None or not recipient.email:
+            continue
+        to = EmailRecipient(line.customer_ref, recipient.name, recipient.email, recipient.iban, recipient.language)
+        messages.append((line, build_message(partner, quarter, line, to, batch.payment_date, batch.approved_at)))
+    return messages
+
+
+def send_batch_emails(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter,
+                      settings: PaymentSettings, sent_at) -> int:
+    """Send the approved batch's emails not sent before; returns how many went out now."""
+    if settings.smtp is None:
+        return 0
+    batch = ledger.find_batch(con, partner.id, quarter)
+    if batch is None:
+        return 0
+    done = ledger.emailed(con, partner.id, quarter)
+    recipients = {ref: recipient for ref, (_, recipient) in read_customers(con, partner.id).items()}
+    pending = [(line, message) for line, message in
+               batch_messages(partner, quarter, batch, ledger.batch_lines(con, batch), recipients)
+               if line.customer_ref not in done]
+    by_id = {message["Message-ID"]: line.customer_ref for line, message in pending}
+    return send([message for _, message in pending], settings.smtp,
+                lambda message: ledger.record_email(con, partner.id, quarter, by_id[message["Message-ID"]],
+                                                    message["Message-ID"], sent_at()))

@@ -1,0 +1,186 @@
+"""The payout ledger: append-only tables in the warehouse's `ledger` schema.
+
+A batch (partner, quarter) and its lines (partner, customer, quarter) are written in one transaction and
+never updated or deleted; primary keys make a second payment of the same line impossible, whether a run is
+repeated, an approval is given twice or a process died half-way (then nothing was written, and the next
+approval starts clean). What the files and emails say is read back from here, so they never disagree with
+what was approved."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import astuple, dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+
+from joulo_pipelines.lib.payouts.amounts import History, PayoutLine
+from joulo_pipelines.lib.quarters import Quarter
+
+SCHEMA_SQL = """
+create schema if not exists ledger;
+create table if not exists ledger.payout_batches (
+    batch_id varchar primary key,
+    partner_id varchar not null,
+    quarter_start date not null,
+    payout_model varchar not null,
+    approved_at timestamptz not null,
+    payment_date date not null,
+    sepa_schema varchar not null,
+    minimum_payout_cents bigint not null,
+    unique (partner_id, quarter_start)
+);
+create table if not exists ledger.payout_lines (
+    batch_id varchar not null,
+    partner_id varchar not null,
+    quarter_start date not null,
+    customer_ref varchar not null,
+    kwh decimal(18, 3) not null,
+    units decimal(38, 12) not null,
+    units_source varchar not null,
+    price_eur_per_ere varchar not null,
+    gross_cents bigint not null,
+    fee_cents bigint not null,
+    partner_share_cents bigint not null,
+    net_cents bigint not null,
+    adjustment_cents bigint not null,
+    carried_in_cents bigint not null,
+    paid_cents bigint not null check (paid_cents >= 0),
+    carried_out_cents bigint not null,
+    status varchar not null,
+    reason varchar not null,
+    end_to_end_id varchar not null unique,
+    primary key (partner_id, customer_ref, quarter_start),
+    check (gross_cents = fee_cents + partner_share_cents + net_cents),
+    check (paid_cents + carried_out_cents = net_cents + adjustment_cents + carried_in_cents)
+);
+create table if not exists ledger.payout_prices (
+    batch_id varchar not null,
+    partner_id varchar not null,
+    quarter_start date not null,
+    delivery_year integer not null,
+    price_eur_per_ere decimal(18, 6) not null,
+    primary key (partner_id, quarter_start, delivery_year)
+);
+create table if not exists ledger.email_log (
+    partner_id varchar not null,
+    quarter_start date not null,
+    customer_ref varchar not null,
+    message_id varchar not null,
+    sent_at timestamptz not null,
+    primary key (partner_id, customer_ref, quarter_start)
+);
+"""
+
+LINE_COLUMNS = [f.name for f in fields(PayoutLine)]
+
+
+class LedgerError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Batch:
+    batch_id: str
+    partner_id: str
+    quarter_start: date
+    payout_model: str
+    approved_at: datetime
+    payment_date: date
+    sepa_schema: str
+    minimum_payout_cents: int
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_SQL)
+
+
+def batch_id_for(partner_id: str, quarter: Quarter) -> str:
+    return f"{partner_id}-{quarter.year}Q{quarter.number}"
+
+
+def end_to_end_id(partner_id: str, customer_ref: str, quarter: Quarter) -> str:
+    """Deterministic and unique per (partner, customer, quarter), within SEPA's 35 characters."""
+    digest = hashlib.sha256(f"{partner_id}\x1f{customer_ref}\x1f{quarter.label}".encode()).hexdigest()[:20]
+    return f"ERE{quarter.year}Q{quarter.number}-{digest}"
+
+
+def find_batch(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> Batch | None:
+    row = con.execute("select * from ledger.payout_batches where partner_id = ? and quarter_start = ?",
+                      [partner_id, quarter.start]).fetchone()
+    return Batch(*row) if row else None
+
+
+def batch_lines(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[PayoutLine]:
+    rows = con.execute(f"select {', '.join(LINE_COLUMNS)} from ledger.payout_lines where batch_id = ? "
+                       "order by customer_ref", [batch.batch_id]).fetchall()
+    return [PayoutLine(*row) for row in rows]
+
+
+def history_before(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict[str, History]:
+    """Per customer: what approved quarters before this one counted as earned, and the balance carried."""
+    rows = con.execute("""
+        select customer_ref, sum(net_cents + adjustment_cents),
+               arg_max(carried_out_cents, quarter_start)
+        from ledger.payout_lines
+        where partner_id = ? and quarter_start < ?
+        group by customer_ref
+    """, [partner_id, quarter.start]).fetchall()
+    return {ref: History(int(earned), int(carried)) for ref, earned, carried in rows}
+
+
+def frozen_prices(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[tuple[date, int], Decimal]:
+    rows = con.execute("select quarter_start, delivery_year, price_eur_per_ere from ledger.payout_prices "
+                       "where partner_id = ?", [partner_id]).fetchall()
+    return {(start, year): price for start, year, price in rows}
+
+
+def later_batch(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> date | None:
+    row = con.execute("select min(quarter_start) from ledger.payout_batches where partner_id = ? and "
+                      "quarter_start > ?", [partner_id, quarter.start]).fetchone()
+    return row[0] if row else None
+
+
+def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[PayoutLine],
+                 prices: dict[tuple[date, int], Decimal]) -> bool:
+    """Freeze a batch, its lines and the prices it valued bookings at, all or nothing.
+
+    Returns False (and writes nothing) when the partner's quarter was approved before."""
+    quarter = Quarter.parse(batch.quarter_start.isoformat())
+    con.execute("begin transaction")
+    try:
+        if find_batch(con, batch.partner_id, quarter):
+            con.execute("rollback")
+            return False
+        later = later_batch(con, batch.partner_id, quarter)
+        if later:
+            raise LedgerError(f"{batch.partner_id} {quarter}: a later quarter ({Quarter.parse(later.isoformat())}) "
+                              "is already approved and paid what this quarter held; approve quarters in order")
+        con.execute("insert into ledger.payout_batches values (?, ?, ?, ?, ?, ?, ?, ?)", list(astuple(batch)))
+        con.executemany(
+            f"insert into ledger.payout_lines (batch_id, partner_id, quarter_start, {', '.join(LINE_COLUMNS)}, "
+            f"end_to_end_id) values ({', '.join('?' * (len(LINE_COLUMNS) + 4))})",
+            [[batch.batch_id, batch.partner_id, batch.quarter_start, *astuple(line),
+              end_to_end_id(batch.partner_id, line.customer_ref, quarter)] for line in lines])
+        if prices:
+            con.executemany(
+                "insert into ledger.payout_prices values (?, ?, ?, ?, ?) on conflict do nothing",
+                [[batch.batch_id, batch.partner_id, start, year, price] for (start, year), price in sorted(prices.items())])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return True
+
+
+def emailed(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> set[str]:
+    rows = con.execute("select customer_ref from ledger.email_log where partner_id = ? and quarter_start = ?",
+                       [partner_id, quarter.start]).fetchall()
+    return {ref for (ref,) in rows}
+
+
+def record_email(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, customer_ref: str,
+                 message_id: str, sent_at: datetime) -> None:
+    con.execute("insert into ledger.email_log values (?, ?, ?, ?, ?) on conflict do nothing",
+                [partner_id, quarter.start, customer_ref, message_id, sent_at])

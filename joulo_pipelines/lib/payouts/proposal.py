@@ -1,0 +1,135 @@
+"""A partner's quarter payout from the warehouse: the booked units, the customers, the price and the
+ledger's history; and its approval, which freezes it in the ledger.
+
+The customer data read here (IBAN, email, name) serves the payout files and emails only; nothing of it
+goes to logs or Dagster metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.payouts import ledger
+from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PayoutLine, PriceBook, payout_lines
+from joulo_pipelines.lib.payouts.money import NoPriceError, realised_price
+from joulo_pipelines.lib.payouts.settings import PaymentSettings, Sale
+from joulo_pipelines.lib.quarters import Quarter
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+BOOKED_UNITS = "ledger.booked_units"
+
+
+class PayoutNotComputed(ValueError):
+    """The quarter's payout cannot be computed (no price, no bookings table): the message says why."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a payout line goes to: the personal data the SEPA file and the email need."""
+    customer_ref: str
+    name: str
+    email: str | None
+    iban: str | None
+    account_holder: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    partner: Partner
+    quarter: Quarter
+    lines: list[PayoutLine]
+    prices: dict[tuple[date, int], Decimal]  # the price of every (booking quarter, delivery year) valued
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
+                  statuses: list[str]) -> list[Booking]:
+    if not _has_table(con, "ledger", "booked_units"):
+        raise PayoutNotComputed(f"{BOOKED_UNITS} does not exist yet: book the quarter first")
+    rows = con.execute(f"""
+        select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units),
+               case when count(distinct units_source) = 1 then any_value(units_source) else 'mixed' end
+        from {BOOKED_UNITS}
+        where partner_id = ? and booking_quarter_start <= ? and list_contains(?, status)
+        group by customer_ref, booking_quarter_start, delivery_year
+        order by customer_ref, booking_quarter_start, delivery_year
+    """, [partner_id, quarter.start, statuses]).fetchall()
+    return [Booking(ref, start, int(year), Decimal(kwh), Decimal(units), source)
+            for ref, start, year, kwh, units, source in rows]
+
+
+def read_customers(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[str, tuple[Customer, Recipient]]:
+    rows = con.execute("""
+        select customer_ref, iban, mandate_valid_until, revoked_at, customer_name, email, account_holder, language
+        from intermediate.int_customers_latest where partner_id = ? order by customer_ref
+    """, [partner_id]).fetchall()
+    customers = {}
+    for ref, iban, valid_until, revoked_at, name, email, holder, language in rows:
+        revoked = revoked_at.astimezone(AMSTERDAM).date() if isinstance(revoked_at, datetime) else revoked_at
+        customers[ref] = (Customer(ref, iban, valid_until, revoked),
+                          Recipient(ref, name, email, iban, holder or name, language or "nl"))
+    return customers
+
+
+def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, settings: PaymentSettings,
+            sales: list[Sale]) -> Proposal:
+    """The payout as it would be approved now. Raises PayoutNotComputed saying why when it cannot be."""
+    ledger.ensure_schema(con)
+    bookings = read_bookings(con, partner.id, quarter, settings.pay_booking_statuses)
+    customers = read_customers(con, partner.id)
+    frozen = ledger.frozen_prices(con, partner.id)
+    today = clock.today()
+    current = {}
+    for year in sorted({b.delivery_year for b in bookings}):
+        try:
+            current[year] = realised_price(sales, year, today)
+        except NoPriceError:
+            pass
+    book = PriceBook(current, frozen)
+    missing = book.missing_years(bookings)
+    if missing:
+        raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: no ERE sales on or before {today} "
+                                f"for delivery year(s) {', '.join(map(str, missing))} in config/ere_sales.csv")
+    lines = payout_lines(quarter, partner, bookings, {ref: c for ref, (c, _) in customers.items()},
+                         ledger.history_before(con, partner.id, quarter), book, settings.minimum_payout_cents)
+    used = {(b.quarter_start, b.delivery_year): book.price(b.quarter_start, b.delivery_year) for b in bookings}
+    return Proposal(partner, quarter, lines, used)
+
+
+def payment_date(quarter: Quarter, settings: PaymentSettings, approved_on: date) -> date:
+    """The configured day after the quarter, but never before the approval; weekends move to Monday."""
+    day = max(quarter.end + timedelta(days=settings.payment_days_after_quarter), approved_on)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, settings: PaymentSettings,
+            sales: list[Sale]) -> tuple[ledger.Batch, bool]:
+    """Freeze the partner's quarter in the ledger; (the batch, whether this call created it).
+
+    Approving again returns the batch approved first and changes nothing."""
+    ledger.ensure_schema(con)
+    existing = ledger.find_batch(con, partner.id, quarter)
+    if existing:
+        return existing, False
+    proposal = compute(con, partner, quarter, settings, sales)
+    now = clock.now()
+    batch = ledger.Batch(
+        batch_id=ledger.batch_id_for(partner.id, quarter), partner_id=partner.id, quarter_start=quarter.start,
+        payout_model=partner.payout_model, approved_at=now,
+        payment_date=payment_date(quarter, settings, now.astimezone(AMSTERDAM).date()),
+        sepa_schema=settings.sepa_schema, minimum_payout_cents=settings.minimum_payout_cents)
+    created = ledger.record_batch(con, batch, proposal.lines, proposal.prices)
+    return (batch if created else ledger.find_batch(con, partner.id, quarter)), created

@@ -1,0 +1,76 @@
+"""A quarter's payouts for every partner (or one): propose, approve, write the files, send the emails.
+
+The Dagster assets and `joulo payouts approve` both come through here. What they report per partner is
+counts and sums in cents, never a person."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.payouts import exports, ledger, proposal
+from joulo_pipelines.lib.payouts.settings import load_payment_settings, load_sales
+from joulo_pipelines.lib.quarters import Quarter
+
+
+@dataclass
+class PartnerOutcome:
+    partner_id: str
+    state: str  # approved_now | approved_before | proposed | not_computed
+    message: str = ""
+    totals: dict = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    emails_sent: int = 0
+
+
+def payments_file(data_dir: DataDir) -> Path:
+    return data_dir.config / "payments.yaml"
+
+
+def sales_file(data_dir: DataDir) -> Path:
+    return data_dir.config / "ere_sales.csv"
+
+
+def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = None,
+                approve: bool = False) -> list[PartnerOutcome]:
+    """Per partner: approve first if asked; an approved batch gets its files (and emails when SMTP is set),
+    an unapproved one a `proposal.csv` to review. A partner whose payout cannot be computed is reported
+    with the reason and does not stop the others."""
+    registry = load_registry(data_dir.partners_file)
+    if partner_id is not None and registry.get(partner_id) is None:
+        raise ValueError(f"partner {partner_id!r} is not in {data_dir.partners_file}; known: {', '.join(registry.ids)}")
+    settings = load_payment_settings(payments_file(data_dir))
+    sales = load_sales(sales_file(data_dir))
+    partners = [registry.get(partner_id)] if partner_id else registry.partners
+    outcomes = []
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        ledger.ensure_schema(con)
+        for partner in partners:
+            outcome = PartnerOutcome(partner.id, "proposed")
+            try:
+                if approve:
+                    _, created = proposal.approve(con, partner, quarter, settings, sales)
+                    outcome.state = "approved_now" if created else "approved_before"
+                written = exports.write_batch_files(con, data_dir, partner, quarter, settings)
+                if written is None:
+                    draft = proposal.compute(con, partner, quarter, settings, sales)
+                    path = exports.payout_folder(data_dir, quarter, partner.id) / "proposal.csv"
+                    exports.write_atomically(path, exports.statement_csv(draft.lines))
+                    outcome.totals, outcome.files = asdict(exports.totals(partner.id, draft.lines)), [str(path)]
+                    outcome.message = f"awaiting `joulo payouts approve {quarter} --partner {partner.id}`"
+                else:
+                    totals, paths = written
+                    # The frozen statement replaces the draft, so nobody pays from a stale proposal.
+                    (exports.payout_folder(data_dir, quarter, partner.id) / "proposal.csv").unlink(missing_ok=True)
+                    outcome.state = outcome.state if approve else "approved_before"
+                    outcome.totals, outcome.files = asdict(totals), [str(p) for p in paths]
+                    outcome.emails_sent = exports.send_batch_emails(con, partner, quarter, settings, clock.now)
+            except proposal.PayoutNotComputed as exc:
+                outcome.state, outcome.message = "not_computed", str(exc)
+            outcomes.append(outcome)
+    return outcomes

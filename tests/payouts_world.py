@@ -1,0 +1,74 @@
+"""A small payout world for tests: a warehouse holding only what payouts read (the customers and the
+booking stage's `ledger.booked_units`), the partner registry and the payment config."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import yaml
+
+from joulo_pipelines.lib.paths import DataDir
+
+PARTNERS = [
+    {"id": "alpha", "name": "Alpha Laadpalen B.V.", "payout_model": "direct", "service_fee_pct": "15",
+     "partner_share_pct": "5", "source": {"type": "files"},
+     "brand": {"display_name": "AlphaCharge", "sender_email": "uitbetaling@alpha.example", "colour": "#0b5fff",
+               "logo_url": "https://alpha.example/logo.png"}},
+    {"id": "beta", "name": "Beta Installatie B.V.", "payout_model": "partner_account",
+     "partner_iban": "NL91ABNA0417164300", "service_fee_pct": "20", "partner_share_pct": "0",
+     "source": {"type": "files"},
+     "brand": {"display_name": "BetaLaad", "sender_email": "info@beta.example", "colour": "#e85d04"}},
+]
+
+SALES = ("sale_date,delivery_year,units,price_eur_per_ere,reference\n"
+         "2026-04-20,2026,10000,0.41,S-1\n2026-07-15,2026,30000,0.45,S-2\n")  # weighted: 0.44
+
+CUSTOMER_COLUMNS = ["partner_id", "customer_ref", "customer_name", "email", "iban", "account_holder", "language",
+                    "mandate_valid_until", "revoked_at"]
+
+
+def customer(partner_id: str, ref: str, name: str, iban: str | None, language: str = "nl",
+             valid_until: str = "2030-12-31") -> dict:
+    return {"partner_id": partner_id, "customer_ref": ref, "customer_name": name,
+            "email": f"{ref.lower()}@example.org", "iban": iban, "account_holder": name, "language": language,
+            "mandate_valid_until": date.fromisoformat(valid_until), "revoked_at": None}
+
+
+def booking(partner_id: str, ref: str, quarter_start: str, units: str, kwh: str = "1000",
+            kind: str = "regular", source: str = "estimate", delivery_year: int = 2026, n: int = 0) -> dict:
+    return {"partner_id": partner_id, "customer_ref": ref, "ean": "871687000000000000",
+            "booking_quarter_start": date.fromisoformat(quarter_start), "delivery_year": delivery_year,
+            "booking_id": f"{partner_id}-{ref}-{quarter_start}-{kind}-{n}", "kind": kind, "kwh": Decimal(kwh),
+            "units": Decimal(units), "units_source": source, "status": "submitted"}
+
+
+def build_world(data_dir: DataDir, customers: list[dict], bookings: list[dict], payments: dict | None = None,
+                sales: str = SALES) -> DataDir:
+    data_dir.ensure()
+    data_dir.partners_file.write_text(yaml.safe_dump({"partners": PARTNERS}, sort_keys=False))
+    config = {"client_funds": {"name": "Joulo Derdengelden B.V.", "iban": "NL20INGB0001234567"},
+              **(payments or {})}
+    (data_dir.config / "payments.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (data_dir.config / "ere_sales.csv").write_text(sales)
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        con.execute("create schema if not exists intermediate; create schema if not exists ledger")
+        con.execute("create or replace table intermediate.int_customers_latest (partner_id varchar, customer_ref "
+                    "varchar, customer_name varchar, email varchar, iban varchar, account_holder varchar, language "
+                    "varchar, mandate_valid_until date, revoked_at timestamptz)")
+        con.executemany("insert into intermediate.int_customers_latest values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [[c[k] for k in CUSTOMER_COLUMNS] for c in customers])
+        con.execute("create table if not exists ledger.booked_units (partner_id varchar, customer_ref varchar, "
+                    "ean varchar, booking_quarter_start date, delivery_year integer, booking_id varchar, kind "
+                    "varchar, kwh decimal(18,3), units decimal(38,12), units_source varchar, status varchar)")
+        add_bookings(con, bookings)
+    return data_dir
+
+
+def add_bookings(con: duckdb.DuckDBPyConnection, bookings: list[dict]) -> None:
+    columns = ["partner_id", "customer_ref", "ean", "booking_quarter_start", "delivery_year", "booking_id", "kind",
+               "kwh", "units", "units_source", "status"]
+    if bookings:
+        con.executemany(f"insert into ledger.booked_units values ({', '.join('?' * len(columns))})",
+                        [[b[k] for k in columns] for b in bookings])
