@@ -1,0 +1,93 @@
+import duckdb
+import dagster as dg
+
+from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
+from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.rev.ledger import submitted_booking_ids
+from joulo_pipelines.lib.rev.publish import publish_quarter
+from joulo_pipelines.lib.rev.reconciliation import MATERIALITY_PCT, reconcile
+from joulo_pipelines.lib.rev.unbooked import deadline_status
+
+REV_BOOKING = dg.AssetKey(["registration", "rev_booking"])
+REV_RECONCILIATION = dg.AssetKey(["registration", "rev_reconciliation"])
+
+
+@dg.asset(
+    key=REV_BOOKING,
+    group_name="registration",
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,
+    deps=[dg.AssetKey(["marts", "fct_eligible_ean_quarter_energy"]),
+          dg.AssetKey(["intermediate", "int_customers_latest"])],
+    check_specs=[dg.AssetCheckSpec(
+        "booking_deadline_watch", asset=REV_BOOKING,
+        description="Warns from JOULO_REV_DEADLINE_WARN_DAYS (default 60) days before the year's booking "
+                    "deadline (1 March of the next year, JOULO_REV_DEADLINE) while eligible kWh of ended "
+                    "quarters are not in a submitted booking.")],
+    description="The quarter's REV booking: exports/<YYYY>-Q<n>/rev/rev_booking.xml (validated against "
+                "lib/rev/rev_booking.xsd), rev_booking.csv and summary.json. A draft until `joulo rev submit`; "
+                "after that reproduced from the ledger. Late changes to submitted quarters are correction lines "
+                "in the first open quarter, or a supplementary booking (<YYYY>-S<n>) once the year is submitted.",
+)
+def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
+    folder = data_dir.data_dir
+    quarter = Quarter.parse(context.partition_key)
+    today = clock.today()
+    with duckdb.connect(str(folder.warehouse)) as con:
+        published = publish_quarter(con, folder, quarter, today)
+        status = deadline_status(con, quarter.year, today, submitted_booking_ids(con, quarter.year))
+    # Counts and totals only: booking lines carry names and addresses.
+    yield dg.MaterializeResult(metadata={
+        "bookings": dg.MetadataValue.json([
+            {key: summary[key] for key in ("booking_id", "status", "ean_count", "line_count", "kwh", "ere_estimate")}
+            for summary in published.summaries]),
+        "folder": str(folder.exports / quarter.label / "rev"),
+        "unbooked_after_deadline_lines": published.unbooked_lines,
+    })
+    yield dg.AssetCheckResult(
+        check_name="booking_deadline_watch",
+        passed=not status.needs_attention,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "delivery_year": status.delivery_year,
+            "deadline": status.deadline.isoformat(),
+            "days_left": status.days_left,
+            "unsubmitted_ended_quarters": ", ".join(status.unsubmitted_quarters) or "none",
+            "unbooked_ean_quarters": status.unbooked_lines,
+            "unbooked_kwh_net": str(status.unbooked_kwh),
+        },
+    )
+
+
+@dg.asset(
+    key=REV_RECONCILIATION,
+    group_name="registration",
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,
+    deps=[REV_BOOKING],
+    check_specs=[dg.AssetCheckSpec(
+        "issued_units_within_materiality", asset=REV_RECONCILIATION,
+        description=f"Fails when the units the REV issued differ from our estimate by more than "
+                    f"{MATERIALITY_PCT} % for any EAN or booking made in the quarter.")],
+    description="Units the REV issued (`joulo rev import-result`) against our estimate, per EAN and per "
+                "booking made in the quarter: exports/<YYYY>-Q<n>/rev/reconciliation.csv.",
+)
+def rev_reconciliation(context: dg.AssetExecutionContext, data_dir: DataDirResource):
+    folder = data_dir.data_dir
+    quarter = Quarter.parse(context.partition_key)
+    target = folder.exports / quarter.label / "rev" / "reconciliation.csv"
+    with duckdb.connect(str(folder.warehouse)) as con:
+        result = reconcile(con, quarter.start, target)
+    yield dg.MaterializeResult(metadata={"file": str(target), "eans_compared": result.compared_eans,
+                                         "bookings_compared": result.compared_bookings})
+    yield dg.AssetCheckResult(
+        check_name="issued_units_within_materiality",
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"eans_compared": result.compared_eans, "bookings_compared": result.compared_bookings,
+                  "ean_breaks": result.ean_breaks, "booking_breaks": result.booking_breaks,
+                  "bookings_with_breaks": ", ".join(result.break_bookings) or "none"},
+    )
