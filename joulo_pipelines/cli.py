@@ -45,6 +45,24 @@ def main(argv: list[str] | None = None) -> int:
     ocpp_import.add_argument("--partner", required=True)
     ocpp_import.add_argument("--ocpp-version", choices=["1.6", "2.0.1"], default=None,
                              help="when the log does not say (default: from the actions, else 1.6)")
+    payouts = commands.add_parser("payouts", help="payouts: approve a partner's quarter")
+    payout_commands = payouts.add_subparsers(dest="payouts_command", required=True)
+    approve = payout_commands.add_parser("approve", help="freeze a partner's quarter in the payout ledger and write "
+                                                         "its statement, SEPA file and emails")
+    approve.add_argument("quarter", type=Quarter.parse, help="2026-Q1 or 2026-01-01")
+    approve.add_argument("--partner", required=True)
+    rev = commands.add_parser("rev", help="REV registration: submit a booking, import what the REV issued")
+    rev_commands = rev.add_subparsers(dest="rev_command", required=True)
+    rev_submit = rev_commands.add_parser("submit", help="record a booking as submitted in the ledger")
+    rev_submit.add_argument("booking", help="2026-Q1, or 2026-S1 for a supplementary booking of 2026")
+    rev_submit.add_argument("--by", help="who submitted it (default: the OS user)")
+    rev_import = rev_commands.add_parser("import-result", help="import the units the REV issued (CSV or XML)")
+    rev_import.add_argument("file", type=Path)
+    audit = commands.add_parser("audit-pack", help="the verifier's evidence per EAN under exports/audit/<year>/")
+    audit.add_argument("--year", type=int, required=True)
+    audit.add_argument("--ean", action="append", default=[], help="an EAN to include (repeatable)")
+    audit.add_argument("--sample", type=int, help="a seeded random sample of N booked EANs")
+    audit.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
     args = parser.parse_args(argv)
 
     data_dir = DataDir.from_env().ensure()
@@ -72,6 +90,18 @@ def main(argv: list[str] | None = None) -> int:
             from joulo_pipelines.lib.ocpp_gateway.cli import import_log
 
             return import_log(data_dir, args.file, args.partner, args.ocpp_version)
+        if args.command == "payouts":
+            from joulo_pipelines.lib.payouts.commands import approve as approve_payouts
+
+            return approve_payouts(_definitions(), _instance(), args.quarter, args.partner)
+        if args.command == "rev":
+            from joulo_pipelines.lib.rev.cli import run_rev_command
+
+            return run_rev_command(data_dir, args)
+        if args.command == "audit-pack":
+            from joulo_pipelines.lib.rev.cli import run_audit_pack
+
+            return run_audit_pack(data_dir, args)
         return _status(data_dir)
     except Exception as exc:  # the message is for a person; the traceback is in the Dagster run
         print(f"joulo {args.command}: {exc}", file=sys.stderr)
@@ -155,6 +185,13 @@ def _demo(data_dir: DataDir, seed: int) -> int:
     for number in range(1, 5):
         if _run(Quarter(2026, number)) != 0:
             return 1
+    from joulo_pipelines.lib.partners import load_registry
+    from joulo_pipelines.lib.payouts.commands import approve_quarters
+
+    print(f"\npayouts, approved by the demo (exports/<quarter>/payouts/<partner>/ under {data_dir.exports}):")
+    if approve_quarters(_definitions(), _instance(), load_registry(data_dir.partners_file).ids,
+                        [Quarter(2026, number) for number in range(1, 5)]) != 0:
+        return 1
     _status(data_dir)
     print(f"\nwarehouse:   {data_dir.warehouse}  (schemas staging, intermediate, marts)")
     print(f"landing:     {data_dir.landing}  (raw/ original bytes, <partner>/<dataset>/ typed Parquet)")
