@@ -20,6 +20,7 @@ from schwifty import IBAN
 
 from joulo_pipelines.lib.ean import gs1_check_digit, random_eans
 from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.payouts.demo_config import write_demo_payout_config
 
 FIRST_NAMES = ["Anna", "Daan", "Emma", "Sem", "Julia", "Lucas", "Sophie", "Finn", "Lotte", "Milan", "Sara",
                "Noah", "Eva", "Levi", "Fleur", "Bram", "Iris", "Thijs", "Noor", "Jesse"]
@@ -81,6 +82,7 @@ def generate_demo(data_dir: DataDir, seed: int = 2026, scale: float = 1.0) -> li
     registry = {"partners": [{"id": p.id, "name": p.name, **p.registry, "source": {"type": "files"}}
                              for p in PARTNERS]}
     data_dir.partners_file.write_text(yaml.safe_dump(registry, sort_keys=False, allow_unicode=True))
+    write_demo_payout_config(data_dir)
     written: list[Path] = []
     for partner in PARTNERS:
         customers = _customers(rng, partner, max(25, round(partner.customers * scale)))

@@ -1,0 +1,56 @@
+"""The quarter's payouts per partner: a proposal to review until the quarter is approved, then the frozen
+batch's statement, SEPA file, breakdown and emails. Approval is a run of `payouts_job` with the partner in
+its config (what `joulo payouts approve 2026-Q1 --partner P` starts), so the Dagster run log records it."""
+
+import dagster as dg
+
+from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
+from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib.payouts.service import payments_file, run_quarter, sales_file
+from joulo_pipelines.lib.quarters import Quarter
+
+PAYOUTS_KEY = dg.AssetKey(["exports", "payouts"])
+
+
+class PayoutsConfig(dg.Config):
+    approve_partner: str | None = None  # freeze this partner's quarter in the ledger before writing
+
+
+@dg.asset(
+    key=PAYOUTS_KEY,
+    group_name="payouts",
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,
+    deps=[dg.AssetKey(["ledger", "booked_units"]), dg.AssetKey(["intermediate", "int_customers_latest"])],
+    description="Per partner under exports/<YYYY>-Q<n>/payouts/<partner>/: proposal.csv until approved; then "
+                "statement.csv, sepa_credit_transfer.xml, payout_breakdown.csv (partner_account) and emails/.",
+)
+def payouts(context: dg.AssetExecutionContext, config: PayoutsConfig, data_dir: DataDirResource):
+    folder = data_dir.data_dir
+    quarter = Quarter.parse(context.partition_key)
+    missing = [p.name for p in (payments_file(folder), sales_file(folder)) if not p.exists()]
+    if missing and not config.approve_partner:
+        context.log.warning(f"payouts for {quarter} not computed: config/{' and config/'.join(missing)} missing "
+                            "(see README, 'Payouts')")
+        return dg.MaterializeResult(metadata={"state": "not_configured", "missing": ", ".join(missing)})
+    outcomes = run_quarter(folder, quarter, config.approve_partner, approve=config.approve_partner is not None)
+    for outcome in outcomes:
+        if outcome.state == "not_computed":
+            context.log.warning(outcome.message)
+    return dg.MaterializeResult(metadata={
+        # States, counts and sums in cents per partner; never a customer.
+        "partners": dg.MetadataValue.json({o.partner_id: {"state": o.state, "message": o.message,
+                                                          "emails_sent": o.emails_sent, **o.totals}
+                                           for o in outcomes}),
+        "paid_cents": sum(o.totals.get("paid_cents", 0) for o in outcomes if o.state.startswith("approved")),
+        "folder": str(folder.exports / quarter.label / "payouts"),
+    })
+
+
+payouts_job = dg.define_asset_job(
+    "payouts_job",
+    selection=dg.AssetSelection.assets(PAYOUTS_KEY),
+    executor_def=dg.in_process_executor,
+    description="Approve (with config approve_partner) and write one quarter's payouts.",
+)

@@ -1,0 +1,57 @@
+"""`joulo payouts approve 2026-Q1 --partner P`: a run of `payouts_job` that freezes the partner's quarter in
+the ledger and writes its files, and a summary for the person who approved it (counts and sums only)."""
+
+from __future__ import annotations
+
+from joulo_pipelines.lib.payouts.money import cents_to_eur
+from joulo_pipelines.lib.quarters import Quarter
+
+
+def _approval_run(definitions, instance, quarter: Quarter, partner_id: str) -> tuple[bool, dict]:
+    """(whether the run succeeded, the partner's outcome: state, message, totals in cents)."""
+    job = definitions.resolve_job_def("payouts_job")
+    result = job.execute_in_process(
+        instance=instance, partition_key=quarter.partition_key, raise_on_error=False,
+        run_config={"ops": {"exports__payouts": {"config": {"approve_partner": partner_id}}}})
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_step_failure), None)
+        reason = failure.step_failure_data.error.message.strip() if failure else "see the Dagster run"
+        return False, {"state": "FAILED", "message": f"{reason} (run id {result.run_id})"}
+    outcome = {}
+    for materialization in result.asset_materializations_for_node("exports__payouts"):
+        outcome = materialization.metadata["partners"].value.get(partner_id, {})
+    return True, outcome
+
+
+def approve(definitions, instance, quarter: Quarter, partner_id: str) -> int:
+    _, outcome = _approval_run(definitions, instance, quarter, partner_id)
+    print(describe(quarter, partner_id, outcome))
+    return 0 if outcome.get("state", "").startswith("approved") else 1
+
+
+def approve_quarters(definitions, instance, partner_ids: list[str], quarters: list[Quarter]) -> int:
+    """The demo's approvals: every partner's quarters in order, then the first one again to show that a
+    second approval changes nothing. Non-zero only when a run failed (a quarter without bookings or price
+    is reported, not an error)."""
+    failed = False
+    for quarter in quarters:
+        for partner_id in partner_ids:
+            ok, outcome = _approval_run(definitions, instance, quarter, partner_id)
+            print(describe(quarter, partner_id, outcome))
+            failed = failed or not ok
+    if quarters and partner_ids:
+        print(describe(quarters[0], partner_ids[0], _approval_run(definitions, instance, quarters[0], partner_ids[0])[1]))
+    return 1 if failed else 0
+
+
+def describe(quarter: Quarter, partner_id: str, outcome: dict) -> str:
+    state = outcome.get("state", "unknown")
+    if not state.startswith("approved"):
+        return f"payouts {quarter} {partner_id}: {state}: {outcome.get('message', '')}"
+    verb = "approved" if state == "approved_now" else "already approved, nothing changed:"
+    return (f"payouts {quarter} {partner_id}: {verb} {outcome['customers']} customer(s), "
+            f"gross EUR {cents_to_eur(outcome['gross_cents'])}, fee EUR {cents_to_eur(outcome['fee_cents'])}, "
+            f"partner share EUR {cents_to_eur(outcome['partner_share_cents'])}, "
+            f"paid EUR {cents_to_eur(outcome['paid_cents'])} to {outcome['paid_lines']} customer(s), "
+            f"carried over EUR {cents_to_eur(outcome['carried_over_cents'])}, held {outcome['held_lines']}, "
+            f"emails sent {outcome.get('emails_sent', 0)}")

@@ -1,0 +1,138 @@
+"""The payout ledger and its rules: approve twice pays once, a change after approval becomes an adjustment
+next quarter, small amounts carry over, negative corrections net, bad IBANs are held, no price no payout."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from joulo_pipelines import cli
+from joulo_pipelines.lib.payouts import ledger
+from joulo_pipelines.lib.payouts.service import run_quarter
+from joulo_pipelines.lib.quarters import Quarter
+from payouts_world import add_bookings, booking, build_world, customer
+
+Q1, Q2, Q3 = Quarter(2026, 1), Quarter(2026, 2), Quarter(2026, 3)
+GOOD_IBAN = "NL02ABNA0123456789"
+
+
+def lines(data_dir, partner_id: str = "alpha") -> list[tuple]:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute("select quarter_start, customer_ref, net_cents, adjustment_cents, carried_in_cents, "
+                           "paid_cents, carried_out_cents, status from ledger.payout_lines where partner_id = ? "
+                           "order by quarter_start, customer_ref", [partner_id]).fetchall()
+
+
+def line(data_dir, quarter: Quarter, ref: str) -> dict:
+    names = ["quarter_start", "customer_ref", "net", "adjustment", "carried_in", "paid", "carried_out", "status"]
+    return next(dict(zip(names, row)) for row in lines(data_dir) if row[0] == quarter.start and row[1] == ref)
+
+
+def test_approving_a_quarter_twice_pays_once_and_rewrites_nothing(data_dir, capsys):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "300")])
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]) == 0
+    sepa = data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "sepa_credit_transfer.xml"
+    first = sepa.read_bytes()
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]) == 0
+    assert "already approved, nothing changed" in capsys.readouterr().out
+    assert sepa.read_bytes() == first
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from ledger.payout_batches").fetchone()[0] == 1
+        assert con.execute("select count(*), sum(paid_cents) from ledger.payout_lines").fetchone() == (1, 10560)
+    assert first.count(b"<CdtTrfTxInf>") == 1
+
+
+def test_a_booking_changed_after_approval_becomes_an_adjustment_in_the_next_quarter(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "300")])
+    run_quarter(data_dir, Q1, "alpha", approve=True)
+    statement = (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes()
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the REV issued fewer units for Q1 than we estimated
+        con.execute("update ledger.booked_units set units = 250, units_source = 'rev_issued'")
+        add_bookings(con, [booking("alpha", "A1", "2026-04-01", "100")])
+    run_quarter(data_dir, Q2, "alpha", approve=True)
+    run_quarter(data_dir, Q1, "alpha", approve=True)
+    assert (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes() == statement
+    q1, q2 = line(data_dir, Q1, "A1"), line(data_dir, Q2, "A1")
+    # 300 ERE x 0.44 = 132.00 gross, 80 % net = 105.60; at 250 ERE 88.00: 17.60 too much, taken from Q2.
+    assert (q1["net"], q1["paid"]) == (10560, 10560)
+    assert (q2["net"], q2["adjustment"], q2["paid"]) == (3520, -1760, 1760)
+
+
+def test_small_amounts_carry_over_until_the_minimum_and_are_paid_when_the_mandate_ends(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN),
+                           customer("alpha", "A2", "Els Bos", GOOD_IBAN, valid_until="2026-06-30")],
+                [booking("alpha", "A1", "2026-01-01", "10"), booking("alpha", "A1", "2026-04-01", "10"),
+                 booking("alpha", "A2", "2026-01-01", "5")])
+    run_quarter(data_dir, Q1, "alpha", approve=True)
+    run_quarter(data_dir, Q2, "alpha", approve=True)
+    assert line(data_dir, Q1, "A1") | {"quarter_start": None} == {
+        "quarter_start": None, "customer_ref": "A1", "net": 352, "adjustment": 0, "carried_in": 0, "paid": 0,
+        "carried_out": 352, "status": "carried_over"}
+    assert (line(data_dir, Q2, "A1")["carried_in"], line(data_dir, Q2, "A1")["paid"]) == (352, 704)
+    assert line(data_dir, Q1, "A2")["status"] == "carried_over"
+    assert (line(data_dir, Q2, "A2")["paid"], line(data_dir, Q2, "A2")["status"]) == (176, "paid")
+
+
+def test_a_negative_correction_nets_against_later_payouts_and_is_never_a_negative_transfer(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100"),
+                 booking("alpha", "A1", "2026-04-01", "-150", kind="correction"),
+                 booking("alpha", "A1", "2026-07-01", "200")])
+    for quarter in (Q1, Q2, Q3):
+        run_quarter(data_dir, quarter, "alpha", approve=True)
+    assert (line(data_dir, Q2, "A1")["paid"], line(data_dir, Q2, "A1")["carried_out"]) == (0, -5280)
+    assert line(data_dir, Q2, "A1")["status"] == "netted"
+    assert (line(data_dir, Q3, "A1")["carried_in"], line(data_dir, Q3, "A1")["paid"]) == (-5280, 1760)
+    q2_folder = data_dir.exports / "2026-Q2" / "payouts" / "alpha"
+    assert not (q2_folder / "sepa_credit_transfer.xml").exists()
+
+
+def test_an_invalid_iban_is_held_with_the_reason_and_left_out_of_the_sepa_file(data_dir):
+    broken = GOOD_IBAN[:2] + "00" + GOOD_IBAN[4:]
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN), customer("alpha", "A2", "Els Bos", broken)],
+                [booking("alpha", "A1", "2026-01-01", "100"), booking("alpha", "A2", "2026-01-01", "100")])
+    run_quarter(data_dir, Q1, "alpha", approve=True)
+    folder = data_dir.exports / "2026-Q1" / "payouts" / "alpha"
+    statement = (folder / "statement.csv").read_text()
+    assert "A2," in statement and ",held,invalid IBAN" in statement
+    assert broken not in statement
+    sepa = (folder / "sepa_credit_transfer.xml").read_text()
+    assert "Els Bos" not in sepa and broken not in sepa and "<NbOfTxs>1</NbOfTxs>" in sepa
+
+
+def test_without_a_price_the_payout_is_not_computed_and_the_run_says_why(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100", delivery_year=2026)],
+                sales="sale_date,delivery_year,units,price_eur_per_ere,reference\n2026-04-20,2025,10,0.41,S-1\n")
+    [outcome] = run_quarter(data_dir, Q1, "alpha", approve=True)
+    assert outcome.state == "not_computed"
+    assert "no ERE sales" in outcome.message and "delivery year(s) 2026" in outcome.message
+    assert lines(data_dir) == []
+
+
+def test_an_earlier_quarter_cannot_be_approved_after_a_later_one_paid_its_amounts(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100"), booking("alpha", "A1", "2026-04-01", "100")])
+    run_quarter(data_dir, Q2, "alpha", approve=True)
+    assert line(data_dir, Q2, "A1")["paid"] == 7040  # Q1's bookings were paid with Q2
+    with pytest.raises(ledger.LedgerError, match="approve quarters in order"):
+        run_quarter(data_dir, Q1, "alpha", approve=True)
+
+
+def test_a_crash_while_recording_a_batch_leaves_no_trace_and_the_next_approval_pays_once(data_dir, monkeypatch):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN), customer("alpha", "A2", "Els Bos", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100"), booking("alpha", "A2", "2026-01-01", "100")])
+
+    def crash(*args):
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ledger, "end_to_end_id", crash)
+        with pytest.raises(RuntimeError):
+            run_quarter(data_dir, Q1, "alpha", approve=True)
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from ledger.payout_batches").fetchone()[0] == 0
+    run_quarter(data_dir, Q1, "alpha", approve=True)
+    assert [row[5] for row in lines(data_dir)] == [3520, 3520]
