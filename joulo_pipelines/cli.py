@@ -51,12 +51,6 @@ def main(argv: list[str] | None = None) -> int:
                                                          "its statement, SEPA file and emails")
     approve.add_argument("quarter", type=Quarter.parse, help="2026-Q1 or 2026-01-01")
     approve.add_argument("--partner", required=True)
-    payouts = commands.add_parser("payouts", help="payouts: approve a partner's quarter")
-    payout_commands = payouts.add_subparsers(dest="payouts_command", required=True)
-    approve = payout_commands.add_parser("approve", help="freeze a partner's quarter in the payout ledger and write "
-                                                         "its statement, SEPA file and emails")
-    approve.add_argument("quarter", type=Quarter.parse, help="2026-Q1 or 2026-01-01")
-    approve.add_argument("--partner", required=True)
     rev = commands.add_parser("rev", help="REV registration: submit a booking, import what the REV issued")
     rev_commands = rev.add_subparsers(dest="rev_command", required=True)
     rev_submit = rev_commands.add_parser("submit", help="record a booking as submitted in the ledger")
@@ -96,10 +90,6 @@ def main(argv: list[str] | None = None) -> int:
             from joulo_pipelines.lib.ocpp_gateway.cli import import_log
 
             return import_log(data_dir, args.file, args.partner, args.ocpp_version)
-        if args.command == "payouts":
-            from joulo_pipelines.lib.payouts.commands import approve as approve_payouts
-
-            return approve_payouts(_definitions(), _instance(), args.quarter, args.partner)
         if args.command == "payouts":
             from joulo_pipelines.lib.payouts.commands import approve as approve_payouts
 
@@ -195,13 +185,6 @@ def _demo(data_dir: DataDir, seed: int) -> int:
     for number in range(1, 5):
         if _run(Quarter(2026, number)) != 0:
             return 1
-    from joulo_pipelines.lib.partners import load_registry
-    from joulo_pipelines.lib.payouts.commands import approve_quarters
-
-    print(f"\npayouts, approved by the demo (exports/<quarter>/payouts/<partner>/ under {data_dir.exports}):")
-    if approve_quarters(_definitions(), _instance(), load_registry(data_dir.partners_file).ids,
-                        [Quarter(2026, number) for number in range(1, 5)]) != 0:
-        return 1
     from joulo_pipelines.lib.partners import load_registry
     from joulo_pipelines.lib.payouts.commands import approve_quarters
 
