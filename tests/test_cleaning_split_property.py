@@ -1,0 +1,106 @@
+"""Property: however sessions, their adjustments and meter readings fall, splitting them over quarters neither
+creates nor loses energy, and in every quarter raw = clean + adjusted. Runs the quarter split's compiled SQL
+(int_session_quarter_pieces, through fct_energy_reconciliation) on random inputs in DuckDB."""
+
+import json
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+# Placeholders for the quarter vars, replaced by each real quarter in the compiled SQL.
+START_PLACEHOLDER, END_PLACEHOLDER = "1901-01-01", "1901-04-01"
+QUARTERS = [("2026-01-01", "2026-04-01"), ("2026-04-01", "2026-07-01"), ("2026-07-01", "2026-10-01"),
+            ("2026-10-01", "2027-01-01"), ("2027-01-01", "2027-04-01")]
+BASE = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def split_sql(tmp_path_factory, monkeypatch_module):
+    root = tmp_path_factory.mktemp("split_property")
+    monkeypatch_module.setenv("JOULO_DATA_DIR", str(root))
+    target = root / "dbt_target"
+    subprocess.run(
+        [str(DBT_EXECUTABLE), "compile", "--quiet", "--select", "fct_energy_reconciliation", "--vars",
+         json.dumps({"quarter_start": START_PLACEHOLDER, "quarter_end": END_PLACEHOLDER}),
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
+        check=True,
+    )
+    (compiled,) = target.glob("compiled/**/fct_energy_reconciliation.sql")
+    return compiled.read_text()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield monkeypatch
+
+
+@st.composite
+def sessions_and_readings(draw):
+    sessions, readings = [], []
+    for i in range(draw(st.integers(1, 6))):
+        start = BASE + timedelta(minutes=draw(st.integers(0, 300 * 24 * 60)))
+        end = start + timedelta(minutes=draw(st.integers(0, 40 * 24 * 60)))
+        has_registers = draw(st.booleans())
+        meter_start = draw(st.integers(0, 10**7))
+        raw = draw(st.integers(-5000, 200_000)) if has_registers else draw(st.integers(0, 200_000))
+        excluded = draw(st.booleans())
+        # the layers of int_sessions_cleaned: raw = excluded + overlap + export + clean
+        overlap = 0 if excluded else draw(st.integers(0, max(raw, 0)))
+        export = 0 if excluded else draw(st.integers(0, max(raw - overlap, 0)))
+        clean = 0 if excluded else raw - overlap - export
+        sessions.append((f"S{i}", f"CP{i % 2}", f"E{i}", start, end, meter_start if has_registers else None,
+                         meter_start + raw if has_registers else None, has_registers, raw * 1000,
+                         raw * 1000 if excluded else 0, overlap * 1000, export * 1000, clean * 1000,
+                         "implausible_power" if excluded else None))
+        for _ in range(draw(st.integers(0, 3))):
+            at = start + (end - start) * draw(st.floats(0, 1))
+            readings.append((f"CP{i % 2}", at, meter_start + draw(st.integers(-1000, max(raw, 0) + 1000))))
+    return sessions, readings
+
+
+def run_split(sql: str, sessions, readings) -> list[tuple]:
+    con = duckdb.connect()  # in memory: the compiled SQL names "warehouse"."intermediate".<model>
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("attach ':memory:' as warehouse")
+    con.execute("create schema warehouse.intermediate")
+    con.execute("""create table warehouse.intermediate.int_sessions_cleaned (
+        session_ref varchar, charge_point_ref varchar, ean varchar, started_at timestamptz, ended_at timestamptz,
+        meter_start_wh bigint, meter_stop_wh bigint, has_registers boolean, raw_micro_kwh hugeint,
+        excluded_micro_kwh hugeint, overlap_micro_kwh hugeint, export_micro_kwh hugeint, clean_micro_kwh hugeint,
+        exclusion_reason varchar, partner_id varchar default 'p', source_record varchar default 'f:1',
+        customer_ref varchar, is_latest boolean default true, exclusion_detail varchar,
+        is_long_session boolean default false, has_register_reset boolean default false, previous_stop_wh bigint)""")
+    con.execute("""create table warehouse.intermediate.int_meter_readings_unioned (
+        charge_point_ref varchar, read_at timestamptz, register_wh bigint, partner_id varchar default 'p')""")
+    con.executemany("insert into warehouse.intermediate.int_sessions_cleaned (session_ref, charge_point_ref, ean, "
+                    "started_at, ended_at, meter_start_wh, meter_stop_wh, has_registers, raw_micro_kwh, "
+                    "excluded_micro_kwh, overlap_micro_kwh, export_micro_kwh, clean_micro_kwh, exclusion_reason) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", sessions)
+    if readings:
+        con.executemany("insert into warehouse.intermediate.int_meter_readings_unioned "
+                        "(charge_point_ref, read_at, register_wh) values (?, ?, ?)", readings)
+    rows = []
+    for start, end in QUARTERS:
+        quarter_sql = sql.replace(START_PLACEHOLDER, start).replace(END_PLACEHOLDER, end)
+        rows += con.execute(f"select ean, raw_kwh, clean_kwh, adjusted_kwh from ({quarter_sql})").fetchall()
+    con.close()
+    return rows
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sessions_and_readings())
+def test_splitting_sessions_over_quarters_neither_creates_nor_loses_energy(split_sql, case):
+    sessions, readings = case
+    pieces = run_split(split_sql, sessions, readings)
+    for _, raw, clean, adjusted in pieces:
+        assert raw == clean + adjusted
+    for ref, _, ean, *_, raw_micro, _, _, _, clean_micro, _ in sessions:
+        assert sum(p[1] for p in pieces if p[0] == ean) * 1_000_000 == raw_micro, ref
+        assert sum(p[2] for p in pieces if p[0] == ean) * 1_000_000 == clean_micro, ref
