@@ -185,6 +185,10 @@ def _demo(data_dir: DataDir, seed: int) -> int:
     for number in range(1, 5):
         if _run(Quarter(2026, number)) != 0:
             return 1
+    from joulo_pipelines.lib.rev.cli import rev_demo
+
+    if rev_demo(data_dir, _ingest, _run) != 0:
+        return 1
     from joulo_pipelines.lib.partners import load_registry
     from joulo_pipelines.lib.payouts.commands import approve_quarters
 
