@@ -1,0 +1,164 @@
+"""Eligibility in the warehouse: every rule fails where the demo's mess breaks it and passes elsewhere, and
+only eligible kWh inside the delivery period reach marts.fct_eligible_ean_quarter_energy."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from joulo_pipelines.lib.demo_data import SHARED_EAN
+
+
+@pytest.fixture
+def warehouse(in_demo_world):
+    con = duckdb.connect(str(in_demo_world.warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def _row(con, partner: str, position: int, quarter: str = "2026-04-01") -> dict:
+    """The eligibility row of the demo partner's charge point at `position` (0-based, as in demo_data)."""
+    cursor = con.execute(
+        "select * from marts.fct_charge_point_eligibility where partner_id = ? and charge_point_ref = ? "
+        "and quarter_start = ?", [partner, f"{partner.upper()}-CP{position + 1:05d}", quarter])
+    names = [d[0] for d in cursor.description]
+    return dict(zip(names, cursor.fetchone()))
+
+
+def _reasons(row: dict) -> set[str]:
+    return set((row["reasons"] or "").split(";")) - {""}
+
+
+@pytest.mark.parametrize("partner,position,reason", [
+    ("voltnet", 3, "mandate_expired"),
+    ("laadwerk", 3, "mandate_expired"),
+    ("laadwerk", 4, "mandate_not_whole_years"),
+    ("laadwerk", 5, "ean_invalid"),
+    ("groenstroom", 6, "postal_code_invalid"),
+    ("voltnet", 2, "iban_invalid"),
+    ("groenstroom", 2, "iban_invalid"),
+    ("voltnet", 1, "ean_claimed_twice"),
+    ("groenstroom", 1, "ean_claimed_twice"),
+    ("voltnet", 8, "mid_evidence_missing"),
+])
+def test_each_rule_fails_the_charge_point_that_breaks_it(warehouse, partner, position, reason):
+    row = _row(warehouse, partner, position)
+    assert reason in _reasons(row)
+    assert not row["is_eligible"] and row["eligible_kwh"] == 0 and row["delivery_period_start"] is None
+
+
+def test_every_failing_reason_is_listed_not_just_the_first(warehouse):
+    multi = warehouse.execute(
+        "select count(*) from marts.fct_charge_point_eligibility where reasons like '%;%'").fetchone()[0]
+    assert multi > 0
+    # Expired mandate (customer) and the charger's own evidence are independent rules: both show.
+    row = _row(warehouse, "laadwerk", 3)
+    assert "mandate_expired" in _reasons(row) and len(_reasons(row)) >= 1
+
+
+def test_the_iban_rule_applies_only_to_partners_that_pay_customers_directly(warehouse):
+    # laadwerk pays one partner account; its customer at the same position has a valid IBAN anyway, but the
+    # rule would not apply even if not: no laadwerk charge point carries iban_invalid.
+    count = warehouse.execute("select count(*) from marts.fct_charge_point_eligibility where partner_id = 'laadwerk' "
+                              "and reasons like '%iban_invalid%'").fetchone()[0]
+    assert count == 0
+
+
+def test_an_unregistered_charger_is_reported_unmatched_and_can_qualify_with_evidence(warehouse):
+    row = _row(warehouse, "voltnet", 8)
+    assert row["mid_status"] == "unmatched"
+    assert row["eligibility_status"] == "action_needed"
+    assert "MID certificate" in row["actions"]
+
+
+def test_register_confirmed_and_certificate_backed_meters_are_eligible_when_nothing_else_fails(warehouse):
+    confirmed = _row(warehouse, "voltnet", 9)  # Alfen Eve Single Pro-line DE: 'yes' in the register
+    assert confirmed["mid_status"] == "yes" and confirmed["mid_evidence"] == "register"
+    assert confirmed["is_eligible"] and confirmed["eligibility_status"] == "eligible"
+    assert confirmed["eligible_kwh"] == confirmed["kwh"] > 0
+    assert (confirmed["delivery_period_start"], confirmed["delivery_period_end"]) == (date(2026, 4, 1), date(2026, 6, 30))
+    by_certificate = warehouse.execute(
+        "select count(*) from marts.fct_charge_point_eligibility where is_eligible "
+        "and mid_evidence = 'partner_certificate'").fetchone()[0]
+    assert by_certificate > 0
+
+
+def test_a_mandate_revoked_mid_quarter_clips_the_delivery_period_and_its_kwh_then_stops(warehouse):
+    during = _row(warehouse, "voltnet", 7, "2026-04-01")  # revoked 2026-05-20 09:00 local
+    assert during["is_eligible"]
+    assert during["delivery_period_end"] == date(2026, 5, 20)
+    assert 0 < during["eligible_kwh"] < during["kwh"]
+    after = _row(warehouse, "voltnet", 7, "2026-07-01")
+    assert "mandate_revoked" in _reasons(after) and after["eligible_kwh"] == 0
+
+
+def test_only_eligible_kwh_reach_the_booking_mart(warehouse):
+    per_quarter = warehouse.execute("""
+        select e.quarter_start, sum(e.eligible_kwh), (select sum(kwh) from marts.fct_eligible_ean_quarter_energy b
+                                                      where b.quarter_start = e.quarter_start)
+        from marts.fct_charge_point_eligibility e group by e.quarter_start order by 1
+    """).fetchall()
+    assert len(per_quarter) == 4
+    for quarter, eligible, booked in per_quarter:
+        assert eligible == booked and booked > 0, quarter
+    leaked = warehouse.execute("""
+        select count(*) from marts.fct_eligible_ean_quarter_energy b
+        where b.ean = ? or exists (
+            select 1 from marts.fct_charge_point_eligibility e
+            where e.partner_id = b.partner_id and e.ean = b.ean and e.quarter_start = b.quarter_start
+              and not e.is_eligible and e.kwh > 0)
+    """, [SHARED_EAN]).fetchone()[0]
+    assert leaked == 0
+
+
+def test_the_booking_mart_has_delivery_periods_inside_the_quarter_and_ere_at_the_years_rate(warehouse):
+    rows = warehouse.execute("""
+        select quarter_start, delivery_period_start, delivery_period_end, kwh, ere_per_kwh, ere_estimate
+        from marts.fct_eligible_ean_quarter_energy""").fetchall()
+    assert rows
+    for quarter_start, start, end, kwh, ere_per_kwh, ere in rows:
+        assert quarter_start <= start <= end < date(quarter_start.year + (quarter_start.month == 10),
+                                                      quarter_start.month % 12 + 3 if quarter_start.month != 10 else 1, 1)
+        assert ere_per_kwh == Decimal("0.3326940000")
+        assert ere == kwh * ere_per_kwh
+
+
+def test_the_mid_scan_asset_writes_each_partners_scan_with_the_marts_counts(in_demo_world, warehouse):
+    for partner in ("voltnet", "laadwerk", "groenstroom"):
+        scan_csv = in_demo_world.exports / "2026-Q4" / "mid_scan" / partner / "mid_scan.csv"
+        with scan_csv.open(encoding="utf-8") as handle:
+            statuses = [row["status"] for row in csv.DictReader(handle)]
+        expected = dict(warehouse.execute(
+            "select eligibility_status, count(*) from marts.fct_charge_point_eligibility "
+            "where partner_id = ? and quarter_start = '2026-10-01' group by 1", [partner]).fetchall())
+        assert {s: statuses.count(s) for s in set(statuses)} == expected
+        assert (scan_csv.parent / "mid_scan.html").read_text(encoding="utf-8").count("<html") == 1
+
+
+def test_the_pandera_asset_checks_count_failing_rows_by_rule_without_values(in_demo_world):
+    from joulo_pipelines.defs.eligibility.checks import (
+        charge_points_conform_to_charge_point_model,
+        customers_conform_to_customer_model,
+        eligibility_holds_its_invariants,
+    )
+    from joulo_pipelines.defs.resources import DataDirResource
+
+    resource = DataDirResource(path=str(in_demo_world.root))
+    customers = customers_conform_to_customer_model(data_dir=resource)
+    failing = customers.metadata["failing_rows_by_rule"].value
+    assert not customers.passed
+    assert failing["ean: ean_check_digit_and_871_prefix"] == 1  # laadwerk's broken check digit
+    assert failing["postal_code: dutch_postal_code"] == 1
+    assert failing["mandate_whole_calendar_years"] == 1
+    assert all(isinstance(count, int) for count in failing.values())
+    with duckdb.connect(str(in_demo_world.warehouse), read_only=True) as con:
+        bad_ean = con.execute("select ean from intermediate.int_customers_latest where partner_id = 'laadwerk' "
+                              "and customer_ref = 'LAA-C00006'").fetchone()[0]
+    assert bad_ean not in str(customers.metadata)
+    charge_points = charge_points_conform_to_charge_point_model(data_dir=resource)
+    assert charge_points.metadata["failing_rows_by_rule"].value.get("meter_serial: not_nullable", 0) > 0
+    assert eligibility_holds_its_invariants(data_dir=resource).passed
