@@ -22,7 +22,8 @@ class PayoutsConfig(dg.Config):
     group_name="payouts",
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
-    deps=[dg.AssetKey(["ledger", "booked_units"]), dg.AssetKey(["intermediate", "int_customers_latest"])],
+    # The booking stage writes ledger.booked_units (its drafts) in registration/rev_booking.
+    deps=[dg.AssetKey(["registration", "rev_booking"]), dg.AssetKey(["intermediate", "int_customers_latest"])],
     description="Per partner under exports/<YYYY>-Q<n>/payouts/<partner>/: proposal.csv until approved; then "
                 "statement.csv, sepa_credit_transfer.xml, payout_breakdown.csv (partner_account) and emails/.",
 )

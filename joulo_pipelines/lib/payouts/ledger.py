@@ -158,11 +158,12 @@ def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[Payou
             raise LedgerError(f"{batch.partner_id} {quarter}: a later quarter ({Quarter.parse(later.isoformat())}) "
                               "is already approved and paid what this quarter held; approve quarters in order")
         con.execute("insert into ledger.payout_batches values (?, ?, ?, ?, ?, ?, ?, ?)", list(astuple(batch)))
-        con.executemany(
-            f"insert into ledger.payout_lines (batch_id, partner_id, quarter_start, {', '.join(LINE_COLUMNS)}, "
-            f"end_to_end_id) values ({', '.join('?' * (len(LINE_COLUMNS) + 4))})",
-            [[batch.batch_id, batch.partner_id, batch.quarter_start, *astuple(line),
-              end_to_end_id(batch.partner_id, line.customer_ref, quarter)] for line in lines])
+        if lines:
+            con.executemany(
+                f"insert into ledger.payout_lines (batch_id, partner_id, quarter_start, {', '.join(LINE_COLUMNS)}, "
+                f"end_to_end_id) values ({', '.join('?' * (len(LINE_COLUMNS) + 4))})",
+                [[batch.batch_id, batch.partner_id, batch.quarter_start, *astuple(line),
+                  end_to_end_id(batch.partner_id, line.customer_ref, quarter)] for line in lines])
         if prices:
             con.executemany(
                 "insert into ledger.payout_prices values (?, ?, ?, ?, ?) on conflict do nothing",

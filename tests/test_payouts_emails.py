@@ -1,0 +1,123 @@
+"""White-label payout emails: sent to a real SMTP server on loopback with the right totals and nobody
+else's data, retried when the server refuses, never sent twice; the HTML rendered by headless Chromium
+shows the breakdown."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from joulo_pipelines.lib.payouts.service import run_quarter
+from joulo_pipelines.lib.quarters import Quarter
+from payouts_world import booking, build_world, customer
+
+IBAN_A1, IBAN_A2 = "NL02ABNA0123456789", "NL02ABNA0123456780"  # A2: check digits wrong
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives; `refuse` first answers that many DATA with a 451."""
+
+    def __init__(self, refuse: int = 0):
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse = refuse
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            self.refuse -= 1
+            return "451 4.3.0 try again later"
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_inbox():
+    inbox = Inbox(refuse=1)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+def world(data_dir, port: int | None):
+    return build_world(
+        data_dir,
+        [customer("alpha", "A1", "Jan de Vries", IBAN_A1), customer("alpha", "A2", "Emma Smith", IBAN_A2, "en"),
+         customer("alpha", "A3", "Kees Laag", IBAN_A1), customer("beta", "B1", "Els Bos", None)],
+        [booking("alpha", "A1", "2026-01-01", "332.694"), booking("alpha", "A2", "2026-01-01", "100.5"),
+         booking("alpha", "A3", "2026-01-01", "5"), booking("beta", "B1", "2026-01-01", "250")],
+        payments={"smtp": {"host": "127.0.0.1", "port": port, "starttls": False, "attempts": 3,
+                           "retry_wait_seconds": 0}} if port else {})
+
+
+def body(message) -> tuple[str, str]:
+    return (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content())
+
+
+def test_payout_emails_arrive_once_with_the_right_totals_and_no_other_customers_data(data_dir, smtp_inbox):
+    inbox, port = smtp_inbox
+    world(data_dir, port)
+    outcomes = run_quarter(data_dir, Quarter(2026, 1), approve=True)
+    assert {o.partner_id: o.emails_sent for o in outcomes} == {"alpha": 3, "beta": 1}
+    by_recipient = {m["To"].addresses[0].addr_spec: m for m in inbox.messages}
+    assert sorted(by_recipient) == ["a1@example.org", "a2@example.org", "a3@example.org", "b1@example.org"]
+
+    a1_text, a1_html = body(by_recipient["a1@example.org"])
+    # 332.694 ERE x EUR 0.44 = 146.39 gross; 15 % fee 21.96, 5 % partner share 7.32, net 117.11
+    for text in (a1_text, a1_html):
+        assert "EUR 146,39" in text and "EUR -21,96" in text and "EUR -7,32" in text and "EUR 117,11" in text
+        assert "NL02 **** **** 6789" in text and IBAN_A1 not in text
+        for other in ("Emma Smith", "Kees Laag", "Els Bos", "a2@example.org", "A2", "B1", IBAN_A2):
+            assert other not in text
+    assert by_recipient["a1@example.org"]["From"].addresses[0].display_name == "AlphaCharge"
+    assert by_recipient["a1@example.org"]["Subject"] == "Uw ERE-uitbetaling over 2026-Q1"
+    assert "Joulo" not in a1_text + a1_html  # white label: the partner did not ask to mention us
+
+    a2_text, _ = body(by_recipient["a2@example.org"])
+    assert by_recipient["a2@example.org"]["Subject"] == "Your ERE payout for 2026-Q1"
+    assert "could not pay because your account number" in a2_text  # held: the check digits are wrong
+    assert "onder het minimum" in body(by_recipient["a3@example.org"])[0]
+    # partner_account: 250 ERE x 0.44 = 110.00, 20 % fee: the partner pays the customer 88.00
+    assert "BetaLaad betaalt u EUR 88,00 uit." in body(by_recipient["b1@example.org"])[0]
+
+    run_quarter(data_dir, Quarter(2026, 1), approve=True)
+    assert len(inbox.messages) == 4  # the email log keeps a rerun from mailing twice
+    eml = data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "emails" / "A1.eml"
+    written = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert written["Message-ID"] == by_recipient["a1@example.org"]["Message-ID"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists(),
+                    reason="needs headless Chromium (scripts/install-test-deps.sh)")
+def test_the_html_email_rendered_in_headless_chromium_shows_the_breakdown(data_dir, tmp_path):
+    world(data_dir, None)
+    run_quarter(data_dir, Quarter(2026, 1), approve=True)  # no SMTP configured: the .eml files only
+    eml = data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "emails" / "A1.eml"
+    page = tmp_path / "a1.html"
+    page.write_text(body(email.message_from_bytes(eml.read_bytes(), policy=email.policy.default))[1])
+    profile = tmp_path / "chromium-profile"
+    dom = subprocess.run(
+        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--blink-settings=imagesEnabled=false", f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    assert '<table id="breakdown"' in dom
+    rows = [row for row in dom.split("<tr")[1:] if "</td>" in row]
+    text = " ".join(rows)
+    for label, value in (("Bruto opbrengst", "EUR 146,39"), ("Servicekosten", "EUR -21,96"),
+                         ("Aandeel AlphaCharge", "EUR -7,32"), ("Netto voor u dit kwartaal", "EUR 117,11"),
+                         ("Uitbetaald", "EUR 117,11"), ("Rekening", "NL02 **** **** 6789")):
+        assert label in text and value in text
+    assert 'id="brand"' in dom and "AlphaCharge" in dom
