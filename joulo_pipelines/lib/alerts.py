@@ -37,9 +37,10 @@ class Alert:
     @classmethod
     def run_failed(cls, *, raised_at: str, job: str, run_id: str, partition: str | None,
                    failed_steps: list[str], message: str) -> "Alert":
-        first_line = message.strip().splitlines()[0] if message.strip() else "no error message"
+        # Masked before it is cut short, so no half address slips past the pattern.
+        text = redact(message.strip())[:MESSAGE_LIMIT] if message.strip() else "no error message"
         return cls(raised_at=raised_at, kind="run_failure", job=job, run_id=run_id, partition=partition,
-                   failed_steps=sorted(failed_steps), message=redact(first_line)[:MESSAGE_LIMIT])
+                   failed_steps=sorted(failed_steps), message=text)
 
     @property
     def subject(self) -> str:

@@ -1,4 +1,5 @@
 import dagster as dg
+from dagster._utils.error import SerializableErrorInfo
 
 from joulo_pipelines.defs.operations.resources import AlertsResource
 from joulo_pipelines.defs.resources import DataDirResource
@@ -13,7 +14,8 @@ from joulo_pipelines.lib.alerts import Alert, append_to_log, send_email
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResource, data_dir: DataDirResource) -> None:
     step_failures = context.get_step_failure_events()
-    errors = [event.event_specific_data.error for event in step_failures if event.event_specific_data.error]
+    errors = [_root_cause(event.event_specific_data.error) for event in step_failures
+              if event.event_specific_data.error]
     alert = Alert.run_failed(
         raised_at=clock.now().isoformat(),
         job=context.dagster_run.job_name,
@@ -28,3 +30,10 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertsResourc
         # Raising here marks the sensor tick failed in the UI, and the line above is already written.
         send_email(smtp, alert)
         context.log.info(f"alert for run {alert.run_id} emailed to {len(smtp.recipients)} recipient(s)")
+
+
+def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    # Dagster wraps the asset's own exception ("Error occurred while executing op ..."); the cause says why.
+    while error.cause:
+        error = error.cause
+    return error
