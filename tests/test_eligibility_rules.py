@@ -70,7 +70,8 @@ def test_every_reason_names_an_action_or_says_it_cannot_be_fixed():
     ("NewMotion", "Home Advanced 2.0", "unknown"),
     ("Amperfied", "Wallbox Energy Control", "unknown"),
     ("Lader.nl", "HomeCharge X1", "unmatched"),
-    ("Wallbox", "Quasar 2", "unmatched"),
+    ("Wallbox", "Copper Fantasy", "unknown"),
+    ("Wallboks", "Pulsar Plus", "unmatched"),
 ])
 def test_brand_and_model_strings_match_tolerantly_and_the_first_row_of_a_brand_wins(brand, model, status):
     assert match(brand, model).mid_status == status
@@ -90,3 +91,13 @@ def test_every_yes_or_no_in_the_register_cites_a_source_and_the_patterns_compile
     for row in rows:
         if row["integrated_mid_meter"] in ("yes", "no"):
             assert row["source"].startswith("http"), row
+
+
+@pytest.mark.parametrize("brand,model,status", [
+    ("Zaptec", "Go 22kW", "unknown"),
+    ("Easee", "Charge Max", "unknown"),
+    ("Easee", "Charge Lite", "unknown"),
+    ("Wallbox", "Quasar 2", "unknown"),
+])
+def test_model_strings_with_a_suffix_or_a_newer_name_still_find_their_register_row(brand, model, status):
+    assert match(brand, model).mid_status == status
