@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
+
+import uvloop
 
 from joulo_pipelines.lib.ocpp_gateway.importer import import_message_log
 from joulo_pipelines.lib.ocpp_gateway.server import run_gateway
@@ -14,7 +15,8 @@ from joulo_pipelines.lib.paths import DataDir
 
 def serve_gateway(data_dir: DataDir, host: str, port: int, segment_seconds: float) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(run_gateway(data_dir, host, port, max_segment_seconds=segment_seconds))
+    # libuv's loop roughly halves the CPU the socket handling of thousands of connections costs.
+    uvloop.run(run_gateway(data_dir, host, port, max_segment_seconds=segment_seconds))
     return 0
 
 
