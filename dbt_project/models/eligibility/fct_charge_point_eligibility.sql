@@ -11,15 +11,13 @@
     )
 }}
 
-{%- set as_of = env_var('JOULO_AS_OF', '') -%}
-
 with quarter as (
     select
         cast('{{ var("quarter_start") }}' as date) as quarter_start,
         cast(cast('{{ var("quarter_end") }}' as date) - interval 1 day as date) as quarter_last_day,
         {{ quarter_window_start() }} as window_start,
-        -- the one clock (JOULO_AS_OF, else now): a mandate signed after it cannot be booked yet
-        {% if as_of == '' %}now(){% elif as_of | length == 10 %}timezone('Europe/Amsterdam', cast('{{ as_of }}' as timestamp)){% else %}cast('{{ as_of }}' as timestamptz){% endif %} as booked_at
+        -- the one clock (var as_of, from lib/clock.py): a mandate signed after it cannot be booked yet
+        {{ as_of() }} as booked_at
 ),
 
 charge_points as (
