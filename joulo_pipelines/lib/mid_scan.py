@@ -47,7 +47,7 @@ class ScanSummary:
     ere_per_kwh: Decimal
     kwh_basis: str
     counts: dict[str, int]
-    reason_counts: list[tuple[str, int, str]]  # (reason, charge points, action)
+    reason_counts: list[tuple[str, int, str, str]]  # (reason, charge points, rule, action)
     unmatched: list[tuple[str, str, int]]  # (brand, model, charge points)
     annual: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # status -> kwh, ere, eur
 
@@ -195,7 +195,7 @@ def summarise(scan: pd.DataFrame, title: str, delivery_year: int, price_per_ere:
     counts = {status: int((scan["status"] == status).sum()) for status in STATUSES}
     exploded = scan.assign(reason=scan["reasons"].str.split(";")).explode("reason")
     exploded = exploded[exploded["reason"].fillna("") != ""]
-    reason_counts = sorted(((reason, int(n), catalogue[reason].action) for reason, n in
+    reason_counts = sorted(((reason, int(n), catalogue[reason].rule, catalogue[reason].action) for reason, n in
                             exploded.groupby("reason")["charge_point_ref"].nunique().items()),
                            key=lambda item: (-item[1], item[0]))
     unmatched_rows = scan[scan["mid_status"] == UNMATCHED]
