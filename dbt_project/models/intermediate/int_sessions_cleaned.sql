@@ -33,7 +33,7 @@ located as (
         charge_points.installed_date,
         epoch_us(greatest(versions.ended_at, versions.started_at)) - epoch_us(versions.started_at) as duration_us,
         cast(versions.delivered_kwh * 1000000 as hugeint) as raw_micro_kwh,
-        cast(versions.export_kwh * 1000000 as hugeint) as claimed_export_micro_kwh,
+        cast(greatest(versions.export_kwh, 0) * 1000000 as hugeint) as claimed_export_micro_kwh,
         coalesce(
             (select max(power_limits.max_power_kw) from power_limits
              where lower(trim(charge_points.brand)) = power_limits.brand
