@@ -108,7 +108,7 @@ overlapped as (
     from counted
 ),
 
-final as (
+layered as (
     select
         classified.partner_id,
         classified.session_ref,
@@ -161,9 +161,13 @@ final as (
         on classified.partner_id = overlapped.partner_id
         and classified.session_ref = overlapped.session_ref
         and classified.source_record = overlapped.source_record
+),
+
+final as (
+    select
+        *,
+        raw_micro_kwh - excluded_micro_kwh - overlap_micro_kwh - export_micro_kwh as clean_micro_kwh
+    from layered
 )
 
-select
-    *,
-    raw_micro_kwh - excluded_micro_kwh - overlap_micro_kwh - export_micro_kwh as clean_micro_kwh
-from final
+select * from final
