@@ -40,7 +40,7 @@ def publish_quarter(con: duckdb.DuckDBPyConnection, data_dir: DataDir, quarter: 
     if booking.label in submitted:
         published.summaries.append(reproduce_submitted(con, data_dir, booking))
     elif closed:
-        discard_draft(con, booking)
+        discard_unsubmitted_drafts(con, quarter.year)
     else:
         published.summaries.append(publish_draft(con, data_dir, booking))
 
@@ -83,7 +83,9 @@ def reproduce_submitted(con: duckdb.DuckDBPyConnection, data_dir: DataDir, booki
     return write_booking(booking_folder(data_dir, booking), booking, files, status)
 
 
-def discard_draft(con: duckdb.DuckDBPyConnection, booking: BookingId) -> None:
-    """Drafts are proposals, not ledger rows: a booking that can no longer be submitted has none."""
-    con.execute("delete from registration.rev_booking_drafts where booking_id = ?", [booking.label])
-    con.execute("delete from registration.rev_booking_draft_quarters where booking_id = ?", [booking.label])
+def discard_unsubmitted_drafts(con: duckdb.DuckDBPyConnection, year: int) -> None:
+    """Drafts are proposals, not ledger rows: after the deadline a year has none left to submit."""
+    unsubmitted = "booking_id not in (select booking_id from ledger.rev_submissions)"
+    con.execute(f"delete from registration.rev_booking_draft_quarters where {unsubmitted} and booking_id in "
+                "(select booking_id from registration.rev_booking_drafts where delivery_year = ?)", [year])
+    con.execute(f"delete from registration.rev_booking_drafts where {unsubmitted} and delivery_year = ?", [year])
