@@ -40,7 +40,8 @@ bench: install
 # N concurrent OCPP charge points against the gateway: acknowledged msgs/s, p50/p99 ack latency, peak memory.
 .PHONY: bench-ocpp
 bench-ocpp: install
-	$(BIN)/python bench/ocpp_bench.py --connections $(or $(OCPP_CONNECTIONS),2000)
+	$(BIN)/python bench/ocpp_bench.py --connections $(or $(OCPP_CONNECTIONS),2000) --rate $(or $(OCPP_RATE),5000) \
+		--seconds $(or $(OCPP_SECONDS),20)
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -79,10 +79,10 @@ def parse_hot_call(raw: str | bytes, ocpp_version: str) -> HotCall | None:
     return HotCall(message_id, action, payload)
 
 
-def hot_answer(call: HotCall, current_time: str) -> bytes:
+def hot_answer(call: HotCall, current_time: Callable[[], str]) -> bytes:
     """The CALLRESULT frame: the same minimal answers the generic handlers give, valid by construction."""
     if call.action == "Heartbeat":
-        body: dict = {"currentTime": current_time}
+        body: dict = {"currentTime": current_time()}
     elif call.action == "TransactionEvent" and call.payload.get("idToken"):
         body = {"idTokenInfo": {"status": "Accepted"}}
     else:

@@ -69,7 +69,7 @@ class _JournalingMixin:
             return await super().route_message(raw_msg)  # type: ignore[misc]
         await self.journal.append(self.id, self.ocpp_version, call.message_id, call.action,  # type: ignore[attr-defined]
                                   call.payload)
-        await self._connection.send(hot_answer(call, _now()), text=True)
+        await self._connection.send(hot_answer(call, _now), text=True)
 
     async def _handle_call(self, msg):
         self._current = msg
