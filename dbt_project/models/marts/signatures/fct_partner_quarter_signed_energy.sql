@@ -22,13 +22,16 @@ per_quarter as (
 ),
 
 -- The share to six places, rounded half up in integer micro-units: decimal division would go via double.
+-- Widened to 38 digits first: a partner's quarter in micro-kWh does not fit in 18.
 final as (
     select
         *,
         case
             when kwh > 0 then cast(
-                (cast(signed_verified_kwh * 1000000 as hugeint) * 2000000 + cast(kwh * 1000000 as hugeint))
-                // (2 * cast(kwh * 1000000 as hugeint)) as decimal(18, 0)) * cast(0.000001 as decimal(9, 6))
+                (cast(cast(signed_verified_kwh as decimal(38, 6)) * 1000000 as hugeint) * 2000000
+                    + cast(cast(kwh as decimal(38, 6)) * 1000000 as hugeint))
+                // (2 * cast(cast(kwh as decimal(38, 6)) * 1000000 as hugeint)) as decimal(18, 0))
+                * cast(0.000001 as decimal(9, 6))
         end::decimal(9, 6) as verified_kwh_share
     from per_quarter
 )
