@@ -1,0 +1,238 @@
+"""The platform on a PostgreSQL-backed Dagster instance, as in production: a quarter run read back from
+Postgres, and a backfill of 2026 through Dagster's backfill machinery racing the sensor's job and a
+manual run on the one-writer DuckDB warehouse.
+
+The PostgreSQL server is real: Debian's binaries (scripts/install-test-deps.sh), a free local port, a
+temporary data dir, started once for this module.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+
+from joulo_pipelines.lib import dagster_home
+from joulo_pipelines.lib.paths import REPO_ROOT, DataDir
+
+QUARTERS = ["2026-01-01", "2026-04-01", "2026-07-01", "2026-10-01"]
+DEADLINE_SECONDS = 900  # a safety net for a hung run, not a performance assertion
+
+
+def _pg_bin(tool: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries are missing: run scripts/install-test-deps.sh (or `make test`)")
+    return found[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; Debian's package brings a `postgres` user for exactly this.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    root = Path(tempfile.mkdtemp(prefix="joulo-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    data, port = root / "data", _free_port()
+    subprocess.run(_as_server_user([_pg_bin("initdb"), "-D", str(data), "-U", "joulo", "--auth=trust",
+                                    "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
+    subprocess.run(_as_server_user([_pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
+                                    "-o", f"-p {port} -h 127.0.0.1 -k {root} -c max_connections=200",
+                                    "start"]), check=True, capture_output=True)
+    try:
+        _create_database(f"postgresql://joulo@127.0.0.1:{port}/postgres", "dagster")
+        yield f"postgresql://joulo@127.0.0.1:{port}/dagster"
+    finally:
+        subprocess.run(_as_server_user([_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _create_database(server_url: str, name: str) -> None:
+    conn = psycopg2.connect(server_url)
+    try:
+        conn.autocommit = True  # CREATE DATABASE refuses to run inside a transaction
+        conn.cursor().execute(f"create database {name}")
+    finally:
+        conn.close()
+
+
+def _pg_rows(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _pg_world(demo_world: DataDir, root: Path, postgres_url: str, database: str,
+              monkeypatch: pytest.MonkeyPatch) -> DataDir:
+    """A copy of the demo world whose Dagster instance lives in its own Postgres database."""
+    shutil.copytree(demo_world.root, root, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
+    _create_database(postgres_url, database)
+    url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
+    monkeypatch.setenv("JOULO_DATA_DIR", str(root))
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
+    monkeypatch.setenv("DAGSTER_PG_URL", url)
+    dagster_home.install(root / "dagster_home")
+    return DataDir(root)
+
+
+def test_a_quarter_run_on_a_postgres_instance_is_read_back_from_postgres(demo_world, postgres_url, tmp_path,
+                                                                         monkeypatch):
+    from joulo_pipelines import cli
+
+    world = _pg_world(demo_world, tmp_path / "data", postgres_url, "quarter_run", monkeypatch)
+    url = os.environ["DAGSTER_PG_URL"]
+    config = (world.dagster_home / "dagster.yaml").read_text()
+    assert "env: DAGSTER_PG_URL" in config and "127.0.0.1" not in config
+
+    assert cli.main(["run", "--quarter", "2026-Q1"]) == 0
+
+    runs = _pg_rows(url, "select run_id, status from runs where pipeline_name = 'quarter_job'")
+    assert [status for _, status in runs] == ["SUCCESS"]
+    run_id = runs[0][0]
+    materialized = {key for (key,) in _pg_rows(
+        url, "select asset_key from event_logs where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
+        (run_id,))}
+    assert '["marts", "fct_ean_quarter_energy"]' in materialized
+    assert '["marts", "fct_charging_sessions"]' in materialized
+
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__module__.startswith("dagster_postgres")
+        latest = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_ean_quarter_energy"]))
+        assert latest.run_id == run_id
+        assert latest.dagster_event.partition == "2026-01-01"
+
+
+@pytest.fixture(scope="module")
+def racing_world(demo_world, postgres_url, tmp_path_factory):
+    """All of 2026 rebuilt from an empty warehouse by an asset backfill (daemon machinery, multiprocess
+    executor, each run its own process), started together with the inbox sensor's job and a manual
+    `joulo run`, all on one Postgres-backed instance."""
+    import dagster as dg
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.backfill import execute_backfill_iteration
+    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        world = _pg_world(demo_world, tmp_path_factory.mktemp("racing") / "data", postgres_url, "racing",
+                          monkeypatch)
+        world.warehouse.unlink()
+        target = ModuleTarget(module_name="joulo_pipelines.definitions", attribute=None,
+                              working_directory=str(REPO_ROOT), location_name="joulo_pipelines")
+        logger = logging.getLogger("racing_world")
+        # The daemon's two parts a backfill needs, iterated here instead of in `dagster-daemon run`.
+        run_queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        with dg.DagsterInstance.get() as instance, \
+                create_test_daemon_workspace_context(target, instance) as workspace:
+            asset_graph = workspace.create_request_context().asset_graph
+            quarterly = [node.key for node in asset_graph.asset_nodes
+                         if node.partitions_def is not None and node.is_materializable]
+            backfill_id = uuid.uuid4().hex[:8]
+            instance.add_backfill(PartitionBackfill.from_asset_partitions(
+                backfill_id=backfill_id, asset_graph=asset_graph, partition_names=QUARTERS,
+                asset_selection=quarterly, backfill_timestamp=time.time(), tags={}, dynamic_partitions_store=instance,
+                all_partitions=False, title="2026", description=None, run_config=None))
+
+            env = {**os.environ}
+            joulo = [sys.executable, "-m", "joulo_pipelines.cli"]
+            others = [subprocess.Popen([*joulo, "ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
+                      subprocess.Popen([*joulo, "run", "--quarter", "2026-Q2"], env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT)]
+            deadline = time.monotonic() + DEADLINE_SECONDS
+            while time.monotonic() < deadline:
+                list(execute_backfill_iteration(workspace, logger))
+                list(run_queue.run_iteration(workspace))
+                backfill = instance.get_backfill(backfill_id)
+                if backfill.status != BulkActionStatus.REQUESTED:
+                    break
+                time.sleep(2)
+            outputs = [process.communicate(timeout=max(1, deadline - time.monotonic()))[0].decode()
+                       for process in others]
+            yield {
+                "world": world, "instance": instance, "backfill": instance.get_backfill(backfill_id),
+                "backfill_runs": instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id})),
+                "others": [(process.returncode, output) for process, output in zip(others, outputs)],
+                "all_runs": instance.get_runs(),
+            }
+
+
+def test_a_backfill_the_sensor_job_and_a_manual_run_started_together_all_succeed(racing_world):
+    from dagster._core.execution.backfill import BulkActionStatus
+
+    import dagster as dg
+
+    assert racing_world["backfill"].status == BulkActionStatus.COMPLETED_SUCCESS
+    runs = racing_world["backfill_runs"]
+    # One run per quarter (the dbt asset's backfill policy); an asset backfill tags runs with a range.
+    assert sorted(run.tags.get("dagster/partition", run.tags.get("dagster/asset_partition_range_start"))
+                  for run in runs) == QUARTERS
+    assert all(run.tags.get("dagster/asset_partition_range_end", run.tags.get("dagster/partition"))
+               == run.tags.get("dagster/asset_partition_range_start", run.tags.get("dagster/partition"))
+               for run in runs)
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+    for run in runs:
+        engine_messages = [record.event_log_entry.message for record in racing_world["instance"].get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT).records]
+        assert any("multiprocess executor" in message for message in engine_messages)
+    for returncode, output in racing_world["others"]:
+        assert returncode == 0, output
+        assert "lock" not in output.lower()
+
+
+def test_the_warehouse_pool_let_one_run_at_a_time_into_the_warehouse(racing_world):
+    """Each run's warehouse step, from its start to its end, never overlaps another's."""
+    import dagster as dg
+
+    instance = racing_world["instance"]
+    windows = []
+    for run in racing_world["all_runs"]:
+        records = instance.get_records_for_run(run.run_id).records
+        steps = {}
+        for record in records:
+            event = record.event_log_entry.dagster_event
+            if event and event.step_key and event.step_key.startswith("warehouse_models") and event.event_type in (
+                    dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
+                    dg.DagsterEventType.STEP_FAILURE):
+                steps.setdefault(event.event_type, record.event_log_entry.timestamp)
+        if steps:
+            windows.append((steps[dg.DagsterEventType.STEP_START], max(
+                steps.get(dg.DagsterEventType.STEP_SUCCESS, 0), steps.get(dg.DagsterEventType.STEP_FAILURE, 0))))
+    assert len(windows) == 5  # four backfill quarters and the manual run
+    windows.sort()
+    assert all(previous_end <= start for (_, previous_end), (start, _) in zip(windows, windows[1:]))
+
+
+def test_the_backfill_builds_the_same_quarters_as_running_them_one_by_one(racing_world, demo_world):
+    with duckdb.connect(str(demo_world.warehouse), read_only=True) as one_by_one, \
+            duckdb.connect(str(racing_world["world"].warehouse), read_only=True) as backfilled:
+        for mart in ("fct_ean_quarter_energy", "fct_charge_point_quarter_energy", "fct_charging_sessions"):
+            query = f"select * from marts.{mart} order by all"
+            expected = one_by_one.execute(query).fetchall()
+            assert expected, mart
+            assert backfilled.execute(query).fetchall() == expected, mart
