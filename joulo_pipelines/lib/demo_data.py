@@ -164,8 +164,10 @@ def _charge_points(rng: np.random.Generator, partner: DemoPartner, customers: pd
 
 
 def session_frame(rng: np.random.Generator, charge_point_refs: np.ndarray, days: pd.DatetimeIndex,
-                  sessions_per_day: float = 0.95) -> pd.DataFrame:
-    """About one evening session a day per charge point, with cumulative meter registers. Vectorised."""
+                  sessions_per_day: float = 0.95, max_power_kw: np.ndarray | None = None) -> pd.DataFrame:
+    """About one evening session a day per charge point, with cumulative meter registers. Vectorised.
+
+    `max_power_kw` (one per charge point) caps the car's charging power at what the charger can give."""
     cp = np.repeat(np.arange(len(charge_point_refs)), len(days))
     day = np.tile(np.arange(len(days)), len(charge_point_refs))
     keep = rng.random(len(cp)) < sessions_per_day
@@ -174,6 +176,8 @@ def session_frame(rng: np.random.Generator, charge_point_refs: np.ndarray, days:
     start_minutes = rng.integers(16 * 60, 23 * 60, n)  # local start between 16:00 and 23:00
     duration_minutes = rng.integers(30, 11 * 60, n)
     power_kw = rng.choice([3.7, 7.4, 11.0], n, p=[0.2, 0.3, 0.5])
+    if max_power_kw is not None:
+        power_kw = np.minimum(power_kw, max_power_kw[cp])
     energy_wh = np.maximum((power_kw * duration_minutes / 60 * rng.uniform(0.3, 0.95, n) * 1000).astype(np.int64), 1)
     local_start = pd.DatetimeIndex(days[day]) + pd.to_timedelta(start_minutes, unit="m")
     started = local_start.tz_localize("Europe/Amsterdam", ambiguous=False, nonexistent="shift_forward")
@@ -193,7 +197,10 @@ def session_frame(rng: np.random.Generator, charge_point_refs: np.ndarray, days:
 
 
 def _sessions(rng: np.random.Generator, charge_points: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
-    frame = session_frame(rng, charge_points["charge_point_ref"].to_numpy(), days)
+    # Single-phase chargers (Ohme Home Pro: 7.4 kW) never deliver the 11 kW a three-phase one can.
+    single_phase = charge_points["brand"].str.lower().eq("ohme").to_numpy()
+    frame = session_frame(rng, charge_points["charge_point_ref"].to_numpy(), days,
+                          max_power_kw=np.where(single_phase, 7.4, 11.0))
     frame.insert(0, "session_ref", [f"S{i:08d}" for i in range(1, len(frame) + 1)])
     v2g = rng.random(len(frame)) < 0.01
     frame["energy_export_wh"] = np.where(v2g, rng.integers(100, 1500, len(frame)), 0)

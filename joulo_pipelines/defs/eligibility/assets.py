@@ -3,6 +3,7 @@ from decimal import Decimal
 import dagster as dg
 
 from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.mid_scan import DEFAULT_PRICE_PER_ERE, summarise, write_scan
 from joulo_pipelines.lib.eligibility_report import partner_scan_frames
@@ -18,6 +19,7 @@ class MidScanConfig(dg.Config):
     group_name="eligibility",
     partitions_def=quarterly_partitions,
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"])],
+    pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may have open for writing
     description="The MID scan for every onboarded partner, from the quarter's eligibility: "
                 "exports/<YYYY>-Q<n>/mid_scan/<partner>/mid_scan.html and mid_scan.csv.",
 )
