@@ -71,7 +71,11 @@ create table if not exists ledger.rev_submissions (
 );
 create table if not exists ledger.rev_booking_lines ({LINE_COLUMNS});
 create table if not exists ledger.rev_booking_line_quarters ({LINE_QUARTER_COLUMNS});
+-- Imports are ordered by this sequence, not by imported_at: two imports within one tick of a pinned
+-- clock (JOULO_AS_OF) would otherwise have no "latest".
+create sequence if not exists ledger.rev_results_import_seq;
 create table if not exists ledger.rev_results (
+    import_seq bigint not null default nextval('ledger.rev_results_import_seq'),
     import_sha256 varchar not null,
     imported_at timestamptz not null,
     imported_by varchar not null,
@@ -110,7 +114,7 @@ lines as (
 issued as (
     select booking_id, ean, cast(units * 1000000000000 as hugeint) as issued_pico
     from ledger.rev_results
-    qualify row_number() over (partition by booking_id, ean order by imported_at desc, import_sha256 desc) = 1
+    qualify row_number() over (partition by booking_id, ean order by import_seq desc) = 1
 ),
 
 shares as (

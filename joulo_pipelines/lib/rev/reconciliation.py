@@ -29,7 +29,7 @@ issued as (
     select booking_id, ean, units as issued_units
     from ledger.rev_results
     where booking_id in (select booking_id from lines)
-    qualify row_number() over (partition by booking_id, ean order by imported_at desc, import_sha256 desc) = 1
+    qualify row_number() over (partition by booking_id, ean order by import_seq desc) = 1
 ),
 
 per_ean as (
