@@ -24,6 +24,7 @@ import duckdb
 import psycopg2
 import pytest
 
+from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.lib import dagster_home
 from joulo_pipelines.lib.paths import REPO_ROOT, DataDir
 
@@ -152,7 +153,7 @@ def racing_world(demo_world, postgres_url, tmp_path_factory):
                 create_test_daemon_workspace_context(target, instance) as workspace:
             asset_graph = workspace.create_request_context().asset_graph
             quarterly = [node.key for node in asset_graph.asset_nodes
-                         if node.partitions_def is not None and node.is_materializable]
+                         if node.partitions_def == quarterly_partitions and node.is_materializable]
             backfill_id = uuid.uuid4().hex[:8]
             instance.add_backfill(PartitionBackfill.from_asset_partitions(
                 backfill_id=backfill_id, asset_graph=asset_graph, partition_names=QUARTERS,
