@@ -25,7 +25,15 @@ demo: install
 test-deps:
 	scripts/install-test-deps.sh
 
-test: install test-deps
+# An OCPI server we did not write (extrawest-ocpi) for tests/test_ocpi_reference_server.py, in its own venv:
+# the library pins pydantic 1.x, ours is on 2.
+OCPI_REFERENCE_VENV := .venv-ocpi-reference
+$(OCPI_REFERENCE_VENV)/.installed: tests/ocpi_reference_server/requirements.txt
+	$(PYTHON) -m venv $(OCPI_REFERENCE_VENV)
+	$(OCPI_REFERENCE_VENV)/bin/pip install --quiet -r $<
+	touch $@
+
+test: install test-deps $(OCPI_REFERENCE_VENV)/.installed
 	$(BIN)/pytest
 
 ui: install
@@ -44,4 +52,4 @@ bench-ocpp: install
 		--seconds $(or $(OCPP_SECONDS),20)
 
 clean:
-	rm -rf $(VENV) dbt_project/target dbt_project/logs
+	rm -rf $(VENV) $(OCPI_REFERENCE_VENV) dbt_project/target dbt_project/logs
