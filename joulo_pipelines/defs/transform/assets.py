@@ -21,6 +21,14 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return spec.replace_attributes(key=dg.AssetKey(["landing", props["name"]]))
         return spec.replace_attributes(group_name="warehouse")
 
+    def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
+                              dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:
+        """Every quarter reads all of a source that is partitioned otherwise (the OCPI pull is partitioned
+        by partner): what landed is filtered by time inside the models, not by Dagster's partitions."""
+        if dbt_parent_resource_props.get("resource_type") == "source":
+            return dg.AllPartitionMapping()
+        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
+
 
 def dbt_vars_for(window: dg.TimeWindow) -> dict[str, str]:
     """The quarter as the half-open window of Europe/Amsterdam dates the models filter on."""
