@@ -6,7 +6,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where quarter_start = cast('{{ var('quarter_start') }}' as date){% endif %}",
+        pre_hook="{{ replace_quarter_partition() }}",
     )
 }}
 
