@@ -63,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--ean", action="append", default=[], help="an EAN to include (repeatable)")
     audit.add_argument("--sample", type=int, help="a seeded random sample of N booked EANs")
     audit.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    api = commands.add_parser("api", help="serve the partner API (enrol, revoke, status, webhooks)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api_key = commands.add_parser("api-key", help="partner API keys: create (shown once), list, revoke")
+    api_key_commands = api_key.add_subparsers(dest="key_command", required=True)
+    api_key_commands.add_parser("create").add_argument("--partner", required=True)
+    api_key_commands.add_parser("list")
+    api_key_commands.add_parser("revoke").add_argument("key_id")
     args = parser.parse_args(argv)
 
     data_dir = DataDir.from_env().ensure()
@@ -98,6 +106,14 @@ def main(argv: list[str] | None = None) -> int:
             from joulo_pipelines.lib.rev.cli import run_rev_command
 
             return run_rev_command(data_dir, args)
+        if args.command == "api":
+            from joulo_pipelines.lib.api.cli import serve
+
+            return serve(data_dir, args.host, args.port)
+        if args.command == "api-key":
+            from joulo_pipelines.lib.api.cli import key_command
+
+            return key_command(data_dir, args)
         if args.command == "audit-pack":
             from joulo_pipelines.lib.rev.cli import run_audit_pack
 

@@ -1,0 +1,53 @@
+"""`joulo api` (serve the partner API) and `joulo api-key` (issue, list, revoke partners' keys)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from joulo_pipelines.lib.api import keys, store
+from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.paths import DataDir
+
+
+def settings_from_env():
+    from joulo_pipelines.lib.api.app import ApiSettings
+
+    return ApiSettings(
+        rate_limit=os.environ.get("JOULO_API_RATE_LIMIT", ApiSettings.rate_limit),
+        max_body_bytes=int(os.environ.get("JOULO_API_MAX_BODY_BYTES", ApiSettings.max_body_bytes)),
+        allow_private_webhooks=os.environ.get("JOULO_API_ALLOW_PRIVATE_WEBHOOKS") == "1",
+    )
+
+
+def serve(data_dir: DataDir, host: str, port: int) -> int:
+    import uvicorn
+
+    from joulo_pipelines.lib.api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # uvicorn's own access log prints query strings; ours (joulo.api.access) prints no more than the path.
+    uvicorn.run(create_app(data_dir, settings_from_env()), host=host, port=port, access_log=False,
+                proxy_headers=True)
+    return 0
+
+
+def key_command(data_dir: DataDir, args: argparse.Namespace) -> int:
+    with store.connect(data_dir) as con:
+        if args.key_command == "create":
+            registry = load_registry(data_dir.partners_file)
+            if args.partner not in registry.ids:
+                raise ValueError(f"partner {args.partner!r} is not in {data_dir.partners_file}; "
+                                 f"known: {', '.join(registry.ids)}")
+            key_id, key = keys.issue_key(con, args.partner)
+            print(f"key {key_id} for {args.partner} (shown once, stored only as a hash):\n{key}")
+        elif args.key_command == "revoke":
+            if not keys.revoke_key(con, args.key_id):
+                raise ValueError(f"no active key {args.key_id!r}")
+            print(f"key {args.key_id} revoked")
+        else:
+            for row in keys.list_keys(con):
+                print(f"{row['key_id']}  {row['partner_id']}  created {row['created_at']}"
+                      f"{'  revoked ' + row['revoked_at'] if row['revoked_at'] else ''}")
+    return 0
