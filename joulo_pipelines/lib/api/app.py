@@ -176,7 +176,7 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
 
     @v1.get("/quarters/{quarter}/summary", response_model=QuarterSummary, tags=["quarters"],
             responses={404: {"model": Problem}})
-    def quarter_summary(quarter: Annotated[str, Path(pattern=r"^[0-9]{4}-Q[1-4]$", examples=["2026-Q1"])],
+    def quarter_summary(quarter: Annotated[str, Path(pattern=r"^2[0-9]{3}-Q[1-4]$", examples=["2026-Q1"])],
                         who: Authenticated) -> dict:
         """The partner's totals for a quarter the pipeline has built."""
         with store.connect(data_dir) as con:

@@ -84,7 +84,7 @@ class Enrolment(Strict):
         default=None, description="The customer's account; required when the partner pays customers directly.")
     account_holder: Text | None = None
     address: Address
-    ean: Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")] = Field(
+    ean: Annotated[str, StringConstraints(pattern=r"^871[0-9]{15}$")] = Field(
         description="The connection's 18-digit EAN (GSRN, GS1 check digit, starting 871).")
     language: Literal["nl", "en"] = "nl"
     business: Business | None = None
@@ -93,9 +93,7 @@ class Enrolment(Strict):
 
     @field_validator("ean")
     @classmethod
-    def _ean_is_dutch_and_checked(cls, value: str) -> str:
-        if not value.startswith("871"):
-            raise ValueError("a Dutch EAN starts with 871")
+    def _ean_has_its_check_digit(cls, value: str) -> str:
         if not is_valid_ean(value):
             raise ValueError("the last digit is not the GS1 check digit of the first 17")
         return value
