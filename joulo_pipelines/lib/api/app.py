@@ -72,7 +72,9 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
             if worker:
                 worker.stop()
 
+    # operationId = the function's name (enrol_customer, get_customer, ...): what generated clients call.
     app = FastAPI(title="Joulo partner API", version="1.0.0", lifespan=lifespan,
+                  generate_unique_id_function=lambda route: route.name,
                   description="Enrol customers with their ERE mandate, follow their status, receive signed "
                               "webhooks (Standard Webhooks). Amounts in integer cents; kWh and ERE as decimal "
                               "strings.")
