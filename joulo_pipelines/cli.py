@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--ean", action="append", default=[], help="an EAN to include (repeatable)")
     audit.add_argument("--sample", type=int, help="a seeded random sample of N booked EANs")
     audit.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    reports = commands.add_parser("reports", help="rebuild a quarter's partner reports (after approving payouts)")
+    reports.add_argument("quarter", type=Quarter.parse, help="2026-Q1 or 2026-01-01")
     api = commands.add_parser("api", help="serve the partner API (enrol, revoke, status, webhooks)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
@@ -114,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             from joulo_pipelines.lib.api.cli import key_command
 
             return key_command(data_dir, args)
+        if args.command == "reports":
+            from joulo_pipelines.lib.reports.commands import rebuild
+
+            return rebuild(_definitions(), _instance(), args.quarter)
         if args.command == "audit-pack":
             from joulo_pipelines.lib.rev.cli import run_audit_pack
 
@@ -212,10 +218,16 @@ def _demo(data_dir: DataDir, seed: int) -> int:
     if approve_quarters(_definitions(), _instance(), load_registry(data_dir.partners_file).ids,
                         [Quarter(2026, number) for number in range(1, 5)]) != 0:
         return 1
+    from joulo_pipelines.lib.reports.commands import rebuild_quarters
+
+    print("\npartner reports, rebuilt with the approved payouts (open index.html in a browser):")
+    if rebuild_quarters(_definitions(), _instance(), [Quarter(2026, number) for number in range(1, 5)]) != 0:
+        return 1
     _status(data_dir)
     print(f"\nwarehouse:   {data_dir.warehouse}  (schemas staging, intermediate, marts)")
     print(f"landing:     {data_dir.landing}  (raw/ original bytes, <partner>/<dataset>/ typed Parquet)")
     print(f"quarantine:  {data_dir.quarantine}  (<sha256>.errors.csv per file with bad rows)")
+    print(f"reports:     {data_dir.exports}/<YYYY>-Q<n>/reports/<partner>/  (index.html, year.html, customers/)")
     print(f"dagster:     {os.environ['DAGSTER_HOME']}  (`make ui` shows these runs)")
     return 0
 

@@ -1,0 +1,61 @@
+"""Partner reports: per partner and quarter, exports/<YYYY>-Q<n>/reports/<partner_id>/ with index.html (the
+quarter), year.html (the year to date) and customers/<customer_ref>.html (printable statements).
+
+Part of `quarter_job`, after the stages it reads. An approval runs only `payouts_job`, so `reports_job`
+(what `joulo reports 2026-Q1` starts) rebuilds the reports to show the approved payouts."""
+
+import dagster as dg
+
+from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
+from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.reports.render import write_reports
+
+REPORTS_KEY = dg.AssetKey(["exports", "reports"])
+
+
+@dg.asset(
+    key=REPORTS_KEY,
+    group_name="reporting",
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may hold for writing meanwhile
+    deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]),
+          dg.AssetKey(["marts", "fct_eligible_ean_quarter_energy"]),
+          dg.AssetKey(["marts", "fct_charge_point_quarter_energy"]),
+          dg.AssetKey(["marts", "fct_session_versions"]),
+          dg.AssetKey(["marts", "fct_energy_adjustments"]),
+          dg.AssetKey(["marts", "fct_partner_quarter_signed_energy"]),
+          dg.AssetKey(["registration", "rev_booking"]),
+          dg.AssetKey(["exports", "payouts"])],
+    description="Per partner under exports/<YYYY>-Q<n>/reports/<partner_id>/: index.html (customers and "
+                "mandates, charge points by eligibility and reason, kWh and ERE by month, adjustments, signed "
+                "share, REV booking status, payouts, data freshness, a table per customer), year.html (the year "
+                "to date) and customers/<customer_ref>.html (printable statements). Self-contained HTML in the "
+                "partner's brand; each partner's pages come only from queries filtered by that partner.",
+)
+def reports(context: dg.AssetExecutionContext, data_dir: DataDirResource):
+    folder = data_dir.data_dir
+    quarter = Quarter.parse(context.partition_key)
+    results = write_reports(folder, quarter, clock.today())
+    failed = [r for r in results if r.state == "failed"]
+    for result in failed:
+        context.log.error(result.message)
+    if failed:
+        raise dg.Failure(f"{quarter}: the report of {', '.join(r.partner_id for r in failed)} failed (see the log); "
+                         f"the other partners' reports were written")
+    return dg.MaterializeResult(metadata={
+        # Counts and paths only: the pages themselves hold customers.
+        "partners": dg.MetadataValue.json({r.partner_id: {"customers": r.customers, "statements": r.statements,
+                                                          "folder": r.folder} for r in results}),
+        "folder": str(folder.exports / quarter.label / "reports"),
+    })
+
+
+reports_job = dg.define_asset_job(
+    "reports_job",
+    selection=dg.AssetSelection.assets(REPORTS_KEY),
+    executor_def=dg.in_process_executor,
+    description="Rebuild one quarter's partner reports (after approving payouts, say).",
+)

@@ -1,0 +1,46 @@
+"""How figures read on a report: Dutch (nl-NL) numbers and euros by babel, Amsterdam local times.
+
+Amounts arrive as integer cents or Decimal; nothing here goes through a float."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+
+from joulo_pipelines.lib.clock import AMSTERDAM
+
+LOCALE = "nl_NL"
+
+
+def eur(cents: int | None) -> str:
+    """1234567 -> '€ 12.345,67'."""
+    if cents is None:
+        return "–"
+    return format_currency(Decimal(cents).scaleb(-2), "EUR", locale=LOCALE)
+
+
+def number(value: Decimal | int | None, places: int = 0) -> str:
+    """Thousands with '.', decimals with ',': 68466.944309 -> '68.467' (places=0) or '68.466,944' (3)."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(Decimal(value), format=pattern, locale=LOCALE)
+
+
+def percent(share: Decimal | None, places: int = 1) -> str:
+    """A share (0..1) as '45,7 %'."""
+    if share is None:
+        return "–"
+    return f"{number(Decimal(share) * 100, places)} %"
+
+
+def local_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "–"
+    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%d-%m-%Y") if value else "–"

@@ -1,0 +1,93 @@
+"""Words on the reports: the adjustment reasons for the partner (English, like the MID scan), and the
+customer statement's labels in the customer's language (nl by default, en), as the payout emails do."""
+
+from __future__ import annotations
+
+ADJUSTMENT_REASONS = {
+    "duplicate_delivery": "delivered twice (an identical earlier delivery)",
+    "superseded_by_correction": "replaced by a later correction of the same session",
+    "unknown_charge_point": "charge point never delivered",
+    "unknown_ean": "the charge point's customer (EAN) was not delivered",
+    "invalid_signature": "signed meter values did not verify",
+    "timestamp_in_future": "starts or ends after the report date",
+    "before_installation": "before the charge point was installed",
+    "register_backwards": "meter stop below meter start",
+    "negative_energy": "negative energy",
+    "zero_energy": "no energy",
+    "implausible_power": "faster than the charger can charge",
+    "overlapping_session": "overlaps another session on the same charge point (deducted)",
+    "v2g_export": "fed back from the car, V2G (deducted)",
+    "long_session": "longer than 7 days (flag only, counted)",
+    "meter_register_reset": "meter register reset or replaced (flag only, counted)",
+}
+
+CUSTOMER_STATUS = {
+    "eligible": "eligible",
+    "action_needed": "action needed",
+    "not_eligible": "not eligible",
+    "no_charge_point": "no charge point",
+}
+
+STATEMENT = {
+    "nl": {
+        "title": "Kwartaaloverzicht ERE", "customer": "Klantnummer", "ean": "Aansluiting (EAN)",
+        "mandate": "Machtiging", "mandate_until": "t/m", "revoked": "ingetrokken op",
+        "energy": "Energie", "kwh": "Geladen (kWh)", "eligible_kwh": "Telt mee voor ERE (kWh)",
+        "ere": "ERE (schatting)", "sessions": "Laadsessies", "by_month": "Geladen kWh per maand",
+        "booking": "Inboeking bij de NEa", "booking_draft": "voorbereid, nog niet ingediend",
+        "booking_submitted": "ingediend", "booking_partly submitted": "deels ingediend",
+        "booking_none": "niets ingeboekt dit kwartaal", "issued": "ERE uitgegeven door de NEa",
+        "payout": "Uitbetaling", "gross": "Bruto opbrengst", "fee": "Servicekosten", "share": "Aandeel {brand}",
+        "net": "Netto dit kwartaal", "adjustment": "Correcties eerdere kwartalen",
+        "carried_in": "Overgedragen uit vorig kwartaal", "paid": "Uitbetaald", "carried_out": "Naar volgend kwartaal",
+        "payment_date": "Betaaldatum", "iban": "Rekening",
+        "payout_proposal": "Voorstel: dit kwartaal is nog niet goedgekeurd; de bedragen kunnen nog wijzigen.",
+        "payout_none": "Geen uitbetaling dit kwartaal.",
+        "charge_points": "Laadpunten", "charge_point": "Laadpunt", "status": "Status",
+        "counts": "telt mee", "does_not_count": "telt niet mee", "to_do": "Wat er nodig is",
+        "note": "ERE is een schatting: de NEa stelt het aantal definitief vast. Alle bedragen in euro.",
+        "as_of": "Stand per",
+    },
+    "en": {
+        "title": "Quarterly ERE statement", "customer": "Customer number", "ean": "Connection (EAN)",
+        "mandate": "Mandate", "mandate_until": "to", "revoked": "revoked on",
+        "energy": "Energy", "kwh": "Charged (kWh)", "eligible_kwh": "Counts for ERE (kWh)",
+        "ere": "ERE (estimate)", "sessions": "Charging sessions", "by_month": "kWh charged per month",
+        "booking": "Booking with the NEa", "booking_draft": "prepared, not submitted yet",
+        "booking_submitted": "submitted", "booking_partly submitted": "partly submitted",
+        "booking_none": "nothing booked this quarter", "issued": "ERE issued by the NEa",
+        "payout": "Payout", "gross": "Gross revenue", "fee": "Service fee", "share": "{brand} share",
+        "net": "Net this quarter", "adjustment": "Corrections to earlier quarters",
+        "carried_in": "Carried over from last quarter", "paid": "Paid out", "carried_out": "Carried over to next quarter",
+        "payment_date": "Payment date", "iban": "Account",
+        "payout_proposal": "Proposal: this quarter is not approved yet; the amounts may still change.",
+        "payout_none": "No payout this quarter.",
+        "charge_points": "Charge points", "charge_point": "Charge point", "status": "Status",
+        "counts": "counts", "does_not_count": "does not count", "to_do": "What is needed",
+        "note": "ERE are an estimate: the NEa sets the number definitively. All amounts in euros.",
+        "as_of": "As of",
+    },
+}
+
+# What a customer can do about a reason, in their words (the codes' rules and actions for the partner are in
+# data/reference/eligibility_reasons.csv).
+STATEMENT_REASONS = {
+    "nl": {
+        "customer_unknown": "klantgegevens ontbreken", "mid_meter_absent": "de lader heeft geen MID-meter",
+        "mid_evidence_missing": "bewijs van de MID-meter ontbreekt", "meter_serial_missing": "serienummer van de meter ontbreekt",
+        "ean_invalid": "EAN-code klopt niet", "postal_code_invalid": "postcode klopt niet",
+        "mandate_not_whole_years": "machtiging niet voor hele kalenderjaren", "mandate_not_started": "machtiging nog niet begonnen",
+        "mandate_expired": "machtiging verlopen", "mandate_revoked": "machtiging ingetrokken",
+        "mandate_not_signed": "machtiging nog niet getekend", "ean_claimed_twice": "EAN wordt dit jaar ook elders ingeboekt",
+        "iban_invalid": "rekeningnummer ontbreekt of klopt niet",
+    },
+    "en": {
+        "customer_unknown": "customer details missing", "mid_meter_absent": "the charger has no MID meter",
+        "mid_evidence_missing": "proof of the MID meter missing", "meter_serial_missing": "meter serial number missing",
+        "ean_invalid": "EAN code is not valid", "postal_code_invalid": "postal code is not valid",
+        "mandate_not_whole_years": "mandate not for whole calendar years", "mandate_not_started": "mandate not started yet",
+        "mandate_expired": "mandate expired", "mandate_revoked": "mandate revoked",
+        "mandate_not_signed": "mandate not signed yet", "ean_claimed_twice": "EAN also claimed elsewhere this year",
+        "iban_invalid": "account number missing or not valid",
+    },
+}

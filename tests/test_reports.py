@@ -1,0 +1,267 @@
+"""Partner reports on the demo world, rendered in headless Chromium: the figures on the page equal the
+warehouse's (queried here independently), a customer's statement shows that customer's figures and prints,
+and no partner's report folder holds a customer, EAN, name, email or IBAN of another partner."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import struct
+import subprocess
+from decimal import Decimal
+from html import unescape
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from joulo_pipelines import cli
+
+QUARTER, START = "2026-Q2", "2026-04-01"
+PARTNERS = ("voltnet", "laadwerk", "groenstroom")
+
+
+def _chromium() -> str:
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.fail("chromium is not installed: run scripts/install-test-deps.sh (make test does)")
+    return chromium
+
+
+def _chromium_run(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         f"--user-data-dir={profile}", *arguments],
+        capture_output=True, text=True, timeout=180, check=True)
+
+
+def dump_dom(html: Path, profile: Path) -> str:
+    return _chromium_run(profile, "--dump-dom", html.as_uri()).stdout
+
+
+def screenshot(html: Path, png: Path, profile: Path, size: str = "1280,2400") -> tuple[int, int]:
+    _chromium_run(profile, f"--screenshot={png}", f"--window-size={size}", html.as_uri())
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+def figures(dom: str) -> dict[str, str]:
+    return dict(re.findall(r'data-figure="([a-z_]+)" data-value="([^"]*)"', dom))
+
+
+def rows(dom: str, key: str) -> dict[str, dict[str, str]]:
+    """Elements with data-<key>="X" and their other data-* attributes, by X."""
+    found = {}
+    for attributes in re.findall(rf'<[a-z]+ (data-{key}="[^"]*"[^>]*)>', dom):
+        values = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', attributes))
+        found.setdefault(unescape(values[key]), {}).update(values)
+    return found
+
+
+def warehouse(data_dir):
+    return duckdb.connect(str(data_dir.warehouse), read_only=True)
+
+
+def folder(data_dir, partner_id: str, quarter: str = QUARTER) -> Path:
+    return data_dir.exports / quarter / "reports" / partner_id
+
+
+def test_the_quarter_report_in_chromium_shows_the_warehouses_figures(in_demo_world, tmp_path):
+    data_dir, partner = in_demo_world, "voltnet"
+    page = folder(data_dir, partner) / "index.html"
+    width, height = screenshot(page, tmp_path / "report.png", tmp_path / "profile")
+    assert (width, height) == (1280, 2400)
+    assert (tmp_path / "report.png").stat().st_size > 60_000, "the screenshot is blank or nearly so"
+    dom = dump_dom(page, tmp_path / "profile")
+    shown = figures(dom)
+    params = {"partner": partner, "start": START}
+    with warehouse(data_dir) as con:
+        def one(sql):
+            return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchone()
+
+        kwh, = one("select sum(kwh) from marts.fct_charge_point_quarter_energy "
+                   "where partner_id = $partner and quarter_start = $start")
+        eligible_kwh, ere = one("select sum(kwh), sum(ere_estimate) from marts.fct_eligible_ean_quarter_energy "
+                                "where partner_id = $partner and quarter_start = $start")
+        enrolled, = one("select count(*) from intermediate.int_customers_latest where partner_id = $partner")
+        statuses = dict(con.execute("select eligibility_status, count(*) from marts.fct_charge_point_eligibility "
+                                    "where partner_id = $partner and quarter_start = $start group by 1", params)
+                        .fetchall())
+        reasons = dict(con.execute("""
+            select reason, count(*) from (
+                select unnest(string_split(reasons, ';')) as reason from marts.fct_charge_point_eligibility
+                where partner_id = $partner and quarter_start = $start)
+            group by reason""", params).fetchall())
+        adjusted = {reason: kwh for reason, kwh in con.execute(
+            "select reason_code, sum(kwh) from marts.fct_energy_adjustments "
+            "where partner_id = $partner and quarter_start = $start group by 1", params).fetchall()}
+        booked, = one("select sum(kwh) from ledger.booked_units "
+                      "where partner_id = $partner and booking_quarter_start = $start")
+        months = {str(month): (kwh_, ) for month, kwh_ in con.execute("""
+            select strftime(started_at at time zone 'Europe/Amsterdam', '%Y-%m-01'), sum(clean_kwh)
+            from marts.fct_session_versions
+            where partner_id = $partner and is_latest and exclusion_reason is null and ean is not null
+              and (started_at at time zone 'Europe/Amsterdam') >= cast($start as timestamp)
+              and (started_at at time zone 'Europe/Amsterdam') < cast($start as timestamp) + interval 3 month
+            group by 1""", params).fetchall()}
+        per_customer = dict(con.execute("select customer_ref, sum(kwh) from marts.fct_charge_point_quarter_energy "
+                                        "where partner_id = $partner and quarter_start = $start group by 1",
+                                        params).fetchall())
+        signed_share, = one("select verified_kwh_share from marts.fct_partner_quarter_signed_energy "
+                            "where partner_id = $partner and quarter_start = $start")
+
+    assert Decimal(shown["kwh"]) == kwh and Decimal(shown["eligible_kwh"]) == eligible_kwh
+    assert Decimal(shown["ere_estimate"]) == ere
+    assert int(shown["customers_enrolled"]) == enrolled
+    assert 0 < int(shown["customers_valid_mandate"]) <= enrolled
+    assert {s: int(shown[f"charge_points_{s}"]) for s in statuses} == statuses
+    assert {r: int(n) for r, n in re.findall(r'data-reason="([a-z_]+)">(\d+)<', dom)} == reasons
+    assert {r: Decimal(v["kwh"]) for r, v in rows(dom, "adjustment").items()} == adjusted
+    assert Decimal(shown["booked_kwh"]) == booked and Decimal(shown["submitted_kwh"]) == 0
+    assert Decimal(shown["verified_kwh_share"]) == signed_share
+
+    shown_months = rows(dom, "month")
+    assert {m: Decimal(v["kwh"]) for m, v in shown_months.items()} == {m: v[0] for m, v in months.items()}
+    # the chart draws the table's numbers: eligible + not eligible bars make each month's kWh
+    bars = re.findall(r'<rect [^>]*data-series="(eligible_kwh|other_kwh)" data-label="(\w+)" data-value="([^"]+)"',
+                      dom.split('id="quarter-kwh"', 1)[1].split("</svg>", 1)[0])
+    assert sum(Decimal(v) for _, _, v in bars) == sum(v[0] for v in months.values())
+
+    payout_rows = list(csv.DictReader((data_dir.exports / QUARTER / "payouts" / partner / "proposal.csv").open()))
+    assert payout_rows, "the demo world's payouts stage proposes a payout"
+    for column in ("gross", "fee", "partner_share", "net", "paid"):
+        assert int(shown[f"{column}_cents"]) == sum(Decimal(r[f"{column}_eur"]) for r in payout_rows) * 100
+    assert int(shown["carried_out_cents"]) == sum(Decimal(r["carried_over_eur"]) for r in payout_rows) * 100
+
+    customers = rows(dom, "customer")
+    assert set(per_customer) <= set(customers) and len(customers) == enrolled
+    assert all(Decimal(customers[ref]["kwh"]) == value for ref, value in per_customer.items())
+    # people read the same numbers: Dutch thousands and decimals, euros with the sign in front
+    assert f">{int(kwh.quantize(Decimal(1))):,}<".replace(",", ".") in dom
+    assert re.search(r"€\s[\d.]+,\d\d", unescape(dom))
+
+
+def test_every_page_is_self_contained_in_the_partners_brand(in_demo_world):
+    for partner_id, colour in (("voltnet", "#0b5fff"), ("laadwerk", "#e85d04")):
+        pages = list(folder(in_demo_world, partner_id).rglob("*.html"))
+        assert {p.name for p in pages} >= {"index.html", "year.html"} and len(pages) > 20
+        for page in pages:
+            text = page.read_text(encoding="utf-8")
+            assert f"--brand: {colour}" in text
+            assert not re.search(r"https?:|<script|<link|<img|src=", text), f"{page} loads something from outside"
+
+
+def test_the_year_overview_adds_up_the_quarters(in_demo_world, tmp_path):
+    page = folder(in_demo_world, "groenstroom", "2026-Q3") / "year.html"
+    screenshot(page, tmp_path / "year.png", tmp_path / "profile", "1280,1600")
+    dom = dump_dom(page, tmp_path / "profile")
+    with warehouse(in_demo_world) as con:
+        per_quarter = {f"2026-Q{(start.month - 1) // 3 + 1}": kwh for start, kwh in con.execute(
+            "select quarter_start, sum(kwh) from marts.fct_charge_point_quarter_energy where partner_id = "
+            "'groenstroom' and quarter_start < date '2026-10-01' group by 1").fetchall()}
+    quarters = {q: Decimal(v["kwh"]) for q, v in rows(dom, "quarter").items() if "kwh" in v}
+    assert quarters == per_quarter
+    assert Decimal(figures(dom)["year_kwh"]) == sum(per_quarter.values())
+    months = re.findall(r'data-series="(?:eligible|other)_kwh" data-label="(\w+)"',
+                        dom.split('id="year-kwh"', 1)[1].split("</svg>", 1)[0])
+    assert sorted(set(months)) == sorted(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep"])
+
+
+def test_a_customers_statement_shows_that_customers_figures_and_prints(in_demo_world, tmp_path):
+    data_dir, partner = in_demo_world, "voltnet"
+    with warehouse(data_dir) as con:
+        ref, name, ean = con.execute("""
+            select customers.customer_ref, customers.customer_name, customers.ean
+            from intermediate.int_customers_latest as customers
+            join marts.fct_eligible_ean_quarter_energy as eligible using (partner_id, customer_ref)
+            where partner_id = 'voltnet' and eligible.quarter_start = date '2026-04-01'
+            order by customers.customer_ref limit 1""").fetchone()
+        kwh, sessions = con.execute("select sum(kwh), sum(session_count) from marts.fct_charge_point_quarter_energy "
+                                    "where partner_id = 'voltnet' and quarter_start = date '2026-04-01' "
+                                    "and customer_ref = ?", [ref]).fetchone()
+        eligible_kwh, ere = con.execute("select sum(kwh), sum(ere_estimate) from marts.fct_eligible_ean_quarter_energy "
+                                        "where partner_id = 'voltnet' and quarter_start = date '2026-04-01' "
+                                        "and customer_ref = ?", [ref]).fetchone()
+        others = con.execute("select customer_ref, ean from intermediate.int_customers_latest "
+                             "where partner_id = 'voltnet' and customer_ref <> ? and ean <> ?", [ref, ean]).fetchall()
+    page = folder(data_dir, partner) / "customers" / f"{ref}.html"
+    dom = dump_dom(page, tmp_path / "profile")
+    shown = figures(dom)
+    assert Decimal(shown["kwh"]) == kwh and int(shown["sessions"]) == sessions
+    assert Decimal(shown["eligible_kwh"]) == eligible_kwh and Decimal(shown["ere_estimate"]) == ere
+    proposal = {r["customer_ref"]: r for r in csv.DictReader(
+        (data_dir.exports / QUARTER / "payouts" / partner / "proposal.csv").open())}[ref]
+    assert int(shown["net_cents"]) == Decimal(proposal["net_eur"]) * 100
+    assert int(shown["paid_cents"]) == Decimal(proposal["paid_eur"]) * 100
+    assert f'id="customer-ref">{ref}<' in dom and f'id="ean">{ean}<' in dom and name in dom
+    # forwardable: nothing of the partner's other customers
+    assert not [value for other in others for value in other if value in dom]
+    assert "@media print" in page.read_text(encoding="utf-8")
+    pdf = tmp_path / "statement.pdf"
+    _chromium_run(tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri())
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+
+
+def test_no_report_holds_anything_of_another_partners_customers(in_demo_world):
+    with warehouse(in_demo_world) as con:
+        people = con.execute("select partner_id, customer_ref, ean, customer_name, email, iban "
+                             "from intermediate.int_customers_latest").fetchall()
+        points = con.execute("select partner_id, charge_point_ref from intermediate.int_charge_points_latest").fetchall()
+    values: dict[str, set[str]] = {partner: set() for partner in PARTNERS}
+    for partner, *personal in people:
+        values[partner].update(value for value in personal if value)
+    for partner, ref in points:
+        values[partner].add(ref)
+    assert all(values.values())
+    for partner in PARTNERS:
+        # what is also this partner's own (the demo's EAN claimed by two partners, a common name) is not a leak
+        foreign = set().union(*(values[other] for other in PARTNERS if other != partner)) - values[partner]
+        own_refs = {ref for p, ref, *_ in people if p == partner}
+        files = [p for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
+                 for p in folder(in_demo_world, partner, quarter).rglob("*") if p.is_file()]
+        assert len(files) > 4 * len(own_refs)
+        seen_own = set()
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            leaked = sorted(value for value in foreign if value in text or value in path.name)
+            assert not leaked, f"{path.relative_to(in_demo_world.root)} shows {len(leaked)} value(s) of other partners"
+            seen_own.update(ref for ref in own_refs if ref in text)
+        assert seen_own == own_refs, "every own customer appears in the partner's reports"
+
+
+def test_approved_payouts_submitted_and_issued_bookings_show_after_a_rebuild(demo_world_copy, tmp_path, capsys):
+    data_dir, partner = demo_world_copy, "voltnet"
+    assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    with warehouse(data_dir) as con:
+        issued_ean, estimate = con.execute(
+            "select ean, sum(units) from ledger.booked_units where partner_id = 'voltnet' "
+            "and booking_id = '2026-Q1' group by ean order by ean limit 1").fetchone()
+    issued = (estimate * Decimal("1.01")).quantize(Decimal("0.001"))
+    result = tmp_path / "rev_result.csv"
+    result.write_text(f"booking_id,ean,units\n2026-Q1,{issued_ean},{issued}\n")
+    assert cli.main(["rev", "import-result", str(result)]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", partner]) == 0
+    capsys.readouterr()
+    assert cli.main(["reports", "2026-Q1"]) == 0
+    assert f"reports 2026-Q1 {partner}: " in capsys.readouterr().out
+    page = folder(data_dir, partner, "2026-Q1") / "index.html"
+    first = {p: p.read_bytes() for p in page.parent.rglob("*") if p.is_file()}
+
+    shown = figures(dump_dom(page, tmp_path / "profile"))
+    with warehouse(data_dir) as con:
+        submitted, = con.execute("select sum(kwh) from ledger.rev_booking_lines where partner_id = 'voltnet' "
+                                 "and booking_id = '2026-Q1'").fetchone()
+        paid, gross, carried = con.execute("select sum(paid_cents), sum(gross_cents), sum(carried_out_cents) "
+                                           "from ledger.payout_lines where partner_id = 'voltnet' "
+                                           "and quarter_start = date '2026-01-01'").fetchone()
+    assert Decimal(shown["submitted_kwh"]) == Decimal(shown["booked_kwh"]) == submitted
+    assert Decimal(shown["issued_units"]) == issued
+    assert (int(shown["paid_cents"]), int(shown["gross_cents"]), int(shown["carried_out_cents"])) == \
+        (paid, gross, carried)
+    assert 'class="pill approved">approved<' in page.read_text(encoding="utf-8")
+
+    assert cli.main(["reports", "2026-Q1"]) == 0
+    assert {p: p.read_bytes() for p in page.parent.rglob("*") if p.is_file()} == first, "a rebuild is byte-identical"
