@@ -33,7 +33,13 @@ $(OCPI_REFERENCE_VENV)/.installed: tests/ocpi_reference_server/requirements.txt
 	$(OCPI_REFERENCE_VENV)/bin/pip install --quiet -r $<
 	touch $@
 
-test: install test-deps $(OCPI_REFERENCE_VENV)/.installed
+# A charge point simulator we did not write (npm ocpp-ws-cli) for tests/test_ocpp_third_party.py.
+THIRD_PARTY_OCPP := tests/third_party_ocpp
+$(THIRD_PARTY_OCPP)/node_modules/.installed: $(THIRD_PARTY_OCPP)/package-lock.json
+	npm ci --prefix $(THIRD_PARTY_OCPP) --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install test-deps $(OCPI_REFERENCE_VENV)/.installed $(THIRD_PARTY_OCPP)/node_modules/.installed
 	$(BIN)/pytest
 
 ui: install
@@ -52,4 +58,4 @@ bench-ocpp: install
 		--seconds $(or $(OCPP_SECONDS),20)
 
 clean:
-	rm -rf $(VENV) $(OCPI_REFERENCE_VENV) dbt_project/target dbt_project/logs
+	rm -rf $(VENV) $(OCPI_REFERENCE_VENV) $(THIRD_PARTY_OCPP)/node_modules dbt_project/target dbt_project/logs

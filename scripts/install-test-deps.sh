@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the test suite runs for real: a PostgreSQL server (Dagster's production storage) and
-# Chromium (renders the HTML we hand to people). Installed from Debian's packages only where missing.
+# System packages the test suite runs for real: a PostgreSQL server (Dagster's production storage),
+# Chromium (renders the HTML we hand to people), and Node.js for a charge point simulator we did not write.
+# Installed from Debian's packages only where missing.
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)  # the third-party OCPP charge point simulator
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
