@@ -13,7 +13,6 @@ import csv
 import io
 import os
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 
@@ -123,7 +122,3 @@ def _land(data_dir: DataDir, partner_ids: list[str], partner_id: str, name: str,
     if result.status not in ("landed", "duplicate"):
         raise LandingFailed(f"{result.source_file}: the intake {result.status} it: {result.summary()}")
     return result.source_file
-
-
-def inbox_path(data_dir: DataDir, source_file: str) -> Path:
-    return data_dir.inbox / source_file

@@ -46,6 +46,8 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
     result = SnapshotResult()
     partners = load_registry(data_dir.partners_file).ids
     with store.connect(data_dir) as api, store.transaction(api):
+        announced = {(row["partner_id"], row["subject"]): (row["state"], row["sequence"]) for row in api.execute(
+            "select partner_id, subject, state, sequence from announcements where topic = 'eligibility'")}
         for partner_id in partners:
             api.execute("delete from customer_status where partner_id = ?", [partner_id])
             api.execute("delete from quarter_summaries where partner_id = ?", [partner_id])
@@ -63,7 +65,7 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
             api.execute("insert into customer_status (partner_id, customer_ref, source_file, document) "
                         "values (?, ?, ?, ?)", [partner_id, ref, source_file, json.dumps(doc, sort_keys=True)])
             result.customers[partner_id] = result.customers.get(partner_id, 0) + 1
-            _announce_eligibility(api, partner_id, ref, doc, now, result)
+            _announce_eligibility(api, announced.get((partner_id, ref)), partner_id, ref, doc, now, result)
         batch_by_quarter = {(b["partner_id"], b["quarter_start"]): b for b in batches}
         for partner_id, quarter_start, document in quarters:
             doc = json.loads(document)
@@ -93,17 +95,15 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
     return result
 
 
-def _announce_eligibility(api: sqlite3.Connection, partner_id: str, ref: str, doc: dict, now: datetime,
-                          result: SnapshotResult) -> None:
+def _announce_eligibility(api: sqlite3.Connection, last: tuple[str, int] | None, partner_id: str, ref: str,
+                          doc: dict, now: datetime, result: SnapshotResult) -> None:
     """An event when the verdict (eligible or not, and the reasons) differs from the last one announced."""
     eligibility = doc["eligibility"]
     event_type = "customer.eligible" if eligibility["status"] == "eligible" else "customer.ineligible"
     state = json.dumps([event_type, [r["code"] for r in eligibility["reasons"]]])
-    last = api.execute("select state, sequence from announcements where partner_id = ? and subject = ? "
-                       "and topic = 'eligibility'", [partner_id, ref]).fetchone()
-    if last is not None and last["state"] == state:
+    if last is not None and last[0] == state:
         return
-    sequence = (last["sequence"] + 1) if last else 1
+    sequence = (last[1] + 1) if last else 1
     api.execute("insert or replace into announcements (partner_id, subject, topic, state, sequence) "
                 "values (?, ?, 'eligibility', ?, ?)", [partner_id, ref, state, sequence])
     data = {"customer_ref": ref, "quarter": eligibility["quarter"], "status": eligibility["status"],

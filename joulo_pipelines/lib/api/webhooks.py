@@ -14,7 +14,7 @@ import hmac
 import json
 import secrets
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timezone
 
 from joulo_pipelines.lib import clock
 
@@ -100,7 +100,7 @@ def delivery_log(con: sqlite3.Connection, webhook_id: str, limit: int) -> dict:
         "from delivery_attempts a join events e using (event_id) where a.webhook_id = ? "
         "order by a.attempted_at desc, a.event_id, a.attempt desc limit ?", [webhook_id, limit]).fetchall()
     return {"deliveries": [dict(r) for r in deliveries],
-            "attempts": [{**dict(r), "attempted_at": datetime.fromtimestamp(r["attempted_at"]).astimezone().isoformat()}
+            "attempts": [{**dict(r), "attempted_at": datetime.fromtimestamp(r["attempted_at"], timezone.utc).isoformat()}
                          for r in attempts]}
 
 

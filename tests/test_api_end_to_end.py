@@ -1,0 +1,68 @@
+"""End to end on a copy of the demo world: a partner's platform enrols customers through the API, the
+quarter run picks them up from the landing zone like any file, and the partner sees their status over the
+API and hears of it through a signed webhook."""
+
+from __future__ import annotations
+
+import duckdb
+import httpx
+
+from joulo_pipelines import cli
+from joulo_pipelines.lib.api.app import ApiSettings
+from joulo_pipelines.lib.api.delivery import RetryPolicy
+from joulo_pipelines.lib.api.snapshot import take_snapshot
+from test_api_servers import ApiServer, WebhookReceiver, enrolment, until
+
+SESSIONS = """session_ref,charge_point_ref,started_at,ended_at,energy_kwh
+API-S1,API-CP-1,2026-10-05T19:00:00+02:00,2026-10-05T23:00:00+02:00,21.5
+API-S2,API-CP-1,2026-11-12T18:30:00+01:00,2026-11-12T22:00:00+01:00,18.25
+"""
+
+
+def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webhooks(demo_world_copy):
+    settings = ApiSettings(allow_private_webhooks=True, poll_seconds=0.1,
+                           retry=RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0))
+    with ApiServer(demo_world_copy, settings) as server, WebhookReceiver() as receiver, \
+            httpx.Client(base_url=server.url, headers=server.key("voltnet"), timeout=60) as client:
+        hook = client.post("/v1/webhooks", json={"url": receiver.url,
+                                                 "event_types": ["customer.eligible", "customer.ineligible"]})
+        receiver.secret = hook.json()["secret"]
+        eligible = enrolment("API-E2E-1", "871000000000000013", "API-CP-1")
+        without_meter_serial = enrolment("API-E2E-2", "871000000000000020", "API-CP-2")
+        del without_meter_serial["charge_points"][0]["meter_serial"]
+        for n, body in enumerate((eligible, without_meter_serial)):
+            assert client.post("/v1/customers", json=body, headers={"Idempotency-Key": f"e2e-{n}"}).status_code == 201
+        assert client.get("/v1/customers/API-E2E-1").json()["state"] == "received"
+        (demo_world_copy.inbox / "voltnet" / "sessions_api_e2e.csv").write_text(SESSIONS)
+
+        assert cli.main(["ingest"]) == 0
+        assert cli.main(["run", "--quarter", "2026-Q4"]) == 0
+
+        status = client.get("/v1/customers/API-E2E-1").json()
+        assert status["state"] == "processed"
+        assert status["eligibility"]["status"] == "eligible" and status["eligibility"]["quarter"] == "2026-Q4"
+        assert status["year_to_date"]["kwh"] == status["year_to_date"]["eligible_kwh"] == "39.750000"
+        assert status["year_to_date"]["ere_estimate"].startswith("13.2245")  # 39.75 kWh x 0.332694
+        assert status["next_payout"] is not None or status["next_payout_unavailable"]
+        refused = client.get("/v1/customers/API-E2E-2").json()["eligibility"]
+        assert refused["status"] == "action_needed"
+        assert [r["code"] for r in refused["reasons"]] == ["meter_serial_missing"]
+        summary = client.get("/v1/quarters/2026-Q4/summary").json()
+        assert summary["charge_points"]["eligible"] >= 1 and summary["booking"]["status"] == "draft"
+
+        until(lambda: len(receiver.received) >= 2, "both customers' webhooks")
+        events = {e["data"]["customer_ref"]: e for e in receiver.received}
+        assert not receiver.refused
+        # The demo's own customers were announced by the fixture's runs, before this webhook existed.
+        assert set(events) == {"API-E2E-1", "API-E2E-2"}
+        assert events["API-E2E-1"]["type"] == "customer.eligible"
+        assert events["API-E2E-2"]["type"] == "customer.ineligible"
+        assert events["API-E2E-2"]["data"]["reasons"][0]["action"]
+
+        with duckdb.connect(str(demo_world_copy.warehouse)) as con:
+            assert take_snapshot(demo_world_copy, con).events == {}  # the same state announces nothing twice
+
+        revoked = client.delete("/v1/customers/API-E2E-1/mandate").json()
+        assert revoked["state"] == "received" and revoked["mandate"]["revoked_at"]
+        with httpx.Client(base_url=server.url, headers=server.key("laadwerk")) as other:
+            assert other.get("/v1/customers/API-E2E-1").status_code == 404
