@@ -265,3 +265,26 @@ def test_approved_payouts_submitted_and_issued_bookings_show_after_a_rebuild(dem
 
     assert cli.main(["reports", "2026-Q1"]) == 0
     assert {p: p.read_bytes() for p in page.parent.rglob("*") if p.is_file()} == first, "a rebuild is byte-identical"
+
+
+def test_a_partner_whose_report_fails_does_not_stop_the_others(demo_world_copy, capsys):
+    data_dir = demo_world_copy
+    proposal = data_dir.exports / QUARTER / "payouts" / "voltnet" / "proposal.csv"
+    lines = proposal.read_text().splitlines()
+    proposal.write_text("\n".join([lines[0], "VOL-C99999,not a number" + ",x" * 13, *lines[1:]]) + "\n")
+    for partner in ("laadwerk", "groenstroom"):
+        shutil.rmtree(folder(data_dir, partner))
+    assert cli.main(["reports", QUARTER]) == 1
+    for partner in ("laadwerk", "groenstroom"):
+        assert (folder(data_dir, partner) / "index.html").exists()
+        assert len(list((folder(data_dir, partner) / "customers").glob("*.html"))) >= 25
+    output = capsys.readouterr()
+    assert "VOL-C99999" not in output.out + output.err, "the failure names the partner, not a customer"
+
+
+def test_money_and_energy_read_the_dutch_way():
+    from joulo_pipelines.lib.reports.formatting import eur, number, percent
+
+    assert [eur(123456789), eur(-5), eur(0)] == ["€\xa01.234.567,89", "€\xa0-0,05", "€\xa00,00"]
+    assert [number(Decimal("68466.944309")), number(Decimal("68466.944309"), 3)] == ["68.467", "68.466,944"]
+    assert percent(Decimal("0.456789")) == "45,7 %"

@@ -22,11 +22,11 @@ class Series:
 
 
 def _nice_ceiling(value: Decimal) -> Decimal:
-    """The smallest 1, 2 or 5 x 10^k at or above value: round axis steps."""
+    """The smallest 1, 2, 2.5 or 5 x 10^k at or above value: round axis steps."""
     if value <= 0:
         return Decimal(1)
     exponent = value.adjusted()
-    for step in (1, 2, 5, 10):
+    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
         candidate = Decimal(step).scaleb(exponent)
         if candidate >= value:
             return candidate
@@ -39,7 +39,9 @@ def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str,
     left, right, top, bottom = 64, 12, 28, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum((s.values[i] for s in series), Decimal(0)) for i in range(len(labels))]
-    ceiling = _nice_ceiling(max(totals, default=Decimal(0)) / 4) * 4
+    step = _nice_ceiling(max(totals, default=Decimal(0)) / 4)
+    ceiling = step * 4
+    tick_places = max(0, -step.normalize().as_tuple().exponent)
     slot = plot_w / max(len(labels), 1)
     bar_w = min(slot * 0.6, 56)
 
@@ -54,7 +56,7 @@ def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str,
         ty = y(value)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e3e3e3"/>')
         parts.append(f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11" fill="#666">'
-                     f'{escape(number(value, places if ceiling < 10 else 0))}</text>')
+                     f'{escape(number(value, tick_places))}</text>')
     parts.append(f'<text x="4" y="14" font-size="11" fill="#666">{escape(unit)}</text>')
     legend_x = left
     for s in series:
