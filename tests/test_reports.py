@@ -288,3 +288,36 @@ def test_money_and_energy_read_the_dutch_way():
     assert [eur(123456789), eur(-5), eur(0)] == ["€\xa01.234.567,89", "€\xa0-0,05", "€\xa00,00"]
     assert [number(Decimal("68466.944309")), number(Decimal("68466.944309"), 3)] == ["68.467", "68.466,944"]
     assert percent(Decimal("0.456789")) == "45,7 %"
+
+
+def test_freshness_reads_the_last_file_ocpi_pull_and_ocpp_message_of_that_partner_only(data_dir):
+    import json
+
+    from joulo_pipelines.lib.reports.queries import freshness
+
+    def manifest(partner, sha, dataset, received_at, status="landed"):
+        path = data_dir.landing / partner / "manifest" / f"{sha}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"partner_id": partner, "dataset": dataset, "file_sha256": sha,
+                                    "received_at": received_at, "status": status}))
+
+    manifest("alpha", "a1", "customers", "2026-12-01T06:00:00+00:00")
+    manifest("alpha", "a2", "sessions", "2026-12-03T06:00:00+00:00", "rejected")
+    manifest("alpha", "a3", "ocpi_cdrs", "2026-12-20T05:00:00+00:00")  # an OCPI page is not a file drop
+    manifest("beta", "b1", "sessions", "2027-01-10T06:00:00+00:00")
+    (data_dir.landing / "alpha" / "ocpi_cursor.json").write_text(
+        json.dumps({"date_from": "2027-01-14T04:00:00Z", "pages": 3}))
+    messages = data_dir.landing / "alpha" / "ocpp_messages"
+    messages.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute(f"copy (select * from (values (timestamptz '2027-01-13 10:00:00+00'), "
+                    f"(timestamptz '2027-01-14 09:30:00+00')) as t(received_at)) to '{messages / 'm.parquet'}'")
+
+    alpha = {row["source"]: row for row in freshness(data_dir, "alpha")}
+    assert alpha["files"]["last_at"].isoformat() == "2026-12-03T06:00:00+00:00"
+    assert (alpha["files"]["count"], alpha["files"]["rejected"], alpha["files"]["detail"]) == (2, 1, "sessions")
+    assert alpha["ocpi"]["last_at"].isoformat() == "2027-01-14T04:00:00+00:00" and alpha["ocpi"]["count"] == 3
+    assert alpha["ocpp"]["last_at"].isoformat() == "2027-01-14T09:30:00+00:00" and alpha["ocpp"]["count"] == 2
+    beta = {row["source"]: row for row in freshness(data_dir, "beta")}
+    assert beta["files"]["last_at"].isoformat() == "2027-01-10T06:00:00+00:00"
+    assert beta["ocpi"]["last_at"] is None and beta["ocpp"]["last_at"] is None
