@@ -4,10 +4,12 @@ API and hears of it through a signed webhook."""
 
 from __future__ import annotations
 
+import dagster as dg
 import duckdb
 import httpx
 
 from joulo_pipelines import cli
+from joulo_pipelines.defs.api.assets import api_snapshot_after_payouts
 from joulo_pipelines.lib.api.app import ApiSettings
 from joulo_pipelines.lib.api.delivery import RetryPolicy
 from joulo_pipelines.lib.api.snapshot import take_snapshot
@@ -19,13 +21,21 @@ API-S2,API-CP-1,2026-11-12T18:30:00+01:00,2026-11-12T22:00:00+01:00,18.25
 """
 
 
-def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webhooks(demo_world_copy):
+def after_payouts_request(instance: dg.DagsterInstance) -> dg.RunRequest:
+    """What the sensor `api_snapshot_after_payouts` asks for after the latest successful payouts_job run."""
+    run = instance.get_runs(filters=dg.RunsFilter(job_name="payouts_job"), limit=1)[0]
+    success = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records[0]
+    context = dg.build_run_status_sensor_context(sensor_name="api_snapshot_after_payouts", dagster_instance=instance,
+                                                 dagster_run=run, dagster_event=success.event_log_entry.dagster_event)
+    return api_snapshot_after_payouts(context)
+
+
+def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webhooks(demo_world_copy, definitions):
     settings = ApiSettings(allow_private_webhooks=True, poll_seconds=0.1,
                            retry=RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0))
     with ApiServer(demo_world_copy, settings) as server, WebhookReceiver() as receiver, \
             httpx.Client(base_url=server.url, headers=server.key("voltnet"), timeout=60) as client:
-        hook = client.post("/v1/webhooks", json={"url": receiver.url,
-                                                 "event_types": ["customer.eligible", "customer.ineligible"]})
+        hook = client.post("/v1/webhooks", json={"url": receiver.url})
         receiver.secret = hook.json()["secret"]
         eligible = enrolment("API-E2E-1", "871000000000000013", "API-CP-1")
         without_meter_serial = enrolment("API-E2E-2", "871000000000000020", "API-CP-2")
@@ -51,7 +61,7 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
         assert summary["charge_points"]["eligible"] >= 1 and summary["booking"]["status"] == "draft"
 
         until(lambda: len(receiver.received) >= 2, "both customers' webhooks")
-        events = {e["data"]["customer_ref"]: e for e in receiver.received}
+        events = {e["data"]["customer_ref"]: e for e in receiver.received if e["type"].startswith("customer.")}
         assert not receiver.refused
         # The demo's own customers were announced by the fixture's runs, before this webhook existed.
         assert set(events) == {"API-E2E-1", "API-E2E-2"}
@@ -61,6 +71,27 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
 
         with duckdb.connect(str(demo_world_copy.warehouse)) as con:
             assert take_snapshot(demo_world_copy, con).events == {}  # the same state announces nothing twice
+
+        # Booking and payout: the REV submission by the CLI, then the approval; the snapshot job (hourly, and
+        # after every payouts_job) announces them.
+        assert cli.main(["rev", "submit", "2026-Q1"]) == 0
+        snapshot_job = definitions.resolve_job_def("api_snapshot_job")
+        assert snapshot_job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key="2026-10-01").success
+        until(lambda: receiver.events_of("booking.submitted"), "booking.submitted")
+        assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "voltnet"]) == 0
+        request = after_payouts_request(dg.DagsterInstance.get())
+        assert request.partition_key == "2026-01-01"
+        assert snapshot_job.execute_in_process(instance=dg.DagsterInstance.get(),
+                                               partition_key=request.partition_key).success
+        until(lambda: receiver.events_of("payout.sent"), "payout.sent (its payment date is the clock's today)")
+        booked = receiver.events_of("booking.submitted")[0]["data"]
+        approved = receiver.events_of("payout.approved")[0]["data"]
+        assert booked["booking_id"] == "2026-Q1" and booked["eans"] > 0
+        assert approved["quarter"] == "2026-Q1" and approved["paid_cents"] > 0
+        q1 = client.get("/v1/quarters/2026-Q1/summary").json()
+        assert q1["booking"]["status"] == "submitted" and q1["payout"]["status"] == "sent"
+        assert q1["payout"]["paid_cents"] == approved["paid_cents"]
+        assert len(receiver.received) == 5 and not receiver.refused
 
         revoked = client.delete("/v1/customers/API-E2E-1/mandate").json()
         assert revoked["state"] == "received" and revoked["mandate"]["revoked_at"]
