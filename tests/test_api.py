@@ -279,3 +279,15 @@ def test_webhook_urls_on_private_networks_are_refused_by_default(module_data_dir
         with httpx.Client(base_url=server.url, headers=server.key("alpha")) as client:
             refused = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:8080/hooks"})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "url"]
+
+
+def test_concurrent_retries_of_one_enrolment_land_it_once(api, alpha):
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = enrolment("C-RACE", "871000000000000037", "CP-RACE")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: alpha.post("/v1/customers", json=body,
+                                                     headers={"Idempotency-Key": "k-race"}), range(6)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.text for a in answers}) == 1
+    assert len([r for r in landed_customers(api, "alpha") if r[0] == "C-RACE"]) == 1
