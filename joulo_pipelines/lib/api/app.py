@@ -101,8 +101,8 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
 
     @v1.post("/customers", status_code=201, response_model=CustomerStatus, tags=["customers"],
              responses={200: {"model": CustomerStatus, "description": "Already enrolled: updated or unchanged."},
-                        404: {"model": Problem}, 422: {"description": "Invalid field, or the Idempotency-Key "
-                                                                         "was used for another request."}})
+                        422: {"description": "Invalid field, or the Idempotency-Key was used for another "
+                                             "request."}})
     def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated,
                        idempotency_key: Annotated[str, Header(min_length=1, max_length=255,
                                                               pattern=r"^[\x21-\x7e]+$")]) -> dict:
