@@ -6,7 +6,7 @@ can be checked against the warehouse. Floats only place pixels; the values stay 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from markupsafe import Markup, escape
 
@@ -39,8 +39,10 @@ def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str,
     left, right, top, bottom = 64, 12, 28, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum((s.values[i] for s in series), Decimal(0)) for i in range(len(labels))]
-    step = _nice_ceiling(max(totals, default=Decimal(0)) / 4)
-    ceiling = step * 4
+    highest = max(totals, default=Decimal(0))
+    step = _nice_ceiling(highest / 4)
+    ticks = max(1, int((highest / step).to_integral_value(rounding=ROUND_CEILING)))  # up to 4, fewer if bars sit low
+    ceiling = step * ticks
     tick_places = max(0, -step.normalize().as_tuple().exponent)
     slot = plot_w / max(len(labels), 1)
     bar_w = min(slot * 0.6, 56)
@@ -51,8 +53,8 @@ def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str,
     parts = [f'<svg id="{escape(chart_id)}" class="chart" '
              f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
              f'aria-label="{escape(unit)} by month">']
-    for tick in range(5):
-        value = ceiling * tick / 4
+    for tick in range(ticks + 1):
+        value = step * tick
         ty = y(value)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e3e3e3"/>')
         parts.append(f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11" fill="#666">'

@@ -33,7 +33,7 @@ _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select
                            lstrip_blocks=True)
 _environment.filters.update(eur=formatting.eur, number=formatting.number, percent=formatting.percent,
                             local_time=formatting.local_time, day=formatting.day,
-                            sentence=lambda text: text[:1].upper() + text[1:])
+                            sentence=lambda text: text[:1].upper() + text[1:], text_on=formatting.text_on)
 
 
 @dataclass(frozen=True)
