@@ -24,6 +24,7 @@ import duckdb
 import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.quarters import Quarter
@@ -113,7 +114,8 @@ class Simulator:
 
 def _journal(data_dir) -> list[dict]:
     journal = data_dir.root / "ocpp" / "journal" / "beta"
-    return [json.loads(line) for segment in sorted(journal.glob("*.jsonl*")) for line in segment.read_text().splitlines()]
+    return [json.loads(line) for segment in sorted(journal.glob("*.jsonl*"))
+            for line in segment.read_text().splitlines()]
 
 
 def _registers(lines: list[dict], identity: str) -> tuple[Decimal, Decimal, list[Decimal]]:
@@ -181,3 +183,163 @@ def test_a_third_party_simulators_16_and_201_sessions_have_exactly_the_kwh_of_it
         assert (meter_start_wh, meter_stop_wh) == (start_wh, stop_wh)
         assert kwh == (stop_wh - start_wh) / 1000, identity
         assert source_type == "ocpp"
+
+
+class RecordingRelay:
+    """Sits between the simulators and the gateway on loopback and passes every frame on unchanged, noting
+    which calls a simulator got a CALLRESULT for: what it was told was received. When the gateway dies it
+    cuts the simulator's connection, as the gateway's death would; a simulator reconnecting while the
+    gateway restarts is held until the gateway listens again."""
+
+    def __init__(self, gateway_port: int):
+        self.gateway_port = gateway_port
+        self.calls: dict[str, tuple[str, str]] = {}  # message id -> (charge point, action)
+        self.answered: list[str] = []
+
+    async def handle(self, simulator) -> None:
+        identity = simulator.request.path.rsplit("/", 1)[-1]
+        gateway_side = await self._connect(simulator.request.path, simulator.subprotocol,
+                                           simulator.request.headers["Authorization"])
+
+        async def forward(source, sink, note) -> None:
+            with contextlib.suppress(ConnectionClosed):
+                async for frame in source:
+                    await sink.send(frame)
+                    note(json.loads(frame))
+
+        def note_call(message: list) -> None:
+            if message[0] == 2:
+                self.calls[message[1]] = (identity, message[2])
+
+        def note_answer(message: list) -> None:
+            if message[0] == 3:
+                self.answered.append(message[1])
+
+        directions = [asyncio.create_task(forward(simulator, gateway_side, note_call)),
+                      asyncio.create_task(forward(gateway_side, simulator, note_answer))]
+        await asyncio.wait(directions, return_when=asyncio.FIRST_COMPLETED)
+        for direction in directions:
+            direction.cancel()
+        # The simulator's connection is cut as the dead gateway's was (no closing handshake).
+        simulator.transport.abort()
+        gateway_side.transport.abort()
+
+    async def _connect(self, path: str, subprotocol: str, authorization: str):
+        for _ in range(1200):
+            try:
+                return await connect(f"ws://127.0.0.1:{self.gateway_port}{path}", subprotocols=[subprotocol],
+                                     additional_headers={"Authorization": authorization})
+            except OSError:
+                await asyncio.sleep(0.05)  # the gateway is restarting
+        raise AssertionError("the gateway did not come back")
+
+    async def next_boot_notification(self, identity: str) -> None:
+        """Wait for the simulator's next BootNotification. In 2.0.1 it retries its refused boot every 10 s,
+        and each retry puts it back in its power-on state, in which it does not reconnect a dropped
+        connection (a finding, README); a transaction puts it out of that state until the next retry. So
+        the 2.0.1 transaction starts right after a retry, leaving the kill ~10 s to come."""
+        def boots() -> int:
+            return sum(1 for call in self.calls.values() if call == (identity, "BootNotification"))
+
+        seen = boots()
+        while boots() == seen:
+            await asyncio.sleep(0.01)
+
+    def answered_readings(self, identity: str, since: int = 0) -> int:
+        return sum(1 for message_id in self.answered[since:]
+                   if self.calls[message_id] in ((identity, "MeterValues"), (identity, "TransactionEvent")))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_gateway(port: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+READINGS_BEFORE_KILL = 10
+READINGS_AFTER_RESTART = 10
+BURST = 30
+
+
+def test_a_sigkilled_gateway_loses_nothing_the_third_party_simulator_was_told_was_received(
+        ocpp_data_dir, definitions, tmp_path, monkeypatch):
+    gateway_port = _free_port()
+    gateways = [_start_gateway(gateway_port)]
+    relay = RecordingRelay(gateway_port)
+    transactions: dict[str, str] = {}
+
+    async def press_meter_values_until(simulator: Simulator, done: asyncio.Event) -> None:
+        while not done.is_set():
+            await simulator.press("m")
+            await asyncio.sleep(0.05)
+
+    async def kill_and_restart_mid_stream(simulators: list[Simulator]) -> int:
+        while min(relay.answered_readings(identity) for identity in VERSIONS) < READINGS_BEFORE_KILL:
+            await asyncio.sleep(0.01)
+        # A burst of readings, and the kill as soon as another call reached the gateway: calls are on their
+        # way when it dies (2 to 4 unanswered ones a run when this was written; timing, so not asserted).
+        forwarded = len(relay.calls)
+        for simulator in simulators:
+            await simulator.press("m" * BURST)
+        while len(relay.calls) == forwarded:
+            await asyncio.sleep(0)
+        gateways[-1].send_signal(signal.SIGKILL)
+        gateways[-1].wait()
+        killed_at = len(relay.answered)
+        gateways.append(_start_gateway(gateway_port))
+        # The simulator reconnects by itself (after 5 s) and streams on through the new gateway.
+        while min(relay.answered_readings(identity, killed_at) for identity in VERSIONS) < READINGS_AFTER_RESTART:
+            await asyncio.sleep(0.05)
+        return killed_at
+
+    async def scenario() -> int:
+        async with serve(relay.handle, "127.0.0.1", 0, subprotocols=["ocpp1.6", "ocpp2.0.1"]) as server:
+            port = server.sockets[0].getsockname()[1]
+            simulators = [Simulator(port, identity, tmp_path) for identity in VERSIONS]
+            for simulator in simulators:
+                await simulator.start()
+            await asyncio.gather(*(simulator.booted() for simulator in simulators))
+            for simulator in simulators:
+                if VERSIONS[simulator.identity] == "ocpp2.0.1":
+                    await relay.next_boot_notification(simulator.identity)
+                transactions[simulator.identity] = await simulator.start_transaction()
+            done = asyncio.Event()
+            streams = [asyncio.create_task(press_meter_values_until(simulator, done)) for simulator in simulators]
+            killed_at = await asyncio.wait_for(kill_and_restart_mid_stream(simulators), 120)
+            done.set()
+            await asyncio.gather(*streams)
+            for simulator in simulators:
+                await simulator.stop_transaction(transactions[simulator.identity])
+                await simulator.quit()
+            return killed_at
+
+    try:
+        killed_at = asyncio.run(scenario())
+    finally:
+        gateways[-1].send_signal(signal.SIGTERM)
+        assert gateways[-1].wait(timeout=60) == 0
+        for process in gateways:
+            if process.poll() is None:
+                process.kill()
+
+    journal = ocpp_data_dir.root / "ocpp" / "journal" / "beta"
+    assert not list(journal.glob("*.open")), "a clean shutdown closes the open segment"
+    assert len(gateways) == 2 and len(list(journal.glob("*.jsonl"))) >= 2  # the kill really split the stream
+    lines = _journal(ocpp_data_dir)
+    journaled = [line["message_id"] for line in lines]
+    assert len(journaled) == len(set(journaled)), "no call journaled twice"
+    missing = [relay.calls[message_id] for message_id in relay.answered if message_id not in set(journaled)]
+    assert missing == [], "answered but not in the journal"
+    sessions = _build_and_read_sessions(definitions, ocpp_data_dir, monkeypatch, lines)
+    for identity in VERSIONS:
+        assert relay.answered_readings(identity, killed_at) >= READINGS_AFTER_RESTART
+        # The transaction started before the kill and ended after the restart; its session has exactly the
+        # kWh between the registers it started and ended with.
+        start_wh, stop_wh, readings = _registers(lines, identity)
+        assert start_wh < min(readings) and max(readings) <= stop_wh, identity
+        assert sessions[identity][2] == (stop_wh - start_wh) / 1000, identity
