@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+from babel.dates import get_month_names
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from joulo_pipelines.lib.partners import Partner, load_registry
@@ -24,7 +25,7 @@ from joulo_pipelines.lib.reports import formatting, labels, queries
 from joulo_pipelines.lib.reports.charts import Series, bar_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+MONTHS = get_month_names("abbreviated", locale="en")  # the partner report is in English
 OTHER_KWH_COLOUR = "#c9ccd1"
 ERE_COLOUR = "#2b9348"
 
@@ -75,7 +76,7 @@ def write_reports(data_dir: DataDir, quarter: Quarter, as_of: date) -> list[Part
 
 
 def _month_chart(chart_id: str, months: list[dict], partner: Partner) -> tuple:
-    names = [MONTHS[row["month"].month - 1] for row in months]
+    names = [MONTHS[row["month"].month] for row in months]
     kwh = bar_chart(f"{chart_id}-kwh", names, [
         Series("eligible_kwh", "eligible for ERE", partner.brand.colour, [row["eligible_kwh"] for row in months]),
         Series("other_kwh", "not eligible", OTHER_KWH_COLOUR, [row["kwh"] - row["eligible_kwh"] for row in months]),
@@ -157,7 +158,8 @@ def _statements(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quart
     for row in customer_rows:
         language = row["language"] if row["language"] in labels.STATEMENT else "nl"
         months = monthly.get(row["customer_ref"], empty_months)
-        chart = bar_chart("statement-kwh", [MONTHS[m["month"].month - 1] for m in months], [
+        month_names = get_month_names("abbreviated", locale=language)
+        chart = bar_chart("statement-kwh", [month_names[m["month"].month] for m in months], [
             Series("eligible_kwh", labels.STATEMENT[language]["eligible_kwh"], partner.brand.colour,
                    [m["eligible_kwh"] for m in months]),
             Series("other_kwh", labels.STATEMENT[language]["does_not_count"], OTHER_KWH_COLOUR,
