@@ -41,7 +41,8 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
     batches = _rows(con, snapshot_sql.PAYOUT_BATCHES) if has_payouts else []
     last_payouts = _keyed(con, snapshot_sql.LAST_PAYOUTS, 2) if has_payouts else {}
     next_payouts = _next_payouts(data_dir, con, today)
-    submitted = _rows(con, snapshot_sql.SUBMITTED_BOOKINGS) if _has_table(con, "ledger", "rev_submissions") else []
+    submitted = _rows(con, snapshot_sql.SUBMITTED_BOOKINGS) \
+        if has_ledger and _has_table(con, "ledger", "rev_submissions") else []
 
     result = SnapshotResult()
     partners = load_registry(data_dir.partners_file).ids
