@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the test suite runs for real: a PostgreSQL server (Dagster's production storage),
-# Chromium (renders the HTML we hand to people), and Node.js for a charge point simulator we did not write.
+# Chromium (renders the HTML we hand to people), and Node.js and libfaketime for a charge point simulator we
+# did not write (its clock set to a fixed day).
 # Installed from Debian's packages only where missing.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)  # the third-party OCPP charge point simulator
+ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(libfaketime)  # ... and its clock
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"

@@ -2,20 +2,23 @@
 ocpp-ws-cli (pinned in tests/third_party_ocpp/package.json), run unmodified as a subprocess and steered only
 through its own options and its keyboard controls on stdin, as a person at its terminal would. Its
 sessions (1.6J and 2.0.1) are landed and built, and their kWh must equal the registers it sent; with the
-gateway SIGKILLed mid-stream, nothing it was told was received may be missing from the journal."""
+gateway SIGKILLed mid-stream, nothing it was told was received may be missing from the journal.
+
+The tool stamps its messages with its wall clock; libfaketime (Debian) starts that clock at a fixed moment in
+2026-Q1, so the test does not depend on the day it runs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -27,15 +30,17 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from joulo_pipelines import cli
-from joulo_pipelines.lib.quarters import Quarter
 from ocpp_clients import SECRET, SECRET_ENV, gateway, make_ocpp_partner
 
 SIMULATOR = Path(__file__).parent / "third_party_ocpp" / "node_modules" / ".bin" / "ocpp"
+LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
+SIMULATOR_CLOCK = "2026-03-10 18:00:00"  # UTC, where the simulator's clock starts
 VERSIONS = {"CP-TP16": "ocpp1.6", "CP-TP201": "ocpp2.0.1"}
 
 pytestmark = pytest.mark.skipif(
-    not SIMULATOR.exists() or shutil.which("node") is None,
-    reason="no tests/third_party_ocpp/node_modules (the simulator is an npm package): `make test` runs npm ci there")
+    not SIMULATOR.exists() or shutil.which("node") is None or LIBFAKETIME is None,
+    reason="no tests/third_party_ocpp/node_modules (the simulator is an npm package; `make test` runs npm ci "
+           "there), no node or no libfaketime (`make test` installs both from Debian)")
 
 
 @pytest.fixture
@@ -61,7 +66,9 @@ class Simulator:
             "--protocol", VERSIONS[self.identity], "--id-tag", "TAG-TP",
             # Without a report format it asks whether to write one; its report is not used here.
             "--report", "json", "--report-dir", str(self.report_dir),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": f"@{SIMULATOR_CLOCK}",
+                 "FAKETIME_DONT_FAKE_MONOTONIC": "1", "TZ": "UTC"})
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -136,25 +143,20 @@ def _registers(lines: list[dict], identity: str) -> tuple[Decimal, Decimal, list
     return Decimal(str(start)), Decimal(str(stop)), readings
 
 
-def _build_and_read_sessions(definitions, data_dir, monkeypatch, lines: list[dict]) -> dict[str, tuple]:
-    """Land the journal, build the quarter the simulator's sessions fall in (its clock is the wall clock),
-    and read them back from the mart."""
-    started = {datetime.fromisoformat(line["payload"]["timestamp"]) for line in lines
-               if line["action"] in ("StartTransaction", "TransactionEvent")}
-    (quarter,) = {Quarter.containing(moment.date()) for moment in started}
-    monkeypatch.setenv("JOULO_AS_OF", (quarter.end + timedelta(days=15)).isoformat())
+def _build_and_read_sessions(definitions, data_dir) -> dict[str, tuple]:
+    """Land the journal, build 2026-Q1 (the simulator's clock) and read its sessions back from the mart."""
     assert definitions.resolve_job_def("ocpp_landing_job").execute_in_process().success
-    assert cli.main(["run", "--quarter", str(quarter)]) == 0
+    assert cli.main(["run", "--quarter", "2026-Q1"]) == 0
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         rows = con.execute("""
-            select charge_point_ref, meter_start_wh, meter_stop_wh, kwh, source_type
+            select charge_point_ref, started_at, meter_start_wh, meter_stop_wh, kwh, source_type
             from marts.fct_charging_sessions where partner_id = 'beta'
         """).fetchall()
     return {row[0]: row[1:] for row in rows}
 
 
 def test_a_third_party_simulators_16_and_201_sessions_have_exactly_the_kwh_of_its_registers(
-        ocpp_data_dir, definitions, tmp_path, monkeypatch):
+        ocpp_data_dir, definitions, tmp_path):
     async def drive(port: int, identity: str) -> None:
         simulator = Simulator(port, identity, tmp_path)
         await simulator.start()
@@ -171,7 +173,7 @@ def test_a_third_party_simulators_16_and_201_sessions_have_exactly_the_kwh_of_it
 
     asyncio.run(traffic())
     lines = _journal(ocpp_data_dir)
-    sessions = _build_and_read_sessions(definitions, ocpp_data_dir, monkeypatch, lines)
+    sessions = _build_and_read_sessions(definitions, ocpp_data_dir)
 
     assert set(sessions) == set(VERSIONS)
     for identity in VERSIONS:
@@ -179,7 +181,9 @@ def test_a_third_party_simulators_16_and_201_sessions_have_exactly_the_kwh_of_it
         # The tool's meter only climbs (14 Wh a reading): the periodic readings it sent lie between the
         # registers it started and ended with, the last of them equal to the end.
         assert len(readings) >= 5 and start_wh < readings[0] and readings[-1] == stop_wh
-        meter_start_wh, meter_stop_wh, kwh, source_type = sessions[identity]
+        started_at, meter_start_wh, meter_stop_wh, kwh, source_type = sessions[identity]
+        # The session counts when the charger says it happened, not when the gateway received it.
+        assert started_at.date().isoformat() == SIMULATOR_CLOCK[:10]
         assert (meter_start_wh, meter_stop_wh) == (start_wh, stop_wh)
         assert kwh == (stop_wh - start_wh) / 1000, identity
         assert source_type == "ocpp"
@@ -267,7 +271,7 @@ BURST = 30
 
 
 def test_a_sigkilled_gateway_loses_nothing_the_third_party_simulator_was_told_was_received(
-        ocpp_data_dir, definitions, tmp_path, monkeypatch):
+        ocpp_data_dir, definitions, tmp_path):
     gateway_port = _free_port()
     gateways = [_start_gateway(gateway_port)]
     relay = RecordingRelay(gateway_port)
@@ -335,11 +339,11 @@ def test_a_sigkilled_gateway_loses_nothing_the_third_party_simulator_was_told_wa
     assert len(journaled) == len(set(journaled)), "no call journaled twice"
     missing = [relay.calls[message_id] for message_id in relay.answered if message_id not in set(journaled)]
     assert missing == [], "answered but not in the journal"
-    sessions = _build_and_read_sessions(definitions, ocpp_data_dir, monkeypatch, lines)
+    sessions = _build_and_read_sessions(definitions, ocpp_data_dir)
     for identity in VERSIONS:
         assert relay.answered_readings(identity, killed_at) >= READINGS_AFTER_RESTART
         # The transaction started before the kill and ended after the restart; its session has exactly the
         # kWh between the registers it started and ended with.
         start_wh, stop_wh, readings = _registers(lines, identity)
         assert start_wh < min(readings) and max(readings) <= stop_wh, identity
-        assert sessions[identity][2] == (stop_wh - start_wh) / 1000, identity
+        assert sessions[identity][3] == (stop_wh - start_wh) / 1000, identity
