@@ -118,6 +118,11 @@ class Simulator:
         await self.process.wait()
         await self._reader
 
+    def kill(self) -> None:
+        """End a simulator a failed test left running (its boot retries would go on for ever)."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
 
 def _journal(data_dir) -> list[dict]:
     journal = data_dir.root / "ocpp" / "journal" / "beta"
@@ -159,13 +164,16 @@ def test_a_third_party_simulators_16_and_201_sessions_have_exactly_the_kwh_of_it
         ocpp_data_dir, definitions, tmp_path):
     async def drive(port: int, identity: str) -> None:
         simulator = Simulator(port, identity, tmp_path)
-        await simulator.start()
-        await simulator.booted()
-        transaction = await simulator.start_transaction()
-        for _ in range(5):
-            await simulator.press("m")
-        await simulator.stop_transaction(transaction)
-        await simulator.quit()
+        try:
+            await simulator.start()
+            await simulator.booted()
+            transaction = await simulator.start_transaction()
+            for _ in range(5):
+                await simulator.press("m")
+            await simulator.stop_transaction(transaction)
+            await simulator.quit()
+        finally:
+            simulator.kill()
 
     async def traffic() -> None:
         async with gateway(ocpp_data_dir) as port:
@@ -305,22 +313,27 @@ def test_a_sigkilled_gateway_loses_nothing_the_third_party_simulator_was_told_wa
         async with serve(relay.handle, "127.0.0.1", 0, subprotocols=["ocpp1.6", "ocpp2.0.1"]) as server:
             port = server.sockets[0].getsockname()[1]
             simulators = [Simulator(port, identity, tmp_path) for identity in VERSIONS]
-            for simulator in simulators:
-                await simulator.start()
-            await asyncio.gather(*(simulator.booted() for simulator in simulators))
-            for simulator in simulators:
-                if VERSIONS[simulator.identity] == "ocpp2.0.1":
-                    await relay.next_boot_notification(simulator.identity)
-                transactions[simulator.identity] = await simulator.start_transaction()
-            done = asyncio.Event()
-            streams = [asyncio.create_task(press_meter_values_until(simulator, done)) for simulator in simulators]
-            killed_at = await asyncio.wait_for(kill_and_restart_mid_stream(simulators), 120)
-            done.set()
-            await asyncio.gather(*streams)
-            for simulator in simulators:
-                await simulator.stop_transaction(transactions[simulator.identity])
-                await simulator.quit()
-            return killed_at
+            try:
+                for simulator in simulators:
+                    await simulator.start()
+                await asyncio.gather(*(simulator.booted() for simulator in simulators))
+                for simulator in simulators:
+                    if VERSIONS[simulator.identity] == "ocpp2.0.1":
+                        await relay.next_boot_notification(simulator.identity)
+                    transactions[simulator.identity] = await simulator.start_transaction()
+                done = asyncio.Event()
+                streams = [asyncio.create_task(press_meter_values_until(simulator, done))
+                           for simulator in simulators]
+                killed_at = await asyncio.wait_for(kill_and_restart_mid_stream(simulators), 120)
+                done.set()
+                await asyncio.gather(*streams)
+                for simulator in simulators:
+                    await simulator.stop_transaction(transactions[simulator.identity])
+                    await simulator.quit()
+                return killed_at
+            finally:
+                for simulator in simulators:
+                    simulator.kill()
 
     try:
         killed_at = asyncio.run(scenario())
