@@ -319,7 +319,7 @@ def test_a_sigkilled_gateway_loses_nothing_the_third_party_simulator_was_told_wa
                 await asyncio.gather(*(simulator.booted() for simulator in simulators))
                 for simulator in simulators:
                     if VERSIONS[simulator.identity] == "ocpp2.0.1":
-                        await relay.next_boot_notification(simulator.identity)
+                        await asyncio.wait_for(relay.next_boot_notification(simulator.identity), 60)
                     transactions[simulator.identity] = await simulator.start_transaction()
                 done = asyncio.Event()
                 streams = [asyncio.create_task(press_meter_values_until(simulator, done))
