@@ -204,7 +204,8 @@ def test_a_backfill_the_sensor_job_and_a_manual_run_started_together_all_succeed
         assert any("multiprocess executor" in message for message in engine_messages)
     for returncode, output in racing_world["others"]:
         assert returncode == 0, output
-        assert "lock" not in output.lower()
+        # DuckDB's own words when a second writer opens the file; waiting in the pool is expected.
+        assert "could not set lock on file" not in output.lower()
 
 
 def test_the_warehouse_pool_let_one_run_at_a_time_into_the_warehouse(racing_world):
