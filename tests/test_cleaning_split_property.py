@@ -1,6 +1,6 @@
 """Property: however sessions, their adjustments and meter readings fall, splitting them over quarters neither
 creates nor loses energy, and in every quarter raw = clean + adjusted. Runs the quarter split's compiled SQL
-(int_session_quarter_pieces, through fct_energy_reconciliation) on random inputs in DuckDB."""
+(int_session_quarter_pieces, then fct_energy_reconciliation over it) on random inputs in DuckDB."""
 
 import json
 import subprocess
@@ -26,13 +26,14 @@ def split_sql(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("JOULO_DATA_DIR", str(root))
     target = root / "dbt_target"
     subprocess.run(
-        [str(DBT_EXECUTABLE), "compile", "--quiet", "--select", "fct_energy_reconciliation", "--vars",
+        [str(DBT_EXECUTABLE), "compile", "--quiet", "--select", "int_session_quarter_pieces fct_energy_reconciliation",
+         "--vars",
          json.dumps({"quarter_start": START_PLACEHOLDER, "quarter_end": END_PLACEHOLDER}),
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)],
         check=True,
     )
-    (compiled,) = target.glob("compiled/**/fct_energy_reconciliation.sql")
-    return compiled.read_text()
+    return tuple(next(target.glob(f"compiled/**/{model}.sql")).read_text()
+                 for model in ("int_session_quarter_pieces", "fct_energy_reconciliation"))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,8 @@ def sessions_and_readings(draw):
     return sessions, readings
 
 
-def run_split(sql: str, sessions, readings) -> list[tuple]:
+def run_split(sql: tuple[str, str], sessions, readings) -> list[tuple]:
+    pieces_sql, reconciliation_sql = sql
     con = duckdb.connect()  # in memory: the compiled SQL names "warehouse"."intermediate".<model>
     con.execute("set TimeZone = 'UTC'")
     con.execute("attach ':memory:' as warehouse")
@@ -88,7 +90,9 @@ def run_split(sql: str, sessions, readings) -> list[tuple]:
                         "(charge_point_ref, read_at, register_wh) values (?, ?, ?)", readings)
     rows = []
     for start, end in QUARTERS:
-        quarter_sql = sql.replace(START_PLACEHOLDER, start).replace(END_PLACEHOLDER, end)
+        pieces = pieces_sql.replace(START_PLACEHOLDER, start).replace(END_PLACEHOLDER, end)
+        con.execute(f"create or replace table warehouse.intermediate.int_session_quarter_pieces as {pieces}")
+        quarter_sql = reconciliation_sql.replace(START_PLACEHOLDER, start).replace(END_PLACEHOLDER, end)
         rows += con.execute(f"select ean, raw_kwh, clean_kwh, adjusted_kwh from ({quarter_sql})").fetchall()
     con.close()
     return rows

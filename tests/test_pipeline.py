@@ -165,4 +165,4 @@ def test_the_dbt_unit_tests_of_the_kwh_rules_pass(built):
         capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stdout
-    assert "PASS int_sessions_measured::registers_win_over_energy_kwh_and_export_is_deducted" in run.stdout
+    assert "PASS fct_charging_sessions::registers_win_over_energy_kwh_and_export_is_deducted" in run.stdout

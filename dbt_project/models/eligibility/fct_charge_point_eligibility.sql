@@ -44,20 +44,8 @@ reason_catalogue as (
     select * from {{ ref('eligibility_reasons') }}
 ),
 
-sessions as (
-    select partner_id, session_ref, started_at from {{ ref('fct_charging_sessions') }}
-),
-
 pieces as (
-    select
-        pieces.partner_id,
-        pieces.charge_point_ref,
-        pieces.kwh,
-        sessions.started_at
-    from {{ ref('int_session_quarter_energy') }} as pieces
-    inner join sessions
-        on pieces.partner_id = sessions.partner_id
-        and pieces.session_ref = sessions.session_ref
+    select partner_id, charge_point_ref, kwh, started_at from {{ ref('int_session_quarter_energy') }}
 ),
 
 checked as (

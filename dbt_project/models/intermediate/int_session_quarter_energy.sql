@@ -18,6 +18,7 @@ final as (
         charge_point_ref,
         customer_ref,
         ean,
+        started_at,
         quarter_start,
         {{ micro_to_kwh('session_clean_micro_kwh') }} as session_kwh,
         {{ micro_to_kwh('clean_micro_kwh') }} as kwh,

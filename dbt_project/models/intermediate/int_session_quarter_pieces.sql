@@ -1,8 +1,9 @@
 -- The part of each session version's energy that falls in the quarter being built (var quarter_start/_end),
 -- for every layer of int_sessions_cleaned (raw, clean, and each adjustment): the explanation behind
 -- int_session_quarter_energy (clean pieces only), fct_energy_adjustments and fct_energy_reconciliation.
--- Ephemeral: it only means something inside the quarter partition's run.
-{{ config(materialized='ephemeral') }}
+-- A table of the quarter partition's run only (replaced by the next quarter's): the energy marts and
+-- eligibility all read it, and computing it once is cheaper than once in each of them.
+{{ config(materialized='table') }}
 
 --
 -- Where a session spans the quarter's edge (Europe/Amsterdam midnight), its cumulative share at the edge
@@ -172,6 +173,7 @@ final as (
         charge_point_ref,
         customer_ref,
         ean,
+        started_at,
         cast(window_start at time zone 'Europe/Amsterdam' as date) as quarter_start,
         is_latest,
         exclusion_reason,

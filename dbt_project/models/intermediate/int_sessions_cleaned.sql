@@ -24,29 +24,38 @@ power_limits as (
     select * from {{ ref('charge_point_power_limits') }}
 ),
 
+-- Each charge point's power limit, worked out once per charge point rather than once per session.
+charge_point_limits as (
+    select
+        charge_points.partner_id,
+        charge_points.charge_point_ref,
+        charge_points.installed_date,
+        coalesce(max(power_limits.max_power_kw), {{ var('default_max_power_kw') }}) as max_power_kw
+    from charge_points
+    left join power_limits
+        on lower(trim(charge_points.brand)) = power_limits.brand
+        and regexp_full_match(lower(trim(replace(charge_points.model, '-', ' '))), power_limits.model_pattern)
+    group by charge_points.partner_id, charge_points.charge_point_ref, charge_points.installed_date
+),
+
 located as (
     select
         versions.*,
         connected.customer_ref,
         connected.ean,
-        charge_points.charge_point_ref is not null as is_known_charge_point,
-        charge_points.installed_date,
+        charge_point_limits.charge_point_ref is not null as is_known_charge_point,
+        charge_point_limits.installed_date,
         epoch_us(greatest(versions.ended_at, versions.started_at)) - epoch_us(versions.started_at) as duration_us,
         cast(versions.delivered_kwh * 1000000 as hugeint) as raw_micro_kwh,
         cast(greatest(versions.export_kwh, 0) * 1000000 as hugeint) as claimed_export_micro_kwh,
-        coalesce(
-            (select max(power_limits.max_power_kw) from power_limits
-             where lower(trim(charge_points.brand)) = power_limits.brand
-                and regexp_full_match(lower(trim(replace(charge_points.model, '-', ' '))), power_limits.model_pattern)),
-            {{ var('default_max_power_kw') }}
-        ) as max_power_kw
+        coalesce(charge_point_limits.max_power_kw, {{ var('default_max_power_kw') }}) as max_power_kw
     from versions
     left join connected
         on versions.partner_id = connected.partner_id
         and versions.charge_point_ref = connected.charge_point_ref
-    left join charge_points
-        on versions.partner_id = charge_points.partner_id
-        and versions.charge_point_ref = charge_points.charge_point_ref
+    left join charge_point_limits
+        on versions.partner_id = charge_point_limits.partner_id
+        and versions.charge_point_ref = charge_point_limits.charge_point_ref
 ),
 
 classified as (
@@ -70,29 +79,31 @@ classified as (
     from located
 ),
 
--- Sessions that count, in order on their charge point: what the earlier ones already covered.
+-- Sessions that count, in order on their charge point: what the earlier ones already covered. Excluded
+-- versions sit in partitions of their own (is_counted) and their results are discarded, so one window
+-- pass over every version does it, without filtering and joining back.
 counted as (
     select
         *,
+        exclusion_reason is null as is_counted,
         max(ended_at) over earlier as covered_until,
         max(meter_stop_wh) over earlier as covered_register_wh,
-        lag(meter_stop_wh) over in_order as previous_stop_wh,
+        lag(meter_stop_wh) over in_order as counted_previous_stop_wh,
         lag(ended_at) over in_order as previous_ended_at
     from classified
-    where exclusion_reason is null
     window
-        earlier as (partition by partner_id, charge_point_ref order by started_at, received_at, session_ref
-                    rows between unbounded preceding and 1 preceding),
-        in_order as (partition by partner_id, charge_point_ref order by started_at, received_at, session_ref)
+        in_order as (partition by partner_id, charge_point_ref, exclusion_reason is null
+                     order by started_at, received_at, session_ref),
+        earlier as (partition by partner_id, charge_point_ref, exclusion_reason is null
+                    order by started_at, received_at, session_ref
+                    rows between unbounded preceding and 1 preceding)
 ),
 
 overlapped as (
     select
-        partner_id,
-        session_ref,
-        source_record,
+        *,
         case
-            when covered_until is null or covered_until <= started_at then cast(0 as hugeint)
+            when not is_counted or covered_until is null or covered_until <= started_at then cast(0 as hugeint)
             -- Registers say exactly which energy the earlier session already counted.
             when has_registers and covered_register_wh is not null
                 then cast(least(greatest(covered_register_wh - meter_start_wh, 0), meter_stop_wh - meter_start_wh)
@@ -102,65 +113,63 @@ overlapped as (
                  // (2 * duration_us)
         end as overlap_micro_kwh,
         -- A register below the previous session's stop, without overlapping it: the meter was reset or replaced.
-        coalesce(has_registers and meter_start_wh < previous_stop_wh and started_at >= previous_ended_at, false)
-            as has_register_reset,
-        previous_stop_wh
+        is_counted and coalesce(has_registers and meter_start_wh < counted_previous_stop_wh
+                                and started_at >= previous_ended_at, false) as has_register_reset,
+        case when is_counted then counted_previous_stop_wh end as previous_stop_wh
     from counted
 ),
 
 layered as (
     select
-        classified.partner_id,
-        classified.session_ref,
-        classified.charge_point_ref,
-        classified.customer_ref,
-        classified.ean,
-        classified.started_at,
-        classified.ended_at,
-        classified.duration_us,
-        classified.meter_start_wh,
-        classified.meter_stop_wh,
-        classified.has_registers,
-        classified.is_latest,
-        classified.version_status,
-        classified.exclusion_reason,
-        case classified.exclusion_reason
+        overlapped.partner_id,
+        overlapped.session_ref,
+        overlapped.charge_point_ref,
+        overlapped.customer_ref,
+        overlapped.ean,
+        overlapped.started_at,
+        overlapped.ended_at,
+        overlapped.duration_us,
+        overlapped.meter_start_wh,
+        overlapped.meter_stop_wh,
+        overlapped.has_registers,
+        overlapped.is_latest,
+        overlapped.version_status,
+        overlapped.exclusion_reason,
+        case overlapped.exclusion_reason
             when 'duplicate_delivery' then 'the same session delivered again; the latest delivery counts'
             when 'superseded_by_correction' then 'a later delivery of this session_ref corrects it'
-            when 'unknown_charge_point' then 'charge point ' || classified.charge_point_ref || ' was never delivered'
-            when 'unknown_ean' then 'the customer of charge point ' || classified.charge_point_ref || ' (and its EAN) is unknown'
+            when 'unknown_charge_point' then 'charge point ' || overlapped.charge_point_ref || ' was never delivered'
+            when 'unknown_ean' then 'the customer of charge point ' || overlapped.charge_point_ref || ' (and its EAN) is unknown'
             when 'invalid_signature' then 'signed meter values do not verify'
             when 'timestamp_in_future' then 'ends after ' || cast({{ as_of() }} as varchar) || ' (as of)'
-            when 'before_installation' then 'starts before installation on ' || cast(classified.installed_date as varchar)
-            when 'register_backwards' then 'meter_stop_wh ' || classified.meter_stop_wh || ' < meter_start_wh ' || classified.meter_start_wh
+            when 'before_installation' then 'starts before installation on ' || cast(overlapped.installed_date as varchar)
+            when 'register_backwards' then 'meter_stop_wh ' || overlapped.meter_stop_wh || ' < meter_start_wh ' || overlapped.meter_start_wh
             when 'negative_energy' then 'energy_kwh is negative'
             when 'zero_energy' then 'no energy delivered'
-            when 'implausible_power' then 'average power above ' || classified.max_power_kw || ' kW + '
+            when 'implausible_power' then 'average power above ' || overlapped.max_power_kw || ' kW + '
                 || {{ var('power_margin_pct') }} || ' %'
         end as exclusion_detail,
-        classified.raw_micro_kwh,
-        case when classified.exclusion_reason is null then 0 else classified.raw_micro_kwh end as excluded_micro_kwh,
-        coalesce(overlapped.overlap_micro_kwh, 0) as overlap_micro_kwh,
+        overlapped.delivered_kwh,
+        overlapped.export_kwh,
+        overlapped.raw_micro_kwh,
+        case when overlapped.exclusion_reason is null then 0 else overlapped.raw_micro_kwh end as excluded_micro_kwh,
+        overlapped.overlap_micro_kwh,
         case
-            when classified.exclusion_reason is null
-                then least(classified.claimed_export_micro_kwh, classified.raw_micro_kwh - overlapped.overlap_micro_kwh)
+            when overlapped.is_counted
+                then least(overlapped.claimed_export_micro_kwh, overlapped.raw_micro_kwh - overlapped.overlap_micro_kwh)
             else 0
         end as export_micro_kwh,
-        classified.duration_us > {{ var('long_session_days') }} * 86400000000 as is_long_session,
-        coalesce(overlapped.has_register_reset, false) as has_register_reset,
+        overlapped.duration_us > {{ var('long_session_days') }} * 86400000000 as is_long_session,
+        overlapped.has_register_reset,
         overlapped.previous_stop_wh,
-        classified.signature_status,
-        classified.source_type,
-        classified.source_record,
-        classified.file_sha256,
-        classified.source_file,
-        classified.line_number,
-        classified.received_at
-    from classified
-    left join overlapped
-        on classified.partner_id = overlapped.partner_id
-        and classified.session_ref = overlapped.session_ref
-        and classified.source_record = overlapped.source_record
+        overlapped.signature_status,
+        overlapped.source_type,
+        overlapped.source_record,
+        overlapped.file_sha256,
+        overlapped.source_file,
+        overlapped.line_number,
+        overlapped.received_at
+    from overlapped
 ),
 
 final as (

@@ -1,39 +1,37 @@
 -- One row per session (its latest delivered version) with its energy and the connection it belongs to,
--- traceable to the delivered file and line it came from.
+-- traceable to the delivered file and line it came from. Read from the cleaned versions, which already
+-- carry the winner of each session_ref and its connection: no second pass over every delivered session.
+-- A view over that table: a copy would cost a full write of every session and is read about once a run.
+{{ config(materialized='view') }}
 with sessions as (
-    select * from {{ ref('int_sessions_measured') }}
-),
-
-charge_points as (
-    select * from {{ ref('int_charge_points_connected') }}
+    select * from {{ ref('int_sessions_cleaned') }}
+    where is_latest
 ),
 
 final as (
     select
-        sessions.partner_id,
-        sessions.session_ref,
-        sessions.charge_point_ref,
-        charge_points.customer_ref,
-        charge_points.ean,
-        sessions.started_at,
-        sessions.ended_at,
-        sessions.meter_start_wh,
-        sessions.meter_stop_wh,
-        sessions.has_registers,
-        sessions.delivered_kwh,
-        sessions.export_kwh,
-        sessions.kwh,
-        sessions.source_type,
-        sessions.source_record,
-        sessions.signature_status,
-        sessions.file_sha256,
-        sessions.source_file,
-        sessions.line_number,
-        sessions.received_at
+        partner_id,
+        session_ref,
+        charge_point_ref,
+        customer_ref,
+        ean,
+        started_at,
+        ended_at,
+        meter_start_wh,
+        meter_stop_wh,
+        has_registers,
+        delivered_kwh,
+        export_kwh,
+        -- as delivered, by the file contract's rule; the cleaning rules decide how much of it counts
+        cast(delivered_kwh - export_kwh as decimal(18, 6)) as kwh,
+        source_type,
+        source_record,
+        signature_status,
+        file_sha256,
+        source_file,
+        line_number,
+        received_at
     from sessions
-    left join charge_points
-        on sessions.partner_id = charge_points.partner_id
-        and sessions.charge_point_ref = charge_points.charge_point_ref
 )
 
 select * from final

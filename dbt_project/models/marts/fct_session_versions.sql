@@ -1,5 +1,7 @@
 -- Every delivered version of every session (the history behind fct_charging_sessions): which version won,
 -- whether the others were exact duplicates or corrected, and what each version's energy became.
+-- A view: a projection of the int_sessions_cleaned table, which a copy would only double on disk.
+{{ config(materialized='view') }}
 with cleaned as (
     select * from {{ ref('int_sessions_cleaned') }}
 ),
