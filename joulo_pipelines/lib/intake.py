@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,7 +156,11 @@ def _manifest_entry(result: IntakeResult, received_at: datetime, path: Path) -> 
 def _keep_raw_bytes(data_dir: DataDir, path: Path, sha: str) -> None:
     target = data_dir.raw / f"{sha}{path.suffix.lower() or '.bin'}"
     if not target.exists():
-        _write_atomically(target, path.read_bytes())
+        # copied by the kernel, not through Python memory: session files run to hundreds of MB
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(path, temporary)
+        os.replace(temporary, target)
 
 
 def _write_atomically(target: Path, content: bytes) -> None:
@@ -241,22 +246,44 @@ def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: Int
 def _number_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Give each parsed row its physical line number in the file (header = line 1).
 
-    DuckDB's reader skips blank lines and rows it rejects; we read the file once more as plain lines and
-    hand the parsed rows, in order, the line numbers that are neither blank, the header nor rejected.
+    Usually every line after the header is one parsed row: then the rows, kept in file order, are lines 2,
+    3, ... and the file need not be read again. Otherwise DuckDB's reader has skipped blank lines and rows it
+    rejects; we read the file once more as plain lines and hand the parsed rows, in order, the line numbers
+    that are neither blank, the header nor rejected.
     """
+    parsed_rows, rejected_rows = con.execute(
+        "select (select count(*) from cells), (select count(*) from reject_errors)").fetchone()
+    if rejected_rows == 0 and parsed_rows + 1 == _physical_lines(path):
+        con.execute("create view numbered as select rowid + 2 as line, * from cells")
+        return
     _read_lines(con, path)
     con.execute(
         "create table line_map as select row_number() over (order by line) - 1 as cell_row, line from lines "
         "where line > 1 and trim(coalesce(text, ''), chr(13) || ' ') <> '' "
         "and line not in (select line from reject_errors)"
     )
-    parsed_rows, mapped_rows = con.execute(
-        "select (select count(*) from cells), (select count(*) from line_map)").fetchone()
+    mapped_rows = con.execute("select count(*) from line_map").fetchone()[0]
     if parsed_rows != mapped_rows:
         raise _FileRejected([RowError(0, "", None, "a quoted value spans several lines; every record must be on "
                                       "one line")])
     con.execute("create table numbered as select m.line, c.* from (select rowid as cell_row, * from cells) c "
                 "join line_map m using (cell_row)")
+
+
+def _physical_lines(path: Path) -> int | None:
+    """Lines ended by \\n or \\r\\n (a last line without one counts too); None when a bare \\r, which a CSV
+    reader may also take for a line end, makes the count ambiguous."""
+    lines, ends_with_newline, pending_cr = 0, True, False
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
+            if pending_cr and not chunk.startswith(b"\n"):
+                return None
+            pending_cr = chunk.endswith(b"\r")
+            if chunk.count(b"\r") - chunk.count(b"\r\n") - pending_cr:
+                return None
+            lines += chunk.count(b"\n")
+            ends_with_newline = chunk.endswith(b"\n")
+    return None if pending_cr else lines + (not ends_with_newline)
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
