@@ -380,7 +380,8 @@ def _files_freshness(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
         return {"last_at": None, "count": 0, "detail": None}
     return _one(con, f"""
         select max(received_at) as last_at, count(*) as count,
-               arg_max(dataset, received_at) as detail,
+               -- files of one drop share received_at: the dataset name breaks the tie, so a rerun reads the same
+               arg_max(dataset, (received_at, dataset)) as detail,
                count(*) filter (where status = 'rejected') as rejected
         from read_json($glob, format = 'auto', columns = {{dataset: 'VARCHAR', received_at: 'TIMESTAMPTZ',
                                                           status: 'VARCHAR'}})
