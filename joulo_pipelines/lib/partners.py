@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from joulo_pipelines.lib.iban import Iban
 
 
 class PartnerRegistryError(ValueError):
@@ -56,20 +56,10 @@ class Partner(BaseModel):
     name: str
     brand: Brand
     payout_model: Literal["direct", "partner_account"]
-    partner_iban: str | None = None
+    partner_iban: Iban | None = None
     service_fee_pct: Decimal = Field(ge=0, le=100)
     partner_share_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)
     source: Source = Source()
-
-    @field_validator("partner_iban")
-    @classmethod
-    def _iban_is_valid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(IBAN(value))
-        except SchwiftyException as exc:
-            raise ValueError(f"partner_iban is not a valid IBAN ({exc})") from None
 
     @model_validator(mode="after")
     def _money_terms_add_up(self) -> "Partner":

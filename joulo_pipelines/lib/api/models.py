@@ -13,11 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from joulo_pipelines.lib.ean import is_valid_ean
+from joulo_pipelines.lib.iban import normalised_iban
 
 # One line of text: the file intake refuses values spanning lines, so control characters never get that far.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
@@ -80,7 +79,7 @@ class Enrolment(Strict):
     customer_ref: Ref = Field(description="The partner's own id of the customer, unique within the partner.")
     name: Text = Field(description="The connection holder (aangeslotene) who signs.")
     email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    iban: Annotated[str, StringConstraints(min_length=15, max_length=42)] | None = Field(
+    iban: Annotated[str, StringConstraints(min_length=15, max_length=42), AfterValidator(normalised_iban)] | None = Field(
         default=None, description="The customer's account; required when the partner pays customers directly.")
     account_holder: Text | None = None
     address: Address
@@ -97,16 +96,6 @@ class Enrolment(Strict):
         if not is_valid_ean(value):
             raise ValueError("the last digit is not the GS1 check digit of the first 17")
         return value
-
-    @field_validator("iban")
-    @classmethod
-    def _iban_is_valid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(IBAN(value))
-        except SchwiftyException as exc:
-            raise ValueError(f"not a valid IBAN ({exc})") from None
 
     @model_validator(mode="after")
     def _charge_point_refs_are_unique(self) -> "Enrolment":

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from joulo_pipelines.lib.iban import Iban
 
 SALES_COLUMNS = ("sale_date", "delivery_year", "units", "price_eur_per_ere", "reference")
 
@@ -29,16 +29,8 @@ class ClientFundsAccount(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=70)
-    iban: str
+    iban: Iban
     bic: str | None = Field(default=None, pattern=r"^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$")
-
-    @field_validator("iban")
-    @classmethod
-    def _iban_is_valid(cls, value: str) -> str:
-        try:
-            return str(IBAN(value))
-        except SchwiftyException as exc:
-            raise ValueError(f"not a valid IBAN ({exc})") from None
 
 
 class SmtpSettings(BaseModel):
