@@ -1,40 +1,35 @@
-"""How figures read on a report: Dutch (nl-NL) numbers and euros by babel, Amsterdam local times.
+"""How figures read on a report: Dutch (nl-NL) numbers and euros, Amsterdam local times.
 
-Amounts arrive as integer cents or Decimal; nothing here goes through a float."""
+Amounts arrive as integer cents or Decimal; nothing here goes through a float.
+
+A national quarter formats ~15 figures on each of 600,000 statements, so numbers are formatted by
+Decimal's own format with the separators swapped, not by babel (ten times slower per figure). The nl-NL
+pattern is simple enough for that: '.' groups thousands, ',' marks decimals, '-' leads, and both round
+half to even. tests/test_reports_formatting.py holds the two to the same output as babel's nl_NL."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-
-from babel import Locale
-from babel.numbers import NumberPattern, format_currency, parse_pattern
 
 from joulo_pipelines.lib.clock import AMSTERDAM
 
-LOCALE = "nl_NL"
-# Parsed once: a national quarter formats millions of figures, and babel would parse both on every call.
-_LOCALE = Locale.parse(LOCALE)
-
-
-@cache
-def _decimal_pattern(places: int) -> NumberPattern:
-    return parse_pattern("#,##0" + ("." + "0" * places if places else ""))
+_DUTCH_SEPARATORS = str.maketrans({",": ".", ".": ","})
+_NBSP = "\xa0"
 
 
 def eur(cents: int | None) -> str:
-    """1234567 -> '€ 12.345,67'."""
+    """1234567 -> '€ 12.345,67' (a no-break space after the sign, as nl-NL writes it)."""
     if cents is None:
         return "–"
-    return format_currency(Decimal(cents).scaleb(-2), "EUR", locale=LOCALE)
+    return f"€{_NBSP}{number(Decimal(cents).scaleb(-2), 2)}"
 
 
 def number(value: Decimal | int | None, places: int = 0) -> str:
     """Thousands with '.', decimals with ',': 68466.944309 -> '68.467' (places=0) or '68.466,944' (3)."""
     if value is None:
         return "–"
-    return _decimal_pattern(places).apply(Decimal(value), _LOCALE)
+    return format(Decimal(value), f",.{places}f").translate(_DUTCH_SEPARATORS)
 
 
 def percent(share: Decimal | None, places: int = 1) -> str:
