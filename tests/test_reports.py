@@ -323,3 +323,33 @@ def test_freshness_reads_the_last_file_ocpi_pull_and_ocpp_message_of_that_partne
     beta = {row["source"]: row for row in freshness(data_dir, "beta")}
     assert beta["files"]["last_at"].isoformat() == "2027-01-10T06:00:00+00:00"
     assert beta["ocpi"]["last_at"] is None and beta["ocpp"]["last_at"] is None
+
+
+def test_statements_written_by_worker_processes_equal_those_written_in_one_and_leavers_lose_theirs(
+        demo_world_copy, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from joulo_pipelines.lib.reports import statements as statements_module
+
+    customers = folder(demo_world_copy, "voltnet") / "customers"
+
+    def statements() -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in customers.iterdir()}
+
+    assert cli.main(["reports", QUARTER]) == 0
+    in_one_process = statements()
+    (customers / "VOL-C00000.html").write_text("the statement of a customer who has left since")
+    longer = sorted(in_one_process)[0]  # a statement longer than its rebuild leaves no tail behind
+    (customers / longer).write_bytes(in_one_process[longer] + b"<p>an older, longer statement</p>" * 100)
+    submitted = []
+
+    class CountingPool(ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(statements_module, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(statements_module, "STATEMENTS_PER_BATCH", 7)  # each partner's ~30 customers in batches
+    assert cli.main(["reports", QUARTER]) == 0
+    assert len(submitted) >= 3 * 4, "every partner's batches went to worker processes"
+    assert statements() == in_one_process

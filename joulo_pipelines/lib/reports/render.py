@@ -8,7 +8,8 @@ report fails does not stop the others."""
 
 from __future__ import annotations
 
-import shutil
+import os
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,25 +17,18 @@ from pathlib import Path
 
 import duckdb
 from babel.dates import get_month_names
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.reports import formatting, labels, queries
+from joulo_pipelines.lib.reports import labels, queries, statements
 from joulo_pipelines.lib.reports.charts import Series, bar_chart
+from joulo_pipelines.lib.reports.environment import environment
 
-TEMPLATES = Path(__file__).parent / "templates"
 MONTHS = get_month_names("abbreviated", locale="en")  # the partner report is in English
-OTHER_KWH_COLOUR = "#c9ccd1"
 ERE_COLOUR = "#2b9348"
-
-_environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                           undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-                           lstrip_blocks=True)
-_environment.filters.update(eur=formatting.eur, number=formatting.number, percent=formatting.percent,
-                            local_time=formatting.local_time, day=formatting.day,
-                            sentence=lambda text: text[:1].upper() + text[1:], text_on=formatting.text_on)
+# A partner's report that fails with one of these does not stop the others.
+FAILURES = (duckdb.Error, OSError, KeyError, ValueError, BrokenProcessPool)
 
 
 @dataclass(frozen=True)
@@ -63,23 +57,34 @@ def safe_name(customer_ref: str) -> str:
 
 def write_reports(data_dir: DataDir, quarter: Quarter, as_of: date) -> list[PartnerReport]:
     registry = load_registry(data_dir.partners_file)
-    results = []
-    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+    results: dict[str, PartnerReport] = {}
+    started: dict[str, _StartedReport] = {}
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con, statements.StatementWriters() as writers:
+        # Every partner's statements are under way before the first one is waited for.
         for partner in registry.partners:
             try:
-                results.append(write_partner_report(con, data_dir, partner, quarter, as_of))
-            except (duckdb.Error, OSError, KeyError, ValueError) as exc:
-                # The type only: a database error can quote a row, and rows hold people.
-                results.append(PartnerReport(partner.id, "failed", message=f"{type(exc).__name__} while building "
-                                                                           f"the {quarter} report of {partner.id}"))
-    return results
+                started[partner.id] = start_partner_report(con, writers, data_dir, partner, quarter, as_of)
+            except FAILURES as exc:
+                results[partner.id] = _failed(partner.id, quarter, exc)
+        for partner_id, report in started.items():
+            try:
+                results[partner_id] = report.finish()
+            except FAILURES as exc:
+                results[partner_id] = _failed(partner_id, quarter, exc)
+    return [results[partner.id] for partner in registry.partners]
+
+
+def _failed(partner_id: str, quarter: Quarter, exc: Exception) -> PartnerReport:
+    # The type only: a database error can quote a row, and rows hold people.
+    return PartnerReport(partner_id, "failed",
+                         message=f"{type(exc).__name__} while building the {quarter} report of {partner_id}")
 
 
 def _month_chart(chart_id: str, months: list[dict], partner: Partner) -> tuple:
     names = [MONTHS[row["month"].month] for row in months]
     kwh = bar_chart(f"{chart_id}-kwh", names, [
         Series("eligible_kwh", "eligible for ERE", partner.brand.colour, [row["eligible_kwh"] for row in months]),
-        Series("other_kwh", "not eligible", OTHER_KWH_COLOUR, [row["kwh"] - row["eligible_kwh"] for row in months]),
+        Series("other_kwh", "not eligible", statements.OTHER_KWH_COLOUR, [row["kwh"] - row["eligible_kwh"] for row in months]),
     ], "kWh")
     ere = bar_chart(f"{chart_id}-ere", names, [Series("ere", "ERE (estimate)", ERE_COLOUR,
                                                        [row["ere"] for row in months])], "ERE")
@@ -99,8 +104,9 @@ def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner:
     }
 
 
-def write_partner_report(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
-                         as_of: date) -> PartnerReport:
+def start_partner_report(con: duckdb.DuckDBPyConnection, writers: statements.StatementWriters, data_dir: DataDir,
+                         partner: Partner, quarter: Quarter, as_of: date) -> _StartedReport:
+    """Write the partner's pages and hand its statements to the writers."""
     folder = report_folder(data_dir, quarter, partner.id)
     figures = _quarter_figures(con, data_dir, partner, quarter)
     months = queries.monthly_energy(con, partner.id, quarter.start, quarter.end)
@@ -111,10 +117,37 @@ def write_partner_report(con: duckdb.DuckDBPyConnection, data_dir: DataDir, part
         row["booking"] = booked.get(row["customer_ref"])
         row["payout"] = payouts.lines.get(row["customer_ref"])
         row["file"] = f"customers/{safe_name(row['customer_ref'])}.html"
+    (folder / "customers").mkdir(parents=True, exist_ok=True)
+    written = writers.write(statements.batches(con, folder, partner, quarter, as_of, customer_rows, payouts))
+    for name, html in _pages(con, data_dir, partner, quarter, as_of, figures, months, customer_rows).items():
+        (folder / name).write_text(html, encoding="utf-8")
+    return _StartedReport(partner.id, folder, len(customer_rows), written)
+
+
+@dataclass(frozen=True)
+class _StartedReport:
+    partner_id: str
+    folder: Path
+    customers: int
+    written: list  # futures of the statement file names, per batch
+
+    def finish(self) -> PartnerReport:
+        names = {name for batch in self.written for name in batch.result()}
+        # Customers who left must not keep a statement here. The others' files were just overwritten in
+        # place: emptying the folder first would cost a national quarter 600,000 deletions for nothing.
+        for stale in {entry.name for entry in os.scandir(self.folder / "customers")} - names:
+            (self.folder / "customers" / stale).unlink()
+        return PartnerReport(self.partner_id, "written", customers=self.customers, statements=len(names),
+                             folder=str(self.folder))
+
+
+def _pages(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter, as_of: date,
+           figures: dict, months: list[dict], customer_rows: list[dict]) -> dict[str, str]:
+    """index.html (the quarter, with every customer's row) and year.html (the year to date)."""
     kwh_chart, ere_chart = _month_chart("quarter", months, partner)
     common = {"partner": partner, "brand": partner.brand, "quarter": quarter, "as_of": as_of,
               "last_day": quarter.end - timedelta(days=1)}
-    pages = {"index.html": _environment.get_template("report.html.j2").render(
+    pages = {"index.html": environment.get_template("report.html.j2").render(
         {**common, **figures}, months=months, kwh_chart=kwh_chart, ere_chart=ere_chart,
         adjustments=queries.adjustments(con, partner.id, quarter),
         adjustment_reasons=labels.ADJUSTMENT_REASONS,
@@ -126,7 +159,7 @@ def write_partner_report(con: duckdb.DuckDBPyConnection, data_dir: DataDir, part
                      for q in quarters_to_date(quarter)]
     year_months = queries.monthly_energy(con, partner.id, date(quarter.year, 1, 1), quarter.end)
     year_kwh_chart, year_ere_chart = _month_chart("year", year_months, partner)
-    pages["year.html"] = _environment.get_template("year.html.j2").render(
+    pages["year.html"] = environment.get_template("year.html.j2").render(
         **common, quarters=year_quarters, months=year_months, kwh_chart=year_kwh_chart, ere_chart=year_ere_chart,
         year_kwh=sum((q["energy"]["kwh"] for q in year_quarters), Decimal(0)),
         year_eligible_kwh=sum((q["energy"]["eligible_kwh"] for q in year_quarters), Decimal(0)),
@@ -134,40 +167,4 @@ def write_partner_report(con: duckdb.DuckDBPyConnection, data_dir: DataDir, part
         # Proposals of later quarters hold what earlier unapproved ones would pay: only approved quarters add up.
         year_paid=sum(q["payouts"].totals.get("paid_cents", 0) for q in year_quarters
                       if q["payouts"].state == "approved"))
-
-    statements = _statements(con, partner, quarter, as_of, customer_rows, payouts)
-    if folder.exists():
-        shutil.rmtree(folder)  # customers who left must not keep a statement here
-    (folder / "customers").mkdir(parents=True)
-    for name, html in {**pages, **statements}.items():
-        (folder / name).write_text(html, encoding="utf-8")
-    return PartnerReport(partner.id, "written", customers=len(customer_rows), statements=len(statements),
-                         folder=str(folder))
-
-
-def _statements(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, as_of: date,
-                customer_rows: list[dict], payouts: queries.Payouts) -> dict[str, str]:
-    points = queries.charge_points_by_customer(con, partner.id, quarter)
-    monthly: dict[str, list] = {}
-    for row in queries.monthly_energy(con, partner.id, quarter.start, quarter.end, by_customer=True):
-        monthly.setdefault(row["customer_ref"], []).append(row)
-    template = _environment.get_template("statement.html.j2")
-    empty_months = [{"month": date(quarter.year, quarter.start.month + i, 1), "kwh": Decimal(0),
-                     "eligible_kwh": Decimal(0), "ere": Decimal(0)} for i in range(3)]
-    pages = {}
-    for row in customer_rows:
-        language = row["language"] if row["language"] in labels.STATEMENT else "nl"
-        months = monthly.get(row["customer_ref"], empty_months)
-        month_names = get_month_names("abbreviated", locale=language)
-        chart = bar_chart("statement-kwh", [month_names[m["month"].month] for m in months], [
-            Series("eligible_kwh", labels.STATEMENT[language]["eligible_kwh"], partner.brand.colour,
-                   [m["eligible_kwh"] for m in months]),
-            Series("other_kwh", labels.STATEMENT[language]["does_not_count"], OTHER_KWH_COLOUR,
-                   [m["kwh"] - m["eligible_kwh"] for m in months])], "kWh", width=520, height=200)
-        pages[row["file"]] = template.render(
-            partner=partner, brand=partner.brand, quarter=quarter, as_of=as_of, last_day=quarter.end - timedelta(days=1),
-            customer=row,
-            charge_points=points.get(row["customer_ref"], []), chart=chart, payouts=payouts,
-            iban=row["iban_masked"] if partner.payout_model == "direct" else None,
-            t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language)
     return pages

@@ -1,0 +1,19 @@
+"""The Jinja environment of every report page: autoescaped HTML, strict about missing values, with the
+Dutch number, money and date filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from joulo_pipelines.lib.reports import formatting
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                          undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
+                          lstrip_blocks=True)
+environment.filters.update(eur=formatting.eur, number=formatting.number, percent=formatting.percent,
+                           local_time=formatting.local_time, day=formatting.day,
+                           sentence=lambda text: text[:1].upper() + text[1:], text_on=formatting.text_on)

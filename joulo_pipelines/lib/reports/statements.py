@@ -1,0 +1,127 @@
+"""The per-customer quarterly statements (customers/<customer_ref>.html), written in worker processes.
+
+A national quarter has ~600,000 customers: rendering a statement takes ~0.3 ms of Python, too much for one
+core. A partner's customers go out in batches to worker processes, which render and write them while the
+parent goes on with the next partner's queries and pages. A partner with a single batch is written in the
+parent: starting a worker would cost more than its statements take."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import duckdb
+from babel.dates import get_month_names
+
+from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.reports import labels, queries
+from joulo_pipelines.lib.reports.charts import Series, bar_chart
+from joulo_pipelines.lib.reports.environment import environment
+
+STATEMENTS_PER_BATCH = 5_000
+OTHER_KWH_COLOUR = "#c9ccd1"
+
+
+@dataclass(frozen=True)
+class StatementBatch:
+    """What one batch of statements shows, and nothing of the partner's other customers."""
+    folder: Path
+    partner: Partner
+    quarter: Quarter
+    as_of: date
+    payouts: queries.Payouts  # holding the lines of this batch's customers only
+    customers: list[dict]  # report rows, each with its "charge_points" and "months"
+
+
+def batches(con: duckdb.DuckDBPyConnection, folder: Path, partner: Partner, quarter: Quarter, as_of: date,
+            customer_rows: list[dict], payouts: queries.Payouts) -> list[StatementBatch]:
+    points = queries.charge_points_by_customer(con, partner.id, quarter)
+    monthly: dict[str, list] = {}
+    for row in queries.monthly_energy(con, partner.id, quarter.start, quarter.end, by_customer=True):
+        monthly.setdefault(row["customer_ref"], []).append(row)
+    empty_months = [{"month": date(quarter.year, quarter.start.month + i, 1), "kwh": Decimal(0),
+                     "eligible_kwh": Decimal(0), "ere": Decimal(0)} for i in range(3)]
+    result = []
+    for first in range(0, len(customer_rows), STATEMENTS_PER_BATCH):
+        rows = customer_rows[first:first + STATEMENTS_PER_BATCH]
+        refs = [row["customer_ref"] for row in rows]
+        result.append(StatementBatch(
+            folder, partner, quarter, as_of,
+            replace(payouts, lines={ref: payouts.lines[ref] for ref in refs if ref in payouts.lines}),
+            [{**row, "charge_points": points.get(row["customer_ref"], []),
+              "months": monthly.get(row["customer_ref"], empty_months)} for row in rows]))
+    return result
+
+
+class StatementWriters:
+    """Hands batches to worker processes, started on first need and shared by all partners of a run."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> StatementWriters:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def write(self, statement_batches: list[StatementBatch]) -> list[Future]:
+        """Futures of the file names each batch wrote; a single batch is written before this returns."""
+        cores = len(os.sched_getaffinity(0))
+        if len(statement_batches) < 2 or cores < 2:
+            return [_done(write_batch(batch)) for batch in statement_batches]
+        if self._pool is None:
+            # Spawned, not forked: the parent holds a DuckDB connection and its threads.
+            self._pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn"))
+        return [self._pool.submit(write_batch, batch) for batch in statement_batches]
+
+
+def _done(names: list[str]) -> Future:
+    future: Future = Future()
+    future.set_result(names)
+    return future
+
+
+@cache
+def _month_names(language: str) -> dict:
+    return get_month_names("abbreviated", locale=language)
+
+
+def write_batch(batch: StatementBatch) -> list[str]:
+    """Render and write a batch of statements; the file names written, relative to customers/."""
+    partner, quarter = batch.partner, batch.quarter
+    template = environment.get_template("statement.html.j2")
+    names = []
+    for row in batch.customers:
+        language = row["language"] if row["language"] in labels.STATEMENT else "nl"
+        months = row["months"]
+        month_names = _month_names(language)
+        chart = bar_chart("statement-kwh", [month_names[m["month"].month] for m in months], [
+            Series("eligible_kwh", labels.STATEMENT[language]["eligible_kwh"], partner.brand.colour,
+                   [m["eligible_kwh"] for m in months]),
+            Series("other_kwh", labels.STATEMENT[language]["does_not_count"], OTHER_KWH_COLOUR,
+                   [m["kwh"] - m["eligible_kwh"] for m in months])], "kWh", width=520, height=200)
+        html = template.render(
+            partner=partner, brand=partner.brand, quarter=quarter, as_of=batch.as_of,
+            last_day=quarter.end - timedelta(days=1), customer=row, charge_points=row["charge_points"],
+            chart=chart, payouts=batch.payouts, iban=row["iban_masked"] if partner.payout_model == "direct" else None,
+            t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language)
+        _overwrite(batch.folder / row["file"], html.encode())
+        names.append(row["file"].removeprefix("customers/"))
+    return names
+
+
+def _overwrite(path: Path, content: bytes) -> None:
+    """Write over the file in place and cut what is left of the old one. A rebuild finds most statements
+    there already, and emptying a file before writing it again costs the file system several times more."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644), "wb") as file:
+        file.write(content)
+        file.truncate()
