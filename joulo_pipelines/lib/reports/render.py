@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 from babel.dates import get_month_names
+from markupsafe import Markup
 
 from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.paths import DataDir
@@ -84,7 +85,8 @@ def _month_chart(chart_id: str, months: list[dict], partner: Partner) -> tuple:
     names = [MONTHS[row["month"].month] for row in months]
     kwh = bar_chart(f"{chart_id}-kwh", names, [
         Series("eligible_kwh", "eligible for ERE", partner.brand.colour, [row["eligible_kwh"] for row in months]),
-        Series("other_kwh", "not eligible", statements.OTHER_KWH_COLOUR, [row["kwh"] - row["eligible_kwh"] for row in months]),
+        Series("other_kwh", "not eligible", statements.OTHER_KWH_COLOUR,
+               [row["kwh"] - row["eligible_kwh"] for row in months]),
     ], "kWh")
     ere = bar_chart(f"{chart_id}-ere", names, [Series("ere", "ERE (estimate)", ERE_COLOUR,
                                                        [row["ere"] for row in months])], "ERE")
@@ -106,10 +108,10 @@ def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner:
 
 def start_partner_report(con: duckdb.DuckDBPyConnection, writers: statements.StatementWriters, data_dir: DataDir,
                          partner: Partner, quarter: Quarter, as_of: date) -> _StartedReport:
-    """Write the partner's pages and hand its statements to the writers."""
+    """Hand the partner's customers to the writers and write the year overview; the quarter's page waits
+    for the rows of its customer table (_StartedReport.finish)."""
     folder = report_folder(data_dir, quarter, partner.id)
     figures = _quarter_figures(con, data_dir, partner, quarter)
-    months = queries.monthly_energy(con, partner.id, quarter.start, quarter.end)
     customer_rows = queries.customers(con, partner.id, quarter)
     booked = queries.customer_bookings(con, partner.id, quarter)
     payouts = figures["payouts"]
@@ -119,9 +121,9 @@ def start_partner_report(con: duckdb.DuckDBPyConnection, writers: statements.Sta
         row["file"] = f"customers/{safe_name(row['customer_ref'])}.html"
     (folder / "customers").mkdir(parents=True, exist_ok=True)
     written = writers.write(statements.batches(con, folder, partner, quarter, as_of, customer_rows, payouts))
-    for name, html in _pages(con, data_dir, partner, quarter, as_of, figures, months, customer_rows).items():
-        (folder / name).write_text(html, encoding="utf-8")
-    return _StartedReport(partner.id, folder, len(customer_rows), written)
+    index, year = _pages(con, data_dir, partner, quarter, as_of, figures)
+    (folder / "year.html").write_text(year, encoding="utf-8")
+    return _StartedReport(partner.id, folder, len(customer_rows), written, index)
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,15 @@ class _StartedReport:
     partner_id: str
     folder: Path
     customers: int
-    written: list  # futures of the statement file names, per batch
+    written: list  # futures of statements.BatchResult
+    index: dict  # what index.html shows but its customer table
 
     def finish(self) -> PartnerReport:
-        names = {name for batch in self.written for name in batch.result()}
+        batches = [future.result() for future in self.written]
+        names = {name for batch in batches for name in batch.statements}
+        html = environment.get_template("report.html.j2").render(
+            self.index, customer_table_rows=Markup("").join(batch.table_rows for batch in batches))
+        (self.folder / "index.html").write_text(html, encoding="utf-8")
         # Customers who left must not keep a statement here. The others' files were just overwritten in
         # place: emptying the folder first would cost a national quarter 600,000 deletions for nothing.
         for stale in {entry.name for entry in os.scandir(self.folder / "customers")} - names:
@@ -142,24 +149,24 @@ class _StartedReport:
 
 
 def _pages(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter, as_of: date,
-           figures: dict, months: list[dict], customer_rows: list[dict]) -> dict[str, str]:
-    """index.html (the quarter, with every customer's row) and year.html (the year to date)."""
+           figures: dict) -> tuple[dict, str]:
+    """What index.html (the quarter) shows but its customer table, and year.html (the year to date)."""
+    # One pass over the year's sessions serves both: a month's figures do not depend on the range asked.
+    year_months = queries.monthly_energy(con, partner.id, date(quarter.year, 1, 1), quarter.end)
+    months = [row for row in year_months if row["month"] >= quarter.start]
     kwh_chart, ere_chart = _month_chart("quarter", months, partner)
     common = {"partner": partner, "brand": partner.brand, "quarter": quarter, "as_of": as_of,
               "last_day": quarter.end - timedelta(days=1)}
-    pages = {"index.html": environment.get_template("report.html.j2").render(
-        {**common, **figures}, months=months, kwh_chart=kwh_chart, ere_chart=ere_chart,
-        adjustments=queries.adjustments(con, partner.id, quarter),
-        adjustment_reasons=labels.ADJUSTMENT_REASONS,
-        signed=queries.signed_energy(con, partner.id, quarter),
-        freshness=queries.freshness(data_dir, partner.id),
-        customer_rows=customer_rows, customer_status=labels.CUSTOMER_STATUS)}
+    index = {**common, **figures, "months": months, "kwh_chart": kwh_chart, "ere_chart": ere_chart,
+             "adjustments": queries.adjustments(con, partner.id, quarter),
+             "adjustment_reasons": labels.ADJUSTMENT_REASONS,
+             "signed": queries.signed_energy(con, partner.id, quarter),
+             "freshness": queries.freshness(data_dir, partner.id), "customer_status": labels.CUSTOMER_STATUS}
 
     year_quarters = [figures if q == quarter else _quarter_figures(con, data_dir, partner, q)
                      for q in quarters_to_date(quarter)]
-    year_months = queries.monthly_energy(con, partner.id, date(quarter.year, 1, 1), quarter.end)
     year_kwh_chart, year_ere_chart = _month_chart("year", year_months, partner)
-    pages["year.html"] = environment.get_template("year.html.j2").render(
+    year = environment.get_template("year.html.j2").render(
         **common, quarters=year_quarters, months=year_months, kwh_chart=year_kwh_chart, ere_chart=year_ere_chart,
         year_kwh=sum((q["energy"]["kwh"] for q in year_quarters), Decimal(0)),
         year_eligible_kwh=sum((q["energy"]["eligible_kwh"] for q in year_quarters), Decimal(0)),
@@ -167,4 +174,4 @@ def _pages(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, 
         # Proposals of later quarters hold what earlier unapproved ones would pay: only approved quarters add up.
         year_paid=sum(q["payouts"].totals.get("paid_cents", 0) for q in year_quarters
                       if q["payouts"].state == "approved"))
-    return pages
+    return index, year

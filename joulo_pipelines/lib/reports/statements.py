@@ -1,9 +1,10 @@
-"""The per-customer quarterly statements (customers/<customer_ref>.html), written in worker processes.
+"""What a report holds per customer, rendered in worker processes: the quarterly statement
+(customers/<customer_ref>.html) and the customer's row in the partner's customer table (index.html).
 
-A national quarter has ~600,000 customers: rendering a statement takes ~0.3 ms of Python, too much for one
-core. A partner's customers go out in batches to worker processes, which render and write them while the
-parent goes on with the next partner's queries and pages. A partner with a single batch is written in the
-parent: starting a worker would cost more than its statements take."""
+A national quarter has ~600,000 customers: their statements and rows take ~0.3 ms of Python each, too much
+for one core. A partner's customers go out in batches to worker processes, which write the statements and
+send the table rows back, while the parent goes on with the next partner's queries and pages. A partner
+with a single batch is done in the parent: starting a worker would cost more than its customers take."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 from babel.dates import get_month_names
+from markupsafe import Markup
 
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.quarters import Quarter
@@ -74,7 +76,7 @@ class StatementWriters:
             self._pool.shutdown()
 
     def write(self, statement_batches: list[StatementBatch]) -> list[Future]:
-        """Futures of the file names each batch wrote; a single batch is written before this returns."""
+        """Futures of each batch's result (write_batch); a single batch is written before this returns."""
         cores = len(os.sched_getaffinity(0))
         if len(statement_batches) < 2 or cores < 2:
             return [_done(write_batch(batch)) for batch in statement_batches]
@@ -84,9 +86,9 @@ class StatementWriters:
         return [self._pool.submit(write_batch, batch) for batch in statement_batches]
 
 
-def _done(names: list[str]) -> Future:
+def _done(result: BatchResult) -> Future:
     future: Future = Future()
-    future.set_result(names)
+    future.set_result(result)
     return future
 
 
@@ -95,8 +97,14 @@ def _month_names(language: str) -> dict:
     return get_month_names("abbreviated", locale=language)
 
 
-def write_batch(batch: StatementBatch) -> list[str]:
-    """Render and write a batch of statements; the file names written, relative to customers/."""
+@dataclass(frozen=True)
+class BatchResult:
+    statements: list[str]  # the file names written, relative to customers/
+    table_rows: Markup  # the batch's rows of the customer table
+
+
+def write_batch(batch: StatementBatch) -> BatchResult:
+    """Write the batch's statements and render its rows of the customer table."""
     partner, quarter = batch.partner, batch.quarter
     template = environment.get_template("statement.html.j2")
     names = []
@@ -116,7 +124,9 @@ def write_batch(batch: StatementBatch) -> list[str]:
             t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language)
         _overwrite(batch.folder / row["file"], html.encode())
         names.append(row["file"].removeprefix("customers/"))
-    return names
+    table_rows = environment.get_template("_customer_rows.html.j2").render(
+        customer_rows=batch.customers, customer_status=labels.CUSTOMER_STATUS)
+    return BatchResult(names, Markup(table_rows))
 
 
 def _overwrite(path: Path, content: bytes) -> None:
