@@ -6,7 +6,7 @@ import json
 import duckdb
 
 from conftest import drop
-from joulo_pipelines.lib.intake import ingest_file
+from joulo_pipelines.lib.intake import ingest_file, ingest_files
 
 PARTNERS = ["alpha", "beta"]
 SESSIONS_HEADER = "session_ref,charge_point_ref,started_at,ended_at,meter_start_wh,meter_stop_wh\n"
@@ -85,6 +85,32 @@ def test_the_same_bytes_twice_is_a_no_op_and_a_changed_file_lands_again(data_dir
     changed = ingest_file(data_dir, PARTNERS, drop(data_dir, "alpha", "sessions.csv", content + content.splitlines()[1].replace("S1", "S2") + "\n"))
     assert changed.status == "landed" and changed.rows_loaded == 2
     assert len(list((data_dir.landing / "alpha" / "sessions").glob("*.parquet"))) == 2
+
+
+
+def test_partners_land_side_by_side_and_each_partners_files_in_order(data_dir):
+    content = SESSIONS_HEADER + "S1,CP1,2026-01-10T18:00:00Z,2026-01-10T20:00:00Z,1000,2000\n"
+    paths = [drop(data_dir, "alpha", "sessions_1.csv", content), drop(data_dir, "beta", "sessions.csv", content),
+             drop(data_dir, "alpha", "sessions_2.csv", content),  # the same bytes again: a duplicate
+             drop(data_dir, "gamma", "sessions.csv", content),  # not registered
+             drop(data_dir, "beta", "notes.txt", "not a contract file")]
+    results = ingest_files(data_dir, PARTNERS, paths)
+    assert [path for path, _ in results] == paths
+    assert [result.status for _, result in results] == ["landed", "landed", "duplicate", "rejected", "rejected"]
+    # The same bytes from two partners land for both, and their raw copy once.
+    assert landed_rows(data_dir, "alpha", "sessions", "session_ref") == [("S1",)]
+    assert landed_rows(data_dir, "beta", "sessions", "session_ref") == [("S1",)]
+    assert len(list(data_dir.raw.glob("*.csv"))) == 1
+    assert not list(data_dir.raw.glob(".*"))  # no temporary file left behind
+
+
+def test_a_file_that_breaks_the_intake_does_not_stop_the_others(data_dir):
+    content = SESSIONS_HEADER + "S1,CP1,2026-01-10T18:00:00Z,2026-01-10T20:00:00Z,1000,2000\n"
+    paths = [drop(data_dir, "alpha", "sessions.csv", content), data_dir.inbox / "beta" / "vanished.csv",
+             drop(data_dir, "beta", "sessions.csv", content)]
+    results = dict(ingest_files(data_dir, PARTNERS, paths))
+    assert isinstance(results[paths[1]], FileNotFoundError)
+    assert results[paths[0]].status == results[paths[2]].status == "landed"
 
 
 def test_a_file_missing_a_required_column_is_rejected_whole_and_kept_in_quarantine(data_dir):

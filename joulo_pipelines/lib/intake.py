@@ -13,6 +13,8 @@ import io
 import json
 import os
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,11 +98,43 @@ def inbox_files(data_dir: DataDir) -> list[Path]:
     return sorted(p for p in data_dir.inbox.glob("*/*") if p.is_file() and not p.name.startswith("."))
 
 
+def ingest_files(data_dir: DataDir, partner_ids: list[str],
+                 paths: list[Path]) -> list[tuple[Path, IntakeResult | Exception]]:
+    """Land files, each with its result or the exception that stopped it (one broken file must not stop the
+    others), in the order given.
+
+    Partners land side by side in threads: hashing, copying and counting lines leave a core idle that
+    another partner's DuckDB parse can use. A partner's own files land one after the other, in the order
+    given, so a file dropped twice is still recognised as a duplicate."""
+    data_dir.ensure()
+    ensure_landing_schemas(data_dir)  # before the threads, which would all find it missing
+    by_partner: dict[Path, list[Path]] = {}
+    for path in paths:
+        by_partner.setdefault(path.parent, []).append(path)  # inbox/<partner>/<file>
+
+    def land(partner_paths: list[Path]) -> list[tuple[Path, IntakeResult | Exception]]:
+        landed: list[tuple[Path, IntakeResult | Exception]] = []
+        for path in partner_paths:
+            try:
+                landed.append((path, ingest_file(data_dir, partner_ids, path)))
+            except Exception as exc:  # reported by the caller, with the others' results
+                landed.append((path, exc))
+        return landed
+
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        results = dict(item for landed in pool.map(land, by_partner.values()) for item in landed)
+    return [(path, results[path]) for path in paths]
+
+
+def _relative(data_dir: DataDir, path: Path) -> str:
+    return path.resolve().relative_to(data_dir.inbox.resolve()).as_posix()
+
+
 def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> IntakeResult:
     """Land one dropped file. Idempotent: the same bytes from the same partner a second time do nothing."""
     data_dir.ensure()
     ensure_landing_schemas(data_dir)
-    relative = path.resolve().relative_to(data_dir.inbox.resolve()).as_posix()
+    relative = _relative(data_dir, path)
     partner_id = relative.split("/", 1)[0]
     sha = sha256_of(path)
     _keep_raw_bytes(data_dir, path, sha)
@@ -158,14 +192,19 @@ def _keep_raw_bytes(data_dir: DataDir, path: Path, sha: str) -> None:
     if not target.exists():
         # copied by the kernel, not through Python memory: session files run to hundreds of MB
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary = _temporary(target)
         shutil.copyfile(path, temporary)
         os.replace(temporary, target)
 
 
+def _temporary(target: Path) -> Path:
+    # Unique per process and thread: two partners may drop the same bytes, landing as the same raw file.
+    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
 def _write_atomically(target: Path, content: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary = _temporary(target)
     temporary.write_bytes(content)
     os.replace(temporary, target)
 

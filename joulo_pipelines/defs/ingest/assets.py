@@ -4,7 +4,7 @@ import dagster as dg
 
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.contract import DATASETS
-from joulo_pipelines.lib.intake import IntakeResult, inbox_files, ingest_file
+from joulo_pipelines.lib.intake import IntakeResult, inbox_files, ingest_files
 from joulo_pipelines.lib.partners import load_registry
 
 LANDED_TABLES = [*DATASETS, "files"]
@@ -36,11 +36,9 @@ def landed_files(context: dg.AssetExecutionContext, config: IntakeConfig, data_d
     paths = [folder.inbox / name for name in config.files] if config.files else inbox_files(folder)
     results: list[IntakeResult] = []
     failed: list[str] = []
-    for path in paths:
-        try:
-            result = ingest_file(folder, registry.ids, path)
-        except Exception as exc:  # one broken file must not stop the others
-            context.log.error(f"{path.name}: intake failed: {type(exc).__name__}")
+    for path, result in ingest_files(folder, registry.ids, paths):
+        if isinstance(result, Exception):  # one broken file must not stop the others
+            context.log.error(f"{path.name}: intake failed: {type(result).__name__}")
             failed.append(str(path))
             continue
         results.append(result)
