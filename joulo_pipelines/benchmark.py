@@ -59,7 +59,7 @@ class PeakRss:
 
 
 def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None) -> dict:
-    from joulo_pipelines import cli
+    from joulo_pipelines import runner
 
     data_dir = DataDir(BENCH_DIR / "data" / f"{charge_points}-{quarter.label}")
     started = time.perf_counter()
@@ -77,8 +77,8 @@ def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None)
     load_before, cpu_before = os.getloadavg(), _cpu_seconds()
     with PeakRss() as memory:
         clock = time.perf_counter()
-        definitions = cli._definitions()
-        instance = cli._instance()
+        definitions = runner.definitions()
+        instance = runner.instance()
         stages["start-up (definitions, dbt manifest)"] = time.perf_counter() - clock
         for job_name, partition in (("ingest_job", None), ("quarter_job", quarter.partition_key)):
             result = definitions.resolve_job_def(job_name).execute_in_process(

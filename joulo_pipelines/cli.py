@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from joulo_pipelines import runner
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.status import adjustments_by_reason, files_by_partner, format_table, quarter_totals
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "payouts":
             from joulo_pipelines.lib.payouts.commands import approve as approve_payouts
 
-            return approve_payouts(_definitions(), _instance(), args.quarter, args.partner)
+            return approve_payouts(runner.definitions(), runner.instance(), args.quarter, args.partner)
         if args.command == "rev":
             from joulo_pipelines.lib.rev.cli import run_rev_command
 
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reports":
             from joulo_pipelines.lib.reports.commands import rebuild
 
-            return rebuild(_definitions(), _instance(), args.quarter)
+            return rebuild(runner.definitions(), runner.instance(), args.quarter)
         if args.command == "audit-pack":
             from joulo_pipelines.lib.rev.cli import run_audit_pack
 
@@ -131,27 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @cache
-def _definitions():
-    from joulo_pipelines.lib.dbt_manifest import ensure_manifest
-
-    ensure_manifest()
-    from joulo_pipelines.definitions import defs
-
-    return defs()
-
-
-def _instance():
-    import dagster as dg
-
-    from joulo_pipelines.lib import dagster_home
-
-    # The same instance config as `make ui`: Postgres when DAGSTER_PG_* says so, the warehouse pool.
-    dagster_home.install(dagster_home.dagster_home())
-    return dg.DagsterInstance.get()
-
-
 def _ingest() -> int:
-    result = _definitions().resolve_job_def("ingest_job").execute_in_process(instance=_instance())
+    result = runner.definitions().resolve_job_def("ingest_job").execute_in_process(instance=runner.instance())
     for materialization in result.asset_materializations_for_node("landed_files"):
         if materialization.asset_key.path[-1] == "files":
             meta = {k: v.value for k, v in materialization.metadata.items()}
@@ -162,8 +144,8 @@ def _ingest() -> int:
 
 
 def _run(quarter: Quarter) -> int:
-    job = _definitions().resolve_job_def("quarter_job")
-    result = job.execute_in_process(instance=_instance(), partition_key=quarter.partition_key)
+    job = runner.definitions().resolve_job_def("quarter_job")
+    result = job.execute_in_process(instance=runner.instance(), partition_key=quarter.partition_key)
     print(f"run {quarter}: {'succeeded' if result.success else 'FAILED'} (run id {result.run_id})")
     return 0 if result.success else 1
 
@@ -215,13 +197,13 @@ def _demo(data_dir: DataDir, seed: int) -> int:
     from joulo_pipelines.lib.payouts.commands import approve_quarters
 
     print(f"\npayouts, approved by the demo (exports/<quarter>/payouts/<partner>/ under {data_dir.exports}):")
-    if approve_quarters(_definitions(), _instance(), load_registry(data_dir.partners_file).ids,
+    if approve_quarters(runner.definitions(), runner.instance(), load_registry(data_dir.partners_file).ids,
                         [Quarter(2026, number) for number in range(1, 5)]) != 0:
         return 1
     from joulo_pipelines.lib.reports.commands import rebuild_quarters
 
     print("\npartner reports, rebuilt with the approved payouts (open index.html in a browser):")
-    if rebuild_quarters(_definitions(), _instance(), [Quarter(2026, number) for number in range(1, 5)]) != 0:
+    if rebuild_quarters(runner.definitions(), runner.instance(), [Quarter(2026, number) for number in range(1, 5)]) != 0:
         return 1
     _status(data_dir)
     print(f"\nwarehouse:   {data_dir.warehouse}  (schemas staging, intermediate, marts)")
