@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 
 from joulo_pipelines import runner
@@ -131,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-@cache
 def _ingest() -> int:
     result = runner.definitions().resolve_job_def("ingest_job").execute_in_process(instance=runner.instance())
     for materialization in result.asset_materializations_for_node("landed_files"):

@@ -4,12 +4,14 @@ commands (status, reports of a single partner...) should not pay for it."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import dagster as dg
 
 
+@cache  # loading them (and parsing dbt's manifest) takes seconds; one process needs them once
 def definitions() -> dg.Definitions:
     from joulo_pipelines.lib.dbt_manifest import ensure_manifest
 
