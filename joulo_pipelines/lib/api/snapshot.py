@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import duckdb
+import pyarrow as pa
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.api import snapshot_sql, store
@@ -21,6 +22,17 @@ from joulo_pipelines.lib.api.webhooks import event_id, record_event
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
+
+
+_BATCH_ROWS = 20_000  # customer documents per executemany: bounded memory at national scale
+
+_NEXT_PAYOUTS = pa.schema([("partner_id", pa.string()), ("customer_ref", pa.string()), ("unavailable", pa.string()),
+                           ("quarter", pa.string()), ("amount_cents", pa.int64()), ("status", pa.string()),
+                           ("reason", pa.string()), ("payment_date", pa.string())])
+_ANNOUNCED = pa.schema([("partner_id", pa.string()), ("subject", pa.string()), ("state", pa.string()),
+                        ("sequence", pa.int64())])
+_FORMATTED = pa.schema([("partner_id", pa.string()), ("customer_ref", pa.string()), ("document", pa.string()),
+                        ("state", pa.string())])
 
 
 @dataclass
@@ -35,38 +47,23 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
     params = {"today": today, "as_of": now.isoformat()}
     has_ledger = _has_table(con, "ledger", "booked_units")
     has_payouts = _has_table(con, "ledger", "payout_batches")
-    customers = con.execute(snapshot_sql.CUSTOMER_DOCUMENTS, params).fetchall()
+    _build_customer_documents(data_dir, con, params, has_payouts)
     quarters = con.execute(snapshot_sql.QUARTER_DOCUMENTS, params).fetchall()
     bookings = _keyed(con, snapshot_sql.BOOKINGS, 2) if has_ledger else {}
     batches = _rows(con, snapshot_sql.PAYOUT_BATCHES) if has_payouts else []
-    last_payouts = _keyed(con, snapshot_sql.LAST_PAYOUTS, 2) if has_payouts else {}
-    next_payouts = _next_payouts(data_dir, con, today)
     submitted = _rows(con, snapshot_sql.SUBMITTED_BOOKINGS) \
         if has_ledger and _has_table(con, "ledger", "rev_submissions") else []
 
     result = SnapshotResult()
     partners = load_registry(data_dir.partners_file).ids
     with store.connect(data_dir) as api, store.transaction(api):
-        announced = {(row["partner_id"], row["subject"]): (row["state"], row["sequence"]) for row in api.execute(
-            "select partner_id, subject, state, sequence from announcements where topic = 'eligibility'")}
         for partner_id in partners:
             api.execute("delete from customer_status where partner_id = ?", [partner_id])
             api.execute("delete from quarter_summaries where partner_id = ?", [partner_id])
             api.execute("insert or replace into snapshots (partner_id, built_at) values (?, ?)",
                         [partner_id, now.isoformat()])
-        for partner_id, ref, source_file, document in customers:
-            doc = json.loads(document)
-            doc["last_payout"] = _payout(last_payouts.get((partner_id, ref)))
-            estimate = next_payouts.get(partner_id, "the partner is not in the registry")
-            if isinstance(estimate, str):
-                doc["next_payout_unavailable"] = estimate
-            else:
-                lines, nothing_due = estimate
-                doc["next_payout"] = lines.get(ref, nothing_due)
-            api.execute("insert into customer_status (partner_id, customer_ref, source_file, document) "
-                        "values (?, ?, ?, ?)", [partner_id, ref, source_file, json.dumps(doc, sort_keys=True)])
-            result.customers[partner_id] = result.customers.get(partner_id, 0) + 1
-            _announce_eligibility(api, announced.get((partner_id, ref)), partner_id, ref, doc, now, result)
+        result.customers = _write_customer_status(api, con)
+        _announce_eligibility(api, con, now, result)
         batch_by_quarter = {(b["partner_id"], b["quarter_start"]): b for b in batches}
         for partner_id, quarter_start, document in quarters:
             doc = json.loads(document)
@@ -96,20 +93,70 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
     return result
 
 
-def _announce_eligibility(api: sqlite3.Connection, last: tuple[str, int] | None, partner_id: str, ref: str,
-                          doc: dict, now: datetime, result: SnapshotResult) -> None:
-    """An event when the verdict (eligible or not, and the reasons) differs from the last one announced."""
-    eligibility = doc["eligibility"]
-    event_type = "customer.eligible" if eligibility["status"] == "eligible" else "customer.ineligible"
-    state = json.dumps([event_type, [r["code"] for r in eligibility["reasons"]]])
-    if last is not None and last[0] == state:
-        return
-    sequence = (last[1] + 1) if last else 1
-    api.execute("insert or replace into announcements (partner_id, subject, topic, state, sequence) "
-                "values (?, ?, 'eligibility', ?, ?)", [partner_id, ref, state, sequence])
-    data = {"customer_ref": ref, "quarter": eligibility["quarter"], "status": eligibility["status"],
-            "reasons": eligibility["reasons"], "charge_points": eligibility["charge_points"]}
-    _event(api, partner_id, event_type, f"{ref}#{sequence}", data, now, result)
+def _build_customer_documents(data_dir: DataDir, con: duckdb.DuckDBPyConnection, params: dict,
+                              has_payouts: bool) -> None:
+    """The temp table `snapshot_customers`: per customer the document as stored and the verdict as announced,
+    built by DuckDB in one pass; the few documents it cannot write as Python does are re-formatted here."""
+    con.execute(snapshot_sql.MACROS)
+    con.execute("create or replace temp view snapshot_last_payouts as "
+                + (snapshot_sql.LAST_PAYOUTS if has_payouts else snapshot_sql.NO_LAST_PAYOUTS))
+    con.register("snapshot_next_payouts", _next_payouts(data_dir, con, params["today"]))
+    try:
+        con.execute("create or replace temp table snapshot_customers as " + snapshot_sql.CUSTOMER_DOCUMENTS, params)
+    finally:
+        con.unregister("snapshot_next_payouts")
+    formatted = []
+    for partner_id, ref, document, event_type in con.execute(
+            "select partner_id, customer_ref, document, event_type from snapshot_customers "
+            "where not is_python_json").fetchall():
+        doc = json.loads(document)
+        formatted.append((partner_id, ref, json.dumps(doc, sort_keys=True), _verdict_state(event_type, doc)))
+    if formatted:
+        con.register("snapshot_formatted", _arrow(formatted, _FORMATTED))
+        try:
+            con.execute("update snapshot_customers set document = f.document, state = f.state "
+                        "from snapshot_formatted as f where snapshot_customers.partner_id = f.partner_id "
+                        "and snapshot_customers.customer_ref = f.customer_ref")
+        finally:
+            con.unregister("snapshot_formatted")
+
+
+def _verdict_state(event_type: str, doc: dict) -> str:
+    """What an eligibility announcement says, compared with the last one (snapshot_sql builds the same)."""
+    return json.dumps([event_type, [r["code"] for r in doc["eligibility"]["reasons"]]])
+
+
+def _write_customer_status(api: sqlite3.Connection, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Every customer's document into the store, in batches straight from DuckDB; the count per partner."""
+    cursor = con.execute("select partner_id, customer_ref, source_file, document from snapshot_customers "
+                         "order by partner_id, customer_ref")
+    while rows := cursor.fetchmany(_BATCH_ROWS):
+        api.executemany("insert into customer_status (partner_id, customer_ref, source_file, document) "
+                        "values (?, ?, ?, ?)", rows)
+    return dict(con.execute("select partner_id, count(*) from snapshot_customers "
+                            "group by partner_id order by partner_id").fetchall())
+
+
+def _announce_eligibility(api: sqlite3.Connection, con: duckdb.DuckDBPyConnection, now: datetime,
+                          result: SnapshotResult) -> None:
+    """An event for each customer whose verdict (eligible or not, and the reasons) differs from the last one
+    announced. DuckDB compares all of them with the store's announcements; only the changed ones come back."""
+    cursor = api.cursor()
+    cursor.row_factory = None  # plain tuples for the Arrow table
+    announced = cursor.execute("select partner_id, subject, state, sequence from announcements "
+                               "where topic = 'eligibility'").fetchall()
+    con.register("snapshot_announced", _arrow(announced, _ANNOUNCED))
+    try:
+        changed = con.execute(snapshot_sql.CHANGED_VERDICTS).fetchall()
+    finally:
+        con.unregister("snapshot_announced")
+    for partner_id, ref, document, event_type, state, sequence in changed:
+        api.execute("insert or replace into announcements (partner_id, subject, topic, state, sequence) "
+                    "values (?, ?, 'eligibility', ?, ?)", [partner_id, ref, state, sequence])
+        eligibility = json.loads(document)["eligibility"]
+        data = {"customer_ref": ref, "quarter": eligibility["quarter"], "status": eligibility["status"],
+                "reasons": eligibility["reasons"], "charge_points": eligibility["charge_points"]}
+        _event(api, partner_id, event_type, f"{ref}#{sequence}", data, now, result)
 
 
 def _event(api: sqlite3.Connection, partner_id: str, event_type: str, subject: str, data: dict, now: datetime,
@@ -118,19 +165,19 @@ def _event(api: sqlite3.Connection, partner_id: str, event_type: str, subject: s
         result.events[event_type] = result.events.get(event_type, 0) + 1
 
 
-def _next_payouts(data_dir: DataDir, con: duckdb.DuckDBPyConnection,
-                  today: date) -> dict[str, tuple[dict, dict] | str]:
+def _next_payouts(data_dir: DataDir, con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
     """Per partner: the next unapproved quarter's payout per customer as it would be approved now (the
-    payouts stage's own computation), or why there is none."""
+    payouts stage's own computation), or why there is none. A row without customer_ref is the partner's
+    answer for its customers without a line of their own."""
     from joulo_pipelines.lib.payouts import proposal
     from joulo_pipelines.lib.payouts.service import payments_file, sales_file
     from joulo_pipelines.lib.payouts.settings import load_payment_settings, load_sales
 
     registry = load_registry(data_dir.partners_file)
     if not (payments_file(data_dir).exists() and sales_file(data_dir).exists()):
-        return {p: "payouts are not configured yet" for p in registry.ids}
+        return _arrow([_unavailable(p, "payouts are not configured yet") for p in registry.ids], _NEXT_PAYOUTS)
     if not _has_table(con, "ledger", "booked_units"):
-        return {p: "nothing is booked yet" for p in registry.ids}
+        return _arrow([_unavailable(p, "nothing is booked yet") for p in registry.ids], _NEXT_PAYOUTS)
     settings = load_payment_settings(payments_file(data_dir))
     sales = load_sales(sales_file(data_dir))
     approved_until = {row[0]: row[1] for row in con.execute(
@@ -139,34 +186,34 @@ def _next_payouts(data_dir: DataDir, con: duckdb.DuckDBPyConnection,
     booked = {row[0]: row[1] for row in con.execute(
         "select partner_id, list(distinct booking_quarter_start order by booking_quarter_start) "
         "from ledger.booked_units group by all").fetchall()}
-    estimates: dict[str, tuple[dict, dict] | str] = {}
+    rows: list[tuple] = []
     for partner in registry.partners:
         after = approved_until.get(partner.id)
         candidates = [q for q in booked.get(partner.id, []) if (after is None or q > after) and q <= today]
         if not candidates:
-            estimates[partner.id] = "no booked quarter awaits a payout"
+            rows.append(_unavailable(partner.id, "no booked quarter awaits a payout"))
             continue
         quarter = Quarter.containing(candidates[0])
         try:
             draft = proposal.compute(con, partner, quarter, settings, sales)
         except proposal.PayoutNotComputed as exc:
-            estimates[partner.id] = str(exc)
+            rows.append(_unavailable(partner.id, str(exc)))
             continue
         expected = proposal.payment_date(quarter, settings, today).isoformat()
-        lines = {line.customer_ref: {"quarter": quarter.label, "amount_cents": line.paid_cents,
-                                     "status": line.status, "reason": line.reason, "payment_date": expected}
-                 for line in draft.lines}
-        nothing_due = {"quarter": quarter.label, "amount_cents": 0, "status": "nothing_due",
-                       "reason": "nothing booked for this customer", "payment_date": expected}
-        estimates[partner.id] = (lines, nothing_due)
-    return estimates
+        rows += [(partner.id, line.customer_ref, None, quarter.label, line.paid_cents, line.status, line.reason,
+                  expected) for line in draft.lines]
+        rows.append((partner.id, None, None, quarter.label, 0, "nothing_due", "nothing booked for this customer",
+                     expected))
+    return _arrow(rows, _NEXT_PAYOUTS)
 
 
-def _payout(row: dict | None) -> dict | None:
-    if row is None:
-        return None
-    return {"quarter": Quarter.containing(row["quarter_start"]).label, "amount_cents": row["paid_cents"],
-            "status": row["status"], "reason": row["reason"], "payment_date": row["payment_date"].isoformat()}
+def _unavailable(partner_id: str, why: str) -> tuple:
+    return (partner_id, None, why, None, None, None, None, None)
+
+
+def _arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    columns = list(zip(*rows)) or [()] * len(schema)
+    return pa.Table.from_arrays([pa.array(column, f.type) for column, f in zip(columns, schema)], schema=schema)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

@@ -1,9 +1,23 @@
 """The warehouse queries behind the API's status snapshot, set-based: DuckDB builds each customer's and
 each quarter's JSON document. Decimals leave as strings, so no kWh or ERE ever passes through a float."""
 
+# The customer documents are stored as they always were, as Python's json.dumps(sort_keys=True) wrote
+# them: keys sorted, ", " and ": " between items, everything outside printable ASCII escaped. DuckDB writes
+# them in that shape itself: keys in sorted order, the separators by hand, each value by to_json (the
+# macro json_value), which escapes a string of printable ASCII exactly as Python does. A document with
+# anything else (a non-ASCII letter, a control character: see `is_python_json`) is re-formatted in Python.
+MACROS = """
+create or replace temp macro json_value(value) as coalesce(to_json(value), 'null');
+-- a list of strings: to_json writes ["a","b"]; a quote inside an element is escaped, so "," only
+-- occurs between elements
+create or replace temp macro json_strings(strings) as replace(to_json(strings), '","', '", "');
+"""
+
 # Per customer of the latest quarter the pipeline built (up to today): eligibility with every reason,
-# kWh and ERE of that quarter's year, the mandate's dates, and the file the customer's row came from
-# (the API compares it with what it accepted since, to say "received" until a run has seen the change).
+# kWh and ERE of that quarter's year, the mandate's dates, the last and next payout, and the file the
+# customer's row came from (the API compares it with what it accepted since, to say "received" until a
+# run has seen the change). Also the verdict's event type and state, which announcements compare.
+# Reads snapshot_last_payouts (a temp view) and snapshot_next_payouts (from Python).
 CUSTOMER_DOCUMENTS = """
 with latest as (
     select max(quarter_start) as quarter_start
@@ -26,10 +40,16 @@ customers as (
 ),
 
 catalogue as (
-    select reason, rule, action from reference.eligibility_reasons
-    union all
-    select 'no_charge_point', 'no charge point of this customer was delivered',
-        'deliver the customer''s charge point (charge_points file or the API)'
+    select
+        reason,
+        '{"action": ' || to_json(action) || ', "code": ' || to_json(reason) || ', "rule": ' || to_json(rule) || '}'
+            as reason_json
+    from (
+        select reason, rule, action from reference.eligibility_reasons
+        union all
+        select 'no_charge_point', 'no charge point of this customer was delivered',
+            'deliver the customer''s charge point (charge_points file or the API)'
+    )
 ),
 
 customer_charge_points as (
@@ -39,10 +59,14 @@ customer_charge_points as (
         bool_or(charge_points.is_eligible) as any_eligible,
         count(charge_points.charge_point_ref) as charge_point_count,
         bool_and(charge_points.eligibility_status = 'action_needed') as all_fixable,
-        list({'charge_point_ref': charge_points.charge_point_ref, 'status': charge_points.eligibility_status,
-              'reasons': coalesce(string_split(charge_points.reasons, ';'), [])}
-             order by charge_points.charge_point_ref) filter (where charge_points.charge_point_ref is not null)
-            as charge_point_list,
+        string_agg(
+            '{"charge_point_ref": ' || to_json(charge_points.charge_point_ref)
+            || ', "reasons": ' || json_strings(coalesce(string_split(charge_points.reasons, ';'), []))
+            || ', "status": ' || json_value(charge_points.eligibility_status) || '}',
+            ', ' order by charge_points.charge_point_ref
+        ) filter (where charge_points.charge_point_ref is not null) as charge_points_json,
+        string_agg(to_json(charge_points.charge_point_ref), ', ' order by charge_points.charge_point_ref)
+            filter (where charge_points.charge_point_ref is not null) as charge_point_refs_json,
         list(distinct reason_code) filter (where reason_code is not null) as reason_codes
     from customers
     left join (
@@ -57,7 +81,8 @@ verdicts as (
     select
         partner_id,
         customer_ref,
-        coalesce(charge_point_list, []) as charge_point_list,
+        '[' || coalesce(charge_points_json, '') || ']' as charge_points_json,
+        '[' || coalesce(charge_point_refs_json, '') || ']' as charge_point_refs_json,
         case
             when any_eligible then 'eligible'
             when charge_point_count > 0 and all_fixable then 'action_needed'
@@ -75,8 +100,10 @@ explained as (
     select
         verdicts.partner_id,
         verdicts.customer_ref,
-        list({'code': catalogue.reason, 'rule': catalogue.rule, 'action': catalogue.action}
-             order by catalogue.reason) filter (where catalogue.reason is not null) as reasons
+        '[' || coalesce(string_agg(catalogue.reason_json, ', ' order by catalogue.reason), '') || ']'
+            as reasons_json,
+        coalesce(list(catalogue.reason order by catalogue.reason) filter (where catalogue.reason is not null), [])
+            as reason_codes
     from verdicts
     left join catalogue on list_contains(verdicts.reason_codes, catalogue.reason)
     group by verdicts.partner_id, verdicts.customer_ref
@@ -106,43 +133,89 @@ year_ere as (
     group by partner_id, customer_ref
 ),
 
+-- snapshot_next_payouts: per partner the estimate per customer, and (without customer_ref) what the
+-- partner's other customers get, or why there is none
+next_payouts as (
+    select
+        partner_id,
+        customer_ref,
+        unavailable,
+        '{"amount_cents": ' || amount_cents || ', "payment_date": ' || to_json(payment_date)
+            || ', "quarter": ' || to_json(quarter) || ', "reason": ' || json_value(reason)
+            || ', "status": ' || to_json(status) || '}' as next_payout_json
+    from snapshot_next_payouts
+),
+
+payouts as (
+    select
+        customers.partner_id,
+        customers.customer_ref,
+        coalesce(last_payouts.last_payout_json, 'null') as last_payout_json,
+        case
+            when partner_default.partner_id is null
+                then '"next_payout_unavailable": ' || to_json('the partner is not in the registry')
+            when partner_default.unavailable is not null
+                then '"next_payout_unavailable": ' || to_json(partner_default.unavailable)
+            else '"next_payout": ' || coalesce(line.next_payout_json, partner_default.next_payout_json)
+        end as next_payout_member
+    from customers
+    left join snapshot_last_payouts as last_payouts using (partner_id, customer_ref)
+    left join next_payouts as line
+        on customers.partner_id = line.partner_id
+        and customers.customer_ref = line.customer_ref
+    left join next_payouts as partner_default
+        on customers.partner_id = partner_default.partner_id
+        and partner_default.customer_ref is null
+),
+
 final as (
     select
         customers.partner_id,
         customers.customer_ref,
         customers.source_file,
-        {
-            'customer_ref': customers.customer_ref,
-            'as_of': $as_of,
-            'mandate': {
-                'signed_at': strftime(timezone('UTC', customers.mandate_signed_at), '%Y-%m-%dT%H:%M:%S.%fZ'),
-                'valid_from': customers.mandate_valid_from,
-                'valid_until': customers.mandate_valid_until,
-                'revoked_at': strftime(timezone('UTC', customers.revoked_at), '%Y-%m-%dT%H:%M:%S.%fZ')
-            },
-            'charge_point_refs': list_transform(verdicts.charge_point_list, lambda cp: cp.charge_point_ref),
-            'eligibility': {
-                'status': verdicts.status,
-                'quarter': year(customers.quarter_start) || '-Q' || quarter(customers.quarter_start),
-                'reasons': coalesce(explained.reasons, []),
-                'charge_points': verdicts.charge_point_list
-            },
-            'year_to_date': {
-                'year': year(customers.quarter_start),
-                'kwh': cast(coalesce(year_energy.kwh, 0) as varchar),
-                'eligible_kwh': cast(coalesce(year_eligible.eligible_kwh, 0) as varchar),
-                'ere_estimate': cast(coalesce(year_ere.ere_estimate, 0) as varchar)
-            }
-        } as document
+        case when verdicts.status = 'eligible' then 'customer.eligible' else 'customer.ineligible' end
+            as event_type,
+        explained.reason_codes,
+        '{"as_of": ' || to_json($as_of)
+        || ', "charge_point_refs": ' || verdicts.charge_point_refs_json
+        || ', "customer_ref": ' || to_json(customers.customer_ref)
+        || ', "eligibility": {"charge_points": ' || verdicts.charge_points_json
+            || ', "quarter": ' || to_json(year(customers.quarter_start) || '-Q' || quarter(customers.quarter_start))
+            || ', "reasons": ' || explained.reasons_json
+            || ', "status": ' || to_json(verdicts.status) || '}'
+        || ', "last_payout": ' || payouts.last_payout_json
+        || ', "mandate": {"revoked_at": '
+                || json_value(strftime(timezone('UTC', customers.revoked_at), '%Y-%m-%dT%H:%M:%S.%fZ'))
+            || ', "signed_at": '
+                || json_value(strftime(timezone('UTC', customers.mandate_signed_at), '%Y-%m-%dT%H:%M:%S.%fZ'))
+            || ', "valid_from": ' || json_value(customers.mandate_valid_from)
+            || ', "valid_until": ' || json_value(customers.mandate_valid_until) || '}'
+        || ', ' || payouts.next_payout_member
+        || ', "year_to_date": {"eligible_kwh": ' || to_json(cast(coalesce(year_eligible.eligible_kwh, 0) as varchar))
+            || ', "ere_estimate": ' || to_json(cast(coalesce(year_ere.ere_estimate, 0) as varchar))
+            || ', "kwh": ' || to_json(cast(coalesce(year_energy.kwh, 0) as varchar))
+            || ', "year": ' || year(customers.quarter_start) || '}'
+        || '}' as document
     from customers
     inner join verdicts using (partner_id, customer_ref)
     inner join explained using (partner_id, customer_ref)
+    inner join payouts using (partner_id, customer_ref)
     left join year_energy using (partner_id, customer_ref)
     left join year_eligible using (partner_id, customer_ref)
     left join year_ere using (partner_id, customer_ref)
 )
 
-select partner_id, customer_ref, source_file, to_json(document) as document
+select
+    partner_id,
+    customer_ref,
+    source_file,
+    document,
+    -- printable ASCII without escapes: to_json and Python wrote the same bytes
+    strlen(document) = length(document) and not contains(document, chr(127)) and not contains(document, '\\')
+        as is_python_json,
+    event_type,
+    -- the verdict as announced: Python's json.dumps([event type, reason codes])
+    '[' || to_json(event_type) || ', ' || json_strings(reason_codes) || ']' as state
 from final
 order by partner_id, customer_ref
 """
@@ -266,17 +339,41 @@ group by all
 order by all
 """
 
-# Per customer, the latest approved payout line.
+# Per customer, the latest approved payout line, as the document shows it (see MACROS).
 LAST_PAYOUTS = """
 select
     lines.partner_id,
     lines.customer_ref,
-    lines.quarter_start,
-    lines.paid_cents,
-    lines.status,
-    lines.reason,
-    batches.payment_date
+    '{"amount_cents": ' || lines.paid_cents
+        || ', "payment_date": ' || to_json(cast(batches.payment_date as varchar))
+        || ', "quarter": ' || to_json(year(lines.quarter_start) || '-Q' || quarter(lines.quarter_start))
+        || ', "reason": ' || json_value(lines.reason)
+        || ', "status": ' || json_value(lines.status) || '}' as last_payout_json
 from ledger.payout_lines as lines
 inner join ledger.payout_batches as batches using (batch_id)
 qualify row_number() over (partition by lines.partner_id, lines.customer_ref order by lines.quarter_start desc) = 1
+"""
+
+# Before the first approval there is no payout ledger, and no last payout.
+NO_LAST_PAYOUTS = """
+select null::varchar as partner_id, null::varchar as customer_ref, null::varchar as last_payout_json
+where false
+"""
+
+# The customers whose verdict differs from the one last announced (snapshot_announced, from the API
+# store), with the sequence number of the new announcement.
+CHANGED_VERDICTS = """
+select
+    documents.partner_id,
+    documents.customer_ref,
+    documents.document,
+    documents.event_type,
+    documents.state,
+    coalesce(announced.sequence, 0) + 1 as sequence
+from snapshot_customers as documents
+left join snapshot_announced as announced
+    on documents.partner_id = announced.partner_id
+    and documents.customer_ref = announced.subject
+where documents.state is distinct from announced.state
+order by documents.partner_id, documents.customer_ref
 """
