@@ -25,12 +25,26 @@ from joulo_pipelines.lib.quarters import Quarter
 
 
 _BATCH_ROWS = 20_000  # customer documents per executemany: bounded memory at national scale
+_CACHE_KIB = 256 * 1024  # the snapshot connection's SQLite page cache: all of 100k customers (~1.1 KiB each)
+
+# The verdicts that differ from the last announced one, with the new announcement's sequence number.
+_CHANGED_VERDICTS = """
+select verdicts.partner_id, verdicts.customer_ref, verdicts.event_type, verdicts.state,
+    coalesce(announced.sequence, 0) + 1 as sequence,
+    (select document from customer_status as status
+     where status.partner_id = verdicts.partner_id and status.customer_ref = verdicts.customer_ref) as document
+from temp.snapshot_verdicts as verdicts
+left join announcements as announced
+    on announced.partner_id = verdicts.partner_id
+    and announced.subject = verdicts.customer_ref
+    and announced.topic = 'eligibility'
+where announced.state is not verdicts.state
+order by verdicts.partner_id, verdicts.customer_ref
+"""
 
 _NEXT_PAYOUTS = pa.schema([("partner_id", pa.string()), ("customer_ref", pa.string()), ("unavailable", pa.string()),
                            ("quarter", pa.string()), ("amount_cents", pa.int64()), ("status", pa.string()),
                            ("reason", pa.string()), ("payment_date", pa.string())])
-_ANNOUNCED = pa.schema([("partner_id", pa.string()), ("subject", pa.string()), ("state", pa.string()),
-                        ("sequence", pa.int64())])
 _FORMATTED = pa.schema([("partner_id", pa.string()), ("customer_ref", pa.string()), ("document", pa.string()),
                         ("state", pa.string())])
 
@@ -57,6 +71,8 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
     result = SnapshotResult()
     partners = load_registry(data_dir.partners_file).ids
     with store.connect(data_dir) as api, store.transaction(api):
+        # the whole rewrite stays in memory until the commit writes it, rather than spilling midway
+        api.execute(f"pragma cache_size = -{_CACHE_KIB}")
         for partner_id in partners:
             api.execute("delete from customer_status where partner_id = ?", [partner_id])
             api.execute("delete from quarter_summaries where partner_id = ?", [partner_id])
@@ -140,17 +156,16 @@ def _write_customer_status(api: sqlite3.Connection, con: duckdb.DuckDBPyConnecti
 def _announce_eligibility(api: sqlite3.Connection, con: duckdb.DuckDBPyConnection, now: datetime,
                           result: SnapshotResult) -> None:
     """An event for each customer whose verdict (eligible or not, and the reasons) differs from the last one
-    announced. DuckDB compares all of them with the store's announcements; only the changed ones come back."""
-    cursor = api.cursor()
-    cursor.row_factory = None  # plain tuples for the Arrow table
-    announced = cursor.execute("select partner_id, subject, state, sequence from announcements "
-                               "where topic = 'eligibility'").fetchall()
-    con.register("snapshot_announced", _arrow(announced, _ANNOUNCED))
-    try:
-        changed = con.execute(snapshot_sql.CHANGED_VERDICTS).fetchall()
-    finally:
-        con.unregister("snapshot_announced")
-    for partner_id, ref, document, event_type, state, sequence in changed:
+    announced. The verdicts go into a temp table next to the announcements and SQLite compares them all at
+    once; only the changed ones come back to Python."""
+    api.execute("create temp table if not exists snapshot_verdicts "
+                "(partner_id text, customer_ref text, event_type text, state text)")
+    api.execute("delete from temp.snapshot_verdicts")
+    cursor = con.execute("select partner_id, customer_ref, event_type, state from snapshot_customers")
+    while rows := cursor.fetchmany(_BATCH_ROWS):
+        api.executemany("insert into temp.snapshot_verdicts values (?, ?, ?, ?)", rows)
+    changed = api.execute(_CHANGED_VERDICTS).fetchall()
+    for partner_id, ref, event_type, state, sequence, document in changed:
         api.execute("insert or replace into announcements (partner_id, subject, topic, state, sequence) "
                     "values (?, ?, 'eligibility', ?, ?)", [partner_id, ref, state, sequence])
         eligibility = json.loads(document)["eligibility"]

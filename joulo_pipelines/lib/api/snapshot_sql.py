@@ -60,9 +60,9 @@ customer_charge_points as (
         count(charge_points.charge_point_ref) as charge_point_count,
         bool_and(charge_points.eligibility_status = 'action_needed') as all_fixable,
         string_agg(
-            '{"charge_point_ref": ' || to_json(charge_points.charge_point_ref)
-            || ', "reasons": ' || json_strings(coalesce(string_split(charge_points.reasons, ';'), []))
-            || ', "status": ' || json_value(charge_points.eligibility_status) || '}',
+            concat('{"charge_point_ref": ', to_json(charge_points.charge_point_ref),
+                   ', "reasons": ', json_strings(coalesce(string_split(charge_points.reasons, ';'), [])),
+                   ', "status": ', json_value(charge_points.eligibility_status), '}'),
             ', ' order by charge_points.charge_point_ref
         ) filter (where charge_points.charge_point_ref is not null) as charge_points_json,
         string_agg(to_json(charge_points.charge_point_ref), ', ' order by charge_points.charge_point_ref)
@@ -96,38 +96,37 @@ verdicts as (
     from customer_charge_points
 ),
 
+-- every reason explained, once per distinct list of reasons (there are few) rather than per customer
 explained as (
     select
-        verdicts.partner_id,
-        verdicts.customer_ref,
+        verdicts.reason_codes,
         '[' || coalesce(string_agg(catalogue.reason_json, ', ' order by catalogue.reason), '') || ']'
             as reasons_json,
         coalesce(list(catalogue.reason order by catalogue.reason) filter (where catalogue.reason is not null), [])
-            as reason_codes
-    from verdicts
+            as explained_codes
+    from (select distinct reason_codes from verdicts) as verdicts
     left join catalogue on list_contains(verdicts.reason_codes, catalogue.reason)
-    group by verdicts.partner_id, verdicts.customer_ref
+    group by verdicts.reason_codes
 ),
 
-year_energy as (
-    select partner_id, customer_ref, sum(kwh) as kwh
-    from marts.fct_charge_point_quarter_energy
-    where year(quarter_start) = (select year(quarter_start) from latest)
-        and quarter_start <= (select quarter_start from latest)
-    group by partner_id, customer_ref
-),
-
-year_eligible as (
-    select partner_id, customer_ref, sum(eligible_kwh) as eligible_kwh
-    from marts.fct_charge_point_eligibility
-    where year(quarter_start) = (select year(quarter_start) from latest)
-        and quarter_start <= (select quarter_start from latest)
-    group by partner_id, customer_ref
-),
-
-year_ere as (
-    select partner_id, customer_ref, sum(ere_estimate) as ere_estimate
-    from marts.fct_eligible_ean_quarter_energy
+-- this year's kWh, eligible kWh and ERE up to the latest quarter, in one pass over the three marts
+year_to_date as (
+    select
+        partner_id,
+        customer_ref,
+        sum(kwh) as kwh,
+        sum(eligible_kwh) as eligible_kwh,
+        sum(ere_estimate) as ere_estimate
+    from (
+        select partner_id, customer_ref, quarter_start, kwh
+        from marts.fct_charge_point_quarter_energy
+        union all by name
+        select partner_id, customer_ref, quarter_start, eligible_kwh
+        from marts.fct_charge_point_eligibility
+        union all by name
+        select partner_id, customer_ref, quarter_start, ere_estimate
+        from marts.fct_eligible_ean_quarter_energy
+    )
     where year(quarter_start) = (select year(quarter_start) from latest)
         and quarter_start <= (select quarter_start from latest)
     group by partner_id, customer_ref
@@ -175,34 +174,35 @@ final as (
         customers.source_file,
         case when verdicts.status = 'eligible' then 'customer.eligible' else 'customer.ineligible' end
             as event_type,
-        explained.reason_codes,
-        '{"as_of": ' || to_json($as_of)
-        || ', "charge_point_refs": ' || verdicts.charge_point_refs_json
-        || ', "customer_ref": ' || to_json(customers.customer_ref)
-        || ', "eligibility": {"charge_points": ' || verdicts.charge_points_json
-            || ', "quarter": ' || to_json(year(customers.quarter_start) || '-Q' || quarter(customers.quarter_start))
-            || ', "reasons": ' || explained.reasons_json
-            || ', "status": ' || to_json(verdicts.status) || '}'
-        || ', "last_payout": ' || payouts.last_payout_json
-        || ', "mandate": {"revoked_at": '
-                || json_value(strftime(timezone('UTC', customers.revoked_at), '%Y-%m-%dT%H:%M:%S.%fZ'))
-            || ', "signed_at": '
-                || json_value(strftime(timezone('UTC', customers.mandate_signed_at), '%Y-%m-%dT%H:%M:%S.%fZ'))
-            || ', "valid_from": ' || json_value(customers.mandate_valid_from)
-            || ', "valid_until": ' || json_value(customers.mandate_valid_until) || '}'
-        || ', ' || payouts.next_payout_member
-        || ', "year_to_date": {"eligible_kwh": ' || to_json(cast(coalesce(year_eligible.eligible_kwh, 0) as varchar))
-            || ', "ere_estimate": ' || to_json(cast(coalesce(year_ere.ere_estimate, 0) as varchar))
-            || ', "kwh": ' || to_json(cast(coalesce(year_energy.kwh, 0) as varchar))
-            || ', "year": ' || year(customers.quarter_start) || '}'
-        || '}' as document
+        explained.explained_codes as reason_codes,
+        -- concat, not ||: one copy per document rather than one per piece; no piece is null
+        concat(
+            '{"as_of": ', to_json($as_of),
+            ', "charge_point_refs": ', verdicts.charge_point_refs_json,
+            ', "customer_ref": ', to_json(customers.customer_ref),
+            ', "eligibility": {"charge_points": ', verdicts.charge_points_json,
+                ', "quarter": ', to_json(year(customers.quarter_start) || '-Q' || quarter(customers.quarter_start)),
+                ', "reasons": ', explained.reasons_json,
+                ', "status": ', to_json(verdicts.status), '}',
+            ', "last_payout": ', payouts.last_payout_json,
+            ', "mandate": {"revoked_at": ',
+                    json_value(strftime(timezone('UTC', customers.revoked_at), '%Y-%m-%dT%H:%M:%S.%fZ')),
+                ', "signed_at": ',
+                    json_value(strftime(timezone('UTC', customers.mandate_signed_at), '%Y-%m-%dT%H:%M:%S.%fZ')),
+                ', "valid_from": ', json_value(customers.mandate_valid_from),
+                ', "valid_until": ', json_value(customers.mandate_valid_until), '}',
+            ', ', payouts.next_payout_member,
+            ', "year_to_date": {"eligible_kwh": ', to_json(cast(coalesce(year_to_date.eligible_kwh, 0) as varchar)),
+                ', "ere_estimate": ', to_json(cast(coalesce(year_to_date.ere_estimate, 0) as varchar)),
+                ', "kwh": ', to_json(cast(coalesce(year_to_date.kwh, 0) as varchar)),
+                ', "year": ', year(customers.quarter_start), '}',
+            '}'
+        ) as document
     from customers
     inner join verdicts using (partner_id, customer_ref)
-    inner join explained using (partner_id, customer_ref)
+    inner join explained on verdicts.reason_codes is not distinct from explained.reason_codes
     inner join payouts using (partner_id, customer_ref)
-    left join year_energy using (partner_id, customer_ref)
-    left join year_eligible using (partner_id, customer_ref)
-    left join year_ere using (partner_id, customer_ref)
+    left join year_to_date using (partner_id, customer_ref)
 )
 
 select
@@ -217,7 +217,6 @@ select
     -- the verdict as announced: Python's json.dumps([event type, reason codes])
     '[' || to_json(event_type) || ', ' || json_strings(reason_codes) || ']' as state
 from final
-order by partner_id, customer_ref
 """
 
 # Per partner and built quarter: charge points per status and reason, kWh, eligible kWh and ERE.
@@ -358,22 +357,4 @@ qualify row_number() over (partition by lines.partner_id, lines.customer_ref ord
 NO_LAST_PAYOUTS = """
 select null::varchar as partner_id, null::varchar as customer_ref, null::varchar as last_payout_json
 where false
-"""
-
-# The customers whose verdict differs from the one last announced (snapshot_announced, from the API
-# store), with the sequence number of the new announcement.
-CHANGED_VERDICTS = """
-select
-    documents.partner_id,
-    documents.customer_ref,
-    documents.document,
-    documents.event_type,
-    documents.state,
-    coalesce(announced.sequence, 0) + 1 as sequence
-from snapshot_customers as documents
-left join snapshot_announced as announced
-    on documents.partner_id = announced.partner_id
-    and documents.customer_ref = announced.subject
-where documents.state is distinct from announced.state
-order by documents.partner_id, documents.customer_ref
 """
