@@ -23,7 +23,6 @@ from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 
-
 _BATCH_ROWS = 20_000  # customer documents per executemany: bounded memory at national scale
 _CACHE_KIB = 256 * 1024  # the snapshot connection's SQLite page cache: all of 100k customers (~1.1 KiB each)
 
@@ -106,6 +105,7 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
             _event(api, batch["partner_id"], "payout.approved", batch["batch_id"], data, now, result)
             if batch["payment_date"] <= today:
                 _event(api, batch["partner_id"], "payout.sent", batch["batch_id"], data, now, result)
+    con.execute("drop table snapshot_customers")  # ~1 GB at national scale, for as long as the connection lives
     return result
 
 
@@ -158,9 +158,7 @@ def _announce_eligibility(api: sqlite3.Connection, con: duckdb.DuckDBPyConnectio
     """An event for each customer whose verdict (eligible or not, and the reasons) differs from the last one
     announced. The verdicts go into a temp table next to the announcements and SQLite compares them all at
     once; only the changed ones come back to Python."""
-    api.execute("create temp table if not exists snapshot_verdicts "
-                "(partner_id text, customer_ref text, event_type text, state text)")
-    api.execute("delete from temp.snapshot_verdicts")
+    api.execute("create temp table snapshot_verdicts (partner_id text, customer_ref text, event_type text, state text)")
     cursor = con.execute("select partner_id, customer_ref, event_type, state from snapshot_customers")
     while rows := cursor.fetchmany(_BATCH_ROWS):
         api.executemany("insert into temp.snapshot_verdicts values (?, ?, ?, ?)", rows)
@@ -183,9 +181,8 @@ def _record_events(api: sqlite3.Connection, events: list[tuple], now: datetime, 
     """webhooks.record_event for many events at once (a first snapshot announces every customer): the same
     rows in the same order. An event that exists already is left alone; a new one gets a delivery for each
     of its partner's subscriptions to its type."""
-    api.execute("create temp table if not exists snapshot_events "
+    api.execute("create temp table snapshot_events "
                 "(event_id text, partner_id text, type text, subject text, body text)")
-    api.execute("delete from temp.snapshot_events")
     api.executemany("insert into temp.snapshot_events values (?, ?, ?, ?, ?)", events)
     api.execute("delete from temp.snapshot_events where event_id in (select event_id from main.events)")
     for event_type, count in api.execute("select type, count(*) from temp.snapshot_events "
