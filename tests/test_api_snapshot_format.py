@@ -46,6 +46,8 @@ def test_documents_with_payouts_are_pythons_json(demo_world_copy):
 
 
 def test_a_document_outside_ascii_is_formatted_in_python_and_announces_nothing_new(demo_world_copy):
+    with store.connect(demo_world_copy) as api:  # a customer the warehouse no longer has
+        api.execute("insert into customer_status values ('voltnet', 'GONE-1', null, '{}')")
     with duckdb.connect(str(demo_world_copy.warehouse)) as con:
         partner_id, ref = con.execute("""
             select partner_id, customer_ref from marts.fct_charge_point_eligibility
@@ -62,3 +64,4 @@ def test_a_document_outside_ascii_is_formatted_in_python_and_announces_nothing_n
     documents, states = _stored(demo_world_copy)
     _assert_python_json(documents, states)
     assert '-\\u00e9\\"\\\\"' in documents[(partner_id, ref)]
+    assert ("voltnet", "GONE-1") not in documents

@@ -72,13 +72,13 @@ def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> Snapshot
     with store.connect(data_dir) as api, store.transaction(api):
         # the whole rewrite stays in memory until the commit writes it, rather than spilling midway
         api.execute(f"pragma cache_size = -{_CACHE_KIB}")
+        _stage_verdicts(api, con)
         for partner_id in partners:
-            api.execute("delete from customer_status where partner_id = ?", [partner_id])
             api.execute("delete from quarter_summaries where partner_id = ?", [partner_id])
             api.execute("insert or replace into snapshots (partner_id, built_at) values (?, ?)",
                         [partner_id, now.isoformat()])
-        result.customers = _write_customer_status(api, con)
-        _announce_eligibility(api, con, now, result)
+        result.customers = _write_customer_status(api, con, partners)
+        _announce_eligibility(api, now, result)
         batch_by_quarter = {(b["partner_id"], b["quarter_start"]): b for b in batches}
         for partner_id, quarter_start, document in quarters:
             doc = json.loads(document)
@@ -142,26 +142,38 @@ def _verdict_state(event_type: str, doc: dict) -> str:
     return json.dumps([event_type, [r["code"] for r in doc["eligibility"]["reasons"]]])
 
 
-def _write_customer_status(api: sqlite3.Connection, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Every customer's document into the store, in batches straight from DuckDB; the count per partner."""
+def _stage_verdicts(api: sqlite3.Connection, con: duckdb.DuckDBPyConnection) -> None:
+    """Every customer's verdict into a temp table next to the store's customers and announcements, in key
+    order, so SQLite compares them all at once walking both in the same order."""
+    api.execute("create temp table snapshot_verdicts (partner_id text, customer_ref text, event_type text, "
+                "state text, primary key (partner_id, customer_ref))")
+    cursor = con.execute("select partner_id, customer_ref, event_type, state from snapshot_customers "
+                         "order by partner_id, customer_ref")
+    while rows := cursor.fetchmany(_BATCH_ROWS):
+        api.executemany("insert into temp.snapshot_verdicts values (?, ?, ?, ?)", rows)
+
+
+def _write_customer_status(api: sqlite3.Connection, con: duckdb.DuckDBPyConnection,
+                           partners: list[str]) -> dict[str, int]:
+    """Every customer's document into the store, in batches straight from DuckDB, and the registry partners'
+    customers that are gone out of it; the count per partner. An upsert rewrites a row in place, where a
+    delete and insert of every row would also rebuild the key index."""
     cursor = con.execute("select partner_id, customer_ref, source_file, document from snapshot_customers "
                          "order by partner_id, customer_ref")
     while rows := cursor.fetchmany(_BATCH_ROWS):
         api.executemany("insert into customer_status (partner_id, customer_ref, source_file, document) "
-                        "values (?, ?, ?, ?)", rows)
+                        "values (?, ?, ?, ?) on conflict (partner_id, customer_ref) do update "
+                        "set source_file = excluded.source_file, document = excluded.document", rows)
+    for partner_id in partners:
+        api.execute("delete from customer_status where partner_id = ? and customer_ref not in "
+                    "(select customer_ref from temp.snapshot_verdicts where partner_id = ?)", [partner_id, partner_id])
     return dict(con.execute("select partner_id, count(*) from snapshot_customers "
                             "group by partner_id order by partner_id").fetchall())
 
 
-def _announce_eligibility(api: sqlite3.Connection, con: duckdb.DuckDBPyConnection, now: datetime,
-                          result: SnapshotResult) -> None:
+def _announce_eligibility(api: sqlite3.Connection, now: datetime, result: SnapshotResult) -> None:
     """An event for each customer whose verdict (eligible or not, and the reasons) differs from the last one
-    announced. The verdicts go into a temp table next to the announcements and SQLite compares them all at
-    once; only the changed ones come back to Python."""
-    api.execute("create temp table snapshot_verdicts (partner_id text, customer_ref text, event_type text, state text)")
-    cursor = con.execute("select partner_id, customer_ref, event_type, state from snapshot_customers")
-    while rows := cursor.fetchmany(_BATCH_ROWS):
-        api.executemany("insert into temp.snapshot_verdicts values (?, ?, ?, ?)", rows)
+    announced (SQLite compares the staged verdicts with the announcements; only the changed ones come back)."""
     changed = api.execute(_CHANGED_VERDICTS).fetchall()
     api.executemany("insert or replace into announcements (partner_id, subject, topic, state, sequence) "
                     "values (?, ?, 'eligibility', ?, ?)",
