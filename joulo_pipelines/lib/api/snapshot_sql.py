@@ -42,7 +42,7 @@ customers as (
 catalogue as (
     select
         reason,
-        '{"action": ' || to_json(action) || ', "code": ' || to_json(reason) || ', "rule": ' || to_json(rule) || '}'
+        concat('{"action": ', json_value(action), ', "code": ', json_value(reason), ', "rule": ', json_value(rule), '}')
             as reason_json
     from (
         select reason, rule, action from reference.eligibility_reasons
@@ -139,9 +139,9 @@ next_payouts as (
         partner_id,
         customer_ref,
         unavailable,
-        '{"amount_cents": ' || amount_cents || ', "payment_date": ' || to_json(payment_date)
-            || ', "quarter": ' || to_json(quarter) || ', "reason": ' || json_value(reason)
-            || ', "status": ' || to_json(status) || '}' as next_payout_json
+        concat('{"amount_cents": ', json_value(amount_cents), ', "payment_date": ', json_value(payment_date),
+               ', "quarter": ', json_value(quarter), ', "reason": ', json_value(reason),
+               ', "status": ', json_value(status), '}') as next_payout_json
     from snapshot_next_payouts
 ),
 
@@ -175,7 +175,8 @@ final as (
         case when verdicts.status = 'eligible' then 'customer.eligible' else 'customer.ineligible' end
             as event_type,
         explained.explained_codes as reason_codes,
-        -- concat, not ||: one copy per document rather than one per piece; no piece is null
+        -- concat, not ||: one copy per document rather than one per piece (no piece is null: concat would
+        -- leave it out, so a value that can be null goes through json_value)
         concat(
             '{"as_of": ', to_json($as_of),
             ', "charge_point_refs": ', verdicts.charge_point_refs_json,
@@ -343,11 +344,13 @@ LAST_PAYOUTS = """
 select
     lines.partner_id,
     lines.customer_ref,
-    '{"amount_cents": ' || lines.paid_cents
-        || ', "payment_date": ' || to_json(cast(batches.payment_date as varchar))
-        || ', "quarter": ' || to_json(year(lines.quarter_start) || '-Q' || quarter(lines.quarter_start))
-        || ', "reason": ' || json_value(lines.reason)
-        || ', "status": ' || json_value(lines.status) || '}' as last_payout_json
+    concat(
+        '{"amount_cents": ', json_value(lines.paid_cents),
+        ', "payment_date": ', json_value(cast(batches.payment_date as varchar)),
+        ', "quarter": ', json_value(year(lines.quarter_start) || '-Q' || quarter(lines.quarter_start)),
+        ', "reason": ', json_value(lines.reason),
+        ', "status": ', json_value(lines.status), '}'
+    ) as last_payout_json
 from ledger.payout_lines as lines
 inner join ledger.payout_batches as batches using (batch_id)
 qualify row_number() over (partition by lines.partner_id, lines.customer_ref order by lines.quarter_start desc) = 1
