@@ -43,6 +43,11 @@ def test_documents_with_payouts_are_pythons_json(demo_world_copy):
     assert any(d["last_payout"] for d in docs) and any(d.get("next_payout") for d in docs)
     assert any(d["eligibility"]["status"] == "eligible" for d in docs)
     assert any(d["eligibility"]["reasons"] for d in docs)
+    # each charge point once, also one that fails several rules
+    assert any(len(point["reasons"]) > 1 for d in docs for point in d["eligibility"]["charge_points"])
+    for d in docs:
+        refs = [point["charge_point_ref"] for point in d["eligibility"]["charge_points"]]
+        assert refs == sorted(set(refs)) == d["charge_point_refs"], d["customer_ref"]
 
 
 def test_a_document_outside_ascii_is_formatted_in_python_and_announces_nothing_new(demo_world_copy):

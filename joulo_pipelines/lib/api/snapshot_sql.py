@@ -67,11 +67,12 @@ customer_charge_points as (
         ) filter (where charge_points.charge_point_ref is not null) as charge_points_json,
         string_agg(to_json(charge_points.charge_point_ref), ', ' order by charge_points.charge_point_ref)
             filter (where charge_points.charge_point_ref is not null) as charge_point_refs_json,
-        list(distinct reason_code) filter (where reason_code is not null) as reason_codes
+        -- every failing rule of any charge point, without a row per reason (that listed a charge point
+        -- once per reason)
+        nullif(list_distinct(flatten(list(coalesce(string_split(charge_points.reasons, ';'), [])))), [])
+            as reason_codes
     from customers
-    left join (
-        select *, unnest(coalesce(string_split(reasons, ';'), [null])) as reason_code from charge_points
-    ) as charge_points
+    left join charge_points
         on customers.partner_id = charge_points.partner_id
         and customers.customer_ref = charge_points.customer_ref
     group by customers.partner_id, customers.customer_ref
