@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.api import snapshot_sql, store
-from joulo_pipelines.lib.api.webhooks import event_body, event_id, record_event
+from joulo_pipelines.lib.api.webhooks import event_body, event_id, record_event, record_events
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
@@ -186,33 +186,8 @@ def _announce_eligibility(api: sqlite3.Connection, now: datetime, result: Snapsh
         subject = f"{ref}#{sequence}"
         id_ = event_id(partner_id, event_type, subject)
         events.append((id_, partner_id, event_type, subject, event_body(id_, event_type, now, data)))
-    _record_events(api, events, now, result)
-
-
-def _record_events(api: sqlite3.Connection, events: list[tuple], now: datetime, result: SnapshotResult) -> None:
-    """webhooks.record_event for many events at once (a first snapshot announces every customer): the same
-    rows in the same order. An event that exists already is left alone; a new one gets a delivery for each
-    of its partner's subscriptions to its type."""
-    api.execute("create temp table snapshot_events "
-                "(event_id text, partner_id text, type text, subject text, body text)")
-    api.executemany("insert into temp.snapshot_events values (?, ?, ?, ?, ?)", events)
-    api.execute("delete from temp.snapshot_events where event_id in (select event_id from main.events)")
-    for event_type, count in api.execute("select type, count(*) from temp.snapshot_events "
-                                         "group by type order by min(rowid)"):
-        result.events[event_type] = result.events.get(event_type, 0) + count
-    api.execute("insert into events (event_id, partner_id, type, subject, body, created_at) "
-                "select event_id, partner_id, type, subject, body, ? from temp.snapshot_events order by rowid",
-                [now.isoformat()])
-    api.execute("""
-        insert into deliveries (event_id, webhook_id, status, attempts, next_attempt_at)
-        select new.event_id, hooks.webhook_id, 'pending', 0, 0
-        from temp.snapshot_events as new
-        inner join webhooks as hooks
-            on hooks.partner_id = new.partner_id
-            and hooks.deleted_at is null
-            and new.type in (select value from json_each(hooks.event_types))
-        order by new.rowid, hooks.webhook_id
-    """)
+    for event_type in record_events(api, events, now):
+        result.events[event_type] = result.events.get(event_type, 0) + 1
 
 
 def _event(api: sqlite3.Connection, partner_id: str, event_type: str, subject: str, data: dict, now: datetime,

@@ -45,17 +45,34 @@ def record_event(con: sqlite3.Connection, partner_id: str, event_id_: str, event
                  data: dict, created_at: datetime) -> bool:
     """Add the event and its deliveries unless it exists already; True when it is new."""
     body = event_body(event_id_, event_type, created_at, data)
-    inserted = con.execute(
-        "insert or ignore into events (event_id, partner_id, type, subject, body, created_at) "
-        "values (?, ?, ?, ?, ?, ?)", [event_id_, partner_id, event_type, subject, body, created_at.isoformat()])
-    if inserted.rowcount == 0:
-        return False
-    subscribed = [row["webhook_id"] for row in con.execute(
-        "select webhook_id, event_types from webhooks where partner_id = ? and deleted_at is null "
-        "order by webhook_id", [partner_id]) if event_type in json.loads(row["event_types"])]
-    con.executemany("insert into deliveries (event_id, webhook_id, status, attempts, next_attempt_at) "
-                    "values (?, ?, 'pending', 0, 0)", [[event_id_, webhook_id] for webhook_id in subscribed])
-    return True
+    return bool(record_events(con, [(event_id_, partner_id, event_type, subject, body)], created_at))
+
+
+def record_events(con: sqlite3.Connection, events: list[tuple[str, str, str, str, str]],
+                  created_at: datetime) -> list[str]:
+    """Add the events (event_id, partner_id, type, subject, body) that do not exist yet, in the order given,
+    each with a pending delivery per subscription of its partner to its type. In bulk, as a first snapshot
+    announces every customer. Returns the types of the new events, in order."""
+    con.execute("create temp table if not exists pending_events "
+                "(event_id text, partner_id text, type text, subject text, body text)")
+    con.execute("delete from temp.pending_events")
+    con.executemany("insert into temp.pending_events values (?, ?, ?, ?, ?)", events)
+    con.execute("delete from temp.pending_events where event_id in (select event_id from main.events)")
+    new_types = [row[0] for row in con.execute("select type from temp.pending_events order by rowid")]
+    con.execute("insert into events (event_id, partner_id, type, subject, body, created_at) "
+                "select event_id, partner_id, type, subject, body, ? from temp.pending_events order by rowid",
+                [created_at.isoformat()])
+    con.execute("""
+        insert into deliveries (event_id, webhook_id, status, attempts, next_attempt_at)
+        select new.event_id, hooks.webhook_id, 'pending', 0, 0
+        from temp.pending_events as new
+        inner join webhooks as hooks
+            on hooks.partner_id = new.partner_id
+            and hooks.deleted_at is null
+            and new.type in (select value from json_each(hooks.event_types))
+        order by new.rowid, hooks.webhook_id
+    """)
+    return new_types
 
 
 def create_webhook(con: sqlite3.Connection, partner_id: str, url: str, event_types: list[str]) -> dict:
