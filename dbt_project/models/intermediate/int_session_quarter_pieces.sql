@@ -20,10 +20,27 @@ with quarter as (
         {{ quarter_window_end() }} as window_end
 ),
 
+-- Only the columns the pieces and `final` need: the wide cleaned row would be carried through every step.
 sessions as (
     select
-        cleaned.*,
-        greatest(cleaned.ended_at, cleaned.started_at) as effective_end,
+        cleaned.partner_id,
+        cleaned.session_ref,
+        cleaned.source_record,
+        cleaned.charge_point_ref,
+        cleaned.customer_ref,
+        cleaned.ean,
+        cleaned.started_at,
+        cleaned.is_latest,
+        cleaned.exclusion_reason,
+        cleaned.exclusion_detail,
+        cleaned.is_long_session,
+        cleaned.has_register_reset,
+        cleaned.previous_stop_wh,
+        cleaned.meter_start_wh,
+        cleaned.raw_micro_kwh,
+        cleaned.overlap_micro_kwh,
+        cleaned.export_micro_kwh,
+        cleaned.clean_micro_kwh,
         quarter.window_start,
         quarter.window_end
     from {{ ref('int_sessions_cleaned') }} as cleaned
@@ -31,6 +48,27 @@ sessions as (
     where (cleaned.started_at < quarter.window_end and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_start)
         or (cleaned.started_at >= cleaned.ended_at
             and cleaned.started_at >= quarter.window_start and cleaned.started_at < quarter.window_end)
+),
+
+-- The few sessions that run over one of the quarter's edges, read on their own (a filter on the edges,
+-- narrow columns) so that `sessions` is read once, streaming, instead of being held whole for two readers.
+crossing_sessions as (
+    select
+        cleaned.partner_id,
+        cleaned.session_ref,
+        cleaned.source_record,
+        cleaned.charge_point_ref,
+        cleaned.started_at,
+        greatest(cleaned.ended_at, cleaned.started_at) as effective_end,
+        cleaned.meter_start_wh,
+        cleaned.meter_stop_wh,
+        cleaned.has_registers,
+        quarter.window_start,
+        quarter.window_end
+    from {{ ref('int_sessions_cleaned') }} as cleaned
+    cross join quarter
+    where (cleaned.started_at < quarter.window_start and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_start)
+        or (cleaned.started_at < quarter.window_end and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_end)
 ),
 
 readings as (
@@ -41,24 +79,24 @@ readings as (
 -- The quarter's edges that fall strictly inside a session: only there is a split needed.
 edges as (
     select
-        sessions.partner_id,
-        sessions.session_ref,
-        sessions.source_record,
-        sessions.charge_point_ref,
-        sessions.started_at,
-        sessions.effective_end,
-        sessions.meter_start_wh,
-        sessions.meter_stop_wh,
-        sessions.has_registers and sessions.meter_stop_wh > sessions.meter_start_wh as can_use_registers,
+        crossing_sessions.partner_id,
+        crossing_sessions.session_ref,
+        crossing_sessions.source_record,
+        crossing_sessions.charge_point_ref,
+        crossing_sessions.started_at,
+        crossing_sessions.effective_end,
+        crossing_sessions.meter_start_wh,
+        crossing_sessions.meter_stop_wh,
+        crossing_sessions.has_registers and crossing_sessions.meter_stop_wh > crossing_sessions.meter_start_wh as can_use_registers,
         edge.edge,
         edge.edge_at
-    from sessions
+    from crossing_sessions
     cross join lateral (
-        select 'start' as edge, sessions.window_start as edge_at
+        select 'start' as edge, crossing_sessions.window_start as edge_at
         union all
-        select 'end' as edge, sessions.window_end as edge_at
+        select 'end' as edge, crossing_sessions.window_end as edge_at
     ) as edge
-    where edge.edge_at > sessions.started_at and edge.edge_at < sessions.effective_end
+    where edge.edge_at > crossing_sessions.started_at and edge.edge_at < crossing_sessions.effective_end
 ),
 
 readings_around_edges as (
