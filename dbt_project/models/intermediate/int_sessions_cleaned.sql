@@ -82,9 +82,32 @@ classified as (
 -- Sessions that count, in order on their charge point: what the earlier ones already covered. Excluded
 -- versions sit in partitions of their own (is_counted) and their results are discarded, so one window
 -- pass over every version does it, without filtering and joining back.
+-- The window sorts every column it carries, so it carries only what the rules after it need that cannot
+-- be had cheaply afterwards: the charge point's customer, EAN, installation date and power limit are
+-- looked up again after it (per charge point, a small join), the micro-kWh amounts recomputed from kWh.
 counted as (
     select
-        *,
+        partner_id,
+        session_ref,
+        charge_point_ref,
+        started_at,
+        ended_at,
+        duration_us,
+        meter_start_wh,
+        meter_stop_wh,
+        has_registers,
+        delivered_kwh,
+        export_kwh,
+        is_latest,
+        version_status,
+        exclusion_reason,
+        signature_status,
+        source_type,
+        source_record,
+        file_sha256,
+        source_file,
+        line_number,
+        received_at,
         exclusion_reason is null as is_counted,
         max(ended_at) over earlier as covered_until,
         max(meter_stop_wh) over earlier as covered_register_wh,
@@ -97,6 +120,24 @@ counted as (
         earlier as (partition by partner_id, charge_point_ref, exclusion_reason is null
                     order by started_at, received_at, session_ref
                     rows between unbounded preceding and 1 preceding)
+),
+
+located_again as (
+    select
+        counted.*,
+        connected.customer_ref,
+        connected.ean,
+        charge_point_limits.installed_date,
+        cast(counted.delivered_kwh * 1000000 as hugeint) as raw_micro_kwh,
+        cast(greatest(counted.export_kwh, 0) * 1000000 as hugeint) as claimed_export_micro_kwh,
+        coalesce(charge_point_limits.max_power_kw, {{ var('default_max_power_kw') }}) as max_power_kw
+    from counted
+    left join connected
+        on counted.partner_id = connected.partner_id
+        and counted.charge_point_ref = connected.charge_point_ref
+    left join charge_point_limits
+        on counted.partner_id = charge_point_limits.partner_id
+        and counted.charge_point_ref = charge_point_limits.charge_point_ref
 ),
 
 overlapped as (
@@ -116,7 +157,7 @@ overlapped as (
         is_counted and coalesce(has_registers and meter_start_wh < counted_previous_stop_wh
                                 and started_at >= previous_ended_at, false) as has_register_reset,
         case when is_counted then counted_previous_stop_wh end as previous_stop_wh
-    from counted
+    from located_again
 ),
 
 layered as (
