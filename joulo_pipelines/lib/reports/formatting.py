@@ -3,7 +3,7 @@
 Amounts arrive as integer cents or Decimal; nothing here goes through a float.
 
 A national quarter formats ~15 figures on each of 600,000 statements, so numbers are formatted by
-Decimal's own format with the separators swapped, not by babel (ten times slower per figure). The nl-NL
+Decimal's own format with the separators swapped, not by babel (five times slower per figure). The nl-NL
 pattern is simple enough for that: '.' groups thousands, ',' marks decimals, '-' leads, and both round
 half to even. tests/test_reports_formatting.py holds the two to the same output as babel's nl_NL."""
 
