@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
@@ -98,8 +98,18 @@ def run_split(sql: tuple[str, str], sessions, readings) -> list[tuple]:
     return rows
 
 
+# Two readings of one moment with different registers, before the Q1/Q2 edge a session spans: both quarters
+# must interpolate from the same one (CI once saw them pick differently and create energy).
+TIED_AT = datetime(2026, 3, 31, 12, tzinfo=timezone.utc)
+TIED_READINGS = ([("S0", "CP0", "E0", datetime(2026, 3, 30, tzinfo=timezone.utc),
+                   datetime(2026, 4, 2, tzinfo=timezone.utc), 1000, 21000, True, 20_000_000, 0, 0, 0, 20_000_000,
+                   None)],
+                 [("CP0", TIED_AT, 5000), ("CP0", TIED_AT, 15000)])
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sessions_and_readings())
+@example(TIED_READINGS)
 def test_splitting_sessions_over_quarters_neither_creates_nor_loses_energy(split_sql, case):
     sessions, readings = case
     pieces = run_split(split_sql, sessions, readings)

@@ -105,16 +105,20 @@ readings_around_edges as (
         edges.session_ref,
         edges.source_record,
         edges.edge,
-        -- The nearest reading within the tolerance; on a tie the earlier one.
+        -- The nearest reading within the tolerance; on a tie the earlier one. Two readings of the same moment
+        -- with different registers are broken by the register too (the lower one), or the two quarters that
+        -- share this edge could each pick another and create or lose energy between them.
         arg_min(readings.register_wh,
-                abs(epoch_us(readings.read_at) - epoch_us(edges.edge_at)) * 2
-                + case when readings.read_at <= edges.edge_at then 0 else 1 end)
+                (abs(epoch_us(readings.read_at) - epoch_us(edges.edge_at)) * 2
+                 + case when readings.read_at <= edges.edge_at then 0 else 1 end, readings.register_wh))
             filter (where abs(epoch_us(readings.read_at) - epoch_us(edges.edge_at))
                           <= {{ var('boundary_reading_minutes') }} * 60000000) as register_at_edge_wh,
         max(readings.read_at) filter (where readings.read_at <= edges.edge_at) as before_at,
-        arg_max(readings.register_wh, readings.read_at) filter (where readings.read_at <= edges.edge_at) as before_wh,
+        arg_min(readings.register_wh, (-epoch_us(readings.read_at), readings.register_wh))
+            filter (where readings.read_at <= edges.edge_at) as before_wh,
         min(readings.read_at) filter (where readings.read_at > edges.edge_at) as after_at,
-        arg_min(readings.register_wh, readings.read_at) filter (where readings.read_at > edges.edge_at) as after_wh
+        arg_min(readings.register_wh, (readings.read_at, readings.register_wh))
+            filter (where readings.read_at > edges.edge_at) as after_wh
     from edges
     inner join readings
         on edges.partner_id = readings.partner_id
