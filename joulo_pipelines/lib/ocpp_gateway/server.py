@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 import ocpp.messages
 from ocpp.charge_point import ChargePoint as BaseChargePoint
+from ocpp.exceptions import InternalError, OCPPError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result as result16
@@ -31,12 +32,14 @@ from ocpp.v201 import call_result as result201
 from ocpp.v201.datatypes import IdTokenInfoType
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidHeader
+from websockets.frames import CloseCode
 from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
 from websockets.http11 import Request, Response
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.ocpp_gateway.fast_path import hot_answer, parse_hot_call
-from joulo_pipelines.lib.ocpp_gateway.journal import PartnerJournal, journal_root
+from joulo_pipelines.lib.ocpp_gateway.frames import BadFrame, call_error, excerpt, format_violation, read_call
+from joulo_pipelines.lib.ocpp_gateway.journal import PartnerJournal, Unjournalable, journal_root
 from joulo_pipelines.lib.partners import PartnerRegistry, load_registry
 from joulo_pipelines.lib.paths import DataDir
 
@@ -44,8 +47,9 @@ SUBPROTOCOLS = {"ocpp2.0.1": "2.0.1", "ocpp1.6": "1.6"}
 HEARTBEAT_INTERVAL_SECONDS = 300
 REALM = "joulo-ocpp"
 LOGGER = logging.getLogger("joulo.ocpp_gateway")
-# The `ocpp` package logs every frame at INFO; frames carry idTags, so its logger stays at WARNING.
-logging.getLogger("ocpp").setLevel(logging.WARNING)
+# The `ocpp` package logs whole frames (idTags) at every level, errors included; the gateway logs what it
+# refuses itself, truncated.
+logging.getLogger("ocpp").setLevel(logging.CRITICAL)
 # Schema validation is CPU work; the package runs it in a thread pool by default, which under the GIL only
 # adds a thread hop per message. Inline it is faster at thousands of messages per second.
 ocpp.messages.ASYNC_VALIDATION = False
@@ -56,29 +60,66 @@ def _now() -> str:
 
 
 class _JournalingMixin:
-    """Journals the call being handled before its handler returns the answer."""
+    """Journals the call being handled before its handler returns the answer; refuses what is not OCPP-J."""
 
     ocpp_version: str
     journal: PartnerJournal
+    partner_id: str
     _current: ocpp.messages.Call
     _connection: ServerConnection
 
     async def route_message(self, raw_msg):
         call = parse_hot_call(raw_msg, self.ocpp_version)
         if call is None:
-            return await super().route_message(raw_msg)  # type: ignore[misc]
-        await self.journal.append(self.id, self.ocpp_version, call.message_id, call.action,  # type: ignore[attr-defined]
-                                  call.payload)
+            return await self._route_generic(raw_msg)
+        try:
+            await self.journal.append(self.id, self.ocpp_version, call.message_id, call.action,  # type: ignore[attr-defined]
+                                      call.payload)
+        except Exception:  # the journal logged it; no answer says it was received
+            await self._connection.send(call_error(call.message_id, _not_journaled()))
+            return
         await self._connection.send(hot_answer(call, _now), text=True)
+
+    async def _route_generic(self, raw_msg) -> None:
+        """The `ocpp` package's dispatch, behind our own reading of the frame (see frames.py)."""
+        try:
+            msg = read_call(raw_msg)
+        except BadFrame as bad:
+            LOGGER.warning("partner %s, charge point %s: refused a frame (%s): %s", self.partner_id,
+                           ascii(self.id), bad.reason, excerpt(raw_msg))  # type: ignore[attr-defined]
+            if bad.message_id is None:
+                await self._connection.close(CloseCode.PROTOCOL_ERROR, "not an OCPP-J frame")
+            else:
+                await self._connection.send(call_error(bad.message_id, format_violation(self.ocpp_version,
+                                                                                        bad.reason)))
+            return
+        if msg is None:
+            return
+        try:
+            await self._handle_call(msg)
+        except OCPPError as error:  # raised before a handler ran: unknown action, payload against the schema
+            await self._connection.send(call_error(msg.unique_id, error))
 
     async def _handle_call(self, msg):
         self._current = msg
         return await super()._handle_call(msg)  # type: ignore[misc]
 
     async def _journal(self):
-        record, _ = await self.journal.append(self.id, self.ocpp_version, self._current.unique_id,
-                                              self._current.action, self._current.payload)
+        call = self._current
+        try:
+            record, _ = await self.journal.append(self.id, self.ocpp_version, call.unique_id, call.action,  # type: ignore[attr-defined]
+                                                  call.payload)
+        except Unjournalable as refused:
+            LOGGER.warning("partner %s, charge point %s: refused a %s call (%s), message id %s", self.partner_id,
+                           ascii(self.id), excerpt(call.action), refused, excerpt(call.unique_id))  # type: ignore[attr-defined]
+            raise format_violation(self.ocpp_version, str(refused)) from None
+        except Exception:  # the journal logged it; the package answers the CALLERROR
+            raise _not_journaled() from None
         return record
+
+
+def _not_journaled() -> OCPPError:
+    return InternalError(description="the call could not be journaled; send it again")
 
 
 class Gateway16(_JournalingMixin, ChargePoint16):
@@ -269,6 +310,7 @@ class GatewayServer:
         version = SUBPROTOCOLS[connection.subprotocol]  # type: ignore[index]
         charge_point = GATEWAY_CLASSES[version](charge_point_ref, connection)
         charge_point.journal = self.journals[partner_id]
+        charge_point.partner_id = partner_id
         try:
             await charge_point.start()
         except ConnectionClosed:
