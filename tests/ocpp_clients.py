@@ -18,13 +18,33 @@ SECRET = "correct horse battery staple"
 SECRET_ENV = "BETA_OCPP_SECRET"
 
 
-def make_ocpp_partner(data_dir: DataDir, partner_id: str = "beta") -> None:
-    """Turn a registered partner into an OCPP partner whose secret sits in BETA_OCPP_SECRET."""
+# The identities the OCPP tests connect as; the gateway refuses charge points a partner has not delivered.
+TEST_CHARGE_POINTS = ["CP-0", "CP-1", "CP-2", "CP-3", "CP-16", "CP-201", "CP-FAST", "CP-EVIL", "CP-GOOD",
+                      "CP-TP16", "CP-TP201", "CP-CHECK"]
+
+
+def make_ocpp_partner(data_dir: DataDir, partner_id: str = "beta", charge_points: list[str] = TEST_CHARGE_POINTS,
+                      **source) -> None:
+    """Turn a registered partner into an OCPP partner whose secret sits in BETA_OCPP_SECRET, and land its
+    charge points (through the real intake)."""
     registry = yaml.safe_load(data_dir.partners_file.read_text())
     for partner in registry["partners"]:
         if partner["id"] == partner_id:
-            partner["source"] = {"type": "ocpp", "basic_auth_env": SECRET_ENV}
+            partner["source"] = {"type": "ocpp", "basic_auth_env": SECRET_ENV, **source}
     data_dir.partners_file.write_text(yaml.safe_dump(registry, sort_keys=False))
+    if charge_points:
+        land_charge_points(data_dir, partner_id, charge_points)
+
+
+def land_charge_points(data_dir: DataDir, partner_id: str, refs: list[str], name: str = "charge_points.csv") -> None:
+    from joulo_pipelines.lib.intake import ingest_file
+
+    file = data_dir.inbox / partner_id / name
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text("charge_point_ref,customer_ref,brand,model,serial_number\n"
+                    + "".join(f"{ref},C-{ref},Alfen,Eve,SN-{ref}\n" for ref in refs))
+    assert ingest_file(data_dir, [partner_id], file).status == "landed"
+    file.unlink()
 
 
 @contextlib.asynccontextmanager
