@@ -145,16 +145,17 @@ def test_garbage_frames_get_a_callerror_where_an_id_can_be_read_else_the_connect
         async with gateway(ocpp_data_dir) as port:
             answered = await _send_raw(port, "CP-1", version, frames_with_an_id)
             unreadable = [await _send_raw(port, "CP-1", version, [frame])
-                          for frame in ["x" * 5000, '{"not": "an array"}', '[2, 17, "Heartbeat", {}]']]
+                          for frame in ["x" * 5000, '{"not": "an array"}', '[2, 17, "Heartbeat", {}]',
+                                        "[" * 100_000]]
             return answered, unreadable
 
     answered, unreadable = asyncio.run(traffic())
     assert [answer[:3] for answer in answered] == [[4, frame_id, violation] for frame_id in
                                                     ["no-payload", "list-payload", "number-action", "unknown-type",
                                                      "surrogate-payload"]]
-    assert unreadable == [[("closed", 1002)]] * 3
+    assert unreadable == [[("closed", 1002)]] * 4
     refused = [r.getMessage() for r in caplog.records if "refused a" in r.getMessage()]
-    assert len(refused) == 8
+    assert len(refused) == 9
     assert all(len(message) < 1300 for message in refused)
     assert any("(5000 characters)" in message for message in refused)
     assert not closed_segments(ocpp_data_dir)

@@ -29,7 +29,7 @@ def read_call(raw: str | bytes) -> Call | None:
     """The CALL in the frame, None for an answer (ignored); BadFrame for anything else."""
     try:
         frame = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested deeper than the parser goes
         raise BadFrame("not JSON") from None
     if not isinstance(frame, list) or len(frame) < 2 or not isinstance(frame[1], str):
         raise BadFrame("not an OCPP-J array [type, message id, ...] with a string message id")

@@ -296,9 +296,14 @@ class GatewayServer:
             journal.start()
             self.journals[partner_id] = journal
             self.connections[partner_id] = set()
-            if self.registry.get(partner_id).source.security_profile == 2 and not self.tls:  # type: ignore[union-attr]
+            source = self.registry.get(partner_id).source  # type: ignore[union-attr]
+            if source.security_profile == 2 and not self.tls:
                 LOGGER.error("partner %s: security profile 2 needs TLS (--tls-cert/--tls-key); refusing its "
                              "charge points", partner_id)
+            if source.basic_auth_env:
+                LOGGER.warning("partner %s: the partner-wide secret (%s) is still accepted from charge points "
+                               "without a password of their own; give each one (joulo ocpp-credentials set), "
+                               "then remove basic_auth_env", partner_id, source.basic_auth_env)
 
     async def close(self) -> None:
         for journal in self.journals.values():
