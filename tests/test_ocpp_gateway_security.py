@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from ocpp.v16 import call as call16
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.ocpp_gateway.credentials import credentials_file
 from joulo_pipelines.lib.ocpp_gateway.server import tls_context
-from ocpp_clients import SECRET, SECRET_ENV, basic_auth_header, charge_point, gateway, land_charge_points, \
-    make_ocpp_partner
+from ocpp_clients import (SECRET, SECRET_ENV, basic_auth_header, charge_point, gateway, land_charge_points,
+                          make_ocpp_partner)
 
 HANG_GUARD = 120  # seconds; only a hang reaches it
 
@@ -109,7 +109,7 @@ def test_identities_not_delivered_in_charge_points_csv_are_refused_until_they_la
 def _self_signed(tmp_path) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                    .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
                    .not_valid_after(now + datetime.timedelta(days=1))
@@ -146,11 +146,10 @@ def test_security_profile_2_is_served_over_tls_with_the_password_and_refused_ove
 
 def test_an_idle_connection_is_closed_after_the_idle_timeout(ocpp_data_dir):
     async def idle():
-        async with gateway(ocpp_data_dir, idle_timeout_seconds=0.5) as port:
-            async with charge_point(port, "CP-1", "1.6") as cp:
-                await cp.call(call16.Heartbeat())
-                await asyncio.wait_for(cp._connection.wait_closed(), HANG_GUARD)
-                return cp._connection.close_code, cp._connection.close_reason
+        async with gateway(ocpp_data_dir, idle_timeout_seconds=0.5) as port, charge_point(port, "CP-1", "1.6") as cp:
+            await cp.call(call16.Heartbeat())
+            await asyncio.wait_for(cp._connection.wait_closed(), HANG_GUARD)
+            return cp._connection.close_code, cp._connection.close_reason
 
     assert asyncio.run(idle()) == (1001, "idle timeout")
 
