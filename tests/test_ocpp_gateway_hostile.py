@@ -157,3 +157,16 @@ def test_garbage_frames_get_a_callerror_where_an_id_can_be_read_else_the_connect
     assert all(len(message) < 1300 for message in refused)
     assert any("(5000 characters)" in message for message in refused)
     assert not closed_segments(ocpp_data_dir)
+
+
+def test_a_call_the_schema_refuses_gets_a_callerror_and_its_id_tag_reaches_no_log(ocpp_data_dir, caplog):
+    caplog.set_level("INFO")  # the level `joulo ocpp-gateway` logs at
+    frame = '[2,"auth","Authorize",{"idTag":"TAG-OF-A-PERSON","unexpected":1}]'
+
+    async def traffic():
+        async with gateway(ocpp_data_dir) as port:
+            return await _send_raw(port, "CP-1", "1.6", [frame])
+
+    answer = asyncio.run(traffic())
+    assert answer[0][:2] == [4, "auth"]
+    assert "TAG-OF-A-PERSON" not in caplog.text
