@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import signal
+import subprocess
+import sys
+import threading
 
 import yaml
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -16,6 +21,7 @@ from joulo_pipelines.lib.paths import DataDir
 
 SECRET = "correct horse battery staple"
 SECRET_ENV = "BETA_OCPP_SECRET"
+HANG_GUARD = 120  # seconds; only a hang reaches it
 
 
 # The identities the OCPP tests connect as; the gateway refuses charge points a partner has not delivered.
@@ -79,3 +85,36 @@ def basic_auth_header(user: str, password: str) -> dict[str, str]:
     import base64
 
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+class GatewayProcess:
+    """`joulo ocpp-gateway` in its own process, on port 0 unless told; its log is read as it comes (it gives the
+    port the gateway bound)."""
+
+    def __init__(self, port: int = 0):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+        self.log: list[str] = []
+        self.port: int | None = None
+        self._started = threading.Event()
+        threading.Thread(target=self._read_log, daemon=True).start()
+        self._started.wait(HANG_GUARD)
+        assert self.port, "the gateway did not start:\n" + "".join(self.log)
+
+    def _read_log(self) -> None:
+        for line in self.process.stderr:  # type: ignore[union-attr]
+            self.log.append(line)
+            if found := re.search(r"OCPP gateway on wss?://[^:]+:(\d+)/", line):
+                self.port = int(found.group(1))
+                self._started.set()
+        self._started.set()
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=HANG_GUARD)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()

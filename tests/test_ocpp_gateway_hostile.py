@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import signal
-import subprocess
-import sys
-import threading
 
 import pytest
 from ocpp.v16 import call as call16
@@ -18,10 +13,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from joulo_pipelines.lib.ocpp_gateway.journal import closed_segments
-from ocpp_clients import SECRET, SECRET_ENV, basic_auth_header, charge_point, gateway, make_ocpp_partner
+from ocpp_clients import (HANG_GUARD, SECRET, SECRET_ENV, GatewayProcess, basic_auth_header, charge_point,
+                          gateway, make_ocpp_partner)
 
 LONE_SURROGATE_CALL = '[2,"evil\\ud800","Heartbeat",{}]'  # the JSON escape, sent as text: valid UTF-8
-HANG_GUARD = 120  # seconds; only a hang reaches it
 
 
 @pytest.fixture
@@ -29,38 +24,6 @@ def ocpp_data_dir(data_dir, monkeypatch):
     make_ocpp_partner(data_dir)
     monkeypatch.setenv(SECRET_ENV, SECRET)
     return data_dir
-
-
-class GatewayProcess:
-    """`joulo ocpp-gateway` in its own process on port 0; its log is read as it comes (it gives the port)."""
-
-    def __init__(self, *args: str):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", "0", *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-        self.log: list[str] = []
-        self.port: int | None = None
-        self._started = threading.Event()
-        threading.Thread(target=self._read_log, daemon=True).start()
-        self._started.wait(HANG_GUARD)
-        assert self.port, "the gateway did not start:\n" + "".join(self.log)
-
-    def _read_log(self) -> None:
-        for line in self.process.stderr:  # type: ignore[union-attr]
-            self.log.append(line)
-            if found := re.search(r"OCPP gateway on wss?://[^:]+:(\d+)/", line):
-                self.port = int(found.group(1))
-                self._started.set()
-        self._started.set()
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=HANG_GUARD)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
 
 
 async def _send_raw(port: int, identity: str, version: str, frames: list[str]) -> list:
