@@ -40,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=9000)
     gateway.add_argument("--segment-seconds", type=float, default=300.0, help="close a journal segment after")
+    gateway.add_argument("--idle-timeout", type=float, default=900.0,
+                         help="close a charge point's connection after this many silent seconds (default 900)")
+    gateway.add_argument("--tls-cert", help="PEM certificate (chain): serve wss (security profile 2)")
+    gateway.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    credentials = commands.add_parser("ocpp-credentials", help="a charge point's own OCPP password (stored hashed)")
+    credentials.add_argument("action", choices=["set", "rotate"], help="set a first password, or replace it")
+    credentials.add_argument("--partner", required=True)
+    credentials.add_argument("--charge-point", required=True, help="the charge point identity (charge_point_ref)")
+    credentials.add_argument("--stdin", action="store_true",
+                             help="read the password from stdin (default: generate one and print it once)")
     ocpp_import = commands.add_parser("ocpp-import", help="import a CPMS's OCPP message log into the journal")
     ocpp_import.add_argument("file", help="JSON lines: timestamp, charge point id, OCPP-J frame")
     ocpp_import.add_argument("--partner", required=True)
@@ -95,7 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ocpp-gateway":
             from joulo_pipelines.lib.ocpp_gateway.cli import serve_gateway
 
-            return serve_gateway(data_dir, args.host, args.port, args.segment_seconds)
+            return serve_gateway(data_dir, args.host, args.port, args.segment_seconds, args.idle_timeout,
+                                 args.tls_cert, args.tls_key)
+        if args.command == "ocpp-credentials":
+            from joulo_pipelines.lib.ocpp_gateway.cli import set_credentials
+
+            return set_credentials(data_dir, args.partner, args.charge_point, rotate=args.action == "rotate",
+                                   from_stdin=args.stdin)
         if args.command == "ocpp-import":
             from joulo_pipelines.lib.ocpp_gateway.cli import import_log
 
