@@ -38,6 +38,24 @@ def files_by_partner(data_dir: DataDir) -> list[tuple]:
         ).fetchall()
 
 
+def files_refused(data_dir: DataDir) -> list[tuple]:
+    """(partner, file, reason) of every file rejected whole and every inbox entry the intake would not read
+    (links, FIFOs): the reasons hold no cell values."""
+    pattern = data_dir.landing / "*" / "manifest" / "*.json"
+    if not any(data_dir.landing.glob("*/manifest/*.json")):
+        return []
+    with duckdb.connect() as con:
+        return con.execute(
+            f"""
+            select partner_id, source_file, coalesce(array_to_string(reasons, '; '), 'see quarantine_report')
+            from read_json('{pattern}', format = 'auto', columns = {{partner_id: 'VARCHAR', source_file: 'VARCHAR',
+                           status: 'VARCHAR', reasons: 'VARCHAR[]'}})
+            where status = 'rejected' and partner_id is not null
+            order by partner_id, source_file
+            """
+        ).fetchall()
+
+
 def quarter_totals(data_dir: DataDir) -> list[tuple]:
     """(quarter_start, partner, EANs, charge points, sessions, kWh, ERE) from the marts."""
     if not data_dir.warehouse.exists():
