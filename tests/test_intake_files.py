@@ -110,3 +110,20 @@ def test_the_inbox_sensor_requests_a_run_for_a_dangling_link_instead_of_failing(
     assert files == [["alpha/sessions.csv"], ["alpha/sessions_gone.csv"]]
     result = ingest_files(data_dir, PARTNERS, [data_dir.inbox / "alpha" / "sessions_gone.csv"])[0][1]
     assert result.status == "rejected" and "symbolic link" in result.errors[0].reason
+
+
+def test_a_file_whose_lines_end_in_a_bare_carriage_return_lands(data_dir):
+    import duckdb
+
+    content = (HEADER + ROW + ROW.replace("S1", "S2")).replace("\n", "\r")
+    result = ingest_files(data_dir, PARTNERS, [drop(data_dir, "alpha", "sessions.csv", content)])[0][1]
+    assert not isinstance(result, Exception), repr(result)
+    assert result.status == "landed"
+    assert duckdb.sql(f"select session_ref, line_number from read_parquet('{data_dir.landing}/alpha/sessions/*.parquet') "
+                      "order by line_number").fetchall() == [("S1", 2), ("S2", 3)]
+
+
+def test_a_header_in_utf16_without_a_bom_is_refused_for_its_encoding(data_dir):
+    result = ingest_files(data_dir, PARTNERS, [drop(data_dir, "alpha", "sessions.csv",
+                                                    (HEADER + ROW).encode("utf-16-le"))])[0][1]
+    assert result.status == "rejected" and "not UTF-16" in result.errors[0].reason

@@ -346,14 +346,15 @@ def _read_header(path: Path) -> tuple[str, list[str]]:
         raise _FileRejected([RowError(1, "", None, f"the header line is longer than {MAX_HEADER_BYTES // 1024} "
                                       "KiB; a header holds only the column names")])
     try:
-        line = first.decode("utf-8-sig").rstrip("\r\n")
+        line = first.decode("utf-8-sig").rstrip("\n").split("\r", 1)[0]  # lines may end in \r\n or \r alone
     except UnicodeDecodeError:
         raise _FileRejected([RowError(1, "", None, "the file is not UTF-8 text")]) from None
     if not line.strip():
         raise _FileRejected([RowError(1, "", None, "the first line must be a header row; it is empty")])
-    if re.search(f"[{CONTROL_CHARACTERS}]", line):
-        raise _FileRejected([RowError(1, "", None, "the header holds a control character; a header holds only "
-                                      "the column names (UTF-8, or UTF-8 with BOM; not UTF-16)")])
+    control = re.search(f"[{CONTROL_CHARACTERS}]", line)
+    if control:
+        raise _FileRejected([RowError(1, "", None, f"the header holds control character U+{ord(control.group()):04X}; "
+                                      "a header holds only the column names, in UTF-8 (not UTF-16)")])
     delimiter = ";" if line.count(";") > line.count(",") else ","
     names = [name.strip().lower() for name in next(csv.reader([line], delimiter=delimiter))]
     return delimiter, names
