@@ -140,6 +140,8 @@ def _ingest() -> int:
             print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
                   f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
                   f"{meta['rows_quarantined']} rows quarantined")
+    for entry, why in inbox_not_read(DataDir.from_env()):
+        print(f"ingest: not read: inbox/{entry} {why}")
     return 0 if result.success else 1
 
 

@@ -127,3 +127,19 @@ def test_a_header_in_utf16_without_a_bom_is_refused_for_its_encoding(data_dir):
     result = ingest_files(data_dir, PARTNERS, [drop(data_dir, "alpha", "sessions.csv",
                                                     (HEADER + ROW).encode("utf-16-le"))])[0][1]
     assert result.status == "rejected" and "not UTF-16" in result.errors[0].reason
+
+
+def test_joulo_ingest_lands_beside_the_hostile_entries_and_says_what_it_did_not_read(hostile_inbox, capsys):
+    assert main(["ingest"]) == 0
+    out = capsys.readouterr().out
+    assert "6 rejected whole" in out
+    assert "not read: inbox/alpha/.sessions_upload.csv is hidden" in out
+    assert "not read: inbox/alpha/older is a subfolder" in out
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_large_file_of_short_lines_lands_whatever_its_line_ends(data_dir, end):
+    rows = "".join(ROW.replace("S1", f"S{i}") for i in range(30_000))  # ~1.7 MB, several read chunks
+    result = ingest_files(data_dir, PARTNERS, [drop(data_dir, "alpha", "sessions.csv",
+                                                    (HEADER + rows).replace("\n", end))])[0][1]
+    assert result.status == "landed" and result.rows_loaded == 30_000

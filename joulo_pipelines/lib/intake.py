@@ -104,21 +104,23 @@ class _FileRejected(Exception):
 
 def _hash_and_measure(path: Path) -> tuple[str, int | None]:
     """The file's SHA-256 and the number of its first line longer than MAX_LINE_BYTES (None if none is),
-    in one read. A line can only outgrow the limit across chunks, as no chunk is longer than the limit."""
+    in one read. Lines end at \n, \r\n or a bare \r. A line can only outgrow the limit across chunks, as no
+    chunk is longer than the limit."""
     digest = hashlib.sha256()
-    line, since_newline, too_long = 1, 0, None
+    line, since_end, too_long = 1, 0, None
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(MAX_LINE_BYTES), b""):
             digest.update(chunk)
-            if too_long is None:
-                first = chunk.find(b"\n")
-                if since_newline + (len(chunk) if first < 0 else first) > MAX_LINE_BYTES:
-                    too_long = line
-                if first >= 0:
-                    line += chunk.count(b"\n")
-                    since_newline = len(chunk) - chunk.rfind(b"\n") - 1
-                else:
-                    since_newline += len(chunk)
+            if too_long is not None:
+                continue
+            ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+            if since_end + (min(ends) if ends else len(chunk)) > MAX_LINE_BYTES:
+                too_long = line
+            elif ends:
+                line += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+                since_end = len(chunk) - max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) - 1
+            else:
+                since_end += len(chunk)
     return digest.hexdigest(), too_long
 
 
@@ -134,8 +136,17 @@ def inbox_files(data_dir: DataDir) -> list[Path]:
         if folder.is_symlink():
             entries.append(folder)
         elif folder.is_dir():
-            entries += [p for p in folder.iterdir() if not p.name.startswith(".") and not _is_real_folder(p)]
+            entries += [p for p in _listing(folder) if not p.name.startswith(".") and not _is_real_folder(p)]
     return sorted(entries)
+
+
+def _listing(folder: Path) -> list[Path]:
+    """A partner folder's entries; none if it cannot be listed (inbox_not_read says why), so one partner's
+    folder permissions do not stop the others' files."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
 
 
 def inbox_not_read(data_dir: DataDir) -> list[tuple[str, str]]:
@@ -148,11 +159,14 @@ def inbox_not_read(data_dir: DataDir) -> list[tuple[str, str]]:
     for folder in sorted(data_dir.inbox.iterdir()):
         if folder.name.startswith("."):
             found.append((folder.name, _HIDDEN))
-        elif not folder.is_dir() or folder.is_symlink():
-            if not folder.is_symlink():
-                found.append((folder.name, "is not in a partner folder; files go in inbox/<partner>/"))
+        elif folder.is_symlink():
+            continue  # refused by the intake itself, and recorded
+        elif not folder.is_dir():
+            found.append((folder.name, "is not in a partner folder; files go in inbox/<partner>/"))
+        elif not os.access(folder, os.R_OK | os.X_OK):
+            found.append((folder.name, "cannot be listed by the intake (permissions)"))
         else:
-            for entry in sorted(folder.iterdir()):
+            for entry in _listing(folder):
                 name = f"{folder.name}/{entry.name}"
                 if entry.name.startswith("."):
                     found.append((name, _HIDDEN))
@@ -341,12 +355,13 @@ def _write_atomically(target: Path, content: bytes) -> None:
 
 def _read_header(path: Path) -> tuple[str, list[str]]:
     with path.open("rb") as handle:
-        first = handle.readline(MAX_HEADER_BYTES + 1)
-    if len(first.rstrip(b"\r\n")) > MAX_HEADER_BYTES:
+        # lines may end in \r\n or a bare \r as well as in \n
+        first = handle.readline(MAX_HEADER_BYTES + 1).split(b"\r", 1)[0].rstrip(b"\n")
+    if len(first) > MAX_HEADER_BYTES:
         raise _FileRejected([RowError(1, "", None, f"the header line is longer than {MAX_HEADER_BYTES // 1024} "
                                       "KiB; a header holds only the column names")])
     try:
-        line = first.decode("utf-8-sig").rstrip("\n").split("\r", 1)[0]  # lines may end in \r\n or \r alone
+        line = first.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _FileRejected([RowError(1, "", None, "the file is not UTF-8 text")]) from None
     if not line.strip():
