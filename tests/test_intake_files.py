@@ -143,3 +143,17 @@ def test_a_large_file_of_short_lines_lands_whatever_its_line_ends(data_dir, end)
     result = ingest_files(data_dir, PARTNERS, [drop(data_dir, "alpha", "sessions.csv",
                                                     (HEADER + rows).replace("\n", end))])[0][1]
     assert result.status == "landed" and result.rows_loaded == 30_000
+
+
+def test_a_file_not_in_utf8_is_refused_naming_the_line_but_not_quoting_it(data_dir):
+    customers = ("customer_ref,name,email,street,house_number,postal_code,city,ean,mandate_signed_at,"
+                 "mandate_valid_from,mandate_valid_until\n"
+                 "C1,Jané Geheim,jan@example.nl,Kerkstraat,1,1011AB,Amsterdam,871685900000000011,"
+                 "2026-01-05T10:00:00Z,2026-01-01,2026-12-31\n")
+    result = ingest_files(data_dir, PARTNERS, [drop(data_dir, "alpha", "customers.csv",
+                                                    customers.encode("latin-1"))])[0][1]
+    assert result.status == "rejected"
+    assert [(e.row, e.reason) for e in result.errors] == [
+        (2, "line 2 is not UTF-8 text; the file must be UTF-8, with or without BOM")]
+    recorded = json.dumps(manifests(data_dir, "alpha")) + json.dumps(result.summary())
+    assert "Geheim" not in recorded and "Kerkstraat" not in recorded and str(data_dir.root) not in recorded

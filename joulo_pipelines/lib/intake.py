@@ -430,9 +430,21 @@ def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: Int
         result.rows_rejected = len({e.row for e in result.errors})
         result.status = "landed_with_errors" if result.errors else "landed"
     except duckdb.Error as exc:
-        raise _FileRejected([RowError(0, "", None, f"the file could not be read as CSV: {exc}")]) from None
+        raise _FileRejected([_unreadable_csv(exc)]) from None
     finally:
         con.close()
+
+
+def _unreadable_csv(exc: duckdb.Error) -> RowError:
+    """DuckDB's reason a file cannot be read, with the line it names, but without the `Original Line` it
+    quotes (a customer's name, email, IBAN) or the reader's settings (an absolute path)."""
+    message = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    row = int(line.group(1)) if line else 0
+    if "Invalid unicode" in message:
+        return RowError(row, "", None, f"line {row} is not UTF-8 text; the file must be UTF-8, with or without BOM")
+    kept = [text for text in message.split("\n\n", 1)[0].splitlines() if not text.startswith("Original Line")]
+    return RowError(row, "", None, f"the file could not be read as CSV: {' '.join(kept)}")
 
 
 def _number_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
