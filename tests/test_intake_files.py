@@ -31,8 +31,8 @@ def hostile_inbox(data_dir, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "sessions.csv").write_text(HEADER + ROW)
-    drop(data_dir, "alpha", "sessions_header.csv", "session_ref,charge_point_ref,started_at,ended_at," + "x" * (130 << 10)
-         + "\n" + ROW)
+    huge_header_cell = "x" * (130 << 10)
+    drop(data_dir, "alpha", "sessions_header.csv", f"session_ref,charge_point_ref,{huge_header_cell}\n{ROW}")
     drop(data_dir, "alpha", "sessions_long_line.csv", HEADER + ROW + ROW.strip() + "0" * (50 << 20) + "\n" + ROW)
     os.symlink(outside / "sessions.csv", data_dir.inbox / "alpha" / "sessions_link.csv")
     os.symlink(data_dir.inbox / "beta" / "sessions.csv", data_dir.inbox / "alpha" / "sessions_beta.csv")
@@ -56,7 +56,8 @@ def test_every_unreadable_entry_is_quarantined_with_a_reason_and_the_good_files_
                             "alpha/sessions_beta.csv", "alpha/sessions_fifo.csv", "gamma"}
     assert "header line is longer than 64 KiB" in reasons["alpha/sessions_header.csv"]
     assert "line 3 is longer than 1 MiB" in reasons["alpha/sessions_long_line.csv"]
-    assert "symbolic link" in reasons["alpha/sessions_link.csv"] and "symbolic link" in reasons["alpha/sessions_beta.csv"]
+    assert "symbolic link" in reasons["alpha/sessions_link.csv"]
+    assert "symbolic link" in reasons["alpha/sessions_beta.csv"]
     assert "not a regular file" in reasons["alpha/sessions_fifo.csv"]
     assert "partner folder inbox/gamma is a symbolic link" in reasons["gamma"]
     # Nothing was read through the links: no other file's bytes landed as alpha's or gamma's.
@@ -69,7 +70,8 @@ def test_every_unreadable_entry_is_quarantined_with_a_reason_and_the_good_files_
             assert json.loads(report.with_suffix("").with_suffix(".report.json").read_text())["errors"][0]["reason"]
     # A file refused whole is kept as delivered.
     long_line = results["alpha/sessions_long_line.csv"]
-    assert (data_dir.quarantine / "alpha" / f"{long_line.file_sha256}__sessions_long_line.csv").stat().st_size > 50 << 20
+    kept = data_dir.quarantine / "alpha" / f"{long_line.file_sha256}__sessions_long_line.csv"
+    assert kept.stat().st_size > 50 << 20
 
 
 def test_a_second_ingest_does_not_refuse_the_same_entries_again(hostile_inbox):
@@ -119,8 +121,9 @@ def test_a_file_whose_lines_end_in_a_bare_carriage_return_lands(data_dir):
     result = ingest_files(data_dir, PARTNERS, [drop(data_dir, "alpha", "sessions.csv", content)])[0][1]
     assert not isinstance(result, Exception), repr(result)
     assert result.status == "landed"
-    assert duckdb.sql(f"select session_ref, line_number from read_parquet('{data_dir.landing}/alpha/sessions/*.parquet') "
-                      "order by line_number").fetchall() == [("S1", 2), ("S2", 3)]
+    landed = f"{data_dir.landing}/alpha/sessions/*.parquet"
+    assert duckdb.sql(f"select session_ref, line_number from read_parquet('{landed}') order by line_number").fetchall() \
+        == [("S1", 2), ("S2", 3)]
 
 
 def test_a_header_in_utf16_without_a_bom_is_refused_for_its_encoding(data_dir):
@@ -157,3 +160,12 @@ def test_a_file_not_in_utf8_is_refused_naming_the_line_but_not_quoting_it(data_d
         (2, "line 2 is not UTF-8 text; the file must be UTF-8, with or without BOM")]
     recorded = json.dumps(manifests(data_dir, "alpha")) + json.dumps(result.summary())
     assert "Geheim" not in recorded and "Kerkstraat" not in recorded and str(data_dir.root) not in recorded
+
+
+def test_joulo_status_writes_out_control_characters_in_a_partners_file_name(data_dir, capsys):
+    drop(data_dir, "alpha", ".upload_\x1b[2J.csv", HEADER)
+    os.symlink(data_dir.root / "gone.csv", data_dir.inbox / "alpha" / "sessions_\x1b[2J.csv")
+    ingest_inbox(data_dir)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "alpha/sessions_\\x1b[2J.csv" in out and "alpha/.upload_\\x1b[2J.csv" in out

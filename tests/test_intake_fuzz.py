@@ -52,7 +52,8 @@ def structured_files(draw) -> tuple[str, bytes]:
 def random_bytes(draw) -> tuple[str, bytes]:
     """Random bytes, alone or after a valid header."""
     prefix = draw(st.sampled_from([b"", GOOD_SESSIONS.split(b"\n")[0] + b"\n"]))
-    return draw(st.sampled_from(["sessions.csv", "customers_x.csv", "notes.txt"])), prefix + draw(st.binary(max_size=400))
+    name = draw(st.sampled_from(["sessions.csv", "customers_x.csv", "notes.txt"]))
+    return name, prefix + draw(st.binary(max_size=400))
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ ColumnType = Literal["text", "ref", "email", "timestamp", "date", "integer", "de
 # (the REV booking), a line break splits a one-line record and a NUL ends a string in C.
 CONTROL_CHARACTERS = r"\x00-\x1f\x7f"
 TEXT_PATTERN = rf"^[^{CONTROL_CHARACTERS}]+$"
+
 # A customer_ref names files (statements, payout emails), so it holds only what a file name keeps as is:
 # two refs that differ give two names (`X/../x` is refused rather than mapped onto `X_.._x`).
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -25,6 +26,12 @@ REF_MAX_LENGTH = 64
 # before a CSV reader that would skip such a line (DuckDB's, silently) or fail on it sees it.
 MAX_LINE_BYTES = 1 << 20
 MAX_HEADER_BYTES = 64 << 10
+
+
+def visible(text: str) -> str:
+    """Text for a report or a terminal, its control characters written out (\\x0b) rather than raw."""
+    return re.sub(f"[{CONTROL_CHARACTERS}]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 # DuckDB type of each contract type once parsed; decimals keep 6 places so kWh sums stay exact.
 DUCKDB_TYPES: dict[ColumnType, str] = {

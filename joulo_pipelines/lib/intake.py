@@ -37,6 +37,7 @@ from joulo_pipelines.lib.contract import (
     Dataset,
     accepted_file_names,
     dataset_for_file,
+    visible,
 )
 from joulo_pipelines.lib.ocpi.pull import ensure_cdr_schema
 from joulo_pipelines.lib.paths import DataDir
@@ -409,9 +410,10 @@ def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: Int
         con.execute(_errors_sql(dataset, present, decimal_comma=delimiter == ";"))
         result.rows_total = con.execute("select count(*) from cells").fetchone()[0] + con.execute(
             "select count(distinct line) from reject_errors").fetchone()[0]
-        result.errors = [RowError(line, column, _visible(value), reason) for line, column, value, reason in
-                         con.execute("select line, column_name, value, reason from row_errors "
-                                     "order by line, column_name").fetchall()]
+        result.errors = [
+            RowError(line, column, value and visible(value), reason) for line, column, value, reason in
+            con.execute("select line, column_name, value, reason from row_errors order by line, column_name").fetchall()
+        ]
         target = data_dir.landing / result.partner_id / dataset.name / f"{result.file_sha256}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
@@ -498,13 +500,6 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         [str(path)],
     )
     con.execute("create table lines as select rowid + 1 as line, text from raw_lines")
-
-
-def _visible(value: str | None) -> str | None:
-    """A cell for the quarantine report, its control characters written out (\\x0b) rather than raw."""
-    if value is None:
-        return None
-    return re.sub(f"[{CONTROL_CHARACTERS}]", lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
 def _cell(raw: str) -> str:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import duckdb
 
+from joulo_pipelines.lib.contract import visible
 from joulo_pipelines.lib.paths import DataDir
 
 
@@ -134,4 +135,4 @@ def _format_cell(value: object) -> str:
         return f"{value:,.3f}"
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    return visible(str(value))  # file names are the partner's: no escape sequences to the terminal
