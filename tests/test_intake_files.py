@@ -169,3 +169,17 @@ def test_joulo_status_writes_out_control_characters_in_a_partners_file_name(data
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "alpha/sessions_\\x1b[2J.csv" in out and "alpha/.upload_\\x1b[2J.csv" in out
+
+
+def test_a_file_the_intake_may_not_read_is_refused_once_and_lands_when_it_may(data_dir, monkeypatch):
+    from joulo_pipelines.lib import intake
+
+    path = drop(data_dir, "alpha", "sessions.csv", HEADER + ROW)
+    path.chmod(0)
+    # The tests run as root, who may read anything: os.access answers as the intake's own user would.
+    monkeypatch.setattr(intake.os, "access", lambda p, mode: os.stat(p).st_mode & 0o444 != 0)
+    first, again = (ingest_files(data_dir, PARTNERS, [path])[0][1] for _ in range(2))
+    assert first.status == "rejected" and "cannot be read by the intake (permissions)" in first.errors[0].reason
+    assert again.status == "duplicate"
+    path.chmod(0o644)
+    assert ingest_files(data_dir, PARTNERS, [path])[0][1].status == "landed"

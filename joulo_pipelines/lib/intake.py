@@ -196,6 +196,8 @@ def _entry_refusal(data_dir: DataDir, relative: str, path: Path) -> str | None:
         return "is a symbolic link; the intake reads only files delivered into the inbox itself"
     if not stat.S_ISREG(mode):
         return "is not a regular file (a folder, FIFO, socket or device); only regular files are read"
+    if not os.access(path, os.R_OK):
+        return "cannot be read by the intake (permissions); it lands once it can be read"
     return None
 
 
@@ -280,10 +282,12 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
 def _refuse_entry(data_dir: DataDir, partner_ids: list[str], path: Path, relative: str,
                   reason: str) -> IntakeResult:
     """Record, once, an inbox entry the intake does not read: its quarantine report and manifest entry are
-    named by its path and when it was changed, as there are no bytes to hash."""
+    named by its path and when it or its inode changed (a link replaced, permissions granted), as there are
+    no bytes to hash."""
     partner_id = relative.split("/", 1)[0]
-    changed = path.lstat().st_mtime_ns
-    key = hashlib.sha256(f"{relative}\0{changed}".encode()).hexdigest()
+    entry = path.lstat()
+    changed = entry.st_mtime_ns
+    key = hashlib.sha256(f"{relative}\0{changed}\0{entry.st_ctime_ns}".encode()).hexdigest()
     result = IntakeResult(relative, partner_id, None, None, "rejected", entry_key=key,
                           errors=[RowError(0, "", None, reason)])
     if partner_id not in partner_ids:
