@@ -9,7 +9,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from conftest import drop
-from joulo_pipelines.lib.api.models import CustomerRef, Text
+from test_api_servers import enrolment
+from joulo_pipelines.lib.api.models import CustomerRef, Enrolment, Text
 from joulo_pipelines.lib.intake import ingest_file
 
 PARTNERS = ["alpha", "beta"]
@@ -105,3 +106,13 @@ def test_numbers_the_landing_types_cannot_hold_are_refused_as_too_large_not_as_m
     assert "too large" in reasons[3, "meter_stop_wh"] and "9223372036854775807" in reasons[3, "meter_stop_wh"]
     assert "too large" in reasons[4, "energy_kwh"] and "999999999999.999999" in reasons[4, "energy_kwh"]
     assert "too large" in reasons[5, "energy_kwh"]
+
+
+def test_an_email_with_a_control_character_is_refused_by_the_api_as_by_the_intake(data_dir):
+    email = "jan\x01@example.nl"
+    row = customer("C1").replace("jan@example.nl", email)
+    result = ingest_file(data_dir, PARTNERS, drop(data_dir, "alpha", "customers.csv", CUSTOMERS_HEADER + row))
+    assert [(e.column, e.reason[:26]) for e in result.errors] == [("email", "holds control character U+")]
+    Enrolment.model_validate(enrolment("C1", "871685900000000011", "CP1"))
+    with pytest.raises(ValidationError, match="email"):
+        Enrolment.model_validate(enrolment("C1", "871685900000000011", "CP1", email=email))

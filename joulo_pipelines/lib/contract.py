@@ -22,6 +22,8 @@ TEXT_PATTERN = rf"^[^{CONTROL_CHARACTERS}]+$"
 # two refs that differ give two names (`X/../x` is refused rather than mapped onto `X_.._x`).
 REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 REF_MAX_LENGTH = 64
+_EMAIL_PART = rf"[^@\s{CONTROL_CHARACTERS}]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
 # No line of a partner file comes near these; past them a file is refused whole, with the line it failed on,
 # before a CSV reader that would skip such a line (DuckDB's, silently) or fail on it sees it.
 MAX_LINE_BYTES = 1 << 20

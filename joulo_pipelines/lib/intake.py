@@ -27,6 +27,7 @@ from joulo_pipelines.lib.contract import (
     ACCEPTED,
     CONTROL_CHARACTERS,
     DATASETS,
+    EMAIL_PATTERN,
     DUCKDB_TYPES,
     LINEAGE_COLUMNS,
     MAX_HEADER_BYTES,
@@ -596,7 +597,7 @@ def _errors_sql(dataset: Dataset, present: dict[str, str], decimal_comma: bool) 
             reason = _type_reason(column, text, decimal_comma)
             condition = f"{text} is not null and {column.name} is null"
             if column.type == "email":
-                condition = f"{text} is not null and not regexp_full_match({text}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+')"
+                condition = f"{text} is not null and not regexp_full_match({text}, '{EMAIL_PATTERN[1:-1]}')"
             elif column.type == "language":
                 condition = f"{text} is not null and {column.name} not in ('nl', 'en')"
             elif column.type == "ref":

@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from joulo_pipelines.lib.contract import CONTROL_CHARACTERS, REF_MAX_LENGTH, REF_PATTERN, TEXT_PATTERN
+from joulo_pipelines.lib.contract import (CONTROL_CHARACTERS, EMAIL_PATTERN, REF_MAX_LENGTH, REF_PATTERN,
+                                          TEXT_PATTERN)
 from joulo_pipelines.lib.ean import is_valid_ean
 from joulo_pipelines.lib.iban import normalised_iban
 
@@ -80,7 +81,7 @@ class Enrolment(Strict):
     customer_ref: CustomerRef = Field(description="The partner's own id of the customer, unique within the "
                                                   "partner; letters, digits, '.', '_' and '-' (it names files).")
     name: Text = Field(description="The connection holder (aangeslotene) who signs.")
-    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
     iban: Annotated[str, StringConstraints(min_length=15, max_length=42), AfterValidator(normalised_iban)] | None = Field(
         default=None, description="The customer's account; required when the partner pays customers directly.")
     account_holder: Text | None = None
