@@ -9,9 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from joulo_pipelines import runner
+from joulo_pipelines.lib.intake import inbox_not_read
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.status import adjustments_by_reason, files_by_partner, format_table, quarter_totals
+from joulo_pipelines.lib.status import (adjustments_by_reason, files_by_partner, files_refused, format_table,
+                                        quarter_totals)
 
 DEMO_AS_OF = "2027-01-15"
 
@@ -154,6 +156,8 @@ def _ingest() -> int:
             print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
                   f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
                   f"{meta['rows_quarantined']} rows quarantined")
+    for entry, why in inbox_not_read(DataDir.from_env()):
+        print(f"ingest: not read: inbox/{entry} {why}")
     return 0 if result.success else 1
 
 
@@ -180,6 +184,14 @@ def _status(data_dir: DataDir) -> int:
     print(f"data dir: {data_dir.root}\n")
     print(format_table(["partner", "files landed", "with bad rows", "rejected", "rows landed", "rows quarantined"],
                        files_by_partner(data_dir)))
+    refused = files_refused(data_dir)
+    if refused:
+        print("\nFiles rejected whole (reports under quarantine/<partner>/):")
+        print(format_table(["partner", "file", "reason"], refused))
+    not_read = inbox_not_read(data_dir)
+    if not_read:
+        print("\nIn the inbox but not read:")
+        print(format_table(["entry", "why"], not_read))
     print()
     totals = [(Quarter.parse(str(q)).label, *rest) for q, *rest in quarter_totals(data_dir)]
     print(format_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
