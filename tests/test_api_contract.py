@@ -15,7 +15,7 @@ from test_api_servers import ApiServer
 
 
 def test_every_answer_keeps_the_openapi_contract(module_data_dir):
-    api_settings = ApiSettings(rate_limit="100000/minute", allow_private_webhooks=True, deliver_webhooks=False)
+    api_settings = ApiSettings(rate_limit="100000/minute", allow_http_webhooks=True, deliver_webhooks=False)
     with ApiServer(module_data_dir, api_settings) as served:
         auth = served.key("alpha")
         schema = schemathesis.openapi.from_url(f"{served.url}/openapi.json")
