@@ -5,12 +5,15 @@ function the checks ask, is ours, so a test can play a partner's DNS."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import trustme
+import urllib3
 
 from joulo_pipelines.lib.api import store, webhook_targets
 from joulo_pipelines.lib.api.app import ApiSettings
@@ -157,3 +160,40 @@ def test_one_private_answer_among_public_ones_refuses_the_host(monkeypatch):
     monkeypatch.setattr(webhook_targets, "resolve", lambda host, port: ["93.184.215.14", "10.1.2.3"])
     with pytest.raises(webhook_targets.RefusedTarget, match="10.1.2.3"):
         webhook_targets.check(f"https://{HOOK_HOST}/hooks", allow_http=False)
+
+
+class TlsReceiver(Receiver):
+    """The receiver over TLS with a certificate for `name` from a CA made here; keeps the SNI it is asked."""
+
+    def __init__(self, ca: trustme.CA, name: str):
+        super().__init__()
+        self.server_names: list[str | None] = []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(name).configure_cert(context)
+        context.sni_callback = lambda _socket, server_name, _context: self.server_names.append(server_name)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+
+
+@pytest.fixture
+def ca(monkeypatch, tmp_path):
+    authority = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setattr(webhook_targets, "CA_BUNDLE", str(bundle))
+    return authority
+
+
+def test_https_goes_to_the_checked_address_with_the_hosts_name_for_sni_and_the_certificate(ca):
+    with TlsReceiver(ca, HOOK_HOST) as receiver:
+        target = webhook_targets.Target("https", HOOK_HOST, receiver.port, "127.0.0.1", "/hooks")
+        assert webhook_targets.post(target, b"{}", {"content-type": "application/json"}, timeout=10) == 204
+    assert receiver.server_names == [HOOK_HOST]
+    assert receiver.hosts == [f"{HOOK_HOST}:{receiver.port}"]
+
+
+def test_https_refuses_a_certificate_for_another_name_at_the_checked_address(ca):
+    with TlsReceiver(ca, "intranet.joulo.example") as receiver:
+        target = webhook_targets.Target("https", HOOK_HOST, receiver.port, "127.0.0.1", "/hooks")
+        with pytest.raises(urllib3.exceptions.SSLError, match="hooks.partner.example"):
+            webhook_targets.post(target, b"{}", {}, timeout=10)
+    assert receiver.hosts == []

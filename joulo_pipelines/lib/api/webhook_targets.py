@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 
+# The certificate authorities a receiver's certificate must chain to.
+CA_BUNDLE = certifi.where()
 # IPv6 ranges that wrap an IPv4 address; Python 3.11 counts them as global.
 _TUNNELS = [ipaddress.ip_network(n) for n in ("2002::/16", "2001::/32", "64:ff9b::/96", "64:ff9b:1::/48")]
 
@@ -60,9 +62,10 @@ def check(url: str, allow_http: bool) -> Target:
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = resolve(host, port)
     except ValueError as exc:
         raise RefusedTarget(f"the URL has no valid port: {exc}") from None
+    try:
+        addresses = resolve(host, port)
     except (OSError, UnicodeError):
         raise RefusedTarget(f"host {host!r} does not resolve") from None
     if not addresses:
@@ -84,10 +87,11 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(target.address, target.port, server_hostname=target.host,
                                            assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
-                                           ca_certs=certifi.where(), timeout=timeout, retries=False)
+                                           ca_certs=CA_BUNDLE, timeout=timeout, retries=False)
     else:
         pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False)
     with pool:
+        # Only the status counts: the receiver's body is never read, however large it is.
         response = pool.urlopen("POST", target.path, body=body, headers={**headers, "host": host_header},
-                                redirect=False, retries=False, preload_content=True, assert_same_host=False)
+                                redirect=False, retries=False, preload_content=False, assert_same_host=False)
         return response.status
