@@ -197,3 +197,9 @@ def test_https_refuses_a_certificate_for_another_name_at_the_checked_address(ca)
         with pytest.raises(urllib3.exceptions.SSLError, match="hooks.partner.example"):
             webhook_targets.post(target, b"{}", {}, timeout=10)
     assert receiver.hosts == []
+
+
+@pytest.mark.parametrize("url", ["http://example.org]/hooks", "https://[::1/hooks", "https://host:99999/hooks", "https:///hooks"])
+def test_a_url_that_does_not_parse_is_refused_not_an_error(url):
+    with pytest.raises(webhook_targets.RefusedTarget):
+        webhook_targets.check(url, allow_http=True)

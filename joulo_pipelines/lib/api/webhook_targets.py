@@ -56,7 +56,10 @@ def _refusal(address: str, allow_loopback: bool) -> str | None:
 
 def check(url: str, allow_http: bool) -> Target:
     """The target to connect to, or RefusedTarget. `allow_http` is development: http and loopback too."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unmatched [ of an IPv6 address
+        raise RefusedTarget(f"not a valid URL: {exc}") from None
     if parts.scheme != "https" and not (allow_http and parts.scheme == "http"):
         raise RefusedTarget("the URL must be https")
     host = parts.hostname or ""
