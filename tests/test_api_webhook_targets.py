@@ -5,6 +5,7 @@ function the checks ask, is ours, so a test can play a partner's DNS."""
 
 from __future__ import annotations
 
+import base64
 import ssl
 import threading
 from datetime import datetime, timezone
@@ -32,12 +33,14 @@ class Receiver:
 
     def __init__(self):
         self.hosts: list[str] = []
+        self.authorizations: list[str | None] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 self.rfile.read(int(self.headers["content-length"]))
                 receiver.hosts.append(self.headers["host"])
+                receiver.authorizations.append(self.headers["authorization"])
                 self.send_response(204)
                 self.end_headers()
 
@@ -90,7 +93,7 @@ def test_a_delivery_connects_to_the_address_it_checked_and_a_rebind_to_a_private
     dns = Dns(monkeypatch, "127.0.0.1")
     with Receiver() as receiver, ApiServer(data_dir, DEVELOPMENT) as server, \
             httpx.Client(base_url=server.url, headers=server.key("alpha"), timeout=30) as client:
-        url = f"http://{HOOK_HOST}:{receiver.port}/hooks"
+        url = f"http://partner:s%40cret@{HOOK_HOST}:{receiver.port}/hooks"
         created = client.post("/v1/webhooks", json={"url": url, "event_types": ["payout.sent"]})
         assert created.status_code == 201, created.text
         hook_id = created.json()["webhook_id"]
@@ -102,6 +105,7 @@ def test_a_delivery_connects_to_the_address_it_checked_and_a_rebind_to_a_private
         # The name resolves nowhere but in our resolver: the connection went to the address checked, and the
         # receiver still saw the name.
         assert receiver.hosts == [f"{HOOK_HOST}:{receiver.port}"]
+        assert receiver.authorizations == ["Basic " + base64.b64encode(b"partner:s@cret").decode()]
         assert dns.questions == asked_at_registration + 1  # resolved again for the delivery, once
 
         dns.rebind("10.0.0.1")

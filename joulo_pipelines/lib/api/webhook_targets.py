@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import certifi
 import urllib3
@@ -36,6 +36,7 @@ class Target:
     port: int
     address: str  # the checked IP the connection goes to
     path: str  # path and query
+    userinfo: str | None = None  # `user:password` of the URL, sent as HTTP Basic (as requests did)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -79,7 +80,9 @@ def check(url: str, allow_http: bool) -> Target:
         if problem:
             raise RefusedTarget(f"host {host!r} resolves to {problem}")
     path = parts.path or "/"
-    return Target(parts.scheme, host, port, addresses[0], f"{path}?{parts.query}" if parts.query else path)
+    userinfo = f"{unquote(parts.username)}:{unquote(parts.password or '')}" if parts.username else None
+    return Target(parts.scheme, host, port, addresses[0], f"{path}?{parts.query}" if parts.query else path,
+                  userinfo)
 
 
 def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -87,6 +90,8 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
     default_port = 443 if target.scheme == "https" else 80
     name = f"[{target.host}]" if ":" in target.host else target.host  # an IPv6 literal
     host_header = name if target.port == default_port else f"{name}:{target.port}"
+    if target.userinfo:
+        headers = {**headers, **urllib3.make_headers(basic_auth=target.userinfo)}
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(target.address, target.port, server_hostname=target.host,
                                            assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
