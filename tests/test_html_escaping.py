@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+import joulo_pipelines
 from joulo_pipelines import cli
+from joulo_pipelines.lib import templating
 from joulo_pipelines.lib.demo_data import generate_demo
 from joulo_pipelines.lib.paths import DataDir
 from test_reports import dump_dom
@@ -135,3 +137,14 @@ def test_payout_emails_show_markup_as_text(hostile_world, tmp_path):
         page = tmp_path / f"{ref}.html"
         page.write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
         assert_inert(page, tmp_path / "profile", DISPLAY_NAME, name)
+
+
+def test_every_jinja_environment_is_built_by_the_one_that_escapes():
+    """A second way of building one is how the MID scan's template went out unescaped."""
+    package = Path(joulo_pipelines.__file__).parent
+    builders = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                      if re.search(r"\b(Environment|select_autoescape|Template)\(", path.read_text(encoding="utf-8")))
+    assert builders == ["lib/templating.py"]
+    templates = [path.name for path in package.rglob("*.j2")]
+    assert {name for name in templates if not templating.environment(package).autoescape(name)} == \
+        {name for name in templates if name.endswith(".txt.j2")} == {"payout_email.txt.j2"}
