@@ -141,7 +141,8 @@ def test_registration_refuses_every_address_that_is_not_public(data_dir, monkeyp
         refused = client.post("/v1/webhooks", json={"url": f"https://{HOOK_HOST}/hooks"})
     assert refused.status_code == 422
     assert refused.json()["detail"] == [{"loc": ["body", "url"], "type": "value_error",
-                                         "msg": f"host '{HOOK_HOST}' resolves to {address}, which is not a public address"}]
+                                         "msg": f"host '{HOOK_HOST}' resolves to {address}, which is not a "
+                                                "public address"}]
 
 
 def test_outside_development_a_webhook_must_be_https_and_development_allows_loopback_only(monkeypatch):
@@ -203,7 +204,8 @@ def test_https_refuses_a_certificate_for_another_name_at_the_checked_address(ca)
     assert receiver.hosts == []
 
 
-@pytest.mark.parametrize("url", ["http://example.org]/hooks", "https://[::1/hooks", "https://host:99999/hooks", "https:///hooks"])
+@pytest.mark.parametrize("url", ["http://example.org]/hooks", "https://[::1/hooks", "https://host:99999/hooks",
+                                 "https:///hooks"])
 def test_a_url_that_does_not_parse_is_refused_not_an_error(url):
     with pytest.raises(webhook_targets.RefusedTarget):
         webhook_targets.check(url, allow_http=True)

@@ -19,7 +19,8 @@ CUSTOMERS = (
     "mandate_valid_from,mandate_valid_until\n"
     "C1,An Jansen,an@mail.example,NL91ABNA0417164300,Kerkstraat,1,1011 AB,Amsterdam,871685900000000011,"
     "2025-12-01T10:00:00Z,2026-01-01,2026-12-31\n")
-CHARGE_POINTS = "charge_point_ref,customer_ref,brand,model,serial_number,meter_serial\nCP1,C1,Alfen,Eve Single Pro-line,SN1,M1\n"
+CHARGE_POINTS = ("charge_point_ref,customer_ref,brand,model,serial_number,meter_serial\n"
+                 "CP1,C1,Alfen,Eve Single Pro-line,SN1,M1\n")
 SESSIONS = ("session_ref,charge_point_ref,started_at,ended_at,energy_kwh\n"
             "S1,CP1,2026-01-10T18:00:00Z,2026-01-10T20:00:00Z,12.5\n"
             "S2,CP1,not a time,2026-01-11T20:00:00Z,3\n")  # quarantined
