@@ -10,7 +10,7 @@ from pathlib import Path
 
 from joulo_pipelines import runner
 from joulo_pipelines.lib.intake import inbox_not_read
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, keep_private
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.status import (adjustments_by_reason, files_by_partner, files_refused, format_table,
                                         quarter_totals)
@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     api_key_commands.add_parser("revoke").add_argument("key_id")
     args = parser.parse_args(argv)
 
+    keep_private()
     data_dir = DataDir.from_env().ensure()
     os.environ["JOULO_DATA_DIR"] = str(data_dir.root)
     os.environ.setdefault("DAGSTER_HOME", str(data_dir.dagster_home))

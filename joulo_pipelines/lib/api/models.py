@@ -9,7 +9,7 @@ signatory. Amounts are integer cents, kWh and ERE decimal strings: never a float
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -25,6 +25,7 @@ from joulo_pipelines.lib.iban import normalised_iban
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 CustomerRef = Annotated[str, StringConstraints(min_length=1, max_length=REF_MAX_LENGTH, pattern=REF_PATTERN)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+SIGNED_FROM = datetime(2000, 1, 1, tzinfo=timezone.utc)
 EVENT_TYPES = ("customer.eligible", "customer.ineligible", "booking.submitted", "payout.approved", "payout.sent")
 EventType = Literal["customer.eligible", "customer.ineligible", "booking.submitted", "payout.approved", "payout.sent"]
 
@@ -49,8 +50,9 @@ class Business(Strict):
 
 
 class Mandate(Strict):
-    signed_at: AwareDatetime = Field(description="When the customer ticked the box; with a UTC offset; not in "
-                                                 "the future.")
+    # A lower bound also keeps far-off offsets from overflowing when the time is converted (year 1 at +14:00).
+    signed_at: AwareDatetime = Field(ge=SIGNED_FROM, description="When the customer ticked the box; with a UTC "
+                                                                 "offset; from 2000 on, not in the future.")
     valid_from_year: int | None = Field(default=None, ge=2026, le=2100,
                                         description="First calendar year of the mandate; default the year it "
                                                     "was signed (Europe/Amsterdam).")
