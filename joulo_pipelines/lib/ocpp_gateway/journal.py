@@ -298,7 +298,8 @@ class PartnerJournal:
 
     def _open_segment(self, first_seq: int) -> None:
         self._segment = self.folder / f"{first_seq:012d}{OPEN_SUFFIX}"
-        self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # it holds idTags and meter data: owner only, whatever the umask
+        # It holds idTags and meter data: owner only, whatever the umask.
+        self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         _fsync_directory(self.folder)
         self._segment_bytes = 0
         self._segment_opened = time.monotonic()
