@@ -6,14 +6,13 @@ approved. The SEPA file is validated before it is written; a file that does not 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import ledger
@@ -60,11 +59,7 @@ def totals(partner_id: str, lines: list[PayoutLine]) -> BatchTotals:
 
 
 def _csv(header: list[str], rows: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return people_csv.render(header, rows).encode("utf-8")
 
 
 def statement_csv(lines: list[PayoutLine]) -> bytes:

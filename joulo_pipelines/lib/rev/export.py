@@ -4,9 +4,7 @@ bytes. Nothing in them depends on the wall clock; lines come ordered by line num
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 import duckdb
 import xmlschema
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.rev.booking_ids import BookingId
 
 XSD_PATH = Path(__file__).with_name("rev_booking.xsd")
@@ -121,12 +120,7 @@ def _text(value) -> str:
 
 
 def _render_csv(lines: list[dict]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for line in lines:
-        writer.writerow([_text(line[column]) for column in CSV_COLUMNS])
-    return out.getvalue().encode("utf-8")
+    return people_csv.render(CSV_COLUMNS, [[_text(line[column]) for column in CSV_COLUMNS] for line in lines]).encode()
 
 
 def _render_xml(booking: BookingId, lines: list[dict], kwh: Decimal, ere: Decimal) -> bytes:
