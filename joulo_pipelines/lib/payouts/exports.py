@@ -101,7 +101,8 @@ def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner
         if batch.payout_model == "direct":
             transfers = [Transfer(e2e[l.customer_ref], l.paid_cents, recipients[l.customer_ref].account_holder,
                                   recipients[l.customer_ref].iban,
-                                  f"ERE {quarter.label} {partner.brand.display_name} {l.customer_ref}") for l in paid]
+                                  f"ERE {quarter.label} {partner.brand.display_name} {l.customer_ref}",
+                                  payee=f"customer_ref {l.customer_ref!a}") for l in paid]
             ultimate_debtor = partner.brand.display_name
         else:
             transfers = [Transfer(ledger.end_to_end_id(partner.id, "", quarter), sum(l.paid_cents for l in paid),
