@@ -100,3 +100,17 @@ def test_a_corrected_delivery_supersedes_the_implausible_one_and_counts(builds):
                                "from marts.fct_session_versions where session_ref = 'A2' order by received_at")
     assert versions == [("superseded_by_correction", "implausible_energy", 0, 0),
                         ("latest", None, Decimal("12.5"), Decimal("12.5"))]
+
+
+@pytest.mark.parametrize("field, kwh, export_kwh", [("total_energy", "1000000000000", None),
+                                                    ("total_energy", "1E+40", None),
+                                                    ("(cdr)", "12.5", "1E+13")])
+def test_an_ocpi_cdr_with_more_kwh_than_the_landing_holds_is_refused_with_a_reason_not_a_crash(field, kwh, export_kwh):
+    from ocpi_server import make_cdr
+
+    from joulo_pipelines.lib.ocpi.cdrs import parse_cdr
+
+    problems = parse_cdr(make_cdr("CDR1", "E1", "2026-01-10T18:00:00Z", "2026-01-10T20:00:00Z", kwh,
+                                  "2026-01-11T00:00:00Z", export_kwh=export_kwh), 0)
+    assert [(p.cdr_id, p.field) for p in problems] == [("CDR1", field)]
+    assert "1E+12" in problems[0].reason or "1000000000000" in problems[0].reason
