@@ -149,8 +149,8 @@ overlapped as (
             when not is_counted or covered_until is null or covered_until <= started_at then cast(0 as hugeint)
             -- Registers say exactly which energy the earlier session already counted.
             when has_registers and covered_register_wh is not null
-                then cast(least(greatest(covered_register_wh - meter_start_wh, 0), meter_stop_wh - meter_start_wh)
-                          as hugeint) * 1000
+                then least(greatest(cast(covered_register_wh as hugeint) - meter_start_wh, 0),
+                           cast(meter_stop_wh as hugeint) - meter_start_wh) * 1000
             -- Without registers: the share of this session's energy in the time already covered.
             else (raw_micro_kwh * (epoch_us(least(ended_at, covered_until)) - epoch_us(started_at)) * 2 + duration_us)
                  // (2 * duration_us)
