@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.contract import (
     ACCEPTED,
     CONTROL_CHARACTERS,
@@ -624,12 +624,8 @@ def _write_quarantine(data_dir: DataDir, result: IntakeResult, path: Path, quara
     """The report (CSV for people, JSON for machines) and the offending lines exactly as delivered."""
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     stem = quarantine_dir / result.record_name
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ERROR_COLUMNS)
-    for error in result.errors:
-        writer.writerow([result.source_file, error.row, error.column, error.value or "", error.reason])
-    _write_atomically(stem.with_suffix(".errors.csv"), buffer.getvalue().encode())
+    rows = [[result.source_file, error.row, error.column, error.value or "", error.reason] for error in result.errors]
+    _write_atomically(stem.with_suffix(".errors.csv"), people_csv.render(ERROR_COLUMNS, rows).encode())
     report = {**result.summary(), "partner_id": result.partner_id, "file_sha256": result.file_sha256,
               "errors": [asdict(e) for e in result.errors]}
     _write_atomically(stem.with_suffix(".report.json"), json.dumps(report, indent=2, default=str).encode())
