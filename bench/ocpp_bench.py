@@ -216,6 +216,18 @@ def _peak_memory_mb(pid: int) -> float:
     return float("nan")
 
 
+def _land_charge_points(data: Path, identities: list[str]) -> None:
+    """The gateway admits only charge points the partner delivered: land them as a charge_points.csv would."""
+    from joulo_pipelines.lib.intake import ingest_file
+    from joulo_pipelines.lib.paths import DataDir
+
+    drop = data / "inbox" / PARTNER / "charge_points.csv"
+    drop.parent.mkdir(parents=True, exist_ok=True)
+    drop.write_text("charge_point_ref,customer_ref,brand,model,serial_number\n"
+                    + "".join(f"{cp},C{cp},Bench,B1,S{cp}\n" for cp in identities))
+    assert ingest_file(DataDir(data), [PARTNER], drop).status == "landed"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", type=int, default=2000)
@@ -233,6 +245,8 @@ def main() -> int:
         "id": PARTNER, "name": "Bench B.V.", "brand": {"display_name": "Bench", "sender_email": "b@bench.example"},
         "payout_model": "direct", "service_fee_pct": 15,
         "source": {"type": "ocpp", "basic_auth_env": "BENCH_OCPP_SECRET"}}]}))
+    identities = [f"CP{i:05d}" for i in range(args.connections)]
+    _land_charge_points(data, identities)
     env = {**os.environ, "JOULO_DATA_DIR": str(data), "BENCH_OCPP_SECRET": SECRET}
     env.pop("JOULO_AS_OF", None)
     port = _free_port()
@@ -246,7 +260,6 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
         start_at = time.time() + args.ramp_seconds
-        identities = [f"CP{i:05d}" for i in range(args.connections)]
         shares = [identities[i::args.client_processes] for i in range(args.client_processes)]
         outputs = [str(root / f"client{i}.json") for i in range(args.client_processes)]
         rate_per_cp = args.rate / args.connections

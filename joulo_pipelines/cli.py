@@ -9,9 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from joulo_pipelines import runner
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.intake import inbox_not_read
+from joulo_pipelines.lib.paths import DataDir, keep_private
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.status import adjustments_by_reason, files_by_partner, format_table, quarter_totals
+from joulo_pipelines.lib.status import (adjustments_by_reason, files_by_partner, files_refused, format_table,
+                                        quarter_totals)
 
 DEMO_AS_OF = "2027-01-15"
 
@@ -40,6 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=9000)
     gateway.add_argument("--segment-seconds", type=float, default=300.0, help="close a journal segment after")
+    gateway.add_argument("--idle-timeout", type=float, default=900.0,
+                         help="close a charge point's connection after this many silent seconds (default 900)")
+    gateway.add_argument("--tls-cert", help="PEM certificate (chain): serve wss (security profile 2)")
+    gateway.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    credentials = commands.add_parser("ocpp-credentials", help="a charge point's own OCPP password (stored hashed)")
+    credentials.add_argument("action", choices=["set", "rotate"], help="set a first password, or replace it")
+    credentials.add_argument("--partner", required=True)
+    credentials.add_argument("--charge-point", required=True, help="the charge point identity (charge_point_ref)")
+    credentials.add_argument("--stdin", action="store_true",
+                             help="read the password from stdin (default: generate one and print it once)")
     ocpp_import = commands.add_parser("ocpp-import", help="import a CPMS's OCPP message log into the journal")
     ocpp_import.add_argument("file", help="JSON lines: timestamp, charge point id, OCPP-J frame")
     ocpp_import.add_argument("--partner", required=True)
@@ -75,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     api_key_commands.add_parser("revoke").add_argument("key_id")
     args = parser.parse_args(argv)
 
+    keep_private()
     data_dir = DataDir.from_env().ensure()
     os.environ["JOULO_DATA_DIR"] = str(data_dir.root)
     os.environ.setdefault("DAGSTER_HOME", str(data_dir.dagster_home))
@@ -95,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ocpp-gateway":
             from joulo_pipelines.lib.ocpp_gateway.cli import serve_gateway
 
-            return serve_gateway(data_dir, args.host, args.port, args.segment_seconds)
+            return serve_gateway(data_dir, args.host, args.port, args.segment_seconds, args.idle_timeout,
+                                 args.tls_cert, args.tls_key)
+        if args.command == "ocpp-credentials":
+            from joulo_pipelines.lib.ocpp_gateway.cli import set_credentials
+
+            return set_credentials(data_dir, args.partner, args.charge_point, rotate=args.action == "rotate",
+                                   from_stdin=args.stdin)
         if args.command == "ocpp-import":
             from joulo_pipelines.lib.ocpp_gateway.cli import import_log
 
@@ -138,6 +157,8 @@ def _ingest() -> int:
             print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
                   f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
                   f"{meta['rows_quarantined']} rows quarantined")
+    for entry, why in inbox_not_read(DataDir.from_env()):
+        print(f"ingest: not read: inbox/{entry} {why}")
     return 0 if result.success else 1
 
 
@@ -164,6 +185,14 @@ def _status(data_dir: DataDir) -> int:
     print(f"data dir: {data_dir.root}\n")
     print(format_table(["partner", "files landed", "with bad rows", "rejected", "rows landed", "rows quarantined"],
                        files_by_partner(data_dir)))
+    refused = files_refused(data_dir)
+    if refused:
+        print("\nFiles rejected whole (reports under quarantine/<partner>/):")
+        print(format_table(["partner", "file", "reason"], refused))
+    not_read = inbox_not_read(data_dir)
+    if not_read:
+        print("\nIn the inbox but not read:")
+        print(format_table(["entry", "why"], not_read))
     print()
     totals = [(Quarter.parse(str(q)).label, *rest) for q, *rest in quarter_totals(data_dir)]
     print(format_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))

@@ -2,6 +2,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from joulo_pipelines.lib.paths import keep_private
+
+# The code location is the entry point of `dagster dev` and of every run worker: what they write is private.
+keep_private()
+
 
 @dg.definitions
 def defs() -> dg.Definitions:

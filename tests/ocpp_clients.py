@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import signal
+import subprocess
+import sys
+import threading
 
 import yaml
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -16,15 +21,36 @@ from joulo_pipelines.lib.paths import DataDir
 
 SECRET = "correct horse battery staple"
 SECRET_ENV = "BETA_OCPP_SECRET"
+HANG_GUARD = 120  # seconds; only a hang reaches it
 
 
-def make_ocpp_partner(data_dir: DataDir, partner_id: str = "beta") -> None:
-    """Turn a registered partner into an OCPP partner whose secret sits in BETA_OCPP_SECRET."""
+# The identities the OCPP tests connect as; the gateway refuses charge points a partner has not delivered.
+TEST_CHARGE_POINTS = ["CP-0", "CP-1", "CP-2", "CP-3", "CP-16", "CP-201", "CP-FAST", "CP-EVIL", "CP-GOOD",
+                      "CP-TP16", "CP-TP201", "CP-CHECK"]
+
+
+def make_ocpp_partner(data_dir: DataDir, partner_id: str = "beta", charge_points: list[str] = TEST_CHARGE_POINTS,
+                      **source) -> None:
+    """Turn a registered partner into an OCPP partner whose secret sits in BETA_OCPP_SECRET, and land its
+    charge points (through the real intake)."""
     registry = yaml.safe_load(data_dir.partners_file.read_text())
     for partner in registry["partners"]:
         if partner["id"] == partner_id:
-            partner["source"] = {"type": "ocpp", "basic_auth_env": SECRET_ENV}
+            partner["source"] = {"type": "ocpp", "basic_auth_env": SECRET_ENV, **source}
     data_dir.partners_file.write_text(yaml.safe_dump(registry, sort_keys=False))
+    if charge_points:
+        land_charge_points(data_dir, partner_id, charge_points)
+
+
+def land_charge_points(data_dir: DataDir, partner_id: str, refs: list[str], name: str = "charge_points.csv") -> None:
+    from joulo_pipelines.lib.intake import ingest_file
+
+    file = data_dir.inbox / partner_id / name
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text("charge_point_ref,customer_ref,brand,model,serial_number\n"
+                    + "".join(f"{ref},C-{ref},Alfen,Eve,SN-{ref}\n" for ref in refs))
+    assert ingest_file(data_dir, [partner_id], file).status == "landed"
+    file.unlink()
 
 
 @contextlib.asynccontextmanager
@@ -59,3 +85,36 @@ def basic_auth_header(user: str, password: str) -> dict[str, str]:
     import base64
 
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+class GatewayProcess:
+    """`joulo ocpp-gateway` in its own process, on port 0 unless told; its log is read as it comes (it gives the
+    port the gateway bound)."""
+
+    def __init__(self, port: int = 0):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+        self.log: list[str] = []
+        self.port: int | None = None
+        self._started = threading.Event()
+        threading.Thread(target=self._read_log, daemon=True).start()
+        self._started.wait(HANG_GUARD)
+        assert self.port, "the gateway did not start:\n" + "".join(self.log)
+
+    def _read_log(self) -> None:
+        for line in self.process.stderr:  # type: ignore[union-attr]
+            self.log.append(line)
+            if found := re.search(r"OCPP gateway on wss?://[^:]+:(\d+)/", line):
+                self.port = int(found.group(1))
+                self._started.set()
+        self._started.set()
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=HANG_GUARD)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()

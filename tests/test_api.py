@@ -19,7 +19,7 @@ from joulo_pipelines.lib.api.webhooks import event_id, record_event
 from test_api_servers import ApiServer, WebhookReceiver, enrolment, until
 
 FAST_RETRIES = RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0, max_attempts=4, timeout_seconds=5)
-SETTINGS = ApiSettings(rate_limit="100000/minute", max_body_bytes=64 * 1024, allow_private_webhooks=True,
+SETTINGS = ApiSettings(rate_limit="100000/minute", max_body_bytes=64 * 1024, allow_http_webhooks=True,
                        retry=FAST_RETRIES, poll_seconds=0.1)
 
 

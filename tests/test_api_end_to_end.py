@@ -31,7 +31,7 @@ def after_payouts_request(instance: dg.DagsterInstance) -> dg.RunRequest:
 
 
 def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webhooks(demo_world_copy, definitions):
-    settings = ApiSettings(allow_private_webhooks=True, poll_seconds=0.1,
+    settings = ApiSettings(allow_http_webhooks=True, poll_seconds=0.1,
                            retry=RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0))
     with ApiServer(demo_world_copy, settings) as server, WebhookReceiver() as receiver, \
             httpx.Client(base_url=server.url, headers=server.key("voltnet"), timeout=60) as client:

@@ -35,7 +35,7 @@ def generate_client(openapi_url: str, folder: Path):
 
 
 def test_a_generated_client_enrols_follows_revokes_and_subscribes(data_dir, tmp_path):
-    settings = ApiSettings(allow_private_webhooks=True, poll_seconds=0.1,
+    settings = ApiSettings(allow_http_webhooks=True, poll_seconds=0.1,
                            retry=RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0))
     with ApiServer(data_dir, settings) as server, WebhookReceiver() as receiver:
         generated = generate_client(f"{server.url}/openapi.json", tmp_path)

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 
 import pytest
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -19,21 +15,10 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from websockets.asyncio.client import connect
 
-from ocpp_clients import SECRET, SECRET_ENV, basic_auth_header, make_ocpp_partner
+from ocpp_clients import SECRET, SECRET_ENV, GatewayProcess, basic_auth_header, make_ocpp_partner
 
 MESSAGES_PER_CHARGE_POINT = 120
 KILL_AFTER_ACKS = 150
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_gateway(port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 class Link:
@@ -93,10 +78,10 @@ def ocpp_data_dir(data_dir, monkeypatch):
 
 
 def test_a_sigkilled_gateway_loses_no_acknowledged_call_and_duplicates_none_after_restart(ocpp_data_dir):
-    port = _free_port()
+    gateways = [GatewayProcess()]
+    port = gateways[0].port
     acknowledged: list[str] = []
     transaction_ids: dict[str, list[int]] = {}
-    gateways = [_start_gateway(port)]
 
     async def stream(link: Link, start_first: bool) -> None:
         if start_first:
@@ -112,9 +97,9 @@ def test_a_sigkilled_gateway_loses_no_acknowledged_call_and_duplicates_none_afte
     async def kill_mid_stream_and_restart() -> None:
         while len(acknowledged) < KILL_AFTER_ACKS:
             await asyncio.sleep(0.01)
-        gateways[-1].send_signal(signal.SIGKILL)
-        gateways[-1].wait()
-        gateways.append(_start_gateway(port))
+        gateways[-1].process.send_signal(signal.SIGKILL)
+        gateways[-1].process.wait()
+        gateways.append(await asyncio.to_thread(GatewayProcess, port))  # the same port: the chargers' URL
 
     async def scenario() -> None:
         links = [Link(port, f"CP-{i}", "1.6" if i % 2 else "2.0.1") for i in range(4)]
@@ -132,11 +117,10 @@ def test_a_sigkilled_gateway_loses_no_acknowledged_call_and_duplicates_none_afte
     try:
         asyncio.run(scenario())
     finally:
-        gateways[-1].send_signal(signal.SIGTERM)
-        assert gateways[-1].wait(timeout=60) == 0
-        for process in gateways:
-            if process.poll() is None:
-                process.kill()
+        assert gateways[-1].stop() == 0
+        for gateway_process in gateways:
+            if gateway_process.process.poll() is None:
+                gateway_process.process.kill()
 
     journal = ocpp_data_dir.root / "ocpp" / "journal" / "beta"
     assert not list(journal.glob("*.open")), "a clean shutdown closes the open segment"

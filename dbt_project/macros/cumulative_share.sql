@@ -19,3 +19,17 @@
 {% macro micro_to_kwh(micro_kwh) -%}
     cast(cast({{ micro_kwh }} as decimal(38, 0)) * 0.000001 as decimal(18, 6))
 {%- endmacro %}
+
+{#- kWh (any DECIMAL) to micro-kWh (hugeint), exactly, widened first so no kWh value can overflow. -#}
+{% macro kwh_to_micro(kwh) -%}
+    cast(cast({{ kwh }} as decimal(38, 6)) * 1000000 as hugeint)
+{%- endmacro %}
+
+{#-
+  Wh (a wide DECIMAL) to kWh as DECIMAL(18,6), saturated at +-999,999,999,999 kWh instead of overflowing:
+  a register jump that large is far beyond var max_session_kwh either way, and is excluded there as
+  implausible_energy, with its registers in the detail, instead of failing the build.
+-#}
+{% macro wh_to_kwh_saturated(wh) -%}
+    cast(greatest(least(({{ wh }}) * 0.001, 999999999999), -999999999999) as decimal(18, 6))
+{%- endmacro %}

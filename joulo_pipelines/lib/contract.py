@@ -10,11 +10,35 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-ColumnType = Literal["text", "email", "timestamp", "date", "integer", "decimal", "language"]
+ColumnType = Literal["text", "ref", "email", "timestamp", "date", "integer", "decimal", "language"]
+
+# The C0 control characters and DEL, as a regex character range that Python, pydantic and DuckDB (RE2) all
+# read alike. No value may hold one, whether it comes by file or by API: XML 1.0 cannot carry most of them
+# (the REV booking), a line break splits a one-line record and a NUL ends a string in C.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f"
+TEXT_PATTERN = rf"^[^{CONTROL_CHARACTERS}]+$"
+
+# A customer_ref names files (statements, payout emails), so it holds only what a file name keeps as is:
+# two refs that differ give two names (`X/../x` is refused rather than mapped onto `X_.._x`).
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+REF_MAX_LENGTH = 64
+_EMAIL_PART = rf"[^@\s{CONTROL_CHARACTERS}]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
+# No line of a partner file comes near these; past them a file is refused whole, with the line it failed on,
+# before a CSV reader that would skip such a line (DuckDB's, silently) or fail on it sees it.
+MAX_LINE_BYTES = 1 << 20
+MAX_HEADER_BYTES = 64 << 10
+
+
+def visible(text: str) -> str:
+    """Text for a report or a terminal, its control characters written out (\\x0b) rather than raw."""
+    return re.sub(f"[{CONTROL_CHARACTERS}]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 # DuckDB type of each contract type once parsed; decimals keep 6 places so kWh sums stay exact.
 DUCKDB_TYPES: dict[ColumnType, str] = {
     "text": "VARCHAR",
+    "ref": "VARCHAR",
     "email": "VARCHAR",
     "language": "VARCHAR",
     "timestamp": "TIMESTAMPTZ",
@@ -25,7 +49,8 @@ DUCKDB_TYPES: dict[ColumnType, str] = {
 
 # What a reader of an error report is told is accepted, per type.
 ACCEPTED: dict[ColumnType, str] = {
-    "text": "any text",
+    "text": "text on one line without control characters",
+    "ref": f"up to {REF_MAX_LENGTH} letters, digits, '.', '_' or '-', starting with a letter or digit",
     "email": "an email address like name@example.nl",
     "language": "nl or en",
     "timestamp": "ISO 8601 with UTC offset (2026-03-29T01:30:00+01:00 or ...Z), or Europe/Amsterdam local time",
@@ -74,7 +99,7 @@ DATASETS: dict[str, Dataset] = {
             name="customers",
             key=("customer_ref",),
             columns=(
-                Column("customer_ref", required=True),
+                Column("customer_ref", "ref", required=True),
                 Column("name", required=True, personal=True),
                 Column("email", "email", required=True, personal=True),
                 Column("iban", personal=True),
@@ -104,7 +129,7 @@ DATASETS: dict[str, Dataset] = {
             key=("charge_point_ref",),
             columns=(
                 Column("charge_point_ref", required=True),
-                Column("customer_ref", required=True),
+                Column("customer_ref", "ref", required=True),
                 Column("brand", required=True),
                 Column("model", required=True),
                 Column("serial_number", required=True),

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
+import re
 import shutil
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -21,15 +22,23 @@ from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.contract import (
     ACCEPTED,
+    CONTROL_CHARACTERS,
     DATASETS,
+    EMAIL_PATTERN,
     DUCKDB_TYPES,
     LINEAGE_COLUMNS,
+    MAX_HEADER_BYTES,
+    MAX_LINE_BYTES,
+    REF_MAX_LENGTH,
+    REF_PATTERN,
     Column,
     Dataset,
     accepted_file_names,
     dataset_for_file,
+    visible,
 )
 from joulo_pipelines.lib.ocpi.pull import ensure_cdr_schema
 from joulo_pipelines.lib.paths import DataDir
@@ -37,6 +46,12 @@ from joulo_pipelines.lib.paths import DataDir
 ERROR_COLUMNS = ("file", "row", "column", "value", "reason")
 # The time of day followed by Z or +hh:mm / -hhmm / +hh: an explicit UTC offset.
 _OFFSET_RE = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)$"
+# The shape of a number of each numeric type; one that has it but does not fit the type is too large.
+_NUMBER_RE = {"integer": r"-?\d+", "decimal": r"-?\d+(\.\d+)?"}
+_TOO_LARGE = {
+    "integer": "is too large for a whole number: between -9223372036854775808 and 9223372036854775807",
+    "decimal": "is too large: between -999999999999.999999 and 999999999999.999999",
+}
 
 
 @dataclass
@@ -52,13 +67,19 @@ class IntakeResult:
     source_file: str  # path below inbox/, e.g. voltnet/sessions_2026-03.csv
     partner_id: str
     dataset: str | None
-    file_sha256: str
+    file_sha256: str | None  # None for an inbox entry the intake does not read (a symbolic link, a FIFO)
     status: str  # landed | landed_with_errors | rejected | duplicate
     rows_total: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
     report_path: str | None = None
+    entry_key: str | None = None  # names the records of an entry without bytes to hash
+
+    @property
+    def record_name(self) -> str:
+        """The name of the file's manifest entry and quarantine report."""
+        return self.file_sha256 or f"entry-{self.entry_key}"
 
     def summary(self) -> dict:
         """What may be shown in logs and Dagster metadata: counts and reasons, never cell values."""
@@ -83,19 +104,102 @@ class _FileRejected(Exception):
         self.errors = errors
 
 
-def sha256_of(path: Path) -> str:
+def _hash_and_measure(path: Path) -> tuple[str, int | None]:
+    """The file's SHA-256 and the number of its first line longer than MAX_LINE_BYTES (None if none is),
+    in one read. Lines end at \n, \r\n or a bare \r. A line can only outgrow the limit across chunks, as no
+    chunk is longer than the limit."""
     digest = hashlib.sha256()
+    line, since_end, too_long = 1, 0, None
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+        for chunk in iter(lambda: handle.read(MAX_LINE_BYTES), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            if too_long is not None:
+                continue
+            ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+            if since_end + (min(ends) if ends else len(chunk)) > MAX_LINE_BYTES:
+                too_long = line
+            elif ends:
+                line += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+                since_end = len(chunk) - max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) - 1
+            else:
+                since_end += len(chunk)
+    return digest.hexdigest(), too_long
 
 
 def inbox_files(data_dir: DataDir) -> list[Path]:
-    """Every file partners dropped, in a stable order: inbox/<partner>/<file>."""
+    """Every entry the intake takes up, in a stable order: inbox/<partner>/<file>, and also the entries it
+    will refuse with a reason rather than read (symbolic links, FIFOs, a partner folder that is a link)."""
     if not data_dir.inbox.exists():
         return []
-    return sorted(p for p in data_dir.inbox.glob("*/*") if p.is_file() and not p.name.startswith("."))
+    entries = []
+    for folder in data_dir.inbox.iterdir():
+        if folder.name.startswith("."):
+            continue
+        if folder.is_symlink():
+            entries.append(folder)
+        elif folder.is_dir():
+            entries += [p for p in _listing(folder) if not p.name.startswith(".") and not _is_real_folder(p)]
+    return sorted(entries)
+
+
+def _listing(folder: Path) -> list[Path]:
+    """A partner folder's entries; none if it cannot be listed (inbox_not_read says why), so one partner's
+    folder permissions do not stop the others' files."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def inbox_not_read(data_dir: DataDir) -> list[tuple[str, str]]:
+    """(entry below inbox/, why) for what the intake leaves in the inbox without taking it up: hidden files
+    (uploads in progress, by convention), subfolders and files outside a partner folder. Reported as they
+    are now, not recorded: an upload in progress is renamed when complete and then lands."""
+    if not data_dir.inbox.exists():
+        return []
+    found = []
+    for folder in sorted(data_dir.inbox.iterdir()):
+        if folder.name.startswith("."):
+            found.append((folder.name, _HIDDEN))
+        elif folder.is_symlink():
+            continue  # refused by the intake itself, and recorded
+        elif not folder.is_dir():
+            found.append((folder.name, "is not in a partner folder; files go in inbox/<partner>/"))
+        elif not os.access(folder, os.R_OK | os.X_OK):
+            found.append((folder.name, "cannot be listed by the intake (permissions)"))
+        else:
+            for entry in _listing(folder):
+                name = f"{folder.name}/{entry.name}"
+                if entry.name.startswith("."):
+                    found.append((name, _HIDDEN))
+                elif _is_real_folder(entry):
+                    found.append((name, "is a subfolder; subfolders are not read, files go directly in "
+                                        f"inbox/{folder.name}/"))
+    return found
+
+
+_HIDDEN = "is hidden (its name starts with '.'), taken for an upload in progress; rename it when complete"
+
+
+def _is_real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _entry_refusal(data_dir: DataDir, relative: str, path: Path) -> str | None:
+    """Why an inbox entry is not read at all, or None for a regular file. Links are refused rather than
+    followed: they could point at another partner's inbox or at any file on the machine."""
+    partner_folder = data_dir.inbox / relative.split("/", 1)[0]
+    if partner_folder.is_symlink():
+        return (f"the partner folder inbox/{partner_folder.name} is a symbolic link; the intake reads only "
+                "folders and files delivered into the inbox itself")
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; the intake reads only files delivered into the inbox itself"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a folder, FIFO, socket or device); only regular files are read"
+    if not os.access(path, os.R_OK):
+        return "cannot be read by the intake (permissions); it lands once it can be read"
+    return None
 
 
 def ingest_files(data_dir: DataDir, partner_ids: list[str],
@@ -127,7 +231,8 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
 
 
 def _relative(data_dir: DataDir, path: Path) -> str:
-    return path.resolve().relative_to(data_dir.inbox.resolve()).as_posix()
+    # Normalised without following links, which name what was delivered and may point anywhere.
+    return Path(os.path.abspath(path)).relative_to(os.path.abspath(data_dir.inbox)).as_posix()
 
 
 def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> IntakeResult:
@@ -136,7 +241,10 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
     ensure_landing_schemas(data_dir)
     relative = _relative(data_dir, path)
     partner_id = relative.split("/", 1)[0]
-    sha = sha256_of(path)
+    refusal = _entry_refusal(data_dir, relative, path)
+    if refusal:
+        return _refuse_entry(data_dir, partner_ids, path, relative, refusal)
+    sha, long_line = _hash_and_measure(path)
     _keep_raw_bytes(data_dir, path, sha)
     dataset = dataset_for_file(path.name)
     result = IntakeResult(relative, partner_id, dataset.name if dataset else None, sha, "landed")
@@ -149,41 +257,83 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
         _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / "_unregistered")
         return result
 
-    manifest = data_dir.landing / partner_id / "manifest" / f"{sha}.json"
-    if manifest.exists():
-        previous = json.loads(manifest.read_text())
-        result.status = "duplicate"
-        result.dataset = previous["dataset"]
-        result.rows_total = previous["rows_total"]
+    manifest = _manifest_path(data_dir, result)
+    if _is_duplicate(manifest, result):
         return result
 
     received_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     try:
         if dataset is None:
             raise _FileRejected([RowError(0, "", path.name, f"unknown file name; accepted: {accepted_file_names()}")])
+        if long_line is not None:
+            raise _FileRejected([RowError(long_line, "", None, f"line {long_line} is longer than "
+                                          f"{MAX_LINE_BYTES >> 20} MiB, the most a line of a partner file may "
+                                          "hold; the file is not read")])
         _parse_and_land(data_dir, path, dataset, result, received_at)
     except _FileRejected as rejected:
         result.status = "rejected"
         result.errors = rejected.errors
     if result.errors:
         _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / partner_id)
-    _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, path), indent=2).encode())
+    _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, path.stat().st_size),
+                                           indent=2).encode())
     return result
 
 
-def _manifest_entry(result: IntakeResult, received_at: datetime, path: Path) -> dict:
+def _refuse_entry(data_dir: DataDir, partner_ids: list[str], path: Path, relative: str,
+                  reason: str) -> IntakeResult:
+    """Record, once, an inbox entry the intake does not read: its quarantine report and manifest entry are
+    named by its path and when it or its inode changed (a link replaced, permissions granted), as there are
+    no bytes to hash."""
+    partner_id = relative.split("/", 1)[0]
+    entry = path.lstat()
+    changed = entry.st_mtime_ns
+    key = hashlib.sha256(f"{relative}\0{changed}\0{entry.st_ctime_ns}".encode()).hexdigest()
+    result = IntakeResult(relative, partner_id, None, None, "rejected", entry_key=key,
+                          errors=[RowError(0, "", None, reason)])
+    if partner_id not in partner_ids:
+        _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / "_unregistered")
+        return result
+    manifest = _manifest_path(data_dir, result)
+    if _is_duplicate(manifest, result):
+        return result
+    _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / partner_id)
+    received_at = datetime.fromtimestamp(changed / 1e9, timezone.utc)
+    _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, None), indent=2).encode())
+    return result
+
+
+def _manifest_path(data_dir: DataDir, result: IntakeResult) -> Path:
+    return data_dir.landing / result.partner_id / "manifest" / f"{result.record_name}.json"
+
+
+def _is_duplicate(manifest: Path, result: IntakeResult) -> bool:
+    """True, and the result made a duplicate of the earlier one, when the manifest entry exists."""
+    if not manifest.exists():
+        return False
+    previous = json.loads(manifest.read_text())
+    result.status = "duplicate"
+    result.dataset = previous["dataset"]
+    result.rows_total = previous["rows_total"]
+    result.errors = []
+    return True
+
+
+def _manifest_entry(result: IntakeResult, received_at: datetime, size_bytes: int | None) -> dict:
     return {
         "partner_id": result.partner_id,
         "dataset": result.dataset,
         "file_sha256": result.file_sha256,
         "source_file": result.source_file,
         "received_at": received_at.isoformat(),
-        "size_bytes": path.stat().st_size,
+        "size_bytes": size_bytes,
         "status": result.status,
         "rows_total": result.rows_total,
         "rows_loaded": result.rows_loaded,
         "rows_rejected": result.rows_rejected,
         "quarantine_report": result.report_path,
+        # reasons carry no cell values, so `joulo status` may show them
+        "reasons": sorted({e.reason for e in result.errors})[:10] if result.status == "rejected" else [],
     }
 
 
@@ -211,13 +361,21 @@ def _write_atomically(target: Path, content: bytes) -> None:
 
 def _read_header(path: Path) -> tuple[str, list[str]]:
     with path.open("rb") as handle:
-        first = handle.readline()
+        # lines may end in \r\n or a bare \r as well as in \n
+        first = handle.readline(MAX_HEADER_BYTES + 1).split(b"\r", 1)[0].rstrip(b"\n")
+    if len(first) > MAX_HEADER_BYTES:
+        raise _FileRejected([RowError(1, "", None, f"the header line is longer than {MAX_HEADER_BYTES // 1024} "
+                                      "KiB; a header holds only the column names")])
     try:
-        line = first.decode("utf-8-sig").rstrip("\r\n")
+        line = first.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _FileRejected([RowError(1, "", None, "the file is not UTF-8 text")]) from None
     if not line.strip():
         raise _FileRejected([RowError(1, "", None, "the first line must be a header row; it is empty")])
+    control = re.search(f"[{CONTROL_CHARACTERS}]", line)
+    if control:
+        raise _FileRejected([RowError(1, "", None, f"the header holds control character U+{ord(control.group()):04X}; "
+                                      "a header holds only the column names, in UTF-8 (not UTF-16)")])
     delimiter = ";" if line.count(";") > line.count(",") else ","
     names = [name.strip().lower() for name in next(csv.reader([line], delimiter=delimiter))]
     return delimiter, names
@@ -254,11 +412,13 @@ def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: Int
         _number_lines(con, path)
         present = {name: f"c{i}" for i, name in enumerate(names)}
         con.execute(_parsed_sql(dataset, present, decimal_comma=delimiter == ";"))
-        con.execute(_errors_sql(dataset, present))
+        con.execute(_errors_sql(dataset, present, decimal_comma=delimiter == ";"))
         result.rows_total = con.execute("select count(*) from cells").fetchone()[0] + con.execute(
             "select count(distinct line) from reject_errors").fetchone()[0]
-        result.errors = [RowError(*row) for row in con.execute(
-            "select line, column_name, value, reason from row_errors order by line, column_name").fetchall()]
+        result.errors = [
+            RowError(line, column, value and visible(value), reason) for line, column, value, reason in
+            con.execute("select line, column_name, value, reason from row_errors order by line, column_name").fetchall()
+        ]
         target = data_dir.landing / result.partner_id / dataset.name / f"{result.file_sha256}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
@@ -277,9 +437,21 @@ def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: Int
         result.rows_rejected = len({e.row for e in result.errors})
         result.status = "landed_with_errors" if result.errors else "landed"
     except duckdb.Error as exc:
-        raise _FileRejected([RowError(0, "", None, f"the file could not be read as CSV: {exc}")]) from None
+        raise _FileRejected([_unreadable_csv(exc)]) from None
     finally:
         con.close()
+
+
+def _unreadable_csv(exc: duckdb.Error) -> RowError:
+    """DuckDB's reason a file cannot be read, with the line it names, but without the `Original Line` it
+    quotes (a customer's name, email, IBAN) or the reader's settings (an absolute path)."""
+    message = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    row = int(line.group(1)) if line else 0
+    if "Invalid unicode" in message:
+        return RowError(row, "", None, f"line {row} is not UTF-8 text; the file must be UTF-8, with or without BOM")
+    kept = [text for text in message.split("\n\n", 1)[0].splitlines() if not text.startswith("Original Line")]
+    return RowError(row, "", None, f"the file could not be read as CSV: {' '.join(kept)}")
 
 
 def _number_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -339,19 +511,26 @@ def _cell(raw: str) -> str:
     return f"nullif(trim({raw}), '')"
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _number(column: Column, raw: str, decimal_comma: bool) -> str:
+    cell = _cell(raw)
+    return f"replace({cell}, ',', '.')" if column.type == "decimal" and decimal_comma else cell
+
+
 def _parse_expression(column: Column, raw: str, decimal_comma: bool) -> str:
     cell = _cell(raw)
     match column.type:
-        case "text" | "email":
+        case "text" | "ref" | "email":
             return cell
         case "language":
             return f"lower({cell})"
-        case "integer":
-            return f"case when regexp_full_match({cell}, '-?\\d+') then try_cast({cell} as bigint) end"
-        case "decimal":
-            number = f"replace({cell}, ',', '.')" if decimal_comma else cell
-            return (f"case when regexp_full_match({number}, '-?\\d+(\\.\\d+)?') "
-                    f"then try_cast({number} as DECIMAL(18,6)) end")
+        case "integer" | "decimal":
+            number = _number(column, raw, decimal_comma)
+            return (f"case when regexp_full_match({number}, '{_NUMBER_RE[column.type]}') "
+                    f"then try_cast({number} as {DUCKDB_TYPES[column.type]}) end")
         case "date":
             return f"case when regexp_full_match({cell}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') then try_cast({cell} as date) end"
         case "timestamp":
@@ -366,10 +545,15 @@ def _parse_expression(column: Column, raw: str, decimal_comma: bool) -> str:
     raise AssertionError(column.type)
 
 
-def _type_reason(column: Column, raw: str) -> str:
-    """Why a cell that is present did not parse, as a SQL expression (DST cases get their own words)."""
+def _type_reason(column: Column, raw: str, decimal_comma: bool) -> str:
+    """Why a cell that is present did not parse, as a SQL expression (DST cases and numbers too large for
+    their type get their own words)."""
     cell = _cell(raw)
-    accepted = f"'is not {ACCEPTED[column.type]}'"
+    accepted = _literal(f"is not {ACCEPTED[column.type]}")
+    if column.type in _NUMBER_RE:
+        number = _number(column, raw, decimal_comma)
+        return (f"case when regexp_full_match({number}, '{_NUMBER_RE[column.type]}') "
+                f"then {_literal(_TOO_LARGE[column.type])} else {accepted} end")
     if column.type != "timestamp":
         return accepted
     return (f"case when not regexp_matches({cell}, '{_OFFSET_RE}') and try_cast({cell} as timestamp) is not null "
@@ -390,25 +574,37 @@ def _parsed_sql(dataset: Dataset, present: dict[str, str], decimal_comma: bool) 
     return f"create table parsed as select {', '.join(selects)} from numbered"
 
 
-def _errors_sql(dataset: Dataset, present: dict[str, str]) -> str:
+def _errors_sql(dataset: Dataset, present: dict[str, str], decimal_comma: bool) -> str:
     parts = [
         "select distinct on (line) line, '' as column_name, csv_line as value, "
         "'the row does not match the header: ' || error_message as reason from reject_errors"
     ]
     cell_checks = []
+    control = f"regexp_matches({{}}, '[{CONTROL_CHARACTERS}]')"
     for column in dataset.columns:
         text = f"{column.name}__text"
         if column.required:
             cell_checks.append(f"select line, '{column.name}', null, 'is required but empty' from parsed "
                                f"where {text} is null")
-        if column.name in present and column.type != "text":
-            reason = _type_reason(column, text)
+        if column.name not in present:
+            continue
+        # One reason per cell: a control character first, whatever the column's type.
+        cell_checks.append(
+            f"select line, '{column.name}', {text}, 'holds control character U+' || "
+            f"printf('%04X', unicode(regexp_extract({text}, '[{CONTROL_CHARACTERS}]'))) || "
+            f"{_literal('; accepted: ' + ACCEPTED['text'])} from parsed where {control.format(text)}")
+        if column.type != "text":
+            reason = _type_reason(column, text, decimal_comma)
             condition = f"{text} is not null and {column.name} is null"
             if column.type == "email":
-                condition = f"{text} is not null and not regexp_full_match({text}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+')"
+                condition = f"{text} is not null and not regexp_full_match({text}, '{EMAIL_PATTERN[1:-1]}')"
             elif column.type == "language":
                 condition = f"{text} is not null and {column.name} not in ('nl', 'en')"
-            cell_checks.append(f"select line, '{column.name}', {text}, {reason} from parsed where {condition}")
+            elif column.type == "ref":
+                condition = (f"{text} is not null and not (regexp_full_match({text}, '{REF_PATTERN[1:-1]}') "
+                             f"and length({text}) <= {REF_MAX_LENGTH})")
+            cell_checks.append(f"select line, '{column.name}', {text}, {reason} from parsed "
+                               f"where {condition} and not {control.format(text)}")
     parts += cell_checks
     if dataset.row_rules:
         rule_parts = [
@@ -427,18 +623,19 @@ def _errors_sql(dataset: Dataset, present: dict[str, str]) -> str:
 def _write_quarantine(data_dir: DataDir, result: IntakeResult, path: Path, quarantine_dir: Path) -> None:
     """The report (CSV for people, JSON for machines) and the offending lines exactly as delivered."""
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    stem = quarantine_dir / result.file_sha256
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ERROR_COLUMNS)
-    for error in result.errors:
-        writer.writerow([result.source_file, error.row, error.column, error.value or "", error.reason])
-    _write_atomically(stem.with_suffix(".errors.csv"), buffer.getvalue().encode())
+    stem = quarantine_dir / result.record_name
+    rows = [[result.source_file, error.row, error.column, error.value or "", error.reason] for error in result.errors]
+    _write_atomically(stem.with_suffix(".errors.csv"), people_csv.render(ERROR_COLUMNS, rows).encode())
     report = {**result.summary(), "partner_id": result.partner_id, "file_sha256": result.file_sha256,
               "errors": [asdict(e) for e in result.errors]}
     _write_atomically(stem.with_suffix(".report.json"), json.dumps(report, indent=2, default=str).encode())
-    if result.status == "rejected":
-        _write_atomically(quarantine_dir / f"{result.file_sha256}__{path.name}", path.read_bytes())
+    if result.file_sha256 is None:  # an entry the intake does not read has no bytes to keep
+        pass
+    elif result.status == "rejected":
+        target = quarantine_dir / f"{result.file_sha256}__{path.name}"
+        temporary = _temporary(target)
+        shutil.copyfile(path, temporary)  # by the kernel: a file refused for its size may be large
+        os.replace(temporary, target)
     else:
         _write_rejected_lines(path, {e.row for e in result.errors}, stem.with_suffix(".rejected_rows.csv"))
     result.report_path = str(stem.with_suffix(".errors.csv").relative_to(data_dir.root))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from joulo_pipelines.lib import people_csv, templating
 from joulo_pipelines.lib.eligibility_rules import ean_problem, is_dutch_postal_code, reasons, status_for
 from joulo_pipelines.lib.mid_register import UNMATCHED, match_pairs
 from joulo_pipelines.lib.paths import REFERENCE_DIR
@@ -217,10 +217,9 @@ def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path) -> tuple
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out_dir / "mid_scan.csv", out_dir / "mid_scan.html"
     buffer = io.StringIO()
-    scan.sort_values("charge_point_ref").to_csv(buffer, index=False, lineterminator="\n")
+    scan.sort_values("charge_point_ref").map(people_csv.safe_cell).to_csv(buffer, index=False, lineterminator="\n")
     csv_path.write_text(buffer.getvalue(), encoding="utf-8")
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    html = environment.get_template("mid_scan.html.j2").render(
+    html = templating.environment(TEMPLATES).get_template("mid_scan.html.j2").render(
         summary=summary, rows=scan.sort_values(["status", "charge_point_ref"]).to_dict("records"),
         typical_annual_kwh=TYPICAL_ANNUAL_KWH)
     html_path.write_text(html, encoding="utf-8")

@@ -36,16 +36,18 @@ class Source(BaseModel):
     type: Literal["files", "ocpi", "ocpp"] = "files"
     url: str | None = None
     token_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
-    # OCPP security profile 1: the env var holding the HTTP Basic password of the partner's charge points.
+    # OCPP: 1 = HTTP Basic with each charge point's own password (`joulo ocpp-credentials`), 2 = the same over
+    # TLS only. Being phased out: the env var of a partner-wide password, still accepted for a charge point
+    # that has no password of its own.
+    security_profile: Literal[1, 2] = 1
     basic_auth_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
+    # OCPP: open connections the partner's charge points may hold at once; more are refused (503).
+    max_connections: int = Field(default=10_000, ge=1)
 
     @model_validator(mode="after")
     def _ocpi_needs_url_and_token(self) -> "Source":
         if self.type == "ocpi" and not (self.url and self.token_env):
             raise ValueError("an ocpi source needs `url` and `token_env` (the env var holding the token)")
-        if self.type == "ocpp" and not self.basic_auth_env:
-            raise ValueError("an ocpp source needs `basic_auth_env` (the env var holding the charge points' "
-                             "HTTP Basic password)")
         return self
 
 

@@ -10,6 +10,17 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+# The data dir holds names, emails and IBANs (warehouse, landing, quarantine, exports, journal, API store):
+# what a run creates there is its user's alone, folders 0700 and files 0600.
+PRIVATE_UMASK = 0o077
+
+
+def keep_private() -> None:
+    """Make every file and folder this process creates from now on private to its user, and those of the
+    processes it starts (dbt, workers), which inherit the umask. One setting at each entry point (the
+    `joulo` CLI, which also serves the API and the OCPP gateway, and the Dagster code location) covers
+    every writer, DuckDB's and dbt's included, where a mode per open() would miss the ones we do not call."""
+    os.umask(PRIVATE_UMASK)
 
 
 @dataclass(frozen=True)
@@ -58,8 +69,11 @@ class DataDir:
         return self.root / "dagster_home"
 
     def ensure(self) -> "DataDir":
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Also a data dir made before this rule or by another process: nothing below it is others' to read.
+        self.root.chmod(0o700)
         for folder in (self.config, self.inbox, self.landing, self.raw, self.quarantine, self.exports):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self
 
     def export_env(self) -> None:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import duckdb
 
+from joulo_pipelines.lib.contract import visible
 from joulo_pipelines.lib.paths import DataDir
 
 
@@ -34,6 +35,24 @@ def files_by_partner(data_dir: DataDir) -> list[tuple]:
             from read_json('{pattern}', format = 'auto')
             where partner_id is not null
             group by partner_id order by partner_id
+            """
+        ).fetchall()
+
+
+def files_refused(data_dir: DataDir) -> list[tuple]:
+    """(partner, file, reason) of every file rejected whole and every inbox entry the intake would not read
+    (links, FIFOs): the reasons hold no cell values."""
+    pattern = data_dir.landing / "*" / "manifest" / "*.json"
+    if not any(data_dir.landing.glob("*/manifest/*.json")):
+        return []
+    with duckdb.connect() as con:
+        return con.execute(
+            f"""
+            select partner_id, source_file, coalesce(array_to_string(reasons, '; '), 'see quarantine_report')
+            from read_json('{pattern}', format = 'auto', columns = {{partner_id: 'VARCHAR', source_file: 'VARCHAR',
+                           status: 'VARCHAR', reasons: 'VARCHAR[]'}})
+            where status = 'rejected' and partner_id is not null
+            order by partner_id, source_file
             """
         ).fetchall()
 
@@ -116,4 +135,4 @@ def _format_cell(value: object) -> str:
         return f"{value:,.3f}"
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    return visible(str(value))  # file names are the partner's: no escape sequences to the terminal

@@ -86,7 +86,9 @@ checked as (
             case when customers.mandate_signed_at > quarter.booked_at then 'mandate_not_signed' end,
             case when claims.claimant_count > 1 then 'ean_claimed_twice' end,
             case when customer_checks.pays_customer_directly and not customer_checks.has_valid_iban
-                then 'iban_invalid' end
+                then 'iban_invalid' end,
+            case when customers.customer_ref is not null and not customer_checks.has_xml_text
+                then 'customer_text_not_writable' end
         ], lambda reason: reason is not null) as reason_list
     from charge_points
     cross join quarter

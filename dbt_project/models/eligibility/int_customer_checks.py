@@ -1,17 +1,24 @@
 """Per customer: the checks that need a maintained library rather than SQL (IBAN via schwifty) or that
 must agree exactly with the Python used by the MID scan (EAN, postal code). Customers, not sessions: a
-Python pass over them is cheap. No personal value leaves this model, only verdicts."""
+Python pass over them is cheap. No personal value leaves this model, only verdicts. has_xml_text: the
+customer's booked text (name, address, customer_ref) holds only what XML 1.0 can, by the writers' own rule,
+on one line (the booking's schema takes no line breaks in them)."""
 
 import pandas as pd
 
 from joulo_pipelines.lib.eligibility_rules import ean_problem, iban_problem, is_dutch_postal_code
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.xml_text import is_single_line_xml_text
+
+# What the REV booking XML carries of a customer (connection_name is customer_name).
+BOOKED_TEXT = ["customer_ref", "customer_name", "street", "house_number", "postal_code", "city"]
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    customers = dbt.ref("int_customers_latest").project("partner_id, customer_ref, ean, postal_code, iban").df()
+    customers = dbt.ref("int_customers_latest").project(
+        "partner_id, ean, iban, " + ", ".join(BOOKED_TEXT)).df()
     payout_models = {p.id: p.payout_model for p in load_registry(DataDir.from_env().partners_file).partners}
     pays_directly = customers["partner_id"].map(lambda pid: payout_models.get(pid) == "direct").astype(bool)
     ean_problems = customers["ean"].map(ean_problem)
@@ -25,4 +32,6 @@ def model(dbt, session):
         "pays_customer_directly": pays_directly,
         "has_valid_iban": iban_problems.isna().astype(bool),
         "iban_problem": iban_problems.astype("string"),
+        "has_xml_text": customers[BOOKED_TEXT].map(lambda v: is_single_line_xml_text(v) if isinstance(v, str) else True)
+                                              .all(axis=1).astype(bool),
     })

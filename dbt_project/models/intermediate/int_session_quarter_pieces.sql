@@ -140,21 +140,22 @@ edge_shares as (
             else 'pro_rata_time'
         end as split_method,
         -- Register at the edge minus meter_start, as numerator / denominator (Wh x us when interpolated).
+        -- Registers are widened before they are subtracted: any two BIGINT registers differ by a HUGEINT.
         case
             when around.register_at_edge_wh is not null
-                then cast(around.register_at_edge_wh - edges.meter_start_wh as hugeint)
+                then (cast(around.register_at_edge_wh as hugeint) - edges.meter_start_wh)
             when around.before_wh is not null or around.after_wh is not null
-                then cast(coalesce(around.before_wh, edges.meter_start_wh) - edges.meter_start_wh as hugeint)
+                then (cast(coalesce(around.before_wh, edges.meter_start_wh) as hugeint) - edges.meter_start_wh)
                     * (epoch_us(coalesce(around.after_at, edges.effective_end)) - epoch_us(coalesce(around.before_at, edges.started_at)))
-                    + cast(coalesce(around.after_wh, edges.meter_stop_wh) - coalesce(around.before_wh, edges.meter_start_wh) as hugeint)
+                    + (cast(coalesce(around.after_wh, edges.meter_stop_wh) as hugeint) - coalesce(around.before_wh, edges.meter_start_wh))
                     * (epoch_us(edges.edge_at) - epoch_us(coalesce(around.before_at, edges.started_at)))
             else cast(epoch_us(edges.edge_at) - epoch_us(edges.started_at) as hugeint)
         end as share_numerator,
         case
             when around.register_at_edge_wh is not null
-                then cast(edges.meter_stop_wh - edges.meter_start_wh as hugeint)
+                then (cast(edges.meter_stop_wh as hugeint) - edges.meter_start_wh)
             when around.before_wh is not null or around.after_wh is not null
-                then cast(edges.meter_stop_wh - edges.meter_start_wh as hugeint)
+                then (cast(edges.meter_stop_wh as hugeint) - edges.meter_start_wh)
                     * (epoch_us(coalesce(around.after_at, edges.effective_end)) - epoch_us(coalesce(around.before_at, edges.started_at)))
             else cast(epoch_us(edges.effective_end) - epoch_us(edges.started_at) as hugeint)
         end as share_denominator

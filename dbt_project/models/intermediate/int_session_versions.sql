@@ -2,6 +2,9 @@
 -- latest delivery of a session_ref wins (the order of the latest_delivery macro); an earlier version is an
 -- exact duplicate when it says the same as the winner, else it was superseded by a correction. Nothing is
 -- dropped here: versions that lose become adjustments, so every delivered kWh stays explained.
+-- A version whose energy is beyond the plausible bound (var max_session_kwh) carries no delivered_kwh or
+-- export_kwh: its claim is kept as text (energy_claim) for the exclusion's detail, so no arithmetic
+-- downstream ever sees a number that could overflow, whichever version wins.
 -- Nearly every session is delivered once: only the redelivered ones go through the ordering window (one
 -- sort, the winner's content from the same window), the rest win as they are.
 with unioned as (
@@ -49,6 +52,28 @@ versions as (
     select * from delivered_again
 ),
 
+-- What each version claims it delivered, by the file contract's rule: the meter's registers when both are
+-- given, else energy_kwh (V2G export is a cleaning rule of its own). In micro-kWh as HUGEINT, so that any
+-- BIGINT register jump fits; a claim that cannot be read (null) is not plausible either.
+claimed as (
+    select
+        *,
+        case
+            when meter_start_wh is not null and meter_stop_wh is not null
+                then (cast(meter_stop_wh as hugeint) - meter_start_wh) * 1000
+            else {{ kwh_to_micro('energy_kwh') }}
+        end as claimed_micro_kwh
+    from versions
+),
+
+plausible as (
+    select
+        *,
+        coalesce(abs(claimed_micro_kwh) <= cast({{ var('max_session_kwh') }} as hugeint) * 1000000
+                 and coalesce(abs(energy_export_kwh), 0) <= {{ var('max_session_kwh') }}, false) as is_plausible
+    from claimed
+),
+
 final as (
     select
         partner_id,
@@ -61,8 +86,15 @@ final as (
         energy_kwh,
         energy_export_kwh,
         meter_start_wh is not null and meter_stop_wh is not null as has_registers,
-        {{ delivered_kwh() }} as delivered_kwh,
-        cast(coalesce(energy_export_kwh, 0) as decimal(18, 6)) as export_kwh,
+        case when is_plausible then {{ micro_to_kwh('claimed_micro_kwh') }} end as delivered_kwh,
+        case when is_plausible then cast(coalesce(energy_export_kwh, 0) as decimal(18, 6)) end as export_kwh,
+        case when not is_plausible then
+            case
+                when meter_start_wh is not null and meter_stop_wh is not null
+                    then 'meter_stop_wh ' || meter_stop_wh || ' - meter_start_wh ' || meter_start_wh
+                else 'energy_kwh ' || coalesce(cast(energy_kwh as varchar), 'unreadable')
+            end || coalesce(', energy_export_kwh ' || energy_export_kwh, '')
+        end as energy_claim,
         versions_after_this_one = 1 as is_latest,
         case
             when versions_after_this_one = 1 then 'latest'
@@ -78,7 +110,7 @@ final as (
         source_file,
         received_at,
         line_number
-    from versions
+    from plausible
 )
 
 select * from final

@@ -46,8 +46,7 @@ located as (
         charge_point_limits.charge_point_ref is not null as is_known_charge_point,
         charge_point_limits.installed_date,
         epoch_us(greatest(versions.ended_at, versions.started_at)) - epoch_us(versions.started_at) as duration_us,
-        cast(versions.delivered_kwh * 1000000 as hugeint) as raw_micro_kwh,
-        cast(greatest(versions.export_kwh, 0) * 1000000 as hugeint) as claimed_export_micro_kwh,
+        coalesce({{ kwh_to_micro('versions.delivered_kwh') }}, 0) as raw_micro_kwh,
         coalesce(charge_point_limits.max_power_kw, {{ var('default_max_power_kw') }}) as max_power_kw
     from versions
     left join connected
@@ -62,6 +61,8 @@ classified as (
     select
         *,
         case
+            -- First, whatever the version: an implausible claim carries no energy (delivered_kwh is null).
+            when delivered_kwh is null then 'implausible_energy'
             when version_status <> 'latest' then version_status
             when not is_known_charge_point then 'unknown_charge_point'
             when ean is null then 'unknown_ean'
@@ -108,6 +109,7 @@ counted as (
         source_file,
         line_number,
         received_at,
+        energy_claim,
         exclusion_reason is null as is_counted,
         max(ended_at) over earlier as covered_until,
         max(meter_stop_wh) over earlier as covered_register_wh,
@@ -128,8 +130,8 @@ located_again as (
         connected.customer_ref,
         connected.ean,
         charge_point_limits.installed_date,
-        cast(counted.delivered_kwh * 1000000 as hugeint) as raw_micro_kwh,
-        cast(greatest(counted.export_kwh, 0) * 1000000 as hugeint) as claimed_export_micro_kwh,
+        coalesce({{ kwh_to_micro('counted.delivered_kwh') }}, 0) as raw_micro_kwh,
+        coalesce({{ kwh_to_micro('greatest(counted.export_kwh, 0)') }}, 0) as claimed_export_micro_kwh,
         coalesce(charge_point_limits.max_power_kw, {{ var('default_max_power_kw') }}) as max_power_kw
     from counted
     left join connected
@@ -147,8 +149,8 @@ overlapped as (
             when not is_counted or covered_until is null or covered_until <= started_at then cast(0 as hugeint)
             -- Registers say exactly which energy the earlier session already counted.
             when has_registers and covered_register_wh is not null
-                then cast(least(greatest(covered_register_wh - meter_start_wh, 0), meter_stop_wh - meter_start_wh)
-                          as hugeint) * 1000
+                then least(greatest(cast(covered_register_wh as hugeint) - meter_start_wh, 0),
+                           cast(meter_stop_wh as hugeint) - meter_start_wh) * 1000
             -- Without registers: the share of this session's energy in the time already covered.
             else (raw_micro_kwh * (epoch_us(least(ended_at, covered_until)) - epoch_us(started_at)) * 2 + duration_us)
                  // (2 * duration_us)
@@ -177,6 +179,8 @@ layered as (
         overlapped.version_status,
         overlapped.exclusion_reason,
         case overlapped.exclusion_reason
+            when 'implausible_energy' then overlapped.energy_claim || ': beyond ' || {{ var('max_session_kwh') }}
+                || ' kWh, more than any session can deliver; not counted (0 kWh)'
             when 'duplicate_delivery' then 'the same session delivered again; the latest delivery counts'
             when 'superseded_by_correction' then 'a later delivery of this session_ref corrects it'
             when 'unknown_charge_point' then 'charge point ' || overlapped.charge_point_ref || ' was never delivered'

@@ -16,7 +16,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
     requests = []
     for path in inbox_files(folder):
         name = path.relative_to(folder.inbox).as_posix()
-        mtime = path.stat().st_mtime_ns
+        mtime = path.lstat().st_mtime_ns  # a link is refused by the intake, whatever it points at
         if seen.get(name) == mtime:
             continue
         seen[name] = mtime

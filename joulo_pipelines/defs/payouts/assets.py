@@ -37,7 +37,7 @@ def payouts(context: dg.AssetExecutionContext, config: PayoutsConfig, data_dir: 
         return dg.MaterializeResult(metadata={"state": "not_configured", "missing": ", ".join(missing)})
     outcomes = run_quarter(folder, quarter, config.approve_partner, approve=config.approve_partner is not None)
     for outcome in outcomes:
-        if outcome.state == "not_computed":
+        if outcome.state in ("not_computed", "files_not_written"):
             context.log.warning(outcome.message)
     return dg.MaterializeResult(metadata={
         # States, counts and sums in cents per partner; never a customer.

@@ -4,22 +4,19 @@ A key belongs to one partner and every query is scoped to that partner: another 
 webhook is answered exactly like one that does not exist (404), so not even existence leaks."""
 
 import hashlib
-import ipaddress
 import json
 import re
-import socket
 import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from joulo_pipelines.lib import clock
-from joulo_pipelines.lib.api import keys, landing, store, webhooks
+from joulo_pipelines.lib.api import keys, landing, store, webhook_targets, webhooks
 from joulo_pipelines.lib.api.delivery import DeliveryWorker, RetryPolicy
 from joulo_pipelines.lib.api.guards import AccessLog, BodySizeLimit, RateLimiter
 from joulo_pipelines.lib.api.models import (CustomerStatus, DeliveryLog, Enrolment, EventPage, Problem,
@@ -36,9 +33,9 @@ _API_FILE_SEQ = re.compile(r"customers_api_(\d+)\.csv$")
 class ApiSettings:
     rate_limit: str = "120/minute"
     max_body_bytes: int = 256 * 1024
-    # Webhook URLs on loopback or private networks are refused unless allowed (development and tests):
-    # the API would otherwise POST into our own network on a partner's say-so.
-    allow_private_webhooks: bool = False
+    # Development and tests: webhooks may be http and go to loopback (never to other private networks).
+    # Otherwise https to public addresses only: the API would else POST into our network on a partner's say-so.
+    allow_http_webhooks: bool = False
     deliver_webhooks: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     poll_seconds: float = 1.0
@@ -63,7 +60,8 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
     async def lifespan(_app: FastAPI):
         with store.connect(data_dir):
             pass  # the schema exists before the first request or delivery pass
-        worker = DeliveryWorker(data_dir, settings.retry, settings.poll_seconds) if settings.deliver_webhooks else None
+        worker = DeliveryWorker(data_dir, settings.retry, settings.poll_seconds,
+                                settings.allow_http_webhooks) if settings.deliver_webhooks else None
         if worker:
             worker.start()
         try:
@@ -191,9 +189,10 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
     @v1.post("/webhooks", status_code=201, response_model=WebhookCreated, tags=["webhooks"])
     def create_webhook(subscription: WebhookIn, who: Authenticated) -> dict:
         """Register a URL for events; the answer holds the signing secret, shown this once."""
-        problem = None if settings.allow_private_webhooks else _private_address(subscription.url)
-        if problem:
-            raise HTTPException(422, [{"loc": ["body", "url"], "type": "value_error", "msg": problem}])
+        try:
+            webhook_targets.check(subscription.url, settings.allow_http_webhooks)
+        except webhook_targets.RefusedTarget as exc:
+            raise HTTPException(422, [{"loc": ["body", "url"], "type": "value_error", "msg": str(exc)}]) from None
         with store.connect(data_dir) as con:
             return webhooks.create_webhook(con, who.partner_id, subscription.url, list(subscription.event_types))
 
@@ -300,15 +299,3 @@ def _snapshot_has_seen(snapshot: sqlite3.Row | None, accepted: sqlite3.Row) -> b
         return True
     return datetime.fromisoformat(snapshot["built_at"]) > datetime.fromisoformat(accepted["accepted_at"])
 
-
-def _private_address(url: str) -> str | None:
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        return f"host {host!r} does not resolve"
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-            return f"host {host!r} is on a private, loopback or reserved network"
-    return None

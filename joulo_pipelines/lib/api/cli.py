@@ -17,7 +17,7 @@ def settings_from_env():
     return ApiSettings(
         rate_limit=os.environ.get("JOULO_API_RATE_LIMIT", ApiSettings.rate_limit),
         max_body_bytes=int(os.environ.get("JOULO_API_MAX_BODY_BYTES", ApiSettings.max_body_bytes)),
-        allow_private_webhooks=os.environ.get("JOULO_API_ALLOW_PRIVATE_WEBHOOKS") == "1",
+        allow_http_webhooks=os.environ.get("JOULO_API_ALLOW_HTTP_WEBHOOKS") == "1",
     )
 
 

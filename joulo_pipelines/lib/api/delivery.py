@@ -12,9 +12,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-import requests
+import urllib3
 
-from joulo_pipelines.lib.api import store
+from joulo_pipelines.lib.api import store, webhook_targets
 from joulo_pipelines.lib.api.webhooks import sign
 from joulo_pipelines.lib.paths import DataDir
 
@@ -32,8 +32,9 @@ class RetryPolicy:
         return min(self.first_wait_seconds * 2 ** (attempt - 1), self.max_wait_seconds)
 
 
-def deliver_due(data_dir: DataDir, policy: RetryPolicy, session: requests.Session, batch: int = 20) -> int:
-    """One pass: claim up to `batch` due deliveries, send them, record the outcome. Returns how many were sent."""
+def deliver_due(data_dir: DataDir, policy: RetryPolicy, allow_http: bool = False, batch: int = 20) -> int:
+    """One pass: claim up to `batch` due deliveries, send them, record the outcome. Returns how many were sent.
+    `allow_http` is development: http and loopback receivers (webhook_targets)."""
     now = time.time()
     with store.connect(data_dir) as con:
         with store.transaction(con):
@@ -47,7 +48,7 @@ def deliver_due(data_dir: DataDir, policy: RetryPolicy, session: requests.Sessio
                             [[now + policy.timeout_seconds + 5, r["event_id"], r["webhook_id"]] for r in due])
         for row in due:
             attempt = row["attempts"] + 1
-            status_code, error, took = _send(session, row, policy.timeout_seconds)
+            status_code, error, took = _send(row, policy.timeout_seconds, allow_http)
             finished = time.time()
             delivered = status_code is not None and 200 <= status_code < 300
             if delivered:
@@ -69,7 +70,14 @@ def deliver_due(data_dir: DataDir, policy: RetryPolicy, session: requests.Sessio
     return len(due)
 
 
-def _send(session: requests.Session, row, timeout: float) -> tuple[int | None, str | None, int]:
+def _send(row, timeout: float, allow_http: bool) -> tuple[int | None, str | None, int]:
+    """(status code, error for the delivery log, milliseconds). The URL is checked again here: its host may
+    resolve elsewhere than when it was registered."""
+    started = time.monotonic()
+    try:
+        target = webhook_targets.check(row["url"], allow_http)
+    except webhook_targets.RefusedTarget as exc:
+        return None, f"refused: {exc}", _ms(started)
     body = row["body"].encode()
     timestamp = int(time.time())
     headers = {
@@ -79,11 +87,10 @@ def _send(session: requests.Session, row, timeout: float) -> tuple[int | None, s
         "webhook-signature": sign(row["secret"], row["event_id"], timestamp, body),
         "user-agent": "joulo-webhooks/1",
     }
-    started = time.monotonic()
     try:
-        response = session.post(row["url"], data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        return response.status_code, None if response.ok else f"HTTP {response.status_code}", _ms(started)
-    except requests.RequestException as exc:
+        status = webhook_targets.post(target, body, headers, timeout)
+        return status, None if 200 <= status < 300 else f"HTTP {status}", _ms(started)
+    except urllib3.exceptions.HTTPError as exc:
         return None, type(exc).__name__, _ms(started)
 
 
@@ -94,21 +101,20 @@ def _ms(started: float) -> int:
 class DeliveryWorker(threading.Thread):
     """Polls the outbox in the API process until stopped."""
 
-    def __init__(self, data_dir: DataDir, policy: RetryPolicy, poll_seconds: float = 1.0):
+    def __init__(self, data_dir: DataDir, policy: RetryPolicy, poll_seconds: float = 1.0, allow_http: bool = False):
         super().__init__(name="webhook-delivery", daemon=True)
-        self.data_dir, self.policy, self.poll_seconds = data_dir, policy, poll_seconds
+        self.data_dir, self.policy, self.poll_seconds, self.allow_http = data_dir, policy, poll_seconds, allow_http
         self._stop_requested = threading.Event()
 
     def run(self) -> None:
-        with requests.Session() as session:
-            while not self._stop_requested.is_set():
-                try:
-                    sent = deliver_due(self.data_dir, self.policy, session)
-                except Exception:  # a broken pass must not end deliveries for good; the next pass retries
-                    log.exception("webhook delivery pass failed")
-                    sent = 0
-                if not sent:
-                    self._stop_requested.wait(self.poll_seconds)
+        while not self._stop_requested.is_set():
+            try:
+                sent = deliver_due(self.data_dir, self.policy, self.allow_http)
+            except Exception:  # a broken pass must not end deliveries for good; the next pass retries
+                log.exception("webhook delivery pass failed")
+                sent = 0
+            if not sent:
+                self._stop_requested.wait(self.poll_seconds)
 
     def stop(self) -> None:
         self._stop_requested.set()

@@ -9,19 +9,23 @@ signatory. Amounts are integer cents, kWh and ERE decimal strings: never a float
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from joulo_pipelines.lib.contract import (CONTROL_CHARACTERS, EMAIL_PATTERN, REF_MAX_LENGTH, REF_PATTERN,
+                                          TEXT_PATTERN)
 from joulo_pipelines.lib.ean import is_valid_ean
 from joulo_pipelines.lib.iban import normalised_iban
 
-# One line of text: the file intake refuses values spanning lines, so control characters never get that far.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                        pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Text and customer refs follow the file contract's rules (lib/contract.py): a value refused in a file is
+# refused here too, and the other way round.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+CustomerRef = Annotated[str, StringConstraints(min_length=1, max_length=REF_MAX_LENGTH, pattern=REF_PATTERN)]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+SIGNED_FROM = datetime(2000, 1, 1, tzinfo=timezone.utc)
 EVENT_TYPES = ("customer.eligible", "customer.ineligible", "booking.submitted", "payout.approved", "payout.sent")
 EventType = Literal["customer.eligible", "customer.ineligible", "booking.submitted", "payout.approved", "payout.sent"]
 
@@ -33,7 +37,7 @@ class Strict(BaseModel):
 class Address(Strict):
     street: Text
     house_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20,
-                                                   pattern=r"^[0-9][^\x00-\x1f\x7f]*$")]
+                                                   pattern=rf"^[0-9][^{CONTROL_CHARACTERS}]*$")]
     postal_code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$")] = \
         Field(description="Dutch postal code, `1234 AB` or `1234AB`.")
     city: Text
@@ -46,8 +50,9 @@ class Business(Strict):
 
 
 class Mandate(Strict):
-    signed_at: AwareDatetime = Field(description="When the customer ticked the box; with a UTC offset; not in "
-                                                 "the future.")
+    # A lower bound also keeps far-off offsets from overflowing when the time is converted (year 1 at +14:00).
+    signed_at: AwareDatetime = Field(ge=SIGNED_FROM, description="When the customer ticked the box; with a UTC "
+                                                                 "offset; from 2000 on, not in the future.")
     valid_from_year: int | None = Field(default=None, ge=2026, le=2100,
                                         description="First calendar year of the mandate; default the year it "
                                                     "was signed (Europe/Amsterdam).")
@@ -57,8 +62,7 @@ class Mandate(Strict):
                                                             "the grid operator. Required: true.")
     permission_site_inspection: Literal[True] = Field(description="The verifier may inspect the location. "
                                                                   "Required: true.")
-    consent_text_version: Annotated[str, StringConstraints(min_length=1, max_length=100,
-                                                           pattern=r"^[^\x00-\x1f\x7f]+$")] = \
+    consent_text_version: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=TEXT_PATTERN)] = \
         Field(description="The exact version of the consent text the customer saw, e.g. `nl-2026-03`.")
 
 
@@ -76,9 +80,10 @@ class ChargePoint(Strict):
 class Enrolment(Strict):
     """A customer and their mandate, as signed with one checkbox in the partner's platform."""
 
-    customer_ref: Ref = Field(description="The partner's own id of the customer, unique within the partner.")
+    customer_ref: CustomerRef = Field(description="The partner's own id of the customer, unique within the "
+                                                  "partner; letters, digits, '.', '_' and '-' (it names files).")
     name: Text = Field(description="The connection holder (aangeslotene) who signs.")
-    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
     iban: Annotated[str, StringConstraints(min_length=15, max_length=42), AfterValidator(normalised_iban)] | None = Field(
         default=None, description="The customer's account; required when the partner pays customers directly.")
     account_holder: Text | None = None

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from joulo_pipelines.lib.ocpi.signed_data import SignatureCheck, check_signed_data
 
 KWH_PLACES = Decimal("0.000001")
+# The landed kWh columns are DECIMAL(18,6): a CDR claiming this much or more is refused with a reason instead of
+# failing its page (the warehouse excludes anything above max_session_kwh anyway).
+MAX_KWH = Decimal("1e12")
 # Whose values never reach a quarantine report: they identify a driver or a home.
 PERSONAL_FIELDS = frozenset({"cdr_token", "address", "city", "postal_code", "name", "coordinates"})
 
@@ -124,7 +127,7 @@ class Cdr(_Spec):
     charging_periods: list[ChargingPeriod] = Field(min_length=1)
     signed_data: SignedData | None = None
     total_cost: Price
-    total_energy: Decimal = Field(ge=0)
+    total_energy: Decimal = Field(ge=0, lt=MAX_KWH)
     total_time: Decimal = Field(ge=0)
     credit: bool | None = None
     credit_reference_id: str | None = Field(default=None, max_length=39)
@@ -139,6 +142,8 @@ class Cdr(_Spec):
             raise ValueError("end_date_time is before start_date_time")
         if self.credit and not self.credit_reference_id:
             raise ValueError("a credit CDR (credit: true) needs credit_reference_id, the id of the CDR it credits")
+        if not -MAX_KWH < self.energy_export_kwh < MAX_KWH:
+            raise ValueError(f"the ENERGY_EXPORT volumes add up to {MAX_KWH} kWh or more")
         return self
 
     @property

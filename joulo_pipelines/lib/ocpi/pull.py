@@ -13,9 +13,7 @@ fetches the whole window again, pages already landed are no-ops, and dbt keeps o
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 from collections import Counter
@@ -28,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.ocpi.cdrs import CDR_COLUMNS, CdrProblem, cdr_row, check_cdr_signature, parse_cdr
 from joulo_pipelines.lib.ocpi.client import CdrsClient, OcpiError, Page, ocpi_datetime
 from joulo_pipelines.lib.partners import Partner
@@ -176,13 +175,9 @@ def _quarantine(data_dir: DataDir, partner_id: str, sha: str, url: str, problems
     """One line per broken field (page URL, position in the page, field, value, reason) and the
     rejected CDRs exactly as the page held them."""
     folder = data_dir.quarantine / partner_id
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ERROR_COLUMNS)
-    for problem in problems:
-        reason = f"CDR {problem.cdr_id or '(no id)'}: {problem.reason}"
-        writer.writerow([url, problem.index, problem.field, problem.value or "", reason])
-    _write_atomically(folder / f"{sha}.errors.csv", buffer.getvalue().encode())
+    rows = [[url, problem.index, problem.field, problem.value or "", f"CDR {problem.cdr_id or '(no id)'}: {problem.reason}"]
+            for problem in problems]
+    _write_atomically(folder / f"{sha}.errors.csv", people_csv.render(ERROR_COLUMNS, rows).encode())
     _write_atomically(folder / f"{sha}.rejected_cdrs.json", json.dumps(rejected, indent=2, default=str).encode())
     return str((folder / f"{sha}.errors.csv").relative_to(data_dir.root))
 

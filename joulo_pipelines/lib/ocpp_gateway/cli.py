@@ -1,20 +1,27 @@
-"""The `joulo ocpp-gateway` and `joulo ocpp-import` entry points."""
+"""The `joulo ocpp-gateway`, `joulo ocpp-import` and `joulo ocpp-credentials` entry points."""
 
 from __future__ import annotations
 
 import gc
 import logging
+import sys
 from pathlib import Path
 
 import uvloop
 
+from joulo_pipelines.lib.ocpp_gateway.credentials import generate_password, set_password
 from joulo_pipelines.lib.ocpp_gateway.importer import import_message_log
-from joulo_pipelines.lib.ocpp_gateway.server import run_gateway
-from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.ocpp_gateway.known_charge_points import KnownChargePoints
+from joulo_pipelines.lib.ocpp_gateway.server import run_gateway, tls_context
+from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.paths import DataDir
 
 
-def serve_gateway(data_dir: DataDir, host: str, port: int, segment_seconds: float) -> int:
+def serve_gateway(data_dir: DataDir, host: str, port: int, segment_seconds: float, idle_timeout: float,
+                  tls_cert: str | None, tls_key: str | None) -> int:
+    if bool(tls_cert) != bool(tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    tls = tls_context(tls_cert, tls_key) if tls_cert and tls_key else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Thousands of long-lived connections made the collector's older generations expensive to scan: at
     # 5,000 msgs/s it spent ~7 % of the gateway's time there, in pauses of up to half a second. What the
@@ -23,14 +30,33 @@ def serve_gateway(data_dir: DataDir, host: str, port: int, segment_seconds: floa
     gc.freeze()
     gc.set_threshold(10_000, 20, 10)
     # libuv's loop roughly halves the CPU the socket handling of thousands of connections costs.
-    uvloop.run(run_gateway(data_dir, host, port, max_segment_seconds=segment_seconds))
+    uvloop.run(run_gateway(data_dir, host, port, max_segment_seconds=segment_seconds,
+                           idle_timeout_seconds=idle_timeout, tls=tls))
+    return 0
+
+
+def _ocpp_partner(data_dir: DataDir, partner_id: str) -> Partner:
+    partner = load_registry(data_dir.partners_file).get(partner_id)
+    if partner is None or partner.source.type != "ocpp":
+        raise ValueError(f"partner {partner_id!r} is not an OCPP partner in {data_dir.partners_file}")
+    return partner
+
+
+def set_credentials(data_dir: DataDir, partner_id: str, charge_point_ref: str, *, rotate: bool,
+                    from_stdin: bool) -> int:
+    _ocpp_partner(data_dir, partner_id)
+    password = sys.stdin.readline().rstrip("\r\n") if from_stdin else generate_password()
+    set_password(data_dir, partner_id, charge_point_ref, password, rotate=rotate)
+    if not from_stdin:
+        print(password)  # shown this once; only its hash is kept
+    if not KnownChargePoints(data_dir).knows(partner_id, charge_point_ref):
+        print(f"note: {charge_point_ref!r} is not in {partner_id}'s landed charge_points files; the gateway "
+              "refuses it until it is delivered", file=sys.stderr)
     return 0
 
 
 def import_log(data_dir: DataDir, file: str, partner_id: str, ocpp_version: str | None) -> int:
-    partner = load_registry(data_dir.partners_file).get(partner_id)
-    if partner is None or partner.source.type != "ocpp":
-        raise ValueError(f"partner {partner_id!r} is not an OCPP partner in {data_dir.partners_file}")
+    _ocpp_partner(data_dir, partner_id)
     result = import_message_log(data_dir, Path(file), partner_id, ocpp_version)
     print(f"ocpp-import {result.file}: {result.status}, {result.calls_imported} call(s) journaled"
           + (f" to {result.segment}" if result.segment else ""))

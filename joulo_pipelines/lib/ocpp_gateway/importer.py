@@ -12,14 +12,13 @@ no-op.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.ocpp_gateway.journal import CLOSED_SUFFIX, JournalRecord, journal_root, write_closed_segment
 from joulo_pipelines.lib.paths import DataDir
 
@@ -173,12 +172,8 @@ def _versions_by_charge_point(frames: list[_Frame], default: str | None) -> dict
 
 
 def _write_error_report(data_dir: DataDir, partner_id: str, sha: str, name: str, errors: list[LineError]) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["file", "row", "column", "reason"])
-    for error in errors:
-        writer.writerow([name, error.line, error.field, error.reason])
+    rows = [[name, error.line, error.field, error.reason] for error in errors]
     target = data_dir.quarantine / partner_id / f"{sha}.ocpp-import.errors.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(buffer.getvalue())
+    target.write_text(people_csv.render(["file", "row", "column", "reason"], rows))
     return target

@@ -10,6 +10,11 @@ writes the whole batch and fsyncs once, so a thousand concurrent charge points c
 thousand. A record is answered only after the fsync that covers it returned. While one fsync runs the next
 batch fills, so batches grow with the load by themselves.
 
+A call is turned into its journal line by the charge point's own task, before it is queued: a call that
+cannot be written (a lone surrogate from a `\\ud800` escape is valid JSON but not UTF-8) is refused to that
+caller alone. Whatever else goes wrong in a write fails the batch's callers (no answer for what may not be on
+disk), and a supervisor restarts the writer if it ever fails outside a write: it never dies silently.
+
 Crash recovery (on start): an open segment left behind by a killed gateway is cut back to its last
 complete line (a torn tail was never acknowledged) and closed. Its records seed the duplicate index, so a
 charge point that retries a call we had written but not yet answered gets the original answer (the same
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections import OrderedDict
@@ -35,18 +41,24 @@ CLOSED_SUFFIX = ".jsonl"
 # How many (charge point, message id) keys per partner we remember to recognise a retried call. Retries
 # come within seconds or minutes; this covers far more than a segment's worth of traffic.
 DEDUPLICATION_WINDOW = 500_000
+LOGGER = logging.getLogger("joulo.ocpp_gateway.journal")
+
+
+class Unjournalable(ValueError):
+    """A call that cannot be written as a journal line; it is refused, never acknowledged."""
 
 
 class _Batch:
     """Records written and fsynced together. Its callers wait on one event: a caller that goes away
     (its connection closed) stops waiting without disturbing the others or the write."""
 
-    __slots__ = ("records", "written", "error")
+    __slots__ = ("records", "lines", "written", "error")
 
     def __init__(self) -> None:
         self.records: list[JournalRecord] = []
+        self.lines: list[bytes] = []
         self.written = asyncio.Event()
-        self.error: OSError | None = None
+        self.error: Exception | None = None
 
 
 def journal_root(data_dir: DataDir) -> Path:
@@ -91,7 +103,10 @@ class JournalRecord:
             "message_id": self.message_id, "action": self.action, "payload": self.payload,
             "transaction_id": self.transaction_id, "origin": self.origin,
         }
-        return (json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        try:
+            return (json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        except UnicodeEncodeError as exc:
+            raise Unjournalable(f"not valid Unicode text ({exc.reason})") from None
 
     @classmethod
     def from_line(cls, line: bytes) -> "JournalRecord":
@@ -179,7 +194,7 @@ class PartnerJournal:
                     self._next_seq = max(self._next_seq, record.seq + 1)
 
     def start(self) -> None:
-        self._flusher = asyncio.create_task(self._flush_forever(), name=f"journal-{self.partner_id}")
+        self._flusher = asyncio.create_task(self._supervise(), name=f"journal-{self.partner_id}")
 
     async def close(self) -> None:
         """Flush what is queued, close the open segment (it becomes landable) and stop."""
@@ -192,7 +207,9 @@ class PartnerJournal:
     # -- appending ----------------------------------------------------------------------------------------
     async def append(self, charge_point_ref: str, ocpp_version: str, message_id: str, action: str,
                      payload: dict) -> tuple[Journaled, bool]:
-        """Journal one call; returns once it is on disk, with whether it was a retry of a journaled call."""
+        """Journal one call; returns once it is on disk, with whether it was a retry of a journaled call.
+
+        Raises Unjournalable (nothing queued) or the error that kept its batch off the disk."""
         key = (charge_point_ref, message_id)
         if key in self._in_flight:
             await self._in_flight[key].written.wait()
@@ -200,16 +217,18 @@ class PartnerJournal:
         if existing is not None and existing.action == action:
             return existing, True
         seq = self._next_seq
-        self._next_seq += 1
         record = JournalRecord(
             seq=seq, received_at=clock.now().isoformat(timespec="microseconds"), partner_id=self.partner_id,
             charge_point_ref=charge_point_ref, ocpp_version=ocpp_version, message_id=message_id, action=action,
             payload=payload, transaction_id=seq if action == "StartTransaction" else None,
         )
+        line = record.to_line()
+        self._next_seq += 1
         if self._filling is None:
             self._filling = _Batch()
         batch = self._filling
         batch.records.append(record)
+        batch.lines.append(line)
         self._in_flight[key] = batch
         self._wake.set()
         await batch.written.wait()
@@ -223,6 +242,14 @@ class PartnerJournal:
             self._recent.popitem(last=False)
 
     # -- the flusher --------------------------------------------------------------------------------------
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                return await self._flush_forever()
+            except Exception:
+                LOGGER.exception("partner %s: the journal writer failed; restarting it", self.partner_id)
+                await asyncio.sleep(1.0)  # a lasting fault (a full disk) is not retried in a busy loop
+
     async def _flush_forever(self) -> None:
         while True:
             if self._filling is None and not self._closing:
@@ -243,20 +270,22 @@ class PartnerJournal:
                 return
 
     async def _write_batch(self, batch: _Batch) -> None:
-        if self._fd is None:
-            self._open_segment(batch.records[0].seq)
-        data = b"".join(record.to_line() for record in batch.records)
         try:
-            await asyncio.to_thread(self._write_and_sync, data)
-        except OSError as exc:  # nobody gets an ack for what may not be on disk
+            if self._fd is None:
+                self._open_segment(batch.records[0].seq)
+            await asyncio.to_thread(self._write_and_sync, b"".join(batch.lines))
+        except Exception as exc:  # nobody gets an ack for what may not be on disk
+            LOGGER.error("partner %s: journal write failed, %d call(s) refused: %r", self.partner_id,
+                         len(batch.records), exc)
             batch.error = exc
         else:
             for record in batch.records:
                 self._remember(record)
-        for record in batch.records:
-            if self._in_flight.get((record.charge_point_ref, record.message_id)) is batch:
-                del self._in_flight[(record.charge_point_ref, record.message_id)]
-        batch.written.set()
+        finally:
+            for record in batch.records:
+                if self._in_flight.get((record.charge_point_ref, record.message_id)) is batch:
+                    del self._in_flight[(record.charge_point_ref, record.message_id)]
+            batch.written.set()
 
     def _write_and_sync(self, data: bytes) -> None:
         assert self._fd is not None
@@ -269,7 +298,8 @@ class PartnerJournal:
 
     def _open_segment(self, first_seq: int) -> None:
         self._segment = self.folder / f"{first_seq:012d}{OPEN_SUFFIX}"
-        self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        # It holds idTags and meter data: owner only, whatever the umask.
+        self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         _fsync_directory(self.folder)
         self._segment_bytes = 0
         self._segment_opened = time.monotonic()

@@ -17,8 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
+from joulo_pipelines.lib import templating
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.payouts.amounts import PayoutLine
 from joulo_pipelines.lib.payouts.money import cents_to_eur
@@ -107,8 +106,7 @@ def _format_date(day: date, language: str) -> str:
     return day.strftime("%d-%m-%Y") if language == "nl" else day.isoformat()
 
 
-_environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "html.j2"]),
-                           undefined=StrictUndefined, keep_trailing_newline=True)
+_environment = templating.environment(TEMPLATES)
 
 
 def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient,

@@ -6,14 +6,13 @@ approved. The SEPA file is validated before it is written; a file that does not 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import ledger
@@ -60,11 +59,7 @@ def totals(partner_id: str, lines: list[PayoutLine]) -> BatchTotals:
 
 
 def _csv(header: list[str], rows: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return people_csv.render(header, rows).encode("utf-8")
 
 
 def statement_csv(lines: list[PayoutLine]) -> bytes:
@@ -106,7 +101,8 @@ def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner
         if batch.payout_model == "direct":
             transfers = [Transfer(e2e[l.customer_ref], l.paid_cents, recipients[l.customer_ref].account_holder,
                                   recipients[l.customer_ref].iban,
-                                  f"ERE {quarter.label} {partner.brand.display_name} {l.customer_ref}") for l in paid]
+                                  f"ERE {quarter.label} {partner.brand.display_name} {l.customer_ref}",
+                                  payee=f"customer_ref {l.customer_ref!a}") for l in paid]
             ultimate_debtor = partner.brand.display_name
         else:
             transfers = [Transfer(ledger.end_to_end_id(partner.id, "", quarter), sum(l.paid_cents for l in paid),

@@ -18,6 +18,7 @@ from text_unidecode import unidecode
 
 from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.payouts.settings import ClientFundsAccount
+from joulo_pipelines.lib.xml_text import NotXmlText, check_xml_text
 
 SCHEMAS = ("pain.001.001.09", "pain.001.001.03")
 # The EPC's basic Latin character set; banks reject anything else in names and remittance text.
@@ -35,6 +36,8 @@ class Transfer:
     creditor_name: str
     creditor_iban: str
     remittance: str
+    # Whom it pays, for error messages only (partner and customer_ref, never a name or IBAN); not written.
+    payee: str = ""
 
 
 def sepa_text(text: str, limit: int) -> str:
@@ -51,7 +54,7 @@ def xml_schema(schema: str):
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
     if text is not None:
-        element.text = text
+        element.text = check_xml_text(text, f"sepa_credit_transfer.xml, element {tag}")
     return element
 
 
@@ -104,17 +107,24 @@ def credit_transfer(schema: str, message_id: str, created_at: datetime, debtor: 
         _party(payment, "UltmtDbtr", ultimate_debtor)
     _sub(payment, "ChrgBr", "SLEV")
     for transfer in transfers:
-        transaction = _sub(payment, "CdtTrfTxInf")
-        _sub(_sub(transaction, "PmtId"), "EndToEndId", transfer.end_to_end_id)
-        _sub(_sub(transaction, "Amt"), "InstdAmt", cents_to_eur(transfer.amount_cents), Ccy="EUR")
-        _party(transaction, "Cdtr", transfer.creditor_name)
-        _sub(_sub(_sub(transaction, "CdtrAcct"), "Id"), "IBAN", transfer.creditor_iban)
-        _sub(_sub(transaction, "RmtInf"), "Ustrd", sepa_text(transfer.remittance, 140))
+        try:
+            _transaction(payment, transfer)
+        except NotXmlText as exc:
+            raise SepaValidationError(f"{transfer.payee or 'transfer ' + ascii(transfer.end_to_end_id)}: {exc}") from None
 
     ET.indent(document)
     content = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(document, encoding="utf-8") + b"\n"
     validate(content, schema)
     return content
+
+
+def _transaction(payment: ET.Element, transfer: Transfer) -> None:
+    transaction = _sub(payment, "CdtTrfTxInf")
+    _sub(_sub(transaction, "PmtId"), "EndToEndId", transfer.end_to_end_id)
+    _sub(_sub(transaction, "Amt"), "InstdAmt", cents_to_eur(transfer.amount_cents), Ccy="EUR")
+    _party(transaction, "Cdtr", transfer.creditor_name)
+    _sub(_sub(_sub(transaction, "CdtrAcct"), "Id"), "IBAN", transfer.creditor_iban)
+    _sub(_sub(transaction, "RmtInf"), "Ustrd", sepa_text(transfer.remittance, 140))
 
 
 def validate(content: bytes, schema: str) -> None:

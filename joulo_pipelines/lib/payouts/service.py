@@ -14,6 +14,7 @@ from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import exports, ledger, proposal
+from joulo_pipelines.lib.payouts.sepa import SepaValidationError
 from joulo_pipelines.lib.payouts.settings import load_payment_settings, load_sales
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -21,7 +22,7 @@ from joulo_pipelines.lib.quarters import Quarter
 @dataclass
 class PartnerOutcome:
     partner_id: str
-    state: str  # approved_now | approved_before | proposed | not_computed
+    state: str  # approved_now | approved_before | proposed | not_computed | files_not_written
     message: str = ""
     totals: dict = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
@@ -72,5 +73,9 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
                     outcome.emails_sent = exports.send_batch_emails(con, partner, quarter, settings, clock.now)
             except proposal.PayoutNotComputed as exc:
                 outcome.state, outcome.message = "not_computed", str(exc)
+            except SepaValidationError as exc:
+                # This partner's payment file cannot be written (e.g. a value XML cannot hold): the others' can.
+                outcome.state, outcome.message = "files_not_written", f"partner {partner.id}: {exc}"
+
             outcomes.append(outcome)
     return outcomes

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
+from joulo_pipelines.lib import templating
 from joulo_pipelines.lib.reports import formatting
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                          undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-                          lstrip_blocks=True)
+environment = templating.environment(TEMPLATES, trim_blocks=True, lstrip_blocks=True)
 environment.filters.update(eur=formatting.eur, number=formatting.number, percent=formatting.percent,
                            local_time=formatting.local_time, day=formatting.day,
                            sentence=lambda text: text[:1].upper() + text[1:], text_on=formatting.text_on)

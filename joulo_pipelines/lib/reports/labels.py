@@ -15,6 +15,7 @@ ADJUSTMENT_REASONS = {
     "negative_energy": "negative energy",
     "zero_energy": "no energy",
     "implausible_power": "faster than the charger can charge",
+    "implausible_energy": "more energy than any session can deliver (not counted)",
     "overlapping_session": "overlaps another session on the same charge point (deducted)",
     "v2g_export": "fed back from the car, V2G (deducted)",
     "long_session": "longer than 7 days (flag only, counted)",
@@ -80,6 +81,7 @@ STATEMENT_REASONS = {
         "mandate_expired": "machtiging verlopen", "mandate_revoked": "machtiging ingetrokken",
         "mandate_not_signed": "machtiging nog niet getekend", "ean_claimed_twice": "EAN wordt dit jaar ook elders ingeboekt",
         "iban_invalid": "rekeningnummer ontbreekt of klopt niet",
+        "customer_text_not_writable": "naam of adres bevat een ongeldig teken",
     },
     "en": {
         "customer_unknown": "customer details missing", "mid_meter_absent": "the charger has no MID meter",
@@ -89,5 +91,6 @@ STATEMENT_REASONS = {
         "mandate_expired": "mandate expired", "mandate_revoked": "mandate revoked",
         "mandate_not_signed": "mandate not signed yet", "ean_claimed_twice": "EAN also claimed elsewhere this year",
         "iban_invalid": "account number missing or not valid",
+        "customer_text_not_writable": "name or address holds an invalid character",
     },
 }

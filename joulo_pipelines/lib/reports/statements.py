@@ -132,6 +132,6 @@ def write_batch(batch: StatementBatch) -> BatchResult:
 def _overwrite(path: Path, content: bytes) -> None:
     """Write over the file in place and cut what is left of the old one. A rebuild finds most statements
     there already, and emptying a file before writing it again costs the file system several times more."""
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644), "wb") as file:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as file:
         file.write(content)
         file.truncate()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.rev.ledger import ensure_ledger
 
@@ -106,8 +107,7 @@ def write_audit_pack(data_dir: DataDir, year: int, requested: list[str], sample:
             literal = _ean_literal(ean)
             _write_mandates(con, ean, folder / "mandate.json")
             for name, query in _FILES.items():
-                con.execute(f"copy ({query.format(ean=literal, year=int(year))}) to '{folder / name}' "
-                            "(header, delimiter ',')")
+                people_csv.copy_query(con, query.format(ean=literal, year=int(year)), folder / name)
             partner, customer, kwh, lines = con.execute(
                 "select min(partner_id), min(customer_ref), sum(kwh), count(*) from ledger.booked_units "
                 "where ean = ? and delivery_year = ? and status = 'submitted'", [ean, year]).fetchone()
@@ -119,8 +119,7 @@ def write_audit_pack(data_dir: DataDir, year: int, requested: list[str], sample:
     (root / "index.json").write_text(json.dumps(
         {"delivery_year": year, "booked_eans": len(booked), "selection": selection, "eans": index}, indent=2) + "\n")
     columns = ["ean", "partner_id", "customer_ref", "booked_kwh", "booking_lines", "folder"]
-    (root / "index.csv").write_text(",".join(columns) + "\n" + "".join(
-        ",".join(str(entry[c]) for c in columns) + "\n" for entry in index))
+    (root / "index.csv").write_text(people_csv.render(columns, [[entry[c] for c in columns] for entry in index]))
     return root
 
 

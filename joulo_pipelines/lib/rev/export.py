@@ -4,9 +4,7 @@ bytes. Nothing in them depends on the wall clock; lines come ordered by line num
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -17,7 +15,9 @@ from pathlib import Path
 import duckdb
 import xmlschema
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.rev.booking_ids import BookingId
+from joulo_pipelines.lib.xml_text import check_xml_text
 
 XSD_PATH = Path(__file__).with_name("rev_booking.xsd")
 NAMESPACE = "urn:joulo:rev-booking:1"
@@ -121,12 +121,16 @@ def _text(value) -> str:
 
 
 def _render_csv(lines: list[dict]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for line in lines:
-        writer.writerow([_text(line[column]) for column in CSV_COLUMNS])
-    return out.getvalue().encode("utf-8")
+    return people_csv.render(CSV_COLUMNS, [[_text(line[column]) for column in CSV_COLUMNS] for line in lines]).encode()
+
+
+def _check_xml_text(booking: BookingId, line: dict) -> None:
+    """NotXmlText naming the booking, line, partner, customer_ref and field when a value of the line cannot be
+    written in XML 1.0 (eligibility keeps such customers out; this is the writer's own guard)."""
+    for field, value in line.items():
+        if isinstance(value, str):
+            check_xml_text(value, f"rev_booking.xml of {booking}, line {line['line_number']} (partner "
+                                  f"{line['partner_id']!a}, customer_ref {line['customer_ref']!a}), {field}")
 
 
 def _render_xml(booking: BookingId, lines: list[dict], kwh: Decimal, ere: Decimal) -> bytes:
@@ -146,6 +150,7 @@ def _render_xml(booking: BookingId, lines: list[dict], kwh: Decimal, ere: Decima
         "deliveryYear": str(booking.delivery_year),
     })
     for line in lines:
+        _check_xml_text(booking, line)
         element = child(root, "line", number=line["line_number"], kind=line["kind"])
         child(element, "ean", line["ean"])
         child(element, "deliveryPeriod", start=line["delivery_period_start"], end=line["delivery_period_end"])

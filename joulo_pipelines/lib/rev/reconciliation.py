@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib import people_csv
+
 MATERIALITY_PCT = 2
 
 _COMPARISON_SQL = f"""
@@ -81,7 +83,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, booking_quarter_start: date, targe
     target.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"create or replace temp table rev_reconciliation as {_COMPARISON_SQL}",
                 {"booking_quarter_start": booking_quarter_start})
-    con.execute(f"copy rev_reconciliation to '{target}' (header, delimiter ',')")
+    people_csv.copy_query(con, "select * from rev_reconciliation", target)
     row = con.execute(
         """
         select

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.rev.booking import rounded_kwh, year_quarters
 from joulo_pipelines.lib.rev.deadline import booking_deadline, warn_days
@@ -90,7 +91,6 @@ def write_unbooked_report(con: duckdb.DuckDBPyConnection, year: int, target: Pat
     target.parent.mkdir(parents=True, exist_ok=True)
     params = {"quarters": [q.start for q in year_quarters(year)]}
     con.execute(f"create or replace temp table unbooked_report as {_UNBOOKED_SQL}", params)
-    con.execute(f"copy unbooked_report to '{target}' (header, delimiter ',')")
-    count = con.execute("select count(*) from unbooked_report").fetchone()[0]
+    count = people_csv.copy_query(con, "select * from unbooked_report", target)
     con.execute("drop table unbooked_report")
     return count

@@ -69,8 +69,10 @@ final as (
         sampled_at,
         measurand,
         context,
-        cast(reading * cast('1e' || (multiplier + case unit when 'kWh' then 3 else 0 end) as decimal(38, 9))
-            as decimal(24, 6)) as register_wh,
+        -- A reading beyond 10^18 Wh (or a multiplier no DECIMAL holds) is no meter's: unreadable, like a
+        -- value that is not a number, rather than an overflow that fails the build.
+        try(cast(reading * cast('1e' || (multiplier + case unit when 'kWh' then 3 else 0 end) as decimal(38, 9))
+            as decimal(24, 6))) as register_wh,
         is_signed,
         file_sha256,
         source_file,
@@ -81,7 +83,7 @@ final as (
         and unit in ('Wh', 'kWh')
         and phase is null
         and location = 'Outlet'
-        and reading is not null
+        and register_wh is not null
         and sampled_at is not null
 )
 

@@ -5,7 +5,9 @@
 --          the gateway (or, for an imported log, the CPMS) assigned.
 --   2.0.1: TransactionEvent Started .. Ended; registers from the earliest and latest import reading of the
 --          transaction (Transaction.Begin / .End when the charger sends them).
--- V2G export is the rise of the export register over the transaction.
+-- V2G export is the rise of the export register over the transaction. Registers are wide enough for any
+-- BIGINT meterStart/meterStop; an absurd jump saturates the kWh (see wh_to_kwh_saturated) and is excluded in
+-- int_sessions_cleaned.
 with messages as (
     select * from {{ ref('int_ocpp_messages_deduplicated') }}
 ),
@@ -20,7 +22,7 @@ starts_16 as (
         charge_point_ref,
         cast(assigned_transaction_id as varchar) as transaction_ref,
         try_cast(payload ->> '$.timestamp' as timestamptz) as started_at,
-        cast(try_cast(payload ->> '$.meterStart' as bigint) as decimal(24, 6)) as start_register_wh
+        cast(try_cast(payload ->> '$.meterStart' as bigint) as decimal(38, 6)) as start_register_wh
     from messages
     where ocpp_version = '1.6' and action = 'StartTransaction' and assigned_transaction_id is not null
 ),
@@ -31,7 +33,7 @@ stops_16 as (
         charge_point_ref,
         payload ->> '$.transactionId' as transaction_ref,
         try_cast(payload ->> '$.timestamp' as timestamptz) as ended_at,
-        cast(try_cast(payload ->> '$.meterStop' as bigint) as decimal(24, 6)) as stop_register_wh,
+        cast(try_cast(payload ->> '$.meterStop' as bigint) as decimal(38, 6)) as stop_register_wh,
         message_id,
         file_sha256,
         source_file,
@@ -167,8 +169,8 @@ final as (
         case when sessions.start_register_wh = floor(sessions.start_register_wh)
                 and sessions.stop_register_wh = floor(sessions.stop_register_wh)
             then cast(sessions.stop_register_wh as bigint) end as meter_stop_wh,
-        cast((sessions.stop_register_wh - sessions.start_register_wh) * 0.001 as decimal(18, 6)) as energy_kwh,
-        cast(export_registers.export_wh * 0.001 as decimal(18, 6)) as energy_export_kwh,
+        {{ wh_to_kwh_saturated('sessions.stop_register_wh - sessions.start_register_wh') }} as energy_kwh,
+        {{ wh_to_kwh_saturated('export_registers.export_wh') }} as energy_export_kwh,
         coalesce(signed.has_signed_meter_values, false) as has_signed_meter_values,
         sessions.message_id,
         sessions.file_sha256,
