@@ -2,9 +2,8 @@
 
 The shared demo world is the control. A copy of it gets a fourth partner, `mallory`, whose inbox holds
 everything issue 17 found to poison a quarter: a huge session, control characters, NUL bytes, file-name
-refs, formula and script text, another partner's EAN (claimed later, and claimed with a backdated
-mandate), a non-UTF-8 row carrying personal data, a header cell over 128 KiB, a symlink out of the
-inbox, a hidden file and a subfolder. The copy is ingested and its 2026-Q4 run again; every output of the
+refs, formula and script text, another partner's EAN (claimed later), a non-UTF-8 row carrying personal
+data, a header cell over 128 KiB, a symlink out of the inbox, a hidden file and a subfolder. The copy is ingested and its 2026-Q4 run again; every output of the
 other three partners must be byte-identical to the control's, and every hostile file must be accounted
 for with a reason.
 """
@@ -68,7 +67,6 @@ def _drop_hostile_partner(data_dir: DataDir) -> None:
     data_dir.partners_file.write_text(yaml.safe_dump(registry, sort_keys=False))
 
     victim = _first_customer(data_dir, "voltnet")
-    backdated_victim = _first_customer(data_dir, "laadwerk")
     inbox = data_dir.inbox / HOSTILE
     inbox.mkdir(parents=True)
     customers = [
@@ -81,10 +79,9 @@ def _drop_hostile_partner(data_dir: DataDir) -> None:
          "mandate_signed_at": "2025-12-01T10:00:00Z"},
         {"customer_ref": "M-SCRIPT", "name": "<script>document.title='pwned'</script>", "ean": _ean(99_000_006),
          "mandate_signed_at": "2025-12-01T10:00:00Z"},
-        # Another partner's customers, claimed after them and with a mandate backdated before theirs.
+        # Another partner's customer, claimed after them. (A backdated signed_at before anything is submitted
+        # wins by the rule, and goes to the operators' review: tests/test_eligibility_ean_claims.py.)
         {"customer_ref": "M-HOSTAGE", "name": "Hostage Taker", "ean": victim["ean"], "mandate_signed_at": "2026-11-30T10:00:00Z"},
-        {"customer_ref": "M-BACKDATED", "name": "Back Dater", "ean": backdated_victim["ean"],
-         "mandate_signed_at": "2020-01-01T10:00:00Z"},
     ]
     (inbox / "customers.csv").write_text(_customers_csv(customers))
     refs = [row["customer_ref"] for row in customers]
