@@ -2,6 +2,7 @@
 and OCMF signatures, down to what lands on disk."""
 
 import base64
+import hashlib
 import json
 
 import pyarrow.parquet as pq
@@ -66,8 +67,12 @@ def test_pages_are_followed_by_their_link_header_with_the_base64_token_and_the_d
     assert "date_from" not in server.requests[0]["query"]  # no cursor yet: everything
     manifests = [json.loads(p.read_text()) for p in (data_dir.landing / "gamma" / "manifest").glob("*.json")]
     assert {m["dataset"] for m in manifests} == {"ocpi_cdrs"} and {m["x_total_count"] for m in manifests} == {5}
+    pages = []
     for manifest in manifests:  # the raw page is kept byte for byte under its hash
-        assert (data_dir.raw / f"{manifest['file_sha256']}.json").exists()
+        body = (data_dir.raw / f"{manifest['file_sha256']}.json").read_bytes()
+        assert hashlib.sha256(body).hexdigest() == manifest["file_sha256"]
+        pages.append([cdr["id"] for cdr in json.loads(body)["data"]])
+    assert sorted(pages) == [["CDR1", "CDR2"], ["CDR3", "CDR4"], ["CDR5"]]
 
 
 def test_429_with_retry_after_a_500_and_a_dropped_connection_are_retried_and_nothing_is_lost_or_doubled(
