@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="generate the demo partners' 2026 file drops, ingest and run 2026")
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="customers per partner times SCALE (at least 25 each); 0.06 is a world of ~80 that "
+                           "runs in minutes")
     commands.add_parser("ingest", help="process the inbox once (the sensor's job, run now)")
     run = commands.add_parser("run", help="materialize every asset of one quarter partition")
     run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(data_dir.dagster_home))
     try:
         if args.command == "demo":
-            return _demo(data_dir, args.seed)
+            return _demo(data_dir, args.seed, args.scale)
         if args.command == "ingest":
             return _ingest()
         if args.command == "run":
@@ -205,12 +208,13 @@ def _status(data_dir: DataDir) -> int:
     return 0
 
 
-def _demo(data_dir: DataDir, seed: int) -> int:
+def _demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     from joulo_pipelines.lib.demo_data import generate_demo
 
     os.environ.setdefault("JOULO_AS_OF", DEMO_AS_OF)
-    print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, as of {os.environ['JOULO_AS_OF']})")
-    generate_demo(data_dir, seed=seed)
+    print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, scale {scale:g}, "
+          f"as of {os.environ['JOULO_AS_OF']})")
+    generate_demo(data_dir, seed=seed, scale=scale)
     if _ingest() != 0:
         return 1
     for number in range(1, 5):
