@@ -11,6 +11,7 @@ from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.intake import ensure_landing_schemas
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -53,5 +54,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
     dbt_vars = {**dbt_vars_for(context.partition_time_window), "as_of": clock.now().isoformat()}
     # Unit tests check the SQL, not the data: they run in the test suite (and `dbt test`), not in every
     # quarter's build, where they cost a fixed ~20 s.
-    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)],
-                       context=context).stream()
+    # dbt's messages quote values and the warehouse's absolute path; Dagster gets them scrubbed.
+    with errors_scrubbed(folder.root), stdout_scrubbed(folder.root):
+        yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)],
+                           context=context).stream()
