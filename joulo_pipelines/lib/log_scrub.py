@@ -86,6 +86,9 @@ class _ScrubbingStream:
     def flush(self) -> None:
         self._target.flush()
 
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno...: the stream's own
+        return getattr(self._target, name)
+
 
 @contextmanager
 def stdout_scrubbed(data_dir: Path) -> Iterator[None]:
