@@ -15,11 +15,11 @@ from pathlib import Path
 import duckdb
 import psutil
 import pytest
-
 from conftest import drop, make_data_dir
-from joulo_pipelines import cli
 from payouts_world import booking, build_world, customer
 from test_pipeline import CHARGE_POINTS, CUSTOMERS, SESSIONS, csv_rows
+
+from joulo_pipelines import cli
 
 # Generous bounds for things that take seconds; each wait also checks that the process it watches lives.
 STARTUP_BOUND_SECONDS = 900

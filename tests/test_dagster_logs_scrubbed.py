@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 from conftest import drop
-from joulo_pipelines import cli
 from test_pipeline import CHARGE_POINTS, CUSTOMERS, SESSIONS, csv_rows
+
+from joulo_pipelines import cli
 
 NAME, EMAIL, IBAN = "Zelda Hostilova", "zelda.hostilova@evil.example", "NL02ABNA0123456789"
 HEADER = CUSTOMERS.splitlines()[0]
@@ -27,10 +28,9 @@ def hostile_world(data_dir):
 
 def locked_warehouse(data_dir):
     """Another process holding warehouse.duckdb: DuckDB's lock error names the file's absolute path."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, duckdb; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
-                               "sys.stdin.read()", str(data_dir.warehouse)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    hold = "import sys, duckdb; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(data_dir.warehouse)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     return holder
 

@@ -72,7 +72,7 @@ def errors_scrubbed(data_dir: Path) -> Iterator[None]:
         yield
     except ScrubbedError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # whatever it is, its text may quote partner data
         raise ScrubbedError(f"{type(exc).__name__}: {scrub(str(exc), data_dir)}") from None
 
 
