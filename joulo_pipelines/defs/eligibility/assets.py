@@ -7,6 +7,7 @@ from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.mid_scan import DEFAULT_PRICE_PER_ERE, summarise, write_scan
 from joulo_pipelines.lib.eligibility_report import partner_scan_frames
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
 
 
@@ -28,12 +29,13 @@ def mid_scan(context: dg.AssetExecutionContext, config: MidScanConfig, data_dir:
     quarter = Quarter.parse(context.partition_key)
     price = Decimal(config.price_per_ere)
     written = {}
-    for partner_id, title, scan in partner_scan_frames(folder, quarter):
-        summary = summarise(scan, title, quarter.year, price)
-        write_scan(scan, summary, folder.exports / quarter.label / "mid_scan" / partner_id)
-        written[partner_id] = summary.counts
+    with errors_scrubbed(folder.root):
+        for partner_id, title, scan in partner_scan_frames(folder, quarter):
+            summary = summarise(scan, title, quarter.year, price)
+            write_scan(scan, summary, folder.exports / quarter.label / "mid_scan" / partner_id)
+            written[partner_id] = summary.counts
     return dg.MaterializeResult(metadata={
         "partners": len(written),
         "charge_points_by_status": dg.MetadataValue.json(written),
-        "folder": str(folder.exports / quarter.label / "mid_scan"),
+        "folder": relative_path(folder.exports / quarter.label / "mid_scan", folder.root),
     })
