@@ -78,7 +78,7 @@ STATEMENT_REASONS = {
         "ean_invalid": "EAN-code klopt niet", "postal_code_invalid": "postcode klopt niet",
         "mandate_not_whole_years": "machtiging niet voor hele kalenderjaren", "mandate_not_started": "machtiging nog niet begonnen",
         "mandate_expired": "machtiging verlopen", "mandate_revoked": "machtiging ingetrokken",
-        "mandate_not_signed": "machtiging nog niet getekend", "ean_claimed_twice": "EAN wordt dit jaar ook elders ingeboekt",
+        "mandate_not_signed": "machtiging nog niet getekend", "ean_claimed_by_another_mandate": "EAN is dit jaar al onder een andere machtiging aangemeld",
         "iban_invalid": "rekeningnummer ontbreekt of klopt niet",
     },
     "en": {
@@ -87,7 +87,7 @@ STATEMENT_REASONS = {
         "ean_invalid": "EAN code is not valid", "postal_code_invalid": "postal code is not valid",
         "mandate_not_whole_years": "mandate not for whole calendar years", "mandate_not_started": "mandate not started yet",
         "mandate_expired": "mandate expired", "mandate_revoked": "mandate revoked",
-        "mandate_not_signed": "mandate not signed yet", "ean_claimed_twice": "EAN also claimed elsewhere this year",
+        "mandate_not_signed": "mandate not signed yet", "ean_claimed_by_another_mandate": "EAN already claimed under another mandate this year",
         "iban_invalid": "account number missing or not valid",
     },
 }
