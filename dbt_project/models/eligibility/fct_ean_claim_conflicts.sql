@@ -22,9 +22,11 @@ final as (
         holders.customer_ref as holder_customer_ref,
         refused.partner_id as refused_partner_id,
         refused.customer_ref as refused_customer_ref,
+        -- signed_at when the holder's mandate is the earlier one; submitted_booking when it holds only
+        -- because it is already submitted (the refused mandate claims to be as old or older)
         case
-            when holders.is_submitted and not refused.is_submitted then 'submitted_booking'
             when holders.mandate_signed_at < refused.mandate_signed_at then 'signed_at'
+            when holders.is_submitted and not refused.is_submitted then 'submitted_booking'
             else 'landing_order'
         end as decided_by,
         holders.mandate_signed_at as holder_signed_at,
