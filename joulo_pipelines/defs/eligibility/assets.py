@@ -62,7 +62,8 @@ def ean_claim_review(context: dg.AssetExecutionContext, data_dir: DataDirResourc
     with warehouse(folder) as con:
         refused = write_review(con, year, path)
     # counts per refused partner only: which customer, EAN or holder is in the file, not in Dagster
-    yield dg.MaterializeResult(metadata={"refused_claims": sum(refused.values()), "file": str(path.relative_to(folder.root))})
+    yield dg.MaterializeResult(metadata={"refused_claims": sum(refused.values()),
+                                         "file": str(path.relative_to(folder.root))})
     yield dg.AssetCheckResult(
         check_name="no_refused_ean_claims", passed=not refused, severity=dg.AssetCheckSeverity.WARN,
         metadata={"refused_claims_by_partner": dg.MetadataValue.json(refused)})
