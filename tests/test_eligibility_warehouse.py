@@ -42,8 +42,7 @@ def _reasons(row: dict) -> set[str]:
     ("groenstroom", 6, "postal_code_invalid"),
     ("voltnet", 2, "iban_invalid"),
     ("groenstroom", 2, "iban_invalid"),
-    ("voltnet", 1, "ean_claimed_twice"),
-    ("groenstroom", 1, "ean_claimed_twice"),
+    ("groenstroom", 1, "ean_claimed_by_another_mandate"),
     ("voltnet", 8, "mid_evidence_missing"),
 ])
 def test_each_rule_fails_the_charge_point_that_breaks_it(warehouse, partner, position, reason):
@@ -128,12 +127,19 @@ def test_only_eligible_kwh_reach_the_booking_mart(warehouse):
         assert eligible == booked and booked > 0, quarter
     leaked = warehouse.execute("""
         select count(*) from marts.fct_eligible_ean_quarter_energy b
-        where b.ean = ? or exists (
+        where (b.ean = ? and b.partner_id <> 'voltnet') or exists (
             select 1 from marts.fct_charge_point_eligibility e
             where e.partner_id = b.partner_id and e.ean = b.ean and e.quarter_start = b.quarter_start
               and not e.is_eligible and e.kwh > 0)
     """, [SHARED_EAN]).fetchone()[0]
     assert leaked == 0
+
+
+def test_the_earlier_mandate_holds_the_shared_ean_and_only_the_later_claimant_is_refused(warehouse):
+    holder, refused = _row(warehouse, "voltnet", 1), _row(warehouse, "groenstroom", 1)
+    assert holder["ean"] == refused["ean"] == SHARED_EAN
+    assert "ean_claimed_by_another_mandate" not in _reasons(holder)
+    assert "ean_claimed_by_another_mandate" in _reasons(refused)
 
 
 def test_the_booking_mart_has_delivery_periods_inside_the_quarter_and_ere_at_the_years_rate(warehouse):
