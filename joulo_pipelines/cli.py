@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="generate the demo partners' 2026 file drops, ingest and run 2026")
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="customers per partner times SCALE (at least 25 each); 0.06 is a world of ~80 that "
+                           "runs in minutes")
     commands.add_parser("ingest", help="process the inbox once (the sensor's job, run now)")
     run = commands.add_parser("run", help="materialize every asset of one quarter partition")
     run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(data_dir.dagster_home))
     try:
         if args.command == "demo":
-            return _demo(data_dir, args.seed)
+            return _demo(data_dir, args.seed, args.scale)
         if args.command == "ingest":
             return _ingest()
         if args.command == "run":
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "payouts":
             from joulo_pipelines.lib.payouts.commands import approve as approve_payouts
 
-            return approve_payouts(runner.definitions(), runner.instance(), args.quarter, args.partner)
+            return approve_payouts(runner.execute, args.quarter, args.partner)
         if args.command == "rev":
             from joulo_pipelines.lib.rev.cli import run_rev_command
 
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reports":
             from joulo_pipelines.lib.reports.commands import rebuild
 
-            return rebuild(runner.definitions(), runner.instance(), args.quarter)
+            return rebuild(runner.execute, args.quarter)
         if args.command == "audit-pack":
             from joulo_pipelines.lib.rev.cli import run_audit_pack
 
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ingest() -> int:
-    result = runner.definitions().resolve_job_def("ingest_job").execute_in_process(instance=runner.instance())
+    result = runner.execute("ingest_job")
     for materialization in result.asset_materializations_for_node("landed_files"):
         if materialization.asset_key.path[-1] == "files":
             meta = {k: v.value for k, v in materialization.metadata.items()}
@@ -163,8 +166,7 @@ def _ingest() -> int:
 
 
 def _run(quarter: Quarter) -> int:
-    job = runner.definitions().resolve_job_def("quarter_job")
-    result = job.execute_in_process(instance=runner.instance(), partition_key=quarter.partition_key)
+    result = runner.execute("quarter_job", partition_key=quarter.partition_key)
     print(f"run {quarter}: {'succeeded' if result.success else 'FAILED'} (run id {result.run_id})")
     return 0 if result.success else 1
 
@@ -205,12 +207,13 @@ def _status(data_dir: DataDir) -> int:
     return 0
 
 
-def _demo(data_dir: DataDir, seed: int) -> int:
+def _demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     from joulo_pipelines.lib.demo_data import generate_demo
 
     os.environ.setdefault("JOULO_AS_OF", DEMO_AS_OF)
-    print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, as of {os.environ['JOULO_AS_OF']})")
-    generate_demo(data_dir, seed=seed)
+    print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, scale {scale:g}, "
+          f"as of {os.environ['JOULO_AS_OF']})")
+    generate_demo(data_dir, seed=seed, scale=scale)
     if _ingest() != 0:
         return 1
     for number in range(1, 5):
@@ -224,13 +227,13 @@ def _demo(data_dir: DataDir, seed: int) -> int:
     from joulo_pipelines.lib.payouts.commands import approve_quarters
 
     print(f"\npayouts, approved by the demo (exports/<quarter>/payouts/<partner>/ under {data_dir.exports}):")
-    if approve_quarters(runner.definitions(), runner.instance(), load_registry(data_dir.partners_file).ids,
+    if approve_quarters(runner.execute, load_registry(data_dir.partners_file).ids,
                         [Quarter(2026, number) for number in range(1, 5)]) != 0:
         return 1
     from joulo_pipelines.lib.reports.commands import rebuild_quarters
 
     print("\npartner reports, rebuilt with the approved payouts (open index.html in a browser):")
-    if rebuild_quarters(runner.definitions(), runner.instance(), [Quarter(2026, number) for number in range(1, 5)]) != 0:
+    if rebuild_quarters(runner.execute, [Quarter(2026, number) for number in range(1, 5)]) != 0:
         return 1
     _status(data_dir)
     print(f"\nwarehouse:   {data_dir.warehouse}  (schemas staging, intermediate, marts)")

@@ -37,7 +37,8 @@ def _json_default(value):
 class OcpiServer:
     """Serves `cdrs` (dicts, kept sorted by last_updated then id). `faults` maps a request number (1-based,
     counting every request) to one of "429", "500", "drop"; `always_fail_offset` makes every request for
-    that page offset answer 500."""
+    that page offset answer 500; `envelope_error` makes every authorised request answer HTTP 200 with that OCPI
+error status in the envelope."""
 
     token: str
     cdrs: list[dict] = field(default_factory=list)
@@ -45,6 +46,7 @@ class OcpiServer:
     retry_after: str = "2"
     faults: dict[int, str] = field(default_factory=dict)
     always_fail_offset: int | None = None
+    envelope_error: tuple[int, str] | None = None  # answer HTTP 200 with this OCPI (status_code, status_message)
     requests: list[dict] = field(default_factory=list)
 
     def __enter__(self) -> "OcpiServer":
@@ -84,6 +86,10 @@ class OcpiServer:
         expected = "Token " + base64.b64encode(self.token.encode()).decode()
         if handler.headers.get("Authorization") != expected:
             return self._send(handler, 401, {"status_code": 2000, "status_message": "invalid token"})
+        if self.envelope_error:
+            code, message = self.envelope_error
+            return self._send(handler, 200, {"data": [], "status_code": code, "status_message": message,
+                                             "timestamp": "2026-12-31T23:00:00Z"})
         offset = int(query.get("offset", 0))
         fault = self.faults.get(number)
         if fault == "429":

@@ -133,9 +133,11 @@ def test_revoking_lands_the_customer_again_with_revoked_at_and_twice_is_a_no_op(
                headers={"Idempotency-Key": "k-rev"})
     revoked = alpha.delete("/v1/customers/C-REV/mandate")
     assert revoked.status_code == 200
-    assert revoked.json()["mandate"]["revoked_at"].startswith("2027-01-1")  # the one clock (JOULO_AS_OF)
+    # the one clock: JOULO_AS_OF=2027-01-15, its Amsterdam midnight
+    assert revoked.json()["mandate"]["revoked_at"] == "2027-01-14T23:00:00Z"
     rows = [r for r in landed_customers(api, "alpha") if r[0] == "C-REV"]
-    assert len(rows) == 2 and rows[-1][4] is not None and rows[-1][1] == "871000000000000044"
+    assert len(rows) == 2 and rows[-1][1] == "871000000000000044"
+    assert (rows[0][4], rows[-1][4]) == (None, datetime(2027, 1, 14, 23, tzinfo=timezone.utc))
     assert alpha.delete("/v1/customers/C-REV/mandate").status_code == 200
     assert len([r for r in landed_customers(api, "alpha") if r[0] == "C-REV"]) == 2
     assert alpha.delete("/v1/customers/NOBODY/mandate").status_code == 404

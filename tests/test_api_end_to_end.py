@@ -53,12 +53,20 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
         assert status["eligibility"]["status"] == "eligible" and status["eligibility"]["quarter"] == "2026-Q4"
         assert status["year_to_date"]["kwh"] == status["year_to_date"]["eligible_kwh"] == "39.750000"
         assert status["year_to_date"]["ere_estimate"].startswith("13.2245")  # 39.75 kWh x 0.332694
-        assert status["next_payout"] is not None or status["next_payout_unavailable"]
+        # Nothing is approved yet, so the next payout is 2026-Q1's, where this new customer has nothing booked;
+        # paid on the approval day at the earliest: the pinned today, 2027-01-15 (a Friday).
+        assert status["next_payout"] == {"quarter": "2026-Q1", "amount_cents": 0, "status": "nothing_due",
+                                         "reason": "nothing booked for this customer", "payment_date": "2027-01-15"}
+        assert status.get("next_payout_unavailable") is None
         refused = client.get("/v1/customers/API-E2E-2").json()["eligibility"]
         assert refused["status"] == "action_needed"
         assert [r["code"] for r in refused["reasons"]] == ["meter_serial_missing"]
         summary = client.get("/v1/quarters/2026-Q4/summary").json()
-        assert summary["charge_points"]["eligible"] >= 1 and summary["booking"]["status"] == "draft"
+        with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
+            eligible = con.execute("select count(*) from marts.fct_charge_point_eligibility where partner_id = "
+                                   "'voltnet' and quarter_start = '2026-10-01' and is_eligible").fetchone()[0]
+        assert summary["charge_points"]["eligible"] == eligible > 0
+        assert summary["booking"]["status"] == "draft"
 
         until(lambda: len(receiver.received) >= 2, "both customers' webhooks")
         events = {e["data"]["customer_ref"]: e for e in receiver.received if e["type"].startswith("customer.")}

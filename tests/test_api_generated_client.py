@@ -56,7 +56,7 @@ def test_a_generated_client_enrols_follows_revokes_and_subscribes(data_dir, tmp_
         assert get_customer.sync_detailed(client=beta, customer_ref="GEN-1").status_code == 404
         assert revoke_mandate.sync_detailed(client=beta, customer_ref="GEN-1").status_code == 404
         revoked = revoke_mandate.sync(client=alpha, customer_ref="GEN-1")
-        assert revoked.mandate.revoked_at is not None
+        assert revoked.mandate.revoked_at == datetime(2027, 1, 14, 23, tzinfo=timezone.utc)  # JOULO_AS_OF's midnight
 
         hook = create_webhook.sync(client=alpha, body=WebhookIn.from_dict({"url": receiver.url}))
         receiver.secret = hook.secret

@@ -39,7 +39,11 @@ def test_requested_eans_are_written_and_an_unbooked_ean_is_refused(demo_world_co
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
     with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
         ean = con.execute("select min(ean) from ledger.rev_booking_lines").fetchone()[0]
+        sessions_of_ean = con.execute("select partner_id, session_ref from marts.fct_charging_sessions "
+                                      "where ean = ? order by all", [ean]).fetchall()
     assert cli.main(["audit-pack", "--year", "2026", "--ean", ean]) == 0
-    assert (demo_world_copy.exports / "audit" / "2026" / ean / "sessions.csv").exists()
+    with (demo_world_copy.exports / "audit" / "2026" / ean / "sessions.csv").open() as handle:
+        written = sorted((row["partner_id"], row["session_ref"]) for row in csv.DictReader(handle))
+    assert written == sessions_of_ean and len(written) > 10  # a demo customer charges every few days all year
     assert cli.main(["audit-pack", "--year", "2026", "--ean", "871000000000000011"]) == 1
     assert "no booking line in that year" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """Session cleaning end to end through the CLI: a hand-made data set that trips every rule, with the clean kWh
-per EAN per quarter and every adjustment written down here, and the reconciliation raw = clean + adjusted."""
+per EAN per quarter, every adjustment and the raw kWh delivered written down here."""
 
 import shutil
 from decimal import Decimal
@@ -118,19 +118,38 @@ def test_every_rule_leaves_an_adjustment_with_its_reason_and_kwh(built):
     assert {(p, s, r, q): kwh for p, s, r, q, kwh in rows} == ADJUSTMENTS
 
 
-def test_raw_delivered_kwh_equal_clean_plus_adjusted_for_every_ean_and_quarter(built):
+def test_raw_delivered_kwh_are_what_the_files_said_and_clean_and_adjusted_the_hand_computed_ones(built):
     rows = query(built, "select partner_id, ean, quarter_start::varchar, raw_kwh, clean_kwh, adjusted_kwh "
                         "from marts.fct_energy_reconciliation")
     adjusted = {}
     for (partner, ref, _, quarter), kwh in ADJUSTMENTS.items():
         ean = {"S14": EAN_2, "S15": EAN_2, "S17": None, "S18": None}.get(ref, EAN_B if partner == "beta" else EAN_1)
         adjusted[(partner, ean, quarter)] = adjusted.get((partner, ean, quarter), 0) + kwh
-    for partner, ean, quarter, raw, clean, adjusted_kwh in rows:
-        assert clean == CLEAN.get((partner, ean, quarter), 0)
-        assert adjusted_kwh == adjusted.get((partner, ean, quarter), 0)
-        assert raw == clean + adjusted_kwh
-    # e.g. EAN_1 in Q1: 12 + 12 (duplicate) + 8 + 9 + 7.5 + 24 delivered, as the partner sent it
-    assert {(p, e, q): raw for p, e, q, raw, _, _ in rows}[("alpha", EAN_1, Q1)] == Decimal("72.5")
+    assert {(p, e, q): (clean, adjusted_kwh) for p, e, q, _, clean, adjusted_kwh in rows} == {
+        key: (CLEAN.get(key, 0), adjusted.get(key, 0)) for key in {*CLEAN, *adjusted}}
+    # Raw is every delivered version's meter stop - start (or energy_kwh), read off the files above by hand.
+    assert {(p, e, q): raw for p, e, q, raw, _, _ in rows} == {
+        # S1 12 + S1 again 12 + S2 8 + S5 9 + its correction 7.5 + S3's 24 before the edge
+        ("alpha", EAN_1, Q1): Decimal("72.5"),
+        # S3's last 6 + S6 10 + S7 7.5 + S8 30 + S9 0 + S10 -5 + S11 20 + S12 4 + S13 2
+        ("alpha", EAN_1, Q2): Decimal("74.5"),
+        ("alpha", EAN_2, Q1): Decimal("39"),    # S14 5 + S15 20 + S16 14
+        ("alpha", None, Q1): Decimal("7"),      # S17 3 + S18 4
+        ("beta", EAN_B, Q1): Decimal("19.5"),   # B1 10 + B2 8 + B3 1.5
+        ("beta", EAN_B, Q2): Decimal("4.5"),    # B3 4.5
+    }
+
+
+def test_ere_per_ean_and_quarter_is_the_hand_computed_kwh_times_the_2026_factor(built):
+    # 2026: renewable share 0.505 x reference 183 g/MJ x 3.6 MJ/kWh / 1000 = 0.332694 ERE per kWh
+    rows = query(built, "select partner_id, ean, quarter_start::varchar, ere_estimate from marts.fct_ean_quarter_energy")
+    assert {(p, e, q): ere for p, e, q, ere in rows} == {
+        ("alpha", EAN_1, Q1): Decimal("16.967394"),  # 51.0 kWh
+        ("alpha", EAN_1, Q2): Decimal("14.139495"),  # 42.5 kWh
+        ("alpha", EAN_2, Q1): Decimal("4.657716"),   # 14 kWh
+        ("beta", EAN_B, Q1): Decimal("5.156757"),    # 15.5 kWh
+        ("beta", EAN_B, Q2): Decimal("1.497123"),    # 4.5 kWh
+    }
 
 
 def test_a_session_over_the_quarter_edge_is_split_by_the_meter_reading_and_counted_once(built):

@@ -4,7 +4,7 @@ import dagster as dg
 def test_definitions_load_with_the_jobs_sensor_and_quarterly_marts(definitions):
     keys = {key.to_user_string() for key in definitions.resolve_asset_graph().get_all_asset_keys()}
     assert {"landing/sessions", "marts/fct_charging_sessions", "marts/fct_ean_quarter_energy"} <= keys
-    assert definitions.resolve_sensor_def("inbox_sensor") is not None
+    assert definitions.resolve_sensor_def("inbox_sensor").job_name == "ingest_job"
     quarter_job = definitions.resolve_job_def("quarter_job")
     assert quarter_job.partitions_def.get_partition_keys()[:2] == ["2026-01-01", "2026-04-01"]
 

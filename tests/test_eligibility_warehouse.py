@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from joulo_pipelines.lib.demo_data import SHARED_EAN
+from joulo_pipelines.lib.paths import REFERENCE_DIR
 
 
 @pytest.fixture
@@ -41,8 +42,7 @@ def _reasons(row: dict) -> set[str]:
     ("groenstroom", 6, "postal_code_invalid"),
     ("voltnet", 2, "iban_invalid"),
     ("groenstroom", 2, "iban_invalid"),
-    ("voltnet", 1, "ean_claimed_twice"),
-    ("groenstroom", 1, "ean_claimed_twice"),
+    ("groenstroom", 1, "ean_claimed_by_another_mandate"),
     ("voltnet", 8, "mid_evidence_missing"),
 ])
 def test_each_rule_fails_the_charge_point_that_breaks_it(warehouse, partner, position, reason):
@@ -52,20 +52,40 @@ def test_each_rule_fails_the_charge_point_that_breaks_it(warehouse, partner, pos
 
 
 def test_every_failing_reason_is_listed_not_just_the_first(warehouse):
-    multi = warehouse.execute(
-        "select count(*) from marts.fct_charge_point_eligibility where reasons like '%;%'").fetchone()[0]
-    assert multi > 0
-    # Expired mandate (customer) and the charger's own evidence are independent rules: both show.
-    row = _row(warehouse, "laadwerk", 3)
-    assert "mandate_expired" in _reasons(row) and len(_reasons(row)) >= 1
+    # laadwerk's customer at position 3 has an expired mandate (a customer rule), and the seeded world gave its
+    # charger neither a meter serial nor MID evidence (the charger's own rules): all three show, every quarter.
+    rows = warehouse.execute("select quarter_start, reasons from marts.fct_charge_point_eligibility "
+                             "where partner_id = 'laadwerk' and charge_point_ref = 'LAADWERK-CP00004'").fetchall()
+    assert len(rows) == 4
+    for quarter, reasons in rows:
+        assert set(reasons.split(";")) == {"mandate_expired", "meter_serial_missing", "mid_evidence_missing"}, quarter
 
 
-def test_the_iban_rule_applies_only_to_partners_that_pay_customers_directly(warehouse):
-    # laadwerk pays one partner account; its customer at the same position has a valid IBAN anyway, but the
-    # rule would not apply even if not: no laadwerk charge point carries iban_invalid.
-    count = warehouse.execute("select count(*) from marts.fct_charge_point_eligibility where partner_id = 'laadwerk' "
-                              "and reasons like '%iban_invalid%'").fetchone()[0]
-    assert count == 0
+def test_the_iban_rule_applies_only_to_partners_that_pay_customers_directly(demo_world_copy):
+    """laadwerk pays one partner account: its customer at position 2 gets the same broken IBAN that voltnet's
+    has there (a corrected customers file), and its charge point stays eligible while voltnet's fails."""
+    from joulo_pipelines import cli
+    from joulo_pipelines.lib.contract import LINEAGE_COLUMNS
+
+    correction = demo_world_copy.inbox / "laadwerk" / "customers_iban_fix.csv"
+    correction.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute(f"""
+            copy (select * exclude ({", ".join(LINEAGE_COLUMNS)}) replace (
+                      substr(iban, 1, 2) || case when substr(iban, 3, 2) = '00' then '01' else '00' end
+                      || substr(iban, 5) as iban)
+                  from read_parquet('{demo_world_copy.landing}/laadwerk/customers/*.parquet', union_by_name = true)
+                  where customer_ref = 'LAA-C00003')
+            to '{correction}' (header, delimiter ',')""")
+    assert cli.main(["ingest"]) == 0
+    assert cli.main(["run", "--quarter", "2026-Q2"]) == 0
+    with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
+        checks = dict(con.execute("select partner_id, has_valid_iban from intermediate.int_customer_checks "
+                                  "where customer_ref in ('LAA-C00003', 'VOL-C00003')").fetchall())
+        assert checks == {"laadwerk": False, "voltnet": False}  # the same bad input reached both
+        laadwerk, voltnet = _row(con, "laadwerk", 2), _row(con, "voltnet", 2)
+    assert "iban_invalid" not in _reasons(laadwerk) and laadwerk["is_eligible"]
+    assert "iban_invalid" in _reasons(voltnet) and not voltnet["is_eligible"]
 
 
 def test_an_unregistered_charger_is_reported_unmatched_and_can_qualify_with_evidence(warehouse):
@@ -107,7 +127,7 @@ def test_only_eligible_kwh_reach_the_booking_mart(warehouse):
         assert eligible == booked and booked > 0, quarter
     leaked = warehouse.execute("""
         select count(*) from marts.fct_eligible_ean_quarter_energy b
-        where b.ean = ? or exists (
+        where (b.ean = ? and b.partner_id <> 'voltnet') or exists (
             select 1 from marts.fct_charge_point_eligibility e
             where e.partner_id = b.partner_id and e.ean = b.ean and e.quarter_start = b.quarter_start
               and not e.is_eligible and e.kwh > 0)
@@ -115,16 +135,32 @@ def test_only_eligible_kwh_reach_the_booking_mart(warehouse):
     assert leaked == 0
 
 
+def test_the_earlier_mandate_holds_the_shared_ean_and_only_the_later_claimant_is_refused(warehouse):
+    holder, refused = _row(warehouse, "voltnet", 1), _row(warehouse, "groenstroom", 1)
+    assert holder["ean"] == refused["ean"] == SHARED_EAN
+    assert "ean_claimed_by_another_mandate" not in _reasons(holder)
+    assert "ean_claimed_by_another_mandate" in _reasons(refused)
+
+
 def test_the_booking_mart_has_delivery_periods_inside_the_quarter_and_ere_at_the_years_rate(warehouse):
     rows = warehouse.execute("""
         select quarter_start, delivery_period_start, delivery_period_end, kwh, ere_per_kwh, ere_estimate
         from marts.fct_eligible_ean_quarter_energy""").fetchall()
-    assert rows
+    expected_per_kwh = _ere_per_kwh_from_reference(2026)
+    assert expected_per_kwh == Decimal("0.332694")  # 0.505 x 183 x 3.6 / 1000
+    assert {quarter for quarter, *_ in rows} == {date(2026, m, 1) for m in (1, 4, 7, 10)}
     for quarter_start, start, end, kwh, ere_per_kwh, ere in rows:
         assert quarter_start <= start <= end < date(quarter_start.year + (quarter_start.month == 10),
                                                       quarter_start.month % 12 + 3 if quarter_start.month != 10 else 1, 1)
-        assert ere_per_kwh == Decimal("0.3326940000")
-        assert ere == kwh * ere_per_kwh
+        assert ere_per_kwh == expected_per_kwh
+        assert ere == kwh * expected_per_kwh
+
+
+def _ere_per_kwh_from_reference(year: int) -> Decimal:
+    """DOMAIN.md's formula on data/reference/ere_parameters.csv: share x reference [g/MJ] x 3.6 MJ/kWh / 1000."""
+    with (REFERENCE_DIR / "ere_parameters.csv").open(encoding="utf-8") as handle:
+        row = next(r for r in csv.DictReader(handle) if int(r["year"]) == year)
+    return Decimal(row["renewable_share"]) * Decimal(row["reference_g_co2_per_mj"]) * Decimal("3.6") / 1000
 
 
 def test_the_mid_scan_asset_writes_each_partners_scan_with_the_marts_counts(in_demo_world, warehouse):
@@ -160,5 +196,13 @@ def test_the_pandera_asset_checks_count_failing_rows_by_rule_without_values(in_d
                               "and customer_ref = 'LAA-C00006'").fetchone()[0]
     assert bad_ean not in str(customers.metadata)
     charge_points = charge_points_conform_to_charge_point_model(data_dir=resource)
-    assert charge_points.metadata["failing_rows_by_rule"].value.get("meter_serial: not_nullable", 0) > 0
+    with duckdb.connect() as con:  # the charge points whose latest delivered row has no meter serial
+        without_serial = con.execute(f"""
+            select count(*) filter (where meter_serial is null) from (
+                select * from read_parquet('{in_demo_world.landing}/*/charge_points/*.parquet', union_by_name = true)
+                qualify row_number() over (partition by partner_id, charge_point_ref
+                                           order by received_at desc, source_file desc, line_number desc) = 1)
+        """).fetchone()[0]
+    assert without_serial > 0
+    assert charge_points.metadata["failing_rows_by_rule"].value.get("meter_serial: not_nullable") == without_serial
     assert eligibility_holds_its_invariants(data_dir=resource).passed

@@ -126,7 +126,11 @@ def test_a_file_missing_a_required_column_is_rejected_whole_and_kept_in_quaranti
 def test_a_file_of_an_unregistered_partner_or_an_unknown_dataset_is_rejected(data_dir):
     stranger = ingest_file(data_dir, PARTNERS, drop(data_dir, "gamma", "sessions.csv", SESSIONS_HEADER))
     assert stranger.status == "rejected" and "not in config/partners.yaml" in stranger.errors[0].reason
-    assert (data_dir.quarantine / "_unregistered" / f"{stranger.file_sha256}.errors.csv").exists()
+    with (data_dir.quarantine / "_unregistered" / f"{stranger.file_sha256}.errors.csv").open() as handle:
+        report = list(csv.DictReader(handle))
+    assert [(r["file"], r["row"]) for r in report] == [("gamma/sessions.csv", str(stranger.errors[0].row))]
+    assert "not in config/partners.yaml" in report[0]["reason"]
+    assert (data_dir.quarantine / "_unregistered" / f"{stranger.file_sha256}__sessions.csv").read_text() == SESSIONS_HEADER
     unknown = ingest_file(data_dir, PARTNERS, drop(data_dir, "alpha", "invoices.csv", "a,b\n1,2\n"))
     assert unknown.status == "rejected" and "sessions[_anything].csv" in unknown.errors[0].reason
 

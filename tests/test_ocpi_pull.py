@@ -2,13 +2,13 @@
 and OCMF signatures, down to what lands on disk."""
 
 import base64
+import hashlib
 import json
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from joulo_pipelines.lib.ocpi.client import CdrsClient, OcpiError
 from joulo_pipelines.lib.ocpi.pull import client_for, pull_partner, read_cursor
 from joulo_pipelines.lib.partners import load_registry
 from ocpi_server import OcmfSigner, OcpiServer, make_cdr, signed_data
@@ -67,8 +67,12 @@ def test_pages_are_followed_by_their_link_header_with_the_base64_token_and_the_d
     assert "date_from" not in server.requests[0]["query"]  # no cursor yet: everything
     manifests = [json.loads(p.read_text()) for p in (data_dir.landing / "gamma" / "manifest").glob("*.json")]
     assert {m["dataset"] for m in manifests} == {"ocpi_cdrs"} and {m["x_total_count"] for m in manifests} == {5}
+    pages = []
     for manifest in manifests:  # the raw page is kept byte for byte under its hash
-        assert (data_dir.raw / f"{manifest['file_sha256']}.json").exists()
+        body = (data_dir.raw / f"{manifest['file_sha256']}.json").read_bytes()
+        assert hashlib.sha256(body).hexdigest() == manifest["file_sha256"]
+        pages.append([cdr["id"] for cdr in json.loads(body)["data"]])
+    assert sorted(pages) == [["CDR1", "CDR2"], ["CDR3", "CDR4"], ["CDR5"]]
 
 
 def test_429_with_retry_after_a_500_and_a_dropped_connection_are_retried_and_nothing_is_lost_or_doubled(
@@ -161,11 +165,40 @@ def test_ocmf_signed_values_that_verify_and_one_tampered_with_are_told_apart(dat
     assert rows["PLAIN"]["signature_check"] == "absent"
 
 
-def test_an_ocpi_error_status_in_the_envelope_fails_the_page_with_its_message(data_dir):
-    with OcpiServer("another-token", cdrs=cdrs(1)) as server:
-        client = CdrsClient(server.url, TOKEN, sleep=lambda s: None)
-        with pytest.raises(OcpiError, match="HTTP 401: invalid token"):
-            list(client.pages(None, None))
+def _pull_with_a_cursor_then_fail(data_dir, fast_client, monkeypatch, **failing_server):
+    """A first pull sets the cursor; a second pull against a server that refuses it; returns its result."""
+    with OcpiServer(TOKEN, cdrs=cdrs(2), max_limit=10) as server:
+        partner = add_ocpi_partner(data_dir, server.url)
+        monkeypatch.setenv("JOULO_AS_OF", "2026-03-01T00:00:00+00:00")
+        assert pull_partner(data_dir, partner, client_factory=fast_client).cursor_moved
+    monkeypatch.setenv("JOULO_AS_OF", "2026-04-01T00:00:00+00:00")
+    with OcpiServer(cdrs=cdrs(3), max_limit=10, **failing_server) as server:
+        document = yaml.safe_load(data_dir.partners_file.read_text())
+        document["partners"][-1]["source"]["url"] = server.url
+        data_dir.partners_file.write_text(yaml.safe_dump(document, sort_keys=False))
+        partner = load_registry(data_dir.partners_file).get("gamma")
+        return pull_partner(data_dir, partner, client_factory=fast_client), server
+
+
+def test_an_ocpi_error_status_inside_a_200_envelope_fails_the_pull_with_its_message_and_leaves_the_cursor(
+        data_dir, fast_client, monkeypatch):
+    result, server = _pull_with_a_cursor_then_fail(data_dir, fast_client, monkeypatch, token=TOKEN,
+                                                   envelope_error=(2001, "invalid or missing parameters"))
+    assert server.requests and server.requests[0]["query"]["date_from"] == "2026-03-01T00:00:00Z"
+    assert "OCPI status_code 2001: invalid or missing parameters" in result.error
+    assert not result.cursor_moved and result.cdrs_landed == 0
+    assert read_cursor(data_dir, "gamma").isoformat() == "2026-03-01T00:00:00+00:00"
+    assert sorted(r["cdr_id"] for r in landed(data_dir)) == ["CDR1", "CDR2"]
+
+
+def test_an_http_401_fails_the_pull_with_the_servers_message_and_leaves_the_cursor(
+        data_dir, fast_client, monkeypatch):
+    result, server = _pull_with_a_cursor_then_fail(data_dir, fast_client, monkeypatch, token="another-token")
+    assert len(server.requests) == 1  # a refused token is not retried
+    assert "HTTP 401: invalid token" in result.error
+    assert not result.cursor_moved and result.cdrs_landed == 0
+    assert read_cursor(data_dir, "gamma").isoformat() == "2026-03-01T00:00:00+00:00"
+    assert sorted(r["cdr_id"] for r in landed(data_dir)) == ["CDR1", "CDR2"]
 
 
 def test_a_missing_token_variable_is_named_and_leaves_the_cursor(data_dir, monkeypatch):

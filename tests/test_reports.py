@@ -275,8 +275,8 @@ def test_a_partner_whose_report_fails_does_not_stop_the_others(demo_world_copy, 
     for partner in ("laadwerk", "groenstroom"):
         shutil.rmtree(folder(data_dir, partner))
     assert cli.main(["reports", QUARTER]) == 1
-    for partner in ("laadwerk", "groenstroom"):
-        assert (folder(data_dir, partner) / "index.html").exists()
+    for partner, name in (("laadwerk", "Laadwerk"), ("groenstroom", "GroenStroom")):
+        assert name in (folder(data_dir, partner) / "index.html").read_text(encoding="utf-8")
         assert len(list((folder(data_dir, partner) / "customers").glob("*.html"))) >= 25
     output = capsys.readouterr()
     assert "VOL-C99999" not in output.out + output.err, "the failure names the partner, not a customer"

@@ -41,7 +41,7 @@ CHARGERS = [("Alfen", "Eve Single Pro-line"), ("alfen", "EVE SINGLE S-LINE"), ("
 CHARGER_AT = {7: ("Tesla", "Wall Connector Gen 3 MID 1529455-02-D"), 8: ("Lader.nl", "HomeCharge X1"),
               9: ("Alfen", "Eve Single Pro-line DE")}
 SHARED_EAN_BODY = "87168700000004242"
-SHARED_EAN = SHARED_EAN_BODY + str(gs1_check_digit(SHARED_EAN_BODY))  # voltnet and groenstroom both claim it
+SHARED_EAN = SHARED_EAN_BODY + str(gs1_check_digit(SHARED_EAN_BODY))  # voltnet holds it, groenstroom is refused
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,8 @@ def _add_customer_mess(partner: DemoPartner, frame: pd.DataFrame) -> None:
         frame.loc[7, "revoked_at"] = f"{YEAR}-05-20T09:00:00+02:00"  # mid-Q2: only kWh before it count
     if partner.id in ("voltnet", "groenstroom"):
         frame.loc[1, "ean"] = SHARED_EAN
+        # voltnet's mandate is the earlier one, so it holds the EAN and groenstroom's claim is refused
+        frame.loc[1, "mandate_signed_at"] = "2025-11-15T10:00:00Z" if partner.id == "voltnet" else "2025-12-20T10:00:00Z"
         iban = frame.loc[2, "iban"]
         frame.loc[2, "iban"] = iban[:2] + ("00" if iban[2:4] != "00" else "01") + iban[4:]  # check digits broken
     if partner.id == "laadwerk":

@@ -84,7 +84,7 @@ checked as (
             case when customers.mandate_valid_until < quarter.quarter_start then 'mandate_expired' end,
             case when customers.revoked_at <= quarter.window_start then 'mandate_revoked' end,
             case when customers.mandate_signed_at > quarter.booked_at then 'mandate_not_signed' end,
-            case when claims.claimant_count > 1 then 'ean_claimed_twice' end,
+            case when not claims.is_holder then 'ean_claimed_by_another_mandate' end,
             case when customer_checks.pays_customer_directly and not customer_checks.has_valid_iban
                 then 'iban_invalid' end,
             case when customers.customer_ref is not null and not customer_checks.has_xml_text
@@ -102,7 +102,8 @@ checked as (
         on charge_points.brand is not distinct from meter_matches.brand
         and charge_points.model is not distinct from meter_matches.model
     left join claims
-        on customers.ean = claims.ean
+        on customers.partner_id = claims.partner_id
+        and customers.customer_ref = claims.customer_ref
         and year(quarter.quarter_start) = claims.claim_year
 ),
 

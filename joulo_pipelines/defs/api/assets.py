@@ -11,6 +11,7 @@ from joulo_pipelines.defs.payouts.assets import PAYOUTS_KEY, payouts_job
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.api.snapshot import take_snapshot
+from joulo_pipelines.lib.log_scrub import errors_scrubbed
 
 STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
 
@@ -29,7 +30,7 @@ STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
 )
 def status_snapshot(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
-    with duckdb.connect(str(folder.warehouse)) as con:
+    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
         result = take_snapshot(folder, con)
     # Counts only: customer references and verdicts are for the partner's API, not the run log.
     return dg.MaterializeResult(metadata={

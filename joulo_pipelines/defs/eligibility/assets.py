@@ -5,9 +5,12 @@ import dagster as dg
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib.ean_claim_review import write_review
 from joulo_pipelines.lib.mid_scan import DEFAULT_PRICE_PER_ERE, summarise, write_scan
 from joulo_pipelines.lib.eligibility_report import partner_scan_frames
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.status import warehouse
 
 
 class MidScanConfig(dg.Config):
@@ -28,12 +31,41 @@ def mid_scan(context: dg.AssetExecutionContext, config: MidScanConfig, data_dir:
     quarter = Quarter.parse(context.partition_key)
     price = Decimal(config.price_per_ere)
     written = {}
-    for partner_id, title, scan in partner_scan_frames(folder, quarter):
-        summary = summarise(scan, title, quarter.year, price)
-        write_scan(scan, summary, folder.exports / quarter.label / "mid_scan" / partner_id)
-        written[partner_id] = summary.counts
+    with errors_scrubbed(folder.root):
+        for partner_id, title, scan in partner_scan_frames(folder, quarter):
+            summary = summarise(scan, title, quarter.year, price)
+            write_scan(scan, summary, folder.exports / quarter.label / "mid_scan" / partner_id)
+            written[partner_id] = summary.counts
     return dg.MaterializeResult(metadata={
         "partners": len(written),
         "charge_points_by_status": dg.MetadataValue.json(written),
-        "folder": str(folder.exports / quarter.label / "mid_scan"),
+        "folder": relative_path(folder.exports / quarter.label / "mid_scan", folder.root),
     })
+
+
+EAN_CLAIM_REVIEW = dg.AssetKey(["exports", "ean_claim_review"])
+
+
+@dg.asset(
+    key=EAN_CLAIM_REVIEW,
+    group_name="eligibility",
+    partitions_def=quarterly_partitions,
+    deps=[dg.AssetKey(["marts", "fct_ean_claim_conflicts"]), dg.AssetKey(["marts", "fct_charge_point_eligibility"])],
+    pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec("no_refused_ean_claims", asset=EAN_CLAIM_REVIEW,
+                                   description="No claim on an EAN that another mandate holds this year.")],
+    description="For the operators, never for partners: the delivery year's refused EAN claims (a connection "
+                "another mandate already holds) with the holder, in exports/review/ean_claim_conflicts_<YYYY>.csv.",
+)
+def ean_claim_review(context: dg.AssetExecutionContext, data_dir: DataDirResource):
+    folder = data_dir.data_dir
+    year = Quarter.parse(context.partition_key).year
+    path = folder.exports / "review" / f"ean_claim_conflicts_{year}.csv"
+    with warehouse(folder) as con:
+        refused = write_review(con, year, path)
+    # counts per refused partner only: which customer, EAN or holder is in the file, not in Dagster
+    yield dg.MaterializeResult(metadata={"refused_claims": sum(refused.values()),
+                                         "file": str(path.relative_to(folder.root))})
+    yield dg.AssetCheckResult(
+        check_name="no_refused_ean_claims", passed=not refused, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"refused_claims_by_partner": dg.MetadataValue.json(refused)})

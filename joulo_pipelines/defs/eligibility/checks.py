@@ -8,6 +8,7 @@ point) failing is a bug, so that check errors. Metadata holds counts per rule, n
 import dagster as dg
 
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib.log_scrub import errors_scrubbed
 from joulo_pipelines.lib.pandera_models import (
     ChargePointModel,
     CustomerModel,
@@ -29,7 +30,7 @@ _QUERIES = {
 
 
 def _check(data_dir: DataDirResource, name: str, model, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
-    with warehouse(data_dir.data_dir) as con:
+    with errors_scrubbed(data_dir.data_dir.root), warehouse(data_dir.data_dir) as con:
         frame = con.execute(_QUERIES[name]).df()
     failing = failing_rows_by_rule(model, frame)
     return dg.AssetCheckResult(

@@ -5,6 +5,7 @@ import dagster as dg
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.contract import DATASETS
 from joulo_pipelines.lib.intake import IntakeResult, inbox_files, ingest_files
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path, scrub_value
 from joulo_pipelines.lib.partners import load_registry
 
 LANDED_TABLES = [*DATASETS, "files"]
@@ -36,14 +37,17 @@ def landed_files(context: dg.AssetExecutionContext, config: IntakeConfig, data_d
     paths = [folder.inbox / name for name in config.files] if config.files else inbox_files(folder)
     results: list[IntakeResult] = []
     failed: list[str] = []
-    for path, result in ingest_files(folder, registry.ids, paths):
+    with errors_scrubbed(folder.root):
+        landed = ingest_files(folder, registry.ids, paths)
+    for path, result in landed:
         if isinstance(result, Exception):  # one broken file must not stop the others
             context.log.error(f"{path.name}: intake failed: {type(result).__name__}")
-            failed.append(str(path))
+            failed.append(relative_path(path, folder.root))
             continue
         results.append(result)
         if result.errors:
-            context.log.warning(json.dumps(result.summary()))
+            # Reasons may quote DuckDB, which quotes the row: scrubbed (the quarantine report has it all).
+            context.log.warning(json.dumps(scrub_value(result.summary(), folder.root)))
     for table in LANDED_TABLES:
         mine = [r for r in results if table == "files" or r.dataset == table]
         yield dg.MaterializeResult(
@@ -54,7 +58,7 @@ def landed_files(context: dg.AssetExecutionContext, config: IntakeConfig, data_d
                 "files_rejected": sum(r.status == "rejected" for r in mine),
                 "rows_loaded": sum(r.rows_loaded for r in mine),
                 "rows_quarantined": sum(r.rows_rejected for r in mine),
-                "quarantine": dg.MetadataValue.json([r.summary() for r in mine if r.errors]),
+                "quarantine": dg.MetadataValue.json(scrub_value([r.summary() for r in mine if r.errors], folder.root)),
             },
         )
     if failed:

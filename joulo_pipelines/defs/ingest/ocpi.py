@@ -3,6 +3,7 @@ from datetime import datetime
 import dagster as dg
 
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, scrub, scrub_value
 from joulo_pipelines.lib.ocpi.pull import pull_partner
 from joulo_pipelines.lib.partners import load_registry
 
@@ -37,15 +38,18 @@ def ocpi_cdrs(context: dg.AssetExecutionContext, config: OcpiPullConfig, data_di
     backfill = config.date_from is not None
     if config.date_to is not None and not backfill:
         raise dg.Failure("a backfill needs date_from; date_to alone is not a window")
-    result = pull_partner(folder, partner, date_from=_instant(config.date_from), date_to=_instant(config.date_to),
-                          backfill=backfill)
+    with errors_scrubbed(folder.root):
+        result = pull_partner(folder, partner, date_from=_instant(config.date_from),
+                              date_to=_instant(config.date_to), backfill=backfill)
+    # A partner's server writes its own error texts: they reach Dagster scrubbed (lib/log_scrub).
     metadata = {key: dg.MetadataValue.json(value) if isinstance(value, (dict, list)) else value
-                for key, value in result.summary().items() if value is not None}
+                for key, value in scrub_value(result.summary(), folder.root).items() if value is not None}
     if result.cdrs_quarantined:
         context.log.warning(f"{partner.id}: {result.cdrs_quarantined} CDR(s) quarantined: "
-                            f"{dict(result.problems_by_reason)}")
+                            f"{scrub_value(dict(result.problems_by_reason), folder.root)}")
     if result.error:
-        raise dg.Failure(f"{partner.id}: {result.error}; the cursor stays where it was, the next run resumes",
+        raise dg.Failure(f"{partner.id}: {scrub(str(result.error), folder.root)}; the cursor stays where it was, "
+                         "the next run resumes",
                          metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)
 

@@ -7,6 +7,7 @@ import dagster as dg
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path, scrub
 from joulo_pipelines.lib.payouts.service import payments_file, run_quarter, sales_file
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -35,17 +36,18 @@ def payouts(context: dg.AssetExecutionContext, config: PayoutsConfig, data_dir: 
         context.log.warning(f"payouts for {quarter} not computed: config/{' and config/'.join(missing)} missing "
                             "(see README, 'Payouts')")
         return dg.MaterializeResult(metadata={"state": "not_configured", "missing": ", ".join(missing)})
-    outcomes = run_quarter(folder, quarter, config.approve_partner, approve=config.approve_partner is not None)
+    with errors_scrubbed(folder.root):
+        outcomes = run_quarter(folder, quarter, config.approve_partner, approve=config.approve_partner is not None)
     for outcome in outcomes:
         if outcome.state in ("not_computed", "files_not_written"):
-            context.log.warning(outcome.message)
+            context.log.warning(scrub(outcome.message, folder.root))
     return dg.MaterializeResult(metadata={
         # States, counts and sums in cents per partner; never a customer.
-        "partners": dg.MetadataValue.json({o.partner_id: {"state": o.state, "message": o.message,
+        "partners": dg.MetadataValue.json({o.partner_id: {"state": o.state, "message": scrub(o.message, folder.root),
                                                           "emails_sent": o.emails_sent, **o.totals}
                                            for o in outcomes}),
         "paid_cents": sum(o.totals.get("paid_cents", 0) for o in outcomes if o.state.startswith("approved")),
-        "folder": str(folder.exports / quarter.label / "payouts"),
+        "folder": relative_path(folder.exports / quarter.label / "payouts", folder.root),
     })
 
 

@@ -5,6 +5,7 @@ from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.rev.ledger import submitted_booking_ids
 from joulo_pipelines.lib.rev.publish import publish_quarter
@@ -36,7 +37,7 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     today = clock.today()
-    with duckdb.connect(str(folder.warehouse)) as con:
+    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
         published = publish_quarter(con, folder, quarter, today)
         status = deadline_status(con, quarter.year, today, submitted_booking_ids(con, quarter.year))
     # Counts and totals only: booking lines carry names and addresses.
@@ -44,7 +45,7 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
         "bookings": dg.MetadataValue.json([
             {key: summary[key] for key in ("booking_id", "status", "ean_count", "line_count", "kwh", "ere_estimate")}
             for summary in published.summaries]),
-        "folder": str(folder.exports / quarter.label / "rev"),
+        "folder": relative_path(folder.exports / quarter.label / "rev", folder.root),
         "unbooked_after_deadline_lines": published.unbooked_lines,
     })
     yield dg.AssetCheckResult(
@@ -79,9 +80,9 @@ def rev_reconciliation(context: dg.AssetExecutionContext, data_dir: DataDirResou
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     target = folder.exports / quarter.label / "rev" / "reconciliation.csv"
-    with duckdb.connect(str(folder.warehouse)) as con:
+    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
         result = reconcile(con, quarter.start, target)
-    yield dg.MaterializeResult(metadata={"file": str(target), "eans_compared": result.compared_eans,
+    yield dg.MaterializeResult(metadata={"file": relative_path(target, folder.root), "eans_compared": result.compared_eans,
                                          "bookings_compared": result.compared_bookings})
     yield dg.AssetCheckResult(
         check_name="issued_units_within_materiality",

@@ -4,12 +4,15 @@ quarter), year.html (the year to date) and customers/<customer_ref>.html (printa
 Part of `quarter_job`, after the stages it reads. An approval runs only `payouts_job`, so `reports_job`
 (what `joulo reports 2026-Q1` starts) rebuilds the reports to show the approved payouts."""
 
+from pathlib import Path
+
 import dagster as dg
 
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path, scrub
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.reports.render import write_reports
 
@@ -38,18 +41,20 @@ REPORTS_KEY = dg.AssetKey(["exports", "reports"])
 def reports(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
-    results = write_reports(folder, quarter, clock.today())
+    with errors_scrubbed(folder.root):
+        results = write_reports(folder, quarter, clock.today())
     failed = [r for r in results if r.state == "failed"]
     for result in failed:
-        context.log.error(result.message)
+        context.log.error(scrub(result.message, folder.root))
     if failed:
         raise dg.Failure(f"{quarter}: the report of {', '.join(r.partner_id for r in failed)} failed (see the log); "
                          f"the other partners' reports were written")
     return dg.MaterializeResult(metadata={
         # Counts and paths only: the pages themselves hold customers.
         "partners": dg.MetadataValue.json({r.partner_id: {"customers": r.customers, "statements": r.statements,
-                                                          "folder": r.folder} for r in results}),
-        "folder": str(folder.exports / quarter.label / "reports"),
+                                                          "folder": relative_path(Path(r.folder), folder.root)}
+                                           for r in results}),
+        "folder": relative_path(folder.exports / quarter.label / "reports", folder.root),
     })
 
 

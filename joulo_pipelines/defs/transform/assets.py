@@ -1,4 +1,5 @@
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,9 @@ from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
 from joulo_pipelines.lib.intake import ensure_landing_schemas
+from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -49,9 +52,12 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
     folder = data_dir.data_dir.ensure()
     ensure_landing_schemas(folder)
     folder.export_env()
+    os.environ[PARENT_PID_ENV] = str(os.getpid())  # dbt dies with this process (lib/dbt_dies_with_parent)
     # The one clock reaches SQL as a var: "timestamps in the future" means after it.
     dbt_vars = {**dbt_vars_for(context.partition_time_window), "as_of": clock.now().isoformat()}
     # Unit tests check the SQL, not the data: they run in the test suite (and `dbt test`), not in every
     # quarter's build, where they cost a fixed ~20 s.
-    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)],
-                       context=context).stream()
+    # dbt's messages quote values and the warehouse's absolute path; Dagster gets them scrubbed.
+    with errors_scrubbed(folder.root), stdout_scrubbed(folder.root):
+        yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)],
+                           context=context).stream()

@@ -1,6 +1,7 @@
 import dagster as dg
 
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib.log_scrub import errors_scrubbed
 from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
 
 
@@ -12,7 +13,7 @@ from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
     blocking=True,
 )
 def energy_reconciles(data_dir: DataDirResource) -> dg.AssetCheckResult:
-    with warehouse(data_dir.data_dir) as con:
+    with errors_scrubbed(data_dir.data_dir.root), warehouse(data_dir.data_dir) as con:
         checked, breaks = reconciliation_breaks(con)
     return dg.AssetCheckResult(
         passed=not breaks,

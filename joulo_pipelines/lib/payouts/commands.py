@@ -7,11 +7,11 @@ from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.quarters import Quarter
 
 
-def _approval_run(definitions, instance, quarter: Quarter, partner_id: str) -> tuple[bool, dict]:
-    """(whether the run succeeded, the partner's outcome: state, message, totals in cents)."""
-    job = definitions.resolve_job_def("payouts_job")
-    result = job.execute_in_process(
-        instance=instance, partition_key=quarter.partition_key, raise_on_error=False,
+def _approval_run(execute, quarter: Quarter, partner_id: str) -> tuple[bool, dict]:
+    """(whether the run succeeded, the partner's outcome: state, message, totals in cents). `execute` is
+    runner.execute."""
+    result = execute(
+        "payouts_job", partition_key=quarter.partition_key, raise_on_error=False,
         run_config={"ops": {"exports__payouts": {"config": {"approve_partner": partner_id}}}})
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
@@ -23,24 +23,24 @@ def _approval_run(definitions, instance, quarter: Quarter, partner_id: str) -> t
     return True, outcome
 
 
-def approve(definitions, instance, quarter: Quarter, partner_id: str) -> int:
-    _, outcome = _approval_run(definitions, instance, quarter, partner_id)
+def approve(execute, quarter: Quarter, partner_id: str) -> int:
+    _, outcome = _approval_run(execute, quarter, partner_id)
     print(describe(quarter, partner_id, outcome))
     return 0 if outcome.get("state", "").startswith("approved") else 1
 
 
-def approve_quarters(definitions, instance, partner_ids: list[str], quarters: list[Quarter]) -> int:
+def approve_quarters(execute, partner_ids: list[str], quarters: list[Quarter]) -> int:
     """The demo's approvals: every partner's quarters in order, then the first one again to show that a
     second approval changes nothing. Non-zero only when a run failed (a quarter without bookings or price
     is reported, not an error)."""
     failed = False
     for quarter in quarters:
         for partner_id in partner_ids:
-            ok, outcome = _approval_run(definitions, instance, quarter, partner_id)
+            ok, outcome = _approval_run(execute, quarter, partner_id)
             print(describe(quarter, partner_id, outcome))
             failed = failed or not ok
     if quarters and partner_ids:
-        print(describe(quarters[0], partner_ids[0], _approval_run(definitions, instance, quarters[0], partner_ids[0])[1]))
+        print(describe(quarters[0], partner_ids[0], _approval_run(execute, quarters[0], partner_ids[0])[1]))
     return 1 if failed else 0
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from joulo_pipelines.lib.quarters import Quarter
 
 
-def rebuild(definitions, instance, quarter: Quarter) -> int:
-    result = definitions.resolve_job_def("reports_job").execute_in_process(
-        instance=instance, partition_key=quarter.partition_key, raise_on_error=False)
+def rebuild(execute, quarter: Quarter) -> int:
+    """`execute` is runner.execute."""
+    result = execute("reports_job", partition_key=quarter.partition_key, raise_on_error=False)
     if not result.success:
         print(f"reports {quarter}: FAILED (run id {result.run_id})")
         return 1
@@ -19,5 +19,5 @@ def rebuild(definitions, instance, quarter: Quarter) -> int:
     return 0
 
 
-def rebuild_quarters(definitions, instance, quarters: list[Quarter]) -> int:
-    return max((rebuild(definitions, instance, quarter) for quarter in quarters), default=0)
+def rebuild_quarters(execute, quarters: list[Quarter]) -> int:
+    return max((rebuild(execute, quarter) for quarter in quarters), default=0)

@@ -1,0 +1,129 @@
+"""`joulo demo` itself, at a small scale in an empty data dir: what it prints, and that the booking, payouts
+and reports it names are on disk and say the same. The ERE and euro amounts are recomputed here from the
+files (kWh x the 2026 factor 0.332694, units x price rounded to cents), not read back from the warehouse."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from joulo_pipelines import cli
+
+ERE_PER_KWH_2026 = Decimal("0.332694")  # 0.505 x 183 g/MJ x 3.6 MJ/kWh / 1000 (data/reference/ere_parameters.csv)
+PARTNERS = {"voltnet": "VoltNet", "laadwerk": "Laadwerk", "groenstroom": "GroenStroom"}
+REV = "{urn:joulo:rev-booking:1}"
+SEPA = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+CENT = Decimal("0.01")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`joulo demo --scale 0.06` run once in an empty data dir: (data dir, what it printed)."""
+    root = tmp_path_factory.mktemp("joulo_demo") / "data"
+    capture = tmp_path_factory.mktemp("joulo_demo_out") / "stdout.txt"
+    with pytest.MonkeyPatch.context() as monkeypatch, capture.open("w") as out:
+        monkeypatch.setenv("JOULO_DATA_DIR", str(root))
+        monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        monkeypatch.delenv("JOULO_AS_OF", raising=False)  # the demo pins its own clock
+        monkeypatch.setattr("sys.stdout", out)
+        code = cli.main(["demo", "--scale", "0.06"])
+    return root, code, capture.read_text()
+
+
+def test_the_demo_succeeds_and_says_where_it_writes(demo):
+    root, code, printed = demo
+    assert code == 0
+    assert printed.splitlines()[0] == (f"demo: writing partner file drops to {root / 'inbox'} "
+                                       "(seed 2026, scale 0.06, as of 2027-01-15)")
+    for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
+        assert f"run {quarter}: succeeded" in printed
+    named = dict(re.findall(r"^(warehouse|landing|quarantine|reports|dagster):\s+(\S+)", printed, re.MULTILINE))
+    assert named == {"warehouse": str(root / "warehouse.duckdb"), "landing": str(root / "landing"),
+                     "quarantine": str(root / "quarantine"), "reports": f"{root / 'exports'}/<YYYY>-Q<n>/reports/<partner>/",
+                     "dagster": str(root / "dagster_home")}
+    for name in ("warehouse", "landing", "quarantine", "dagster"):
+        assert Path(named[name]).exists(), name
+
+
+@pytest.mark.parametrize("quarter", ["2026-Q1", "2026-Q2", "2026-Q3"])
+def test_each_submitted_booking_is_the_xml_it_prints_with_ere_at_the_2026_factor(demo, quarter):
+    root, _, printed = demo
+    said = re.search(rf"^rev submit {quarter}: (\d+) line\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d.]+) ERE; "
+                     r"submitted 2027-01-14T23:00:00\+00:00 by demo; rev_booking.xml sha256 ([0-9a-f]{12})\.\.\.$",
+                     printed, re.MULTILINE)
+    assert said, printed
+    lines, eans, kwh, ere, sha_prefix = said.groups()
+    booking = root / "exports" / quarter / "rev" / "rev_booking.xml"
+    assert hashlib.sha256(booking.read_bytes()).hexdigest().startswith(sha_prefix)
+    document = ET.parse(booking).getroot()
+    assert (document.get("bookingId"), document.get("deliveryYear")) == (quarter, "2026")
+    booked = [(line.findtext(f"{REV}ean"), Decimal(line.findtext(f"{REV}kWh")), Decimal(line.findtext(f"{REV}ereEstimate")))
+              for line in document.iter(f"{REV}line")]
+    assert len(booked) == int(lines) > 25 and len({ean for ean, _, _ in booked}) == int(eans)
+    assert sum(k for _, k, _ in booked) == Decimal(kwh)
+    assert all(estimate == k * ERE_PER_KWH_2026 for _, k, estimate in booked)
+    assert sum(e for _, _, e in booked).quantize(CENT, ROUND_HALF_UP) == Decimal(ere)
+
+
+def test_the_late_q1_data_becomes_a_q4_correction_and_q4_stays_a_draft(demo):
+    _, _, printed = demo
+    table = printed[printed.index("REV bookings of 2026"):]
+    rows = {tuple(line.split()[:3]) for line in table.splitlines()[3:9] if line.startswith("2026-")}
+    assert rows == {("2026-Q1", "submitted", "regular"), ("2026-Q2", "submitted", "regular"),
+                    ("2026-Q3", "submitted", "regular"), ("2026-Q4", "draft", "regular"),
+                    ("2026-Q4", "draft", "correction")}
+    assert "REV: late data for 2026-Q1 arrives (inbox/groenstroom/sessions_2026-Q1_late.csv)" in printed
+
+
+@pytest.mark.parametrize("quarter", ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"])
+@pytest.mark.parametrize("partner", list(PARTNERS))
+def test_each_approved_payout_is_the_statement_and_sepa_file_it_prints(demo, quarter, partner):
+    root, _, printed = demo
+    said = re.search(rf"^payouts {quarter} {partner}: approved (\d+) customer\(s\), gross EUR ([\d.]+), "
+                     r"fee EUR ([\d.]+), partner share EUR ([\d.]+), paid EUR ([\d.]+) to (\d+) customer\(s\)",
+                     printed, re.MULTILINE)
+    assert said, printed
+    customers, gross, fee, share, paid, paid_lines = said.groups()
+    folder = root / "exports" / quarter / "payouts" / partner
+    with (folder / "statement.csv").open(encoding="utf-8") as handle:
+        statement = list(csv.DictReader(handle))
+    assert len(statement) == int(customers) > 0
+    for row in statement:
+        kwh, units = Decimal(row["kwh"]), Decimal(row["units"])
+        price = Decimal(row["price_eur_per_ere"] or 0)  # none for a customer with nothing due
+        if row["units_source"] == "estimate":
+            assert abs(units - kwh * ERE_PER_KWH_2026) < Decimal("0.000001"), row["customer_ref"]
+        assert Decimal(row["gross_eur"]) == (units * price).quantize(CENT, ROUND_HALF_UP), row["customer_ref"]
+    assert sum(Decimal(r["gross_eur"]) for r in statement) == Decimal(gross)
+    assert sum(Decimal(r["fee_eur"]) for r in statement) == Decimal(fee)
+    assert sum(Decimal(r["partner_share_eur"]) for r in statement) == Decimal(share)
+    assert sum(Decimal(r["paid_eur"]) for r in statement) == Decimal(paid)
+    assert sum(1 for r in statement if Decimal(r["paid_eur"]) > 0) == int(paid_lines)
+
+    sepa = ET.parse(folder / "sepa_credit_transfer.xml").getroot()
+    amounts = [Decimal(e.text) for e in sepa.iterfind(".//p:InstdAmt", SEPA)]
+    assert Decimal(sepa.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=SEPA)) == sum(amounts) == Decimal(paid)
+    creditors = [e.text for e in sepa.iterfind(".//p:CdtrAcct/p:Id/p:IBAN", SEPA)]
+    if partner == "laadwerk":  # pays one partner account, not its customers
+        assert creditors == ["NL91ABNA0417164300"]
+    else:
+        assert len(creditors) == int(paid_lines)
+
+
+@pytest.mark.parametrize("quarter", ["2026-Q1", "2026-Q4"])
+@pytest.mark.parametrize("partner", list(PARTNERS))
+def test_each_partners_report_shows_its_brand_and_the_approved_payout(demo, quarter, partner):
+    root, _, printed = demo
+    paid = re.search(rf"^payouts {quarter} {partner}: approved .* paid EUR ([\d.]+) to", printed, re.MULTILINE).group(1)
+    folder = root / "exports" / quarter / "reports" / partner
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert PARTNERS[partner] in page
+    dutch = f"{int(Decimal(paid)):,}".replace(",", ".") + "," + f"{Decimal(paid):.2f}"[-2:]
+    assert dutch in page, f"the approved payout EUR {paid} ({dutch}) is not on the report"
+    assert len(list((folder / "customers").glob("*.html"))) >= 25
