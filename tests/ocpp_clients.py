@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import subprocess
+import sys
+import threading
 
 import yaml
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -32,7 +36,10 @@ async def gateway(data_dir: DataDir, **options):
     loop = asyncio.get_running_loop()
     ready, stop = loop.create_future(), loop.create_future()
     task = asyncio.create_task(run_gateway(data_dir, "127.0.0.1", 0, ready=ready, stop=stop, **options))
-    port = await asyncio.wait_for(ready, 10)
+    await asyncio.wait([ready, task], return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        task.result()  # the gateway ended before it listened: its exception
+    port = ready.result()
     try:
         yield port
     finally:
@@ -59,3 +66,31 @@ def basic_auth_header(user: str, password: str) -> dict[str, str]:
     import base64
 
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+class GatewayProcess:
+    """`joulo ocpp-gateway --port 0` as a process of its own (to be SIGKILLed): the OS picks the port, read
+    from the gateway's start-up line. Its log keeps being read so the pipe never fills."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", "0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.log: list[str] = []
+        for line in self.process.stderr:
+            self.log.append(line)
+            if found := re.search(r"OCPP gateway on ws://127\.0\.0\.1:(\d+)/", line):
+                self.port = int(found.group(1))
+                break
+        else:
+            raise AssertionError(f"the gateway ended before it listened (exit {self.process.wait()}): "
+                                 f"{''.join(self.log)[-2000:]}")
+        threading.Thread(target=self.log.extend, args=(self.process.stderr,), daemon=True).start()
+
+    @classmethod
+    async def start(cls) -> GatewayProcess:
+        """Started from a thread, so the event loop (the charge points) goes on while it starts."""
+        return await asyncio.to_thread(cls)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 
 import pytest
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -19,42 +15,34 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from websockets.asyncio.client import connect
 
-from ocpp_clients import SECRET, SECRET_ENV, basic_auth_header, make_ocpp_partner
+from ocpp_clients import SECRET, SECRET_ENV, GatewayProcess, basic_auth_header, make_ocpp_partner
 
 MESSAGES_PER_CHARGE_POINT = 120
 KILL_AFTER_ACKS = 150
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_gateway(port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 class Link:
     """A real `ocpp` charge point that reconnects when the gateway goes away and retries its call with the
-    same message id, as the OCPP spec asks of a charger that got no answer."""
+    same message id, as the OCPP spec asks of a charger that got no answer. `gateways[-1]` is the gateway
+    of the moment (a restarted one listens on a port of its own)."""
 
-    def __init__(self, port: int, identity: str, version: str):
-        self.port, self.identity, self.version = port, identity, version
+    def __init__(self, gateways: list[GatewayProcess], identity: str, version: str):
+        self.gateways, self.identity, self.version = gateways, identity, version
         self.client = None
         self.runner: asyncio.Task | None = None
         self.ws = None
 
     async def _connect(self) -> None:
         while True:
+            gateway = self.gateways[-1]
             try:
-                self.ws = await connect(f"ws://127.0.0.1:{self.port}/beta/{self.identity}",
+                self.ws = await connect(f"ws://127.0.0.1:{gateway.port}/beta/{self.identity}",
                                         subprotocols=[f"ocpp{self.version}"],
-                                        additional_headers=basic_auth_header(self.identity, SECRET), open_timeout=5)
+                                        additional_headers=basic_auth_header(self.identity, SECRET),
+                                        open_timeout=30)
                 break
             except OSError:
-                await asyncio.sleep(0.05)  # the gateway is restarting
+                await asyncio.sleep(0.05)  # the gateway was killed and its successor is starting
         self.client = (ChargePoint16 if self.version == "1.6" else ChargePoint201)(self.identity, self.ws)
         self.runner = asyncio.create_task(self.client.start())
 
@@ -93,10 +81,9 @@ def ocpp_data_dir(data_dir, monkeypatch):
 
 
 def test_a_sigkilled_gateway_loses_no_acknowledged_call_and_duplicates_none_after_restart(ocpp_data_dir):
-    port = _free_port()
     acknowledged: list[str] = []
     transaction_ids: dict[str, list[int]] = {}
-    gateways = [_start_gateway(port)]
+    gateways = [GatewayProcess()]
 
     async def stream(link: Link, start_first: bool) -> None:
         if start_first:
@@ -112,12 +99,12 @@ def test_a_sigkilled_gateway_loses_no_acknowledged_call_and_duplicates_none_afte
     async def kill_mid_stream_and_restart() -> None:
         while len(acknowledged) < KILL_AFTER_ACKS:
             await asyncio.sleep(0.01)
-        gateways[-1].send_signal(signal.SIGKILL)
-        gateways[-1].wait()
-        gateways.append(_start_gateway(port))
+        gateways[-1].process.send_signal(signal.SIGKILL)
+        gateways[-1].process.wait()
+        gateways.append(await GatewayProcess.start())
 
     async def scenario() -> None:
-        links = [Link(port, f"CP-{i}", "1.6" if i % 2 else "2.0.1") for i in range(4)]
+        links = [Link(gateways, f"CP-{i}", "1.6" if i % 2 else "2.0.1") for i in range(4)]
         await asyncio.gather(kill_mid_stream_and_restart(),
                              *(stream(link, link.version == "1.6") for link in links))
         # A 1.6 charger that never saw the answer to its StartTransaction asks again with the same id.
@@ -132,11 +119,12 @@ def test_a_sigkilled_gateway_loses_no_acknowledged_call_and_duplicates_none_afte
     try:
         asyncio.run(scenario())
     finally:
-        gateways[-1].send_signal(signal.SIGTERM)
-        assert gateways[-1].wait(timeout=60) == 0
-        for process in gateways:
-            if process.poll() is None:
-                process.kill()
+        gateways[-1].process.send_signal(signal.SIGTERM)
+        exit_code = gateways[-1].process.wait()
+        for gateway in gateways:
+            if gateway.alive():
+                gateway.process.kill()
+    assert exit_code == 0, "".join(gateways[-1].log)[-2000:]
 
     journal = ocpp_data_dir.root / "ocpp" / "journal" / "beta"
     assert not list(journal.glob("*.open")), "a clean shutdown closes the open segment"
