@@ -28,11 +28,14 @@ TESTS_DIR = Path(__file__).parent
 # itself, which wins.
 SLOW_FIXTURES = {"demo_world"}  # built once per session, but minutes: whoever needs it is in the slow tier
 SLOW_WORK = {
-    "builds a quarter": re.compile(r'"run",\s*"--quarter"|"bench"'),
+    # `joulo run --quarter`, `joulo demo` or `joulo bench` (cli.main or a subprocess), or the quarter's job
+    "builds a quarter": re.compile(r'"run",\s*"--quarter"|[\[,]\s*"(demo|bench)"\s*[,\]]|\brun_benchmark\('
+                                   r'|"quarter_job"\)\.execute'),
     "runs dbt": re.compile(r"DBT_EXECUTABLE|\bdbt_executable\b|\[\s*\"dbt\""),
     "starts PostgreSQL": re.compile(r"\bpg_ctl\b|\binitdb\b"),
     "runs Chromium": re.compile(r"chromium", re.IGNORECASE),
-    "runs a third-party server or simulator": re.compile(r"third_party_ocpp|ocpi-reference|REFERENCE_PYTHON|SIMULATOR\b"),
+    "runs a third-party server or simulator": re.compile(
+        r"third_party_ocpp|ocpi-reference|REFERENCE_PYTHON|SIMULATOR\b"),
 }
 FAST_TEST_SECONDS = 20  # a fast test slower than this is named at the end of the run
 _IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*\b")
@@ -51,6 +54,30 @@ def pytest_collection_modifyitems(config, items):
             continue
         reason = _slow_because(item)
         item.add_marker(pytest.mark.slow(reason=reason) if reason else pytest.mark.fast)
+    items[:] = _demo_world_first(items)
+
+
+def _demo_world_first(items: list) -> list:
+    """Modules in the order the xdist workers take them: one that needs the demo world first (its worker
+    builds it), then the slow modules that do not need it and the fast ones (the other workers' work while
+    it builds), then the rest of the demo world's. A module's tests stay together."""
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def uses_demo_world(module_items) -> bool:
+        return any(SLOW_FIXTURES.intersection(item.fixturenames) for item in module_items)
+
+    first = next((name for name, module_items in modules.items() if uses_demo_world(module_items)), None)
+
+    def rank(name: str) -> int:
+        if name == first:
+            return 0
+        if uses_demo_world(modules[name]):
+            return 3
+        return 1 if any(item.get_closest_marker("slow") for item in modules[name]) else 2
+
+    return [item for name in sorted(modules, key=rank) for item in modules[name]]
 
 
 def _slow_because(item) -> str | None:
