@@ -30,6 +30,7 @@ test-deps:
 # the library pins pydantic 1.x, ours is on 2.
 OCPI_REFERENCE_VENV := .venv-ocpi-reference
 $(OCPI_REFERENCE_VENV)/.installed: tests/ocpi_reference_server/requirements.txt
+	scripts/install-python-venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(OCPI_REFERENCE_VENV)
 	$(OCPI_REFERENCE_VENV)/bin/pip install --quiet -r $<
 	touch $@
