@@ -8,11 +8,12 @@ export DAGSTER_HOME ?= $(JOULO_DATA_DIR)/dagster_home
 # The venv's tools first: `dagster dev` parses the dbt project with whatever `dbt` is on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install test-deps demo test ui bench clean
+.PHONY: install test-deps demo test test-fast ui bench clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	scripts/install-python-venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -29,18 +30,28 @@ test-deps:
 # the library pins pydantic 1.x, ours is on 2.
 OCPI_REFERENCE_VENV := .venv-ocpi-reference
 $(OCPI_REFERENCE_VENV)/.installed: tests/ocpi_reference_server/requirements.txt
+	scripts/install-python-venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(OCPI_REFERENCE_VENV)
 	$(OCPI_REFERENCE_VENV)/bin/pip install --quiet -r $<
 	touch $@
 
-# A charge point simulator we did not write (npm ocpp-ws-cli) for tests/test_ocpp_third_party.py.
+# A charge point simulator we did not write (npm ocpp-ws-cli) for tests/test_ocpp_third_party.py. Its
+# dependencies need Node 20.12+, Debian 12 has 18: the npm package `node` (pinned in package.json) brings a
+# Node of its own into node_modules/.bin, where the tests take it from.
 THIRD_PARTY_OCPP := tests/third_party_ocpp
 $(THIRD_PARTY_OCPP)/node_modules/.installed: $(THIRD_PARTY_OCPP)/package-lock.json
 	npm ci --prefix $(THIRD_PARTY_OCPP) --no-audit --no-fund --loglevel=error
+	$(THIRD_PARTY_OCPP)/node_modules/.bin/node --version
 	touch $@
 
+# Tiers (README, Testing): `make test` runs all of them and is what CI runs; `make test-fast` is the one to
+# run between two changes. Both on every core, a test module per worker.
+PYTEST_WORKERS ?= auto
 test: install test-deps $(OCPI_REFERENCE_VENV)/.installed $(THIRD_PARTY_OCPP)/node_modules/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+test-fast: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m fast
 
 ui: install
 	$(BIN)/python -m joulo_pipelines.lib.dagster_home  # deploy/dagster.yaml: Postgres if DAGSTER_PG_* set, warehouse pool

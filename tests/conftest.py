@@ -1,15 +1,212 @@
 """Shared fixtures: the dbt manifest and the Dagster definitions are built once per test session; each
-test that needs a data dir builds its own under tmp_path and points JOULO_DATA_DIR at it."""
+test that needs a data dir builds its own under tmp_path and points JOULO_DATA_DIR at it.
+
+Also the suite's rules, for every test without it doing anything (README, Testing): each test is put in the
+`slow` or `fast` tier, the developer's environment is kept out, hypothesis runs derandomized in CI, and no
+process a test started may outlive the session."""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
+import re
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
+from hypothesis import settings as hypothesis_settings
 
 from joulo_pipelines.lib.paths import DataDir
+
+TESTS_DIR = Path(__file__).parent
+
+# --- Tiers -------------------------------------------------------------------------------------------------
+# A test is slow when it, a fixture it uses, or a helper of this folder they call (followed by name, all the
+# way down) does one of these; everything else is fast. A test may say `@pytest.mark.slow` (or `fast`)
+# itself, which wins.
+SLOW_FIXTURES = {"demo_world"}  # built once per session, but minutes: whoever needs it is in the slow tier
+SLOW_WORK = {
+    # `joulo run --quarter`, `joulo demo` or `joulo bench` (cli.main or a subprocess), or the quarter's job
+    "builds a quarter": re.compile(r'"run",\s*"--quarter"|[\[,]\s*"(demo|bench)"\s*[,\]]|\brun_benchmark\('
+                                   r'|"quarter_job"\)\.execute'),
+    "runs dbt": re.compile(r"DBT_EXECUTABLE|\bdbt_executable\b|\[\s*\"dbt\""),
+    "starts PostgreSQL": re.compile(r"\bpg_ctl\b|\binitdb\b"),
+    "runs Chromium": re.compile(r"chromium", re.IGNORECASE),
+    "runs a third-party server or simulator": re.compile(
+        r"third_party_ocpp|ocpi-reference|REFERENCE_PYTHON|SIMULATOR\b"),
+}
+FAST_TEST_SECONDS = 20  # a fast test slower than this is named at the end of the run
+_IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*\b")
+_source_cache: dict[object, str] = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: builds a quarter, starts Postgres, Chromium or a third-party "
+                                       "server or simulator (set by tests/conftest.py)")
+    config.addinivalue_line("markers", "fast: everything else; `make test-fast` runs these")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("slow") or item.get_closest_marker("fast"):
+            continue
+        reason = _slow_because(item)
+        item.add_marker(pytest.mark.slow(reason=reason) if reason else pytest.mark.fast)
+    items[:] = _demo_world_first(items)
+
+
+def _demo_world_first(items: list) -> list:
+    """Modules in the order the xdist workers take them: one that needs the demo world first (its worker
+    builds it), then the slow modules that do not need it and the fast ones (the other workers' work while
+    it builds), then the rest of the demo world's. A module's tests stay together."""
+    modules: dict[str, list] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def uses_demo_world(module_items) -> bool:
+        return any(SLOW_FIXTURES.intersection(item.fixturenames) for item in module_items)
+
+    first = next((name for name, module_items in modules.items() if uses_demo_world(module_items)), None)
+
+    def rank(name: str) -> int:
+        if name == first:
+            return 0
+        if uses_demo_world(modules[name]):
+            return 3
+        return 1 if any(item.get_closest_marker("slow") for item in modules[name]) else 2
+
+    return [item for name in sorted(modules, key=rank) for item in modules[name]]
+
+
+def _slow_because(item) -> str | None:
+    used = SLOW_FIXTURES.intersection(item.fixturenames)
+    if used:
+        return f"uses {', '.join(sorted(used))}"
+    functions = [getattr(item, "function", None)]
+    for name in item.fixturenames:
+        functions += [definition.func for definition in item._fixtureinfo.name2fixturedefs.get(name, ())]
+    seen: set[int] = set()
+    while functions:
+        function = functions.pop()
+        if function is None:
+            continue
+        function = inspect.unwrap(function)
+        if id(function) in seen or not _defined_here(function):
+            continue
+        seen.add(id(function))
+        source = _source(function)
+        for what, pattern in SLOW_WORK.items():
+            if pattern.search(source):
+                return f"{what} ({function.__qualname__})"
+        namespace = vars(inspect.getmodule(function))
+        functions += [namespace[name] for name in set(_IDENTIFIER.findall(source))
+                      if inspect.isfunction(namespace.get(name)) or inspect.isclass(namespace.get(name))]
+    return None
+
+
+def _defined_here(function) -> bool:
+    try:
+        return Path(inspect.getsourcefile(function) or "").is_relative_to(TESTS_DIR)
+    except TypeError:
+        return False
+
+
+def _source(function) -> str:
+    if function not in _source_cache:
+        try:
+            _source_cache[function] = inspect.getsource(function)
+        except (OSError, TypeError):
+            _source_cache[function] = ""
+    return _source_cache[function]
+
+
+_seconds_by_test: dict[str, float] = {}
+_slow_fast_tests: list[tuple[str, float]] = []
+
+
+def pytest_runtest_logreport(report):
+    """Setup, call and teardown added up (under xdist this runs in the controller, with every worker's)."""
+    if "fast" not in report.keywords:
+        return
+    took = _seconds_by_test[report.nodeid] = _seconds_by_test.get(report.nodeid, 0.0) + report.duration
+    if report.when == "teardown" and took > FAST_TEST_SECONDS:
+        _slow_fast_tests.append((report.nodeid, took))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _slow_fast_tests:
+        terminalreporter.section("fast tests slower than the fast tier allows")
+        for nodeid, took in sorted(_slow_fast_tests, key=lambda entry: -entry[1]):
+            terminalreporter.write_line(f"{took:6.1f} s  {nodeid}: mark it slow, or teach tests/conftest.py "
+                                        "what makes it slow")
+
+
+# --- Hypothesis: derandomized in CI (each property test's seed fixed by the test), random elsewhere; a
+# failure prints the blob that reproduces it. No deadline: a loaded machine is not a failure.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+hypothesis_settings.register_profile("dev", print_blob=True, deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+
+def pytest_report_header(config):
+    profile = hypothesis_settings.get_current_profile_name()
+    seed = ("derandomized: each test's seed is derived from the test itself, the same on every run"
+            if hypothesis_settings.default.derandomize else
+            "random seeds: a failure prints @reproduce_failure; `--hypothesis-seed=N` fixes one")
+    return f"hypothesis profile {profile!r} ({seed})"
+
+
+# --- The developer's shell stays out -----------------------------------------------------------------------
+CLEARED_ENV = re.compile(r"^(DAGSTER_PG_|JOULO_SMTP_)|^JOULO_AS_OF$")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_environment(tmp_path_factory):
+    """No Postgres, SMTP or as-of date from the developer's shell (tests that need one set it), and this
+    worker's own data dir for code that reads JOULO_DATA_DIR without a fixture having set it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name in [name for name in os.environ if CLEARED_ENV.search(name)]:
+            monkeypatch.delenv(name)
+        default = tmp_path_factory.mktemp("default_data_dir")
+        monkeypatch.setenv("JOULO_DATA_DIR", str(default))
+        monkeypatch.setenv("DAGSTER_HOME", str(default / "dagster_home"))
+        yield
+
+
+# --- No process outlives the suite -------------------------------------------------------------------------
+# Python's own helpers that end with their parent, not processes a test started.
+_PYTHON_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+PROCESS_GRACE_SECONDS = 30  # for a process told to stop to finish stopping
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_outlives_the_session(_clean_environment):
+    """Checked by each process that runs tests (each xdist worker for the tests it ran). Set up first, so
+    torn down last: after every other fixture stopped what it started."""
+    yield
+    children = [child for child in psutil.Process().children(recursive=True) if not _python_helper(child)]
+    _, alive = psutil.wait_procs(children, timeout=PROCESS_GRACE_SECONDS)
+    if alive:
+        listed = "\n".join(f"  pid {process.pid}: {_command_line(process)}" for process in alive)
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        pytest.fail(f"processes started by the tests were still running when they ended (now killed):\n{listed}",
+                    pytrace=False)
+
+
+def _python_helper(process: psutil.Process) -> bool:
+    return any(helper in _command_line(process) for helper in _PYTHON_HELPERS)
+
+
+def _command_line(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())[:300]
+    except psutil.Error:  # gone in the meantime
+        return "(gone)"
+
 
 PARTNER_DEFAULTS = {
     "payout_model": "direct",
@@ -76,18 +273,30 @@ def _point_env_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
 @pytest.fixture(scope="session")
 def demo_world(tmp_path_factory, definitions) -> DataDir:
     """A small demo world (~80 customers, all of 2026) ingested and built for 2026-Q1..Q4, once per test
-    session. Read-only: a test that changes data uses `demo_world_copy`."""
+    run: under xdist the first worker to need it builds it and the others wait for it (a file lock in the
+    run's shared temp dir). Read-only: a test that changes data uses `demo_world_copy`."""
+    from filelock import FileLock
+
     from joulo_pipelines import cli
     from joulo_pipelines.lib.demo_data import generate_demo
 
-    root = tmp_path_factory.mktemp("demo_world") / "data"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        data_dir = _point_env_at(root, monkeypatch)
-        generate_demo(data_dir, scale=0.06)
-        assert cli.main(["ingest"]) == 0
-        for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
-            assert cli.main(["run", "--quarter", quarter]) == 0
-    return data_dir
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    root, built = shared / "demo_world" / "data", shared / "demo_world" / "built"
+    with FileLock(shared / "demo_world.lock"):
+        if not built.exists():
+            import shutil
+
+            shutil.rmtree(root.parent, ignore_errors=True)  # a build that failed half-way
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                data_dir = _point_env_at(root, monkeypatch)
+                generate_demo(data_dir, scale=0.06)
+                assert cli.main(["ingest"]) == 0
+                for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
+                    assert cli.main(["run", "--quarter", quarter]) == 0
+            built.touch()
+    return DataDir(root)
 
 
 @pytest.fixture

@@ -110,6 +110,14 @@ class GatewayProcess:
                 self._started.set()
         self._started.set()
 
+    @classmethod
+    async def start(cls, port: int = 0) -> "GatewayProcess":
+        """Started from a thread, so the event loop (the charge points) goes on while it starts."""
+        return await asyncio.to_thread(cls, port)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         try:

@@ -18,7 +18,7 @@ from joulo_pipelines.lib.api.delivery import RetryPolicy
 from joulo_pipelines.lib.api.webhooks import event_id, record_event
 from test_api_servers import ApiServer, WebhookReceiver, enrolment, until
 
-FAST_RETRIES = RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0, max_attempts=4, timeout_seconds=5)
+FAST_RETRIES = RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0, max_attempts=4, timeout_seconds=60)
 SETTINGS = ApiSettings(rate_limit="100000/minute", max_body_bytes=64 * 1024, allow_http_webhooks=True,
                        retry=FAST_RETRIES, poll_seconds=0.1)
 
@@ -49,12 +49,12 @@ def api(module_data_dir, access_lines):
 
 @pytest.fixture(scope="module")
 def alpha(api):
-    return httpx.Client(base_url=api.url, headers=api.key("alpha"), timeout=30)
+    return httpx.Client(base_url=api.url, headers=api.key("alpha"), timeout=120)
 
 
 @pytest.fixture(scope="module")
 def beta(api):
-    return httpx.Client(base_url=api.url, headers=api.key("beta"), timeout=30)
+    return httpx.Client(base_url=api.url, headers=api.key("beta"), timeout=120)
 
 
 def landed_customers(api, partner_id: str) -> list[tuple]:

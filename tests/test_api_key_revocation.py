@@ -12,7 +12,7 @@ from joulo_pipelines import cli
 from joulo_pipelines.lib.api.app import ApiSettings
 from test_api_servers import ApiServer, WebhookReceiver, enrolment
 
-SETTINGS = ApiSettings(rate_limit="100000/minute", allow_private_webhooks=True, deliver_webhooks=False)
+SETTINGS = ApiSettings(rate_limit="100000/minute", allow_http_webhooks=True, deliver_webhooks=False)
 
 
 def issue_key(partner_id: str, capsys) -> tuple[str, str]:

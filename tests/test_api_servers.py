@@ -34,7 +34,7 @@ class ApiServer:
 
     def __exit__(self, *_exc) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=300)
         self.socket.close()
 
     def key(self, partner_id: str) -> dict:
@@ -94,15 +94,16 @@ class WebhookReceiver:
         return [e for e in self.received if e["type"] == event_type]
 
 
-def until(condition, what: str, timeout: float = 60.0):
-    """Wait for something another thread or process does; the timeout only bounds a failure."""
+def until(condition, what: str, timeout: float = 300.0):
+    """Wait for something another thread or process does; the timeout only bounds a failure (generous: a
+    loaded machine is slow, not broken)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"waited {timeout:.0f} s for {what}")
 
 
 def enrolment(ref: str, ean: str, charge_point_ref: str, **overrides) -> dict:

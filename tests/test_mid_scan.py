@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
-import subprocess
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from chromium import dump_dom
 from joulo_pipelines import cli
 from joulo_pipelines.lib.mid_scan import ere_per_kwh_for, scan_prospect, summarise
 
@@ -101,19 +100,6 @@ def test_a_missing_required_column_names_the_file_and_the_column(data_dir, tmp_p
     assert str(bad) in error and "model" in error and "missing" in error
 
 
-def _dump_dom(html: Path, profile: Path) -> str:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.fail("chromium is not installed: run scripts/install-test-deps.sh (make test does)")
-    result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--dump-dom", html.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    )
-    return result.stdout
-
-
 def test_the_html_rendered_in_chromium_shows_the_counts_of_the_csv(data_dir, prospect, tmp_path):
     out = tmp_path / "scan"
     assert cli.main(["mid-scan", str(prospect["charge_points"]), "--customers", str(prospect["customers"]),
@@ -124,7 +110,7 @@ def test_the_html_rendered_in_chromium_shows_the_counts_of_the_csv(data_dir, pro
     csv_statuses = Counter(row["status"] for row in rows)
     csv_reasons = Counter(reason for row in rows for reason in row["reasons"].split(";") if reason)
 
-    dom = _dump_dom(out / "mid_scan.html", tmp_path / "chromium-profile")
+    dom = dump_dom(out / "mid_scan.html", tmp_path / "chromium-profile")
     shown = {status: int(re.search(rf'id="count-{status}">(\d+)<', dom).group(1))
              for status in ("eligible", "action_needed", "not_eligible")}
     assert shown == {status: csv_statuses.get(status, 0) for status in shown}

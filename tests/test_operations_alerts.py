@@ -4,15 +4,14 @@ SMTP server on loopback when SMTP is configured; personal data masked in both.""
 from __future__ import annotations
 
 import json
-import socket
 
 import dagster as dg
 import pytest
-from aiosmtpd.controller import Controller
 
 from joulo_pipelines.defs.operations.resources import AlertsResource
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.alerts import redact
+from smtp_server import SmtpServer
 
 CUSTOMER_EMAIL = "jan.jansen@mail.example"
 CUSTOMER_IBAN = "NL91ABNA0417164300"
@@ -29,14 +28,11 @@ class Inbox:
 
 @pytest.fixture
 def smtp_server():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = SmtpServer(inbox)
     controller.start()
     try:
-        yield port, inbox
+        yield controller.port, inbox
     finally:
         controller.stop()
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
-import socket
-import subprocess
-from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from joulo_pipelines.lib.payouts.service import run_quarter
 from joulo_pipelines.lib.quarters import Quarter
+from chromium import dump_dom
 from payouts_world import booking, build_world, customer
+from smtp_server import SmtpServer
 
 IBAN_A1, IBAN_A2 = "NL02ABNA0123456789", "NL02ABNA0123456780"  # A2: check digits wrong
 
@@ -36,16 +33,10 @@ class Inbox:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_inbox():
     inbox = Inbox(refuse=1)
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller = SmtpServer(inbox)
     controller.start()
     yield inbox, controller.port
     controller.stop()
@@ -99,20 +90,13 @@ def test_payout_emails_arrive_once_with_the_right_totals_and_no_other_customers_
     assert written["Message-ID"] == by_recipient["a1@example.org"]["Message-ID"]
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists(),
-                    reason="needs headless Chromium (scripts/install-test-deps.sh)")
 def test_the_html_email_rendered_in_headless_chromium_shows_the_breakdown(data_dir, tmp_path):
     world(data_dir, None)
     run_quarter(data_dir, Quarter(2026, 1), approve=True)  # no SMTP configured: the .eml files only
     eml = data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "emails" / "A1.eml"
     page = tmp_path / "a1.html"
     page.write_text(body(email.message_from_bytes(eml.read_bytes(), policy=email.policy.default))[1])
-    profile = tmp_path / "chromium-profile"
-    dom = subprocess.run(
-        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--blink-settings=imagesEnabled=false", f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = dump_dom(page, tmp_path / "chromium-profile", "--blink-settings=imagesEnabled=false")
     assert '<table id="breakdown"' in dom
     rows = [row for row in dom.split("<tr")[1:] if "</td>" in row]
     text = " ".join(rows)

@@ -7,45 +7,17 @@ from __future__ import annotations
 import csv
 import re
 import shutil
-import struct
-import subprocess
 from decimal import Decimal
 from html import unescape
 from pathlib import Path
 
 import duckdb
-import pytest
 
+from chromium import dump_dom, run_chromium, screenshot
 from joulo_pipelines import cli
 
 QUARTER, START = "2026-Q2", "2026-04-01"
 PARTNERS = ("voltnet", "laadwerk", "groenstroom")
-
-
-def _chromium() -> str:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.fail("chromium is not installed: run scripts/install-test-deps.sh (make test does)")
-    return chromium
-
-
-def _chromium_run(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-         f"--user-data-dir={profile}", *arguments],
-        capture_output=True, text=True, timeout=180, check=True)
-
-
-def dump_dom(html: Path, profile: Path) -> str:
-    return _chromium_run(profile, "--dump-dom", html.as_uri()).stdout
-
-
-def screenshot(html: Path, png: Path, profile: Path, size: str = "1280,2400") -> tuple[int, int]:
-    _chromium_run(profile, f"--screenshot={png}", f"--window-size={size}", html.as_uri())
-    header = png.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
-    return struct.unpack(">II", header[16:24])
 
 
 def figures(dom: str) -> dict[str, str]:
@@ -201,7 +173,7 @@ def test_a_customers_statement_shows_that_customers_figures_and_prints(in_demo_w
     assert not [value for other in others for value in other if value in dom]
     assert "@media print" in page.read_text(encoding="utf-8")
     pdf = tmp_path / "statement.pdf"
-    _chromium_run(tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri())
+    run_chromium(tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri())
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
 
 
