@@ -1,4 +1,3 @@
-import dagster as dg
 
 
 def test_definitions_load_with_the_jobs_sensor_and_quarterly_marts(definitions):

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.payouts.amounts import Booking, Customer, History, PriceBook, payout_lines
+from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PriceBook, payout_lines
 from joulo_pipelines.lib.payouts.money import NoPriceError, allocate, cents_to_eur, realised_price, split_gross, to_cents
 from joulo_pipelines.lib.payouts.settings import Sale
 from joulo_pipelines.lib.quarters import Quarter

@@ -4,7 +4,6 @@ as partner file drops. Vectorised and seeded; cached by its parameters, since it
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import numpy as np
