@@ -176,7 +176,11 @@ def racing_world(demo_world, postgres_url, tmp_path_factory):
                 handle.close()  # each process has its own
             try:
                 idle, progress = 0, None
-                while instance.get_backfill(backfill_id).status == BulkActionStatus.REQUESTED \
+                # Until the backfill is done and so are its runs (a run's own end is recorded after the
+                # materializations that complete the backfill).
+                backfill_runs = dg.RunsFilter(tags={"dagster/backfill": backfill_id})
+                while (instance.get_backfill(backfill_id).status == BulkActionStatus.REQUESTED
+                       or not all(run.is_finished for run in instance.get_runs(backfill_runs))) \
                         and idle < IDLE_ITERATIONS:
                     list(execute_backfill_iteration(workspace, logger))
                     list(run_queue.run_iteration(workspace))
@@ -191,11 +195,11 @@ def racing_world(demo_world, postgres_url, tmp_path_factory):
                     if process.poll() is None:
                         process.kill()
                         process.wait()
-            backfill_runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            runs = instance.get_runs(backfill_runs)
             yield {
                 "world": world, "instance": instance, "backfill": instance.get_backfill(backfill_id),
-                "backfill_runs": backfill_runs,
-                "pending": _pending(instance.get_backfill(backfill_id), backfill_runs, idle),
+                "backfill_runs": runs,
+                "pending": _pending(instance.get_backfill(backfill_id), runs, idle),
                 "others": [(process.returncode, output) for process, output in zip(others, outputs)],
                 "all_runs": instance.get_runs(),
             }
@@ -236,7 +240,9 @@ def test_a_backfill_the_sensor_job_and_a_manual_run_started_together_all_succeed
     assert all(run.tags.get("dagster/asset_partition_range_end", run.tags.get("dagster/partition"))
                == run.tags.get("dagster/asset_partition_range_start", run.tags.get("dagster/partition"))
                for run in runs)
-    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs), [
+        (run.tags.get("dagster/partition", run.tags.get("dagster/asset_partition_range_start")), run.status.value)
+        for run in runs]
     for run in runs:
         engine_messages = [record.event_log_entry.message for record in racing_world["instance"].get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT).records]
