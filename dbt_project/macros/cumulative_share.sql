@@ -31,5 +31,7 @@
   implausible_energy, with its registers in the detail, instead of failing the build.
 -#}
 {% macro wh_to_kwh_saturated(wh) -%}
-    cast(greatest(least(({{ wh }}) * 0.001, 999999999999), -999999999999) as decimal(18, 6))
+    {#- DuckDB's least and greatest skip NULLs: a missing register must stay missing, not become the bound. -#}
+    cast(case when ({{ wh }}) is not null
+        then greatest(least(({{ wh }}) * 0.001, 999999999999), -999999999999) end as decimal(18, 6))
 {%- endmacro %}
