@@ -48,7 +48,7 @@ $(THIRD_PARTY_OCPP)/node_modules/.installed: $(THIRD_PARTY_OCPP)/package-lock.js
 # run between two changes. Both on every core, a test module per worker.
 PYTEST_WORKERS ?= auto
 test: install test-deps $(OCPI_REFERENCE_VENV)/.installed $(THIRD_PARTY_OCPP)/node_modules/.installed
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=25
 
 test-fast: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m fast
