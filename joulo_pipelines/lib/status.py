@@ -21,40 +21,36 @@ def warehouse(data_dir: DataDir):
 
 def files_by_partner(data_dir: DataDir) -> list[tuple]:
     """(partner, files landed, files with quarantined rows, files rejected whole, rows loaded, rows quarantined)."""
-    pattern = data_dir.landing / "*" / "manifest" / "*.json"
-    if not any(data_dir.landing.glob("*/manifest/*.json")):
-        return []
-    with duckdb.connect() as con:
-        return con.execute(
-            f"""
-            select partner_id,
-                   count(*) filter (where status in ('landed', 'landed_with_errors')),
-                   count(*) filter (where status = 'landed_with_errors'),
-                   count(*) filter (where status = 'rejected'),
-                   sum(rows_loaded), sum(rows_rejected)
-            from read_json('{pattern}', format = 'auto')
-            where partner_id is not null
-            group by partner_id order by partner_id
-            """
-        ).fetchall()
+    return _from_manifests(data_dir, """
+        select partner_id,
+               count(*) filter (where status in ('landed', 'landed_with_errors')),
+               count(*) filter (where status = 'landed_with_errors'),
+               count(*) filter (where status = 'rejected'),
+               sum(rows_loaded), sum(rows_rejected)
+        from read_json($pattern, format = 'auto')
+        where partner_id is not null
+        group by partner_id order by partner_id
+        """)
 
 
 def files_refused(data_dir: DataDir) -> list[tuple]:
     """(partner, file, reason) of every file rejected whole and every inbox entry the intake would not read
     (links, FIFOs): the reasons hold no cell values."""
-    pattern = data_dir.landing / "*" / "manifest" / "*.json"
+    return _from_manifests(data_dir, """
+        select partner_id, source_file, coalesce(array_to_string(reasons, '; '), 'see quarantine_report')
+        from read_json($pattern, format = 'auto', columns = {partner_id: 'VARCHAR', source_file: 'VARCHAR',
+                       status: 'VARCHAR', reasons: 'VARCHAR[]'})
+        where status = 'rejected' and partner_id is not null
+        order by partner_id, source_file
+        """)
+
+
+def _from_manifests(data_dir: DataDir, sql: str) -> list[tuple]:
+    """`sql` over every landing manifest (`$pattern`); no rows before the first file landed."""
     if not any(data_dir.landing.glob("*/manifest/*.json")):
         return []
     with duckdb.connect() as con:
-        return con.execute(
-            f"""
-            select partner_id, source_file, coalesce(array_to_string(reasons, '; '), 'see quarantine_report')
-            from read_json('{pattern}', format = 'auto', columns = {{partner_id: 'VARCHAR', source_file: 'VARCHAR',
-                           status: 'VARCHAR', reasons: 'VARCHAR[]'}})
-            where status = 'rejected' and partner_id is not null
-            order by partner_id, source_file
-            """
-        ).fetchall()
+        return con.execute(sql, {"pattern": str(data_dir.landing / "*" / "manifest" / "*.json")}).fetchall()
 
 
 def quarter_totals(data_dir: DataDir) -> list[tuple]:
