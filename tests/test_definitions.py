@@ -14,3 +14,23 @@ def test_dbt_vars_are_the_quarter_as_local_dates():
 
     window = quarterly_partitions.time_window_for_partition_key("2026-10-01")
     assert dbt_vars_for(window) == {"quarter_start": "2026-10-01", "quarter_end": "2027-01-01"}
+
+
+def test_the_dbt_resource_knows_the_dbt_it_runs_without_asking_it_and_opens_no_adapter(definitions):
+    """WarehouseDbt replaces two dagster-dbt internals; if an upgrade renames or stops calling them, the
+    override would quietly do nothing (and dbt would be asked again on every quarter run)."""
+    import inspect
+    import re
+    import subprocess
+
+    from dagster_dbt import DbtCliResource
+    from packaging.version import Version
+
+    from joulo_pipelines.lib.paths import DBT_EXECUTABLE
+
+    cli_source = inspect.getsource(DbtCliResource.cli)
+    assert "self._cli_version" in cli_source and "self._initialize_dbt_core_adapter(" in cli_source
+    resource = definitions.resources["dbt"]
+    asked = subprocess.run([str(DBT_EXECUTABLE), "--version"], capture_output=True, text=True, check=True).stdout
+    assert resource._cli_version == Version(re.search(r"installed: (\d+\.\d+\.\d+)", asked).group(1))
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
