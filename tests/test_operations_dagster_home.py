@@ -63,3 +63,10 @@ def test_every_asset_the_quarter_job_builds_waits_for_the_warehouse_pool(definit
     outside = [node.key.to_user_string() for node in asset_graph.asset_nodes
                if node.is_materializable and node.group_name != "landing" and WAREHOUSE_POOL not in node.pools]
     assert outside == []
+
+
+def test_every_step_of_the_quarter_job_waits_for_the_warehouse_pool(definitions):
+    """The asset checks are steps of their own that open warehouse.duckdb too: in a run with the multiprocess
+    executor (a backfill's), one outside the pool ran in its own process while another run's dbt wrote."""
+    job = definitions.get_repository_def().get_job("quarter_job")
+    assert [node.name for node in job.graph.node_defs if node.pool != WAREHOUSE_POOL] == []

@@ -7,6 +7,7 @@ point) failing is a bug, so that check errors. Metadata holds counts per rule, n
 
 import dagster as dg
 
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.log_scrub import errors_scrubbed
 from joulo_pipelines.lib.pandera_models import (
@@ -17,6 +18,8 @@ from joulo_pipelines.lib.pandera_models import (
 )
 from joulo_pipelines.lib.status import warehouse
 
+# Each check reads warehouse.duckdb in a step of its own (its own process under the multiprocess executor):
+# in the pool, like every other reader and writer of it.
 # Only columns without personal data are read (no names, emails, IBANs, street addresses).
 _QUERIES = {
     "customers": "select partner_id, customer_ref, ean, postal_code, mandate_valid_from, mandate_valid_until "
@@ -40,19 +43,19 @@ def _check(data_dir: DataDirResource, name: str, model, severity: dg.AssetCheckS
     )
 
 
-@dg.asset_check(asset=dg.AssetKey(["intermediate", "int_customers_latest"]), blocking=False,
+@dg.asset_check(asset=dg.AssetKey(["intermediate", "int_customers_latest"]), blocking=False, pool=WAREHOUSE_POOL,
                 description="Customers against CustomerModel: EAN (GS1, 871), Dutch postal code, whole-year mandates.")
 def customers_conform_to_customer_model(data_dir: DataDirResource) -> dg.AssetCheckResult:
     return _check(data_dir, "customers", CustomerModel, dg.AssetCheckSeverity.WARN)
 
 
-@dg.asset_check(asset=dg.AssetKey(["intermediate", "int_charge_points_latest"]), blocking=False,
+@dg.asset_check(asset=dg.AssetKey(["intermediate", "int_charge_points_latest"]), blocking=False, pool=WAREHOUSE_POOL,
                 description="Charge points against ChargePointModel: meter serial present, one row per charge point.")
 def charge_points_conform_to_charge_point_model(data_dir: DataDirResource) -> dg.AssetCheckResult:
     return _check(data_dir, "charge_points", ChargePointModel, dg.AssetCheckSeverity.WARN)
 
 
-@dg.asset_check(asset=dg.AssetKey(["marts", "fct_charge_point_eligibility"]), blocking=True,
+@dg.asset_check(asset=dg.AssetKey(["marts", "fct_charge_point_eligibility"]), blocking=True, pool=WAREHOUSE_POOL,
                 description="Eligibility invariants: no kWh booked for an ineligible charge point, and more.")
 def eligibility_holds_its_invariants(data_dir: DataDirResource) -> dg.AssetCheckResult:
     return _check(data_dir, "eligibility", EligibilityModel, dg.AssetCheckSeverity.ERROR)

@@ -1,5 +1,6 @@
 import dagster as dg
 
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.log_scrub import errors_scrubbed
 from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
@@ -11,6 +12,7 @@ from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
                      dg.AssetKey(["marts", "fct_charge_point_quarter_energy"])],
     description="Every kWh explained: per partner, EAN and quarter, raw delivered = clean + adjusted, exactly.",
     blocking=True,
+    pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, in a step of its own
 )
 def energy_reconciles(data_dir: DataDirResource) -> dg.AssetCheckResult:
     with errors_scrubbed(data_dir.data_dir.root), warehouse(data_dir.data_dir) as con:
