@@ -12,7 +12,7 @@ from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
-from joulo_pipelines.lib.intake import ensure_landing_schemas
+from joulo_pipelines.lib.landing import ensure_landing_schemas
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
 
 
