@@ -17,9 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from joulo_pipelines.lib.contract import DATASETS, DUCKDB_TYPES, LINEAGE_COLUMNS
+from joulo_pipelines.lib.partners import PartnerRegistry
 from joulo_pipelines.lib.paths import DataDir
 
 CDR_DATASET = "ocpi_cdrs"
+PARTNERS_DATASET = "partners"
 # The landed CDR row, in order, as DuckDB types: lib/ocpi/pull.py writes it, dbt's ocpi source reads it.
 CDR_COLUMNS: dict[str, str] = {
     "partner_id": "VARCHAR",
@@ -56,6 +58,22 @@ _ARROW_TYPES = {
     "BIGINT": pa.int64(),
 }
 CDR_SCHEMA = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in CDR_COLUMNS.items()])
+
+
+def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
+    """What the warehouse's rules need of the partner registry (config/partners.yaml), as data beside the
+    partners' own: landing/_registry/partners/partners.parquet (partner_id, payout_model), dbt's source
+    landing.partners. The intake writes it, and the warehouse asset before every build, so a registry
+    change counts from the next run without dbt reading our config."""
+    target = data_dir.landing / "_registry" / PARTNERS_DATASET / "partners.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    table = pa.table({"partner_id": [p.id for p in registry.partners],
+                      "payout_model": [p.payout_model for p in registry.partners]},
+                     schema=pa.schema([("partner_id", pa.string()), ("payout_model", pa.string())]))
+    pq.write_table(table, temporary)
+    os.replace(temporary, target)
+    return target
 
 
 def _schema_file(data_dir: DataDir, dataset: str) -> Path:
