@@ -175,7 +175,7 @@ def test_a_key_of_one_partner_gets_nothing_of_another_on_any_endpoint(api, alpha
     }
     # POST /v1/customers with another partner's customer_ref creates the caller's own customer of that name.
     creating = {("POST", "/v1/customers"), ("POST", "/v1/webhooks")}
-    document = httpx.get(f"{api.url}/openapi.json").json()
+    document = httpx.get(f"{api.url}/openapi.json", timeout=120).json()
     routes = {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
     assert routes == set(probes) | set(listings) | creating, "a new endpoint needs its isolation probe here"
     for endpoint, probe in probes.items():
@@ -194,7 +194,7 @@ def test_a_key_of_one_partner_gets_nothing_of_another_on_any_endpoint(api, alpha
 
 
 def test_requests_without_a_valid_key_are_refused(api):
-    with httpx.Client(base_url=api.url) as anonymous:
+    with httpx.Client(base_url=api.url, timeout=120) as anonymous:
         assert anonymous.get("/v1/customers/C-LAND").status_code == 401
         assert anonymous.get("/v1/customers/C-LAND", headers={"Authorization": "Bearer jk_nope_nope"}).status_code == 401
 
@@ -215,7 +215,7 @@ def test_a_body_over_the_limit_is_refused_with_413(alpha):
 
 def test_the_rate_limit_answers_429_with_retry_after(module_data_dir):
     settings = ApiSettings(rate_limit="5/minute", deliver_webhooks=False)
-    with ApiServer(module_data_dir, settings) as server, httpx.Client(base_url=server.url) as client:
+    with ApiServer(module_data_dir, settings) as server, httpx.Client(base_url=server.url, timeout=120) as client:
         first, second = server.key("alpha"), server.key("alpha")
         answers = [client.get("/v1/webhooks", headers=first).status_code for _ in range(6)]
         assert answers == [200] * 5 + [429]
@@ -278,7 +278,7 @@ def test_a_receiver_that_never_answers_gets_a_bounded_number_of_attempts(api, al
 
 def test_webhook_urls_on_private_networks_are_refused_by_default(module_data_dir):
     with ApiServer(module_data_dir, ApiSettings(deliver_webhooks=False)) as server:
-        with httpx.Client(base_url=server.url, headers=server.key("alpha")) as client:
+        with httpx.Client(base_url=server.url, headers=server.key("alpha"), timeout=120) as client:
             refused = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:8080/hooks"})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "url"]
 

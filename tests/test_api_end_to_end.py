@@ -105,5 +105,5 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
 
         revoked = client.delete("/v1/customers/API-E2E-1/mandate").json()
         assert revoked["state"] == "received" and revoked["mandate"]["revoked_at"]
-        with httpx.Client(base_url=server.url, headers=server.key("laadwerk")) as other:
+        with httpx.Client(base_url=server.url, headers=server.key("laadwerk"), timeout=120) as other:
             assert other.get("/v1/customers/API-E2E-1").status_code == 404

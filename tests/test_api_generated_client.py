@@ -22,7 +22,7 @@ GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 
 
 def generate_client(openapi_url: str, folder: Path):
-    (folder / "openapi.json").write_bytes(httpx.get(openapi_url).content)
+    (folder / "openapi.json").write_bytes(httpx.get(openapi_url, timeout=300.0).content)
     (folder / "config.yaml").write_text("post_hooks: []\n")  # no formatter needed to import it
     subprocess.run([str(GENERATOR), "generate", "--path", str(folder / "openapi.json"), "--meta", "none",
                     "--output-path", str(folder / "partner_client"), "--config", str(folder / "config.yaml")],
@@ -44,8 +44,10 @@ def test_a_generated_client_enrols_follows_revokes_and_subscribes(data_dir, tmp_
         from partner_client.models import CustomerStatus, Enrolment, WebhookIn
 
         token = lambda partner: server.key(partner)["Authorization"].removeprefix("Bearer ")  # noqa: E731
-        alpha = generated.AuthenticatedClient(base_url=server.url, token=token("alpha"))
-        beta = generated.AuthenticatedClient(base_url=server.url, token=token("beta"))
+        # httpx's default 5 s per request is a deadline a loaded machine exceeds; the test's limit bounds a hang.
+        patient = httpx.Timeout(300.0)
+        alpha = generated.AuthenticatedClient(base_url=server.url, token=token("alpha"), timeout=patient)
+        beta = generated.AuthenticatedClient(base_url=server.url, token=token("beta"), timeout=patient)
 
         body = Enrolment.from_dict(enrolment("GEN-1", "871000000000000013", "GEN-CP-1"))
         created = enrol_customer.sync_detailed(client=alpha, body=body, idempotency_key="gen-1")

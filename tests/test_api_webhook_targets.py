@@ -137,7 +137,7 @@ def test_a_url_checked_public_at_registration_is_refused_when_it_resolves_privat
 def test_registration_refuses_every_address_that_is_not_public(data_dir, monkeypatch, address):
     Dns(monkeypatch, address)
     with ApiServer(data_dir, ApiSettings(deliver_webhooks=False)) as server, \
-            httpx.Client(base_url=server.url, headers=server.key("alpha")) as client:
+            httpx.Client(base_url=server.url, headers=server.key("alpha"), timeout=120) as client:
         refused = client.post("/v1/webhooks", json={"url": f"https://{HOOK_HOST}/hooks"})
     assert refused.status_code == 422
     assert refused.json()["detail"] == [{"loc": ["body", "url"], "type": "value_error",

@@ -26,10 +26,8 @@ from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.contract import (
     ACCEPTED,
     CONTROL_CHARACTERS,
-    DATASETS,
     EMAIL_PATTERN,
     DUCKDB_TYPES,
-    LINEAGE_COLUMNS,
     MAX_HEADER_BYTES,
     MAX_LINE_BYTES,
     REF_MAX_LENGTH,
@@ -40,7 +38,7 @@ from joulo_pipelines.lib.contract import (
     dataset_for_file,
     visible,
 )
-from joulo_pipelines.lib.ocpi.pull import ensure_cdr_schema
+from joulo_pipelines.lib.landing import ensure_landing_schemas
 from joulo_pipelines.lib.paths import DataDir
 
 ERROR_COLUMNS = ("file", "row", "column", "value", "reason")
@@ -654,24 +652,3 @@ def _write_rejected_lines(path: Path, rows: set[int], target: Path) -> None:
     header, *lines = found
     content = header[1] + "\n" + "".join(f"{text}\n" for _, text in lines)
     _write_atomically(target, content.lstrip("\ufeff").encode())
-
-
-def ensure_landing_schemas(data_dir: DataDir) -> None:
-    """An empty Parquet file per dataset under landing/_schema/, so dbt's globs always match and always see
-    every column, even before the first partner file or when no partner sends an optional dataset."""
-    con = duckdb.connect()
-    try:
-        for dataset in DATASETS.values():
-            target = data_dir.landing / "_schema" / dataset.name / "empty.parquet"
-            if target.exists():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            columns = [f"null::{kind} as {name}" for name, kind in LINEAGE_COLUMNS.items()]
-            columns += [f"null::{DUCKDB_TYPES[c.type]} as {c.name}" for c in dataset.columns]
-            con.execute(f"copy (select {', '.join(columns)} where false) to '{target}' (format parquet)")
-        manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
-        if not manifest.exists():
-            _write_atomically(manifest, b"[]")
-        ensure_cdr_schema(data_dir)
-    finally:
-        con.close()

@@ -7,8 +7,6 @@ on one line (the booking's schema takes no line breaks in them)."""
 import pandas as pd
 
 from joulo_pipelines.lib.eligibility_rules import ean_problem, iban_problem, is_dutch_postal_code
-from joulo_pipelines.lib.partners import load_registry
-from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.xml_text import is_single_line_xml_text
 
 # What the REV booking XML carries of a customer (connection_name is customer_name).
@@ -19,8 +17,11 @@ def model(dbt, session):
     dbt.config(materialized="table")
     customers = dbt.ref("int_customers_latest").project(
         "partner_id, ean, iban, " + ", ".join(BOOKED_TEXT)).df()
-    payout_models = {p.id: p.payout_model for p in load_registry(DataDir.from_env().partners_file).partners}
-    pays_directly = customers["partner_id"].map(lambda pid: payout_models.get(pid) == "direct").astype(bool)
+    # The registry as the intake landed it (source landing.partners), not config/partners.yaml. (A call of
+    # its own: dbt finds a Python model's sources by their calls, not inside a chain.)
+    partners = dbt.source("landing", "partners")
+    paying_directly = set(partners.filter("payout_model = 'direct'").project("partner_id").df()["partner_id"])
+    pays_directly = customers["partner_id"].isin(paying_directly).astype(bool)
     ean_problems = customers["ean"].map(ean_problem)
     iban_problems = customers["iban"].map(iban_problem)
     return pd.DataFrame({

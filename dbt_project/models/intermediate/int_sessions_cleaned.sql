@@ -124,7 +124,9 @@ counted as (
                     rows between unbounded preceding and 1 preceding)
 ),
 
-located_again as (
+-- The counted versions with their charge point's customer, EAN, installation date and power limit, and
+-- their energy in micro-kWh (see the comment above the window).
+counted_on_charge_points as (
     select
         counted.*,
         connected.customer_ref,
@@ -159,10 +161,12 @@ overlapped as (
         is_counted and coalesce(has_registers and meter_start_wh < counted_previous_stop_wh
                                 and started_at >= previous_ended_at, false) as has_register_reset,
         case when is_counted then counted_previous_stop_wh end as previous_stop_wh
-    from located_again
+    from counted_on_charge_points
 ),
 
-layered as (
+-- Each version's raw energy split into what is excluded, overlapped and exported, with the detail of its
+-- exclusion.
+energy_split as (
     select
         overlapped.partner_id,
         overlapped.session_ref,
@@ -221,7 +225,7 @@ final as (
     select
         *,
         raw_micro_kwh - excluded_micro_kwh - overlap_micro_kwh - export_micro_kwh as clean_micro_kwh
-    from layered
+    from energy_split
 )
 
 select * from final

@@ -23,35 +23,6 @@ MAX_KWH = Decimal("1e12")
 # Whose values never reach a quarantine report: they identify a driver or a home.
 PERSONAL_FIELDS = frozenset({"cdr_token", "address", "city", "postal_code", "name", "coordinates"})
 
-# The landed row, in order, as DuckDB types: lib/ocpi/pull.py writes it, dbt's ocpi source reads it.
-CDR_COLUMNS: dict[str, str] = {
-    "partner_id": "VARCHAR",
-    "cdr_id": "VARCHAR",
-    "country_code": "VARCHAR",
-    "party_id": "VARCHAR",
-    "session_id": "VARCHAR",
-    "location_id": "VARCHAR",
-    "evse_uid": "VARCHAR",
-    "evse_id": "VARCHAR",
-    "meter_id": "VARCHAR",
-    "start_date_time": "TIMESTAMPTZ",
-    "end_date_time": "TIMESTAMPTZ",
-    "total_energy_kwh": "DECIMAL(18,6)",
-    "energy_export_kwh": "DECIMAL(18,6)",
-    "is_credit": "BOOLEAN",
-    "credit_reference_id": "VARCHAR",
-    "home_charging_compensation": "BOOLEAN",
-    "last_updated": "TIMESTAMPTZ",
-    "signed_encoding_method": "VARCHAR",
-    "signature_check": "VARCHAR",
-    "signed_energy_kwh": "DECIMAL(18,6)",
-    "signature_reason": "VARCHAR",
-    "file_sha256": "VARCHAR",
-    "source_file": "VARCHAR",
-    "received_at": "TIMESTAMPTZ",
-    "line_number": "BIGINT",
-}
-
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="allow")

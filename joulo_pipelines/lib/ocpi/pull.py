@@ -27,21 +27,13 @@ import pyarrow.parquet as pq
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib import people_csv
-from joulo_pipelines.lib.ocpi.cdrs import CDR_COLUMNS, CdrProblem, cdr_row, check_cdr_signature, parse_cdr
+from joulo_pipelines.lib.ocpi.cdrs import CdrProblem, cdr_row, check_cdr_signature, parse_cdr
 from joulo_pipelines.lib.ocpi.client import CdrsClient, OcpiError, Page, ocpi_datetime
 from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.landing import CDR_DATASET, CDR_SCHEMA, ensure_cdr_schema
 from joulo_pipelines.lib.paths import DataDir
 
-DATASET = "ocpi_cdrs"
 ERROR_COLUMNS = ("file", "row", "column", "value", "reason")
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    "DECIMAL(18,6)": pa.decimal128(18, 6),
-    "BOOLEAN": pa.bool_(),
-    "BIGINT": pa.int64(),
-}
-CDR_SCHEMA = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in CDR_COLUMNS.items()])
 
 
 @dataclass
@@ -150,7 +142,7 @@ def land_page(data_dir: DataDir, partner_id: str, page: Page, result: PullResult
                    "received_at": received_at, "line_number": index}
         rows.append({**lineage, **cdr_row(parsed, check_cdr_signature(parsed))})
     if rows:
-        target = data_dir.landing / partner_id / DATASET / f"{sha}.parquet"
+        target = data_dir.landing / partner_id / CDR_DATASET / f"{sha}.parquet"
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         target.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows, schema=CDR_SCHEMA), temporary, compression="zstd")
@@ -158,7 +150,7 @@ def land_page(data_dir: DataDir, partner_id: str, page: Page, result: PullResult
     report = _quarantine(data_dir, partner_id, sha, page.url, problems, rejected) if problems else None
     status = "rejected" if page.cdrs and not rows else "landed_with_errors" if problems else "landed"
     entry = {
-        "partner_id": partner_id, "dataset": DATASET, "file_sha256": sha, "source_file": page.url,
+        "partner_id": partner_id, "dataset": CDR_DATASET, "file_sha256": sha, "source_file": page.url,
         "received_at": received_at.isoformat(), "size_bytes": len(page.body), "status": status,
         "rows_total": len(page.cdrs), "rows_loaded": len(rows), "rows_rejected": len(rejected),
         "quarantine_report": report, "x_total_count": page.total_count, "x_limit": page.limit,
@@ -180,14 +172,6 @@ def _quarantine(data_dir: DataDir, partner_id: str, sha: str, url: str, problems
     _write_atomically(folder / f"{sha}.errors.csv", people_csv.render(ERROR_COLUMNS, rows).encode())
     _write_atomically(folder / f"{sha}.rejected_cdrs.json", json.dumps(rejected, indent=2, default=str).encode())
     return str((folder / f"{sha}.errors.csv").relative_to(data_dir.root))
-
-
-def ensure_cdr_schema(data_dir: DataDir) -> None:
-    """An empty Parquet file under landing/_schema/ocpi_cdrs/, so dbt's glob matches before any OCPI pull."""
-    target = data_dir.landing / "_schema" / DATASET / "empty.parquet"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(CDR_SCHEMA.empty_table(), target)
 
 
 def _write_atomically(target: Path, content: bytes) -> None:

@@ -84,12 +84,9 @@ def _message_id(batch: ledger.Batch) -> str:
 
 
 def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
-                      settings: PaymentSettings) -> tuple[BatchTotals, list[Path]] | None:
-    """Write the approved batch's files; None when the partner's quarter is not approved yet."""
-    batch = ledger.find_batch(con, partner.id, quarter)
-    if batch is None:
-        return None
-    lines = ledger.batch_lines(con, batch)
+                      batch: ledger.Batch, lines: list[PayoutLine],
+                      settings: PaymentSettings) -> tuple[BatchTotals, list[Path]]:
+    """Write the approved batch's files from what the ledger froze (the batch and its lines)."""
     recipients = {ref: recipient for ref, (_, recipient) in read_customers(con, partner.id).items()}
     folder = payout_folder(data_dir, quarter, partner.id)
     written = [folder / "statement.csv"]
@@ -141,18 +138,14 @@ def batch_messages(partner: Partner, quarter: Quarter, batch: ledger.Batch, line
     return messages
 
 
-def send_batch_emails(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter,
-                      settings: PaymentSettings, sent_at) -> int:
+def send_batch_emails(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, batch: ledger.Batch,
+                      lines: list[PayoutLine], settings: PaymentSettings, sent_at) -> int:
     """Send the approved batch's emails not sent before; returns how many went out now."""
     if settings.smtp is None:
         return 0
-    batch = ledger.find_batch(con, partner.id, quarter)
-    if batch is None:
-        return 0
     done = ledger.emailed(con, partner.id, quarter)
     recipients = {ref: recipient for ref, (_, recipient) in read_customers(con, partner.id).items()}
-    pending = [(line, message) for line, message in
-               batch_messages(partner, quarter, batch, ledger.batch_lines(con, batch), recipients)
+    pending = [(line, message) for line, message in batch_messages(partner, quarter, batch, lines, recipients)
                if line.customer_ref not in done]
     by_id = {message["Message-ID"]: line.customer_ref for line, message in pending}
     return send([message for _, message in pending], settings.smtp,

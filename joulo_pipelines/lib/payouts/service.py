@@ -54,23 +54,28 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
         for partner in partners:
             outcome = PartnerOutcome(partner.id, "proposed")
             try:
+                # The approved batch is read once and handed on: the files and emails are what it froze.
                 if approve:
-                    _, created = proposal.approve(con, partner, quarter, settings, sales)
+                    batch, created = proposal.approve(con, partner, quarter, settings, sales)
                     outcome.state = "approved_now" if created else "approved_before"
-                written = exports.write_batch_files(con, data_dir, partner, quarter, settings)
-                if written is None:
+                else:
+                    batch = ledger.find_batch(con, partner.id, quarter)
+                if batch is None:
                     draft = proposal.compute(con, partner, quarter, settings, sales)
                     path = exports.payout_folder(data_dir, quarter, partner.id) / "proposal.csv"
                     exports.write_atomically(path, exports.statement_csv(draft.lines))
                     outcome.totals, outcome.files = asdict(exports.totals(partner.id, draft.lines)), [str(path)]
                     outcome.message = f"awaiting `joulo payouts approve {quarter} --partner {partner.id}`"
                 else:
-                    totals, paths = written
+                    lines = ledger.batch_lines(con, batch)
+                    totals, paths = exports.write_batch_files(con, data_dir, partner, quarter, batch, lines,
+                                                            settings)
                     # The frozen statement replaces the draft, so nobody pays from a stale proposal.
                     (exports.payout_folder(data_dir, quarter, partner.id) / "proposal.csv").unlink(missing_ok=True)
                     outcome.state = outcome.state if approve else "approved_before"
                     outcome.totals, outcome.files = asdict(totals), [str(p) for p in paths]
-                    outcome.emails_sent = exports.send_batch_emails(con, partner, quarter, settings, clock.now)
+                    outcome.emails_sent = exports.send_batch_emails(con, partner, quarter, batch, lines, settings,
+                                                                    clock.now)
             except proposal.PayoutNotComputed as exc:
                 outcome.state, outcome.message = "not_computed", str(exc)
             except SepaValidationError as exc:

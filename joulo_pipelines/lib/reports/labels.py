@@ -1,26 +1,8 @@
-"""Words on the reports: the adjustment reasons for the partner (English, like the MID scan), and the
-customer statement's labels in the customer's language (nl by default, en), as the payout emails do."""
+"""Words on the reports: the customer statuses for the partner (English, like the MID scan), and the
+customer statement's labels in the customer's language (nl by default, en), as the payout emails do. The
+adjustment reasons' words are the seed data/reference/cleaning_reasons.csv (queries.cleaning_reasons)."""
 
 from __future__ import annotations
-
-ADJUSTMENT_REASONS = {
-    "duplicate_delivery": "delivered twice (an identical earlier delivery)",
-    "superseded_by_correction": "replaced by a later correction of the same session",
-    "unknown_charge_point": "charge point never delivered",
-    "unknown_ean": "the charge point's customer (EAN) was not delivered",
-    "invalid_signature": "signed meter values did not verify",
-    "timestamp_in_future": "starts or ends after the report date",
-    "before_installation": "before the charge point was installed",
-    "register_backwards": "meter stop below meter start",
-    "negative_energy": "negative energy",
-    "zero_energy": "no energy",
-    "implausible_power": "faster than the charger can charge",
-    "implausible_energy": "more energy than any session can deliver (not counted)",
-    "overlapping_session": "overlaps another session on the same charge point (deducted)",
-    "v2g_export": "fed back from the car, V2G (deducted)",
-    "long_session": "longer than 7 days (flag only, counted)",
-    "meter_register_reset": "meter register reset or replaced (flag only, counted)",
-}
 
 CUSTOMER_STATUS = {
     "eligible": "eligible",

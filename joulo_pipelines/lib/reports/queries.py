@@ -180,6 +180,11 @@ def adjustments(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarte
     """, _window(partner_id, quarter))
 
 
+def cleaning_reasons(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each adjustment reason in the partner's words (data/reference/cleaning_reasons.csv, through dbt)."""
+    return dict(con.execute("select reason_code, description from reference.cleaning_reason_texts").fetchall())
+
+
 def signed_energy(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict:
     if not has_table(con, "marts", "fct_partner_quarter_signed_energy"):
         return {}

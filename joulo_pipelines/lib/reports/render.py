@@ -159,7 +159,7 @@ def _pages(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, 
               "last_day": quarter.end - timedelta(days=1)}
     index = {**common, **figures, "months": months, "kwh_chart": kwh_chart, "ere_chart": ere_chart,
              "adjustments": queries.adjustments(con, partner.id, quarter),
-             "adjustment_reasons": labels.ADJUSTMENT_REASONS,
+             "adjustment_reasons": queries.cleaning_reasons(con),
              "signed": queries.signed_energy(con, partner.id, quarter),
              "freshness": queries.freshness(data_dir, partner.id), "customer_status": labels.CUSTOMER_STATUS}
 

@@ -1,0 +1,110 @@
+"""What landed data looks like, for every way it arrives: the file drops' datasets (their columns in
+lib/contract.py, plus lineage) and the OCPI pull's CDRs, each as Parquet under landing/<partner>/<dataset>/.
+
+dbt reads each dataset with a glob; an empty Parquet file per dataset under landing/_schema/ makes the glob
+match, and shows every column, before the first delivery of it or when no partner sends an optional one.
+(OCPP's journal lands as ocpp_messages, whose rows lib/ocpp_gateway/landing.py writes and whose empty file it
+keeps itself.)"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from joulo_pipelines.lib.contract import DATASETS, DUCKDB_TYPES, LINEAGE_COLUMNS
+from joulo_pipelines.lib.partners import PartnerRegistry
+from joulo_pipelines.lib.paths import DataDir
+
+CDR_DATASET = "ocpi_cdrs"
+PARTNERS_DATASET = "partners"
+# The landed CDR row, in order, as DuckDB types: lib/ocpi/pull.py writes it, dbt's ocpi source reads it.
+CDR_COLUMNS: dict[str, str] = {
+    "partner_id": "VARCHAR",
+    "cdr_id": "VARCHAR",
+    "country_code": "VARCHAR",
+    "party_id": "VARCHAR",
+    "session_id": "VARCHAR",
+    "location_id": "VARCHAR",
+    "evse_uid": "VARCHAR",
+    "evse_id": "VARCHAR",
+    "meter_id": "VARCHAR",
+    "start_date_time": "TIMESTAMPTZ",
+    "end_date_time": "TIMESTAMPTZ",
+    "total_energy_kwh": "DECIMAL(18,6)",
+    "energy_export_kwh": "DECIMAL(18,6)",
+    "is_credit": "BOOLEAN",
+    "credit_reference_id": "VARCHAR",
+    "home_charging_compensation": "BOOLEAN",
+    "last_updated": "TIMESTAMPTZ",
+    "signed_encoding_method": "VARCHAR",
+    "signature_check": "VARCHAR",
+    "signed_energy_kwh": "DECIMAL(18,6)",
+    "signature_reason": "VARCHAR",
+    "file_sha256": "VARCHAR",
+    "source_file": "VARCHAR",
+    "received_at": "TIMESTAMPTZ",
+    "line_number": "BIGINT",
+}
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "DECIMAL(18,6)": pa.decimal128(18, 6),
+    "BOOLEAN": pa.bool_(),
+    "BIGINT": pa.int64(),
+}
+CDR_SCHEMA = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in CDR_COLUMNS.items()])
+
+
+def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
+    """What the warehouse's rules need of the partner registry (config/partners.yaml), as data beside the
+    partners' own: landing/_registry/partners/partners.parquet (partner_id, payout_model), dbt's source
+    landing.partners. The intake writes it, and the warehouse asset before every build, so a registry
+    change counts from the next run without dbt reading our config."""
+    target = data_dir.landing / "_registry" / PARTNERS_DATASET / "partners.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    table = pa.table({"partner_id": [p.id for p in registry.partners],
+                      "payout_model": [p.payout_model for p in registry.partners]},
+                     schema=pa.schema([("partner_id", pa.string()), ("payout_model", pa.string())]))
+    pq.write_table(table, temporary)
+    os.replace(temporary, target)
+    return target
+
+
+def _schema_file(data_dir: DataDir, dataset: str) -> Path:
+    return data_dir.landing / "_schema" / dataset / "empty.parquet"
+
+
+def ensure_cdr_schema(data_dir: DataDir) -> None:
+    target = _schema_file(data_dir, CDR_DATASET)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(CDR_SCHEMA.empty_table(), target)
+
+
+def ensure_landing_schemas(data_dir: DataDir) -> None:
+    """The empty file of every landed dataset (and of the intake's manifest) that is missing."""
+    con = duckdb.connect()
+    try:
+        for dataset in DATASETS.values():
+            target = _schema_file(data_dir, dataset.name)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            columns = [f"null::{kind} as {name}" for name, kind in LINEAGE_COLUMNS.items()]
+            columns += [f"null::{DUCKDB_TYPES[c.type]} as {c.name}" for c in dataset.columns]
+            con.execute(f"copy (select {', '.join(columns)} where false) to '{target}' (format parquet)")
+    finally:
+        con.close()
+    manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
+    if not manifest.exists():
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        temporary = manifest.with_name(f".{manifest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        temporary.write_bytes(b"[]")
+        os.replace(temporary, manifest)
+    ensure_cdr_schema(data_dir)
