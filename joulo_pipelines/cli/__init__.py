@@ -8,7 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from joulo_pipelines import runner
+from joulo_pipelines.cli import runner
 from joulo_pipelines.lib.intake import inbox_not_read
 from joulo_pipelines.lib.paths import DataDir, keep_private
 from joulo_pipelines.lib.quarters import Quarter
@@ -104,46 +104,46 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "mid-scan":
             return _mid_scan(args)
         if args.command == "bench":
-            from joulo_pipelines.benchmark import run_benchmark
+            from joulo_pipelines.cli.benchmark import run_benchmark
 
             run_benchmark(args.charge_points, args.quarter, args.name)
             return 0
         if args.command == "ocpp-gateway":
-            from joulo_pipelines.lib.ocpp_gateway.cli import serve_gateway
+            from joulo_pipelines.cli.ocpp import serve_gateway
 
             return serve_gateway(data_dir, args.host, args.port, args.segment_seconds, args.idle_timeout,
                                  args.tls_cert, args.tls_key)
         if args.command == "ocpp-credentials":
-            from joulo_pipelines.lib.ocpp_gateway.cli import set_credentials
+            from joulo_pipelines.cli.ocpp import set_credentials
 
             return set_credentials(data_dir, args.partner, args.charge_point, rotate=args.action == "rotate",
                                    from_stdin=args.stdin)
         if args.command == "ocpp-import":
-            from joulo_pipelines.lib.ocpp_gateway.cli import import_log
+            from joulo_pipelines.cli.ocpp import import_log
 
             return import_log(data_dir, args.file, args.partner, args.ocpp_version)
         if args.command == "payouts":
-            from joulo_pipelines.lib.payouts.commands import approve as approve_payouts
+            from joulo_pipelines.cli.payouts import approve as approve_payouts
 
             return approve_payouts(runner.execute, args.quarter, args.partner)
         if args.command == "rev":
-            from joulo_pipelines.lib.rev.cli import run_rev_command
+            from joulo_pipelines.cli.rev import run_rev_command
 
             return run_rev_command(data_dir, args)
         if args.command == "api":
-            from joulo_pipelines.lib.api.cli import serve
+            from joulo_pipelines.cli.api import serve
 
             return serve(data_dir, args.host, args.port)
         if args.command == "api-key":
-            from joulo_pipelines.lib.api.cli import key_command
+            from joulo_pipelines.cli.api import key_command
 
             return key_command(data_dir, args)
         if args.command == "reports":
-            from joulo_pipelines.lib.reports.commands import rebuild
+            from joulo_pipelines.cli.reports import rebuild
 
             return rebuild(runner.execute, args.quarter)
         if args.command == "audit-pack":
-            from joulo_pipelines.lib.rev.cli import run_audit_pack
+            from joulo_pipelines.cli.rev import run_audit_pack
 
             return run_audit_pack(data_dir, args)
         return _status(data_dir)
@@ -219,18 +219,18 @@ def _demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     for number in range(1, 5):
         if _run(Quarter(2026, number)) != 0:
             return 1
-    from joulo_pipelines.lib.rev.cli import rev_demo
+    from joulo_pipelines.cli.rev import rev_demo
 
     if rev_demo(data_dir, _ingest, _run) != 0:
         return 1
     from joulo_pipelines.lib.partners import load_registry
-    from joulo_pipelines.lib.payouts.commands import approve_quarters
+    from joulo_pipelines.cli.payouts import approve_quarters
 
     print(f"\npayouts, approved by the demo (exports/<quarter>/payouts/<partner>/ under {data_dir.exports}):")
     if approve_quarters(runner.execute, load_registry(data_dir.partners_file).ids,
                         [Quarter(2026, number) for number in range(1, 5)]) != 0:
         return 1
-    from joulo_pipelines.lib.reports.commands import rebuild_quarters
+    from joulo_pipelines.cli.reports import rebuild_quarters
 
     print("\npartner reports, rebuilt with the approved payouts (open index.html in a browser):")
     if rebuild_quarters(runner.execute, [Quarter(2026, number) for number in range(1, 5)]) != 0:
@@ -242,7 +242,3 @@ def _demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     print(f"reports:     {data_dir.exports}/<YYYY>-Q<n>/reports/<partner>/  (index.html, year.html, customers/)")
     print(f"dagster:     {os.environ['DAGSTER_HOME']}  (`make ui` shows these runs)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -59,7 +59,7 @@ class PeakRss:
 
 
 def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None) -> dict:
-    from joulo_pipelines import runner
+    from joulo_pipelines.cli import runner
 
     data_dir = DataDir(BENCH_DIR / "data" / f"{charge_points}-{quarter.label}")
     started = time.perf_counter()
