@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture
 def bench_dir(tmp_path, monkeypatch):
-    import joulo_pipelines.benchmark as benchmark
+    import joulo_pipelines.cli.benchmark as benchmark
 
     monkeypatch.setattr(benchmark, "BENCH_DIR", tmp_path / "bench")
     for name in ("JOULO_DATA_DIR", "DAGSTER_HOME", "JOULO_AS_OF"):
@@ -16,7 +16,7 @@ def bench_dir(tmp_path, monkeypatch):
 
 
 def test_the_benchmark_times_every_stage_and_matches_the_bare_duckdb_baseline(bench_dir, definitions, capsys):
-    from joulo_pipelines.benchmark import run_benchmark
+    from joulo_pipelines.cli.benchmark import run_benchmark
     from joulo_pipelines.lib.quarters import Quarter
 
     results = run_benchmark(1000, Quarter(2026, 1), name="ci")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.rev.cli import submit
+from joulo_pipelines.lib.rev.submission import submit
 from joulo_pipelines.lib.rev.ledger import ensure_ledger
 from joulo_pipelines.lib.rev.publish import publish_quarter
 

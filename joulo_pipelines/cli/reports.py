@@ -3,12 +3,20 @@ show the approved amounts), and the lines the CLI prints: counts and folders, ne
 
 from __future__ import annotations
 
+import argparse
+
+from joulo_pipelines.cli import runner
 from joulo_pipelines.lib.quarters import Quarter
 
 
-def rebuild(execute, quarter: Quarter) -> int:
-    """`execute` is runner.execute."""
-    result = execute("reports_job", partition_key=quarter.partition_key, raise_on_error=False)
+def register(commands: argparse._SubParsersAction) -> None:
+    reports = commands.add_parser("reports", help="rebuild a quarter's partner reports (after approving payouts)")
+    reports.add_argument("quarter", type=Quarter.parse, help="2026-Q1 or 2026-01-01")
+    reports.set_defaults(func=lambda args, data_dir: rebuild(args.quarter))
+
+
+def rebuild(quarter: Quarter) -> int:
+    result = runner.execute("reports_job", partition_key=quarter.partition_key, raise_on_error=False)
     if not result.success:
         print(f"reports {quarter}: FAILED (run id {result.run_id})")
         return 1
@@ -19,5 +27,5 @@ def rebuild(execute, quarter: Quarter) -> int:
     return 0
 
 
-def rebuild_quarters(execute, quarters: list[Quarter]) -> int:
-    return max((rebuild(execute, quarter) for quarter in quarters), default=0)
+def rebuild_quarters(quarters: list[Quarter]) -> int:
+    return max((rebuild(quarter) for quarter in quarters), default=0)

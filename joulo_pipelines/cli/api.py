@@ -6,9 +6,21 @@ import argparse
 import logging
 import os
 
-from joulo_pipelines.lib.api import keys, store
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    api = commands.add_parser("api", help="serve the partner API (enrol, revoke, status, webhooks)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(func=lambda args, data_dir: serve(data_dir, args.host, args.port))
+    api_key = commands.add_parser("api-key", help="partner API keys: create (shown once), list, revoke")
+    api_key_commands = api_key.add_subparsers(dest="key_command", required=True)
+    api_key_commands.add_parser("create").add_argument("--partner", required=True)
+    api_key_commands.add_parser("list")
+    api_key_commands.add_parser("revoke").add_argument("key_id")
+    api_key.set_defaults(func=key_command)
 
 
 def settings_from_env():
@@ -33,7 +45,9 @@ def serve(data_dir: DataDir, host: str, port: int) -> int:
     return 0
 
 
-def key_command(data_dir: DataDir, args: argparse.Namespace) -> int:
+def key_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from joulo_pipelines.lib.api import keys, store
+
     with store.connect(data_dir) as con:
         if args.key_command == "create":
             registry = load_registry(data_dir.partners_file)

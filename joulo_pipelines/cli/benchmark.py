@@ -8,6 +8,7 @@ Peak memory is the RSS of this process and all its children (dbt runs as one), s
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -20,7 +21,6 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from joulo_pipelines.lib.bench_data import generate_bench
 from joulo_pipelines.lib.paths import REPO_ROOT, DataDir
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -58,8 +58,22 @@ class PeakRss:
             self._stop.wait(self.interval)
 
 
+def register(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="time every pipeline stage on generated national-scale data")
+    bench.add_argument("--charge-points", type=int, default=100_000)
+    bench.add_argument("--quarter", type=Quarter.parse, default=Quarter(2026, 1))
+    bench.add_argument("--name", help="results file name under bench/results/ (default cp<N>-<quarter>)")
+    bench.set_defaults(func=_bench)
+
+
+def _bench(args: argparse.Namespace, data_dir: DataDir) -> int:
+    run_benchmark(args.charge_points, args.quarter, args.name)
+    return 0
+
+
 def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None) -> dict:
-    from joulo_pipelines import runner
+    from joulo_pipelines.cli import runner
+    from joulo_pipelines.lib.bench_data import generate_bench
 
     data_dir = DataDir(BENCH_DIR / "data" / f"{charge_points}-{quarter.label}")
     started = time.perf_counter()

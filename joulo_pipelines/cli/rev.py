@@ -1,0 +1,86 @@
+"""`joulo rev submit`, `joulo rev import-result` and `joulo audit-pack`, and the demo's REV story."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from joulo_pipelines.lib.paths import DataDir
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    rev = commands.add_parser("rev", help="REV registration: submit a booking, import what the REV issued")
+    rev_commands = rev.add_subparsers(dest="rev_command", required=True)
+    rev_submit = rev_commands.add_parser("submit", help="record a booking as submitted in the ledger")
+    rev_submit.add_argument("booking", help="2026-Q1, or 2026-S1 for a supplementary booking of 2026")
+    rev_submit.add_argument("--by", help="who submitted it (default: the OS user)")
+    rev_submit.set_defaults(func=lambda args, data_dir: submit(data_dir, args.booking, args.by))
+    rev_import = rev_commands.add_parser("import-result", help="import the units the REV issued (CSV or XML)")
+    rev_import.add_argument("file", type=Path)
+    rev_import.set_defaults(func=lambda args, data_dir: import_result(data_dir, args.file))
+    audit = commands.add_parser("audit-pack", help="the verifier's evidence per EAN under exports/audit/<year>/")
+    audit.add_argument("--year", type=int, required=True)
+    audit.add_argument("--ean", action="append", default=[], help="an EAN to include (repeatable)")
+    audit.add_argument("--sample", type=int, help="a seeded random sample of N booked EANs")
+    audit.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    audit.set_defaults(func=audit_pack)
+
+
+def submit(data_dir: DataDir, booking: str, by: str | None) -> int:
+    from joulo_pipelines.lib.rev import submission
+
+    summary = submission.submit(data_dir, booking, by)
+    print(f"rev submit {summary['booking_id']}: {summary['line_count']} line(s), {summary['ean_count']} EAN(s), "
+          f"{summary['kwh']} kWh, ~{float(summary['ere_estimate']):.2f} ERE; submitted {summary['submitted_at']} "
+          f"by {summary['submitted_by']}; rev_booking.xml sha256 {summary['files']['rev_booking.xml'][:12]}...")
+    return 0
+
+
+def import_result(data_dir: DataDir, file: Path) -> int:
+    from joulo_pipelines.lib.rev import submission
+
+    rows, new = submission.import_result(data_dir, file)
+    print(f"rev import-result {file.name}: {rows} issued unit row(s) "
+          + ("imported; run the booking quarter to reconcile" if new else "already imported (same bytes): nothing to do"))
+    return 0
+
+
+def audit_pack(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from joulo_pipelines.lib.rev.audit_pack import write_audit_pack
+
+    root = write_audit_pack(data_dir, args.year, args.ean, args.sample, args.seed)
+    index = (root / "index.csv").read_text().splitlines()
+    print(f"audit-pack {args.year}: {len(index) - 1} EAN(s) written to {root} (index.csv, index.json)")
+    return 0
+
+
+def rev_demo(data_dir: DataDir) -> int:
+    """The demo's registration story: Q1-Q3 of 2026 submitted, a partner's late file for Q1, and Q4's draft
+    booking carrying the correction while Q1's submitted files stay as they were."""
+    from joulo_pipelines.cli.warehouse import ingest, run_quarter
+    from joulo_pipelines.lib.quarters import Quarter
+    from joulo_pipelines.lib.rev.late_drop import drop_late_sessions
+
+    print("\nREV: submitting 2026-Q1..Q3 (the files under exports/<quarter>/rev/ are what is uploaded)")
+    for number in range(1, 4):
+        submit(data_dir, f"2026-Q{number}", "demo")
+    late = drop_late_sessions(data_dir, Quarter(2026, 1))
+    print(f"REV: late data for 2026-Q1 arrives ({', '.join(str(p.relative_to(data_dir.root)) for p in late)})")
+    if ingest() != 0 or run_quarter(Quarter(2026, 1)) != 0 or run_quarter(Quarter(2026, 4)) != 0:
+        return 1
+    print_bookings(data_dir, 2026)
+    return 0
+
+
+def print_bookings(data_dir: DataDir, year: int) -> None:
+    from joulo_pipelines.lib.status import format_table, warehouse
+
+    with warehouse(data_dir) as con:
+        rows = con.execute(
+            """
+            select booking_id, status, kind, count(distinct ean), sum(kwh), round(sum(units), 2)
+            from ledger.booked_units where delivery_year = ?
+            group by booking_id, status, kind order by booking_id, kind desc
+            """, [year]).fetchall()
+    print(f"\nREV bookings of {year} (ledger.booked_units; exports/<booking>/rev/):")
+    print(format_table(["booking", "status", "kind", "EANs", "kWh", "ERE (estimate)"], rows))

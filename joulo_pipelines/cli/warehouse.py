@@ -1,0 +1,66 @@
+"""`joulo ingest`, `joulo run --quarter` and `joulo status`: the inbox landed, a quarter built, and what the
+warehouse holds."""
+
+from __future__ import annotations
+
+import argparse
+
+from joulo_pipelines.cli import runner
+from joulo_pipelines.lib.intake import inbox_not_read
+from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.status import (adjustments_by_reason, files_by_partner, files_refused, format_table,
+                                        quarter_totals)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    commands.add_parser("ingest", help="process the inbox once (the sensor's job, run now)").set_defaults(
+        func=lambda args, data_dir: ingest())
+    run = commands.add_parser("run", help="materialize every asset of one quarter partition")
+    run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
+    run.set_defaults(func=lambda args, data_dir: run_quarter(args.quarter))
+    commands.add_parser("status", help="files landed and quarantined; sessions, kWh and ERE per quarter").set_defaults(
+        func=lambda args, data_dir: status(data_dir))
+
+
+def ingest() -> int:
+    result = runner.execute("ingest_job")
+    for materialization in result.asset_materializations_for_node("landed_files"):
+        if materialization.asset_key.path[-1] == "files":
+            meta = {k: v.value for k, v in materialization.metadata.items()}
+            print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
+                  f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
+                  f"{meta['rows_quarantined']} rows quarantined")
+    for entry, why in inbox_not_read(DataDir.from_env()):
+        print(f"ingest: not read: inbox/{entry} {why}")
+    return 0 if result.success else 1
+
+
+def run_quarter(quarter: Quarter) -> int:
+    result = runner.execute("quarter_job", partition_key=quarter.partition_key)
+    print(f"run {quarter}: {'succeeded' if result.success else 'FAILED'} (run id {result.run_id})")
+    return 0 if result.success else 1
+
+
+def status(data_dir: DataDir) -> int:
+    print(f"data dir: {data_dir.root}\n")
+    print(format_table(["partner", "files landed", "with bad rows", "rejected", "rows landed", "rows quarantined"],
+                       files_by_partner(data_dir)))
+    refused = files_refused(data_dir)
+    if refused:
+        print("\nFiles rejected whole (reports under quarantine/<partner>/):")
+        print(format_table(["partner", "file", "reason"], refused))
+    not_read = inbox_not_read(data_dir)
+    if not_read:
+        print("\nIn the inbox but not read:")
+        print(format_table(["entry", "why"], not_read))
+    print()
+    totals = [(Quarter.parse(str(q)).label, *rest) for q, *rest in quarter_totals(data_dir)]
+    print(format_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+    adjustments = adjustments_by_reason(data_dir)
+    if adjustments:
+        print("\nkWh that did not count, by reason (raw delivered = kWh above + these; marts.fct_energy_adjustments):")
+        print(format_table(["partner", "reason", "sessions", "kWh"], adjustments))
+    from joulo_pipelines.lib.eligibility_report import print_eligibility
+    print_eligibility(data_dir)
+    return 0
