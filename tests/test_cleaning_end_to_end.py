@@ -177,7 +177,7 @@ def test_status_shows_adjustment_totals_by_reason(built, capsys):
 
 def test_the_reconciliation_check_passes_and_fails_when_a_kwh_goes_missing(built, tmp_path):
     from joulo_pipelines.defs.resources import DataDirResource
-    from joulo_pipelines.defs.transform.checks import energy_reconciles
+    from joulo_pipelines.defs.warehouse.checks import energy_reconciles
 
     assert energy_reconciles(data_dir=DataDirResource(path=str(built.root))).passed
     broken = tmp_path / "broken"

@@ -10,7 +10,7 @@ def test_definitions_load_with_the_jobs_sensor_and_quarterly_marts(definitions):
 
 def test_dbt_vars_are_the_quarter_as_local_dates():
     from joulo_pipelines.defs.partitions import quarterly_partitions
-    from joulo_pipelines.defs.transform.assets import dbt_vars_for
+    from joulo_pipelines.defs.warehouse.assets import dbt_vars_for
 
     window = quarterly_partitions.time_window_for_partition_key("2026-10-01")
     assert dbt_vars_for(window) == {"quarter_start": "2026-10-01", "quarter_end": "2027-01-01"}

@@ -102,7 +102,7 @@ def test_joulo_status_shows_the_refused_files_and_what_the_inbox_holds_unread(ho
 def test_the_inbox_sensor_requests_a_run_for_a_dangling_link_instead_of_failing(data_dir):
     import dagster as dg
 
-    from joulo_pipelines.defs.ingest.sensors import inbox_sensor
+    from joulo_pipelines.defs.intake.sensors import inbox_sensor
     from joulo_pipelines.defs.resources import DataDirResource
 
     drop(data_dir, "alpha", "sessions.csv", HEADER + ROW)

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import drop
 from joulo_pipelines import cli
-from joulo_pipelines.defs.ingest.ocpi import ocpi_daily_schedule, ocpi_partners
+from joulo_pipelines.defs.intake.ocpi import ocpi_daily_schedule, ocpi_partners
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.ocpi.pull import read_cursor
 from ocpi_server import OcmfSigner, OcpiServer, make_cdr, signed_data

@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from conftest import drop
 from joulo_pipelines import cli
-from joulo_pipelines.defs.ingest.ocpi import ocpi_partners
+from joulo_pipelines.defs.intake.ocpi import ocpi_partners
 from joulo_pipelines.lib.ocpi.pull import client_for, pull_partner, read_cursor
 from ocpi_server import OcmfSigner, _json_default, make_cdr, signed_data
 from test_ocpi_pull import TOKEN, add_ocpi_partner, landed

@@ -61,7 +61,7 @@ def test_every_asset_the_quarter_job_builds_waits_for_the_warehouse_pool(definit
     """The quarter job's assets open warehouse.duckdb; one outside the pool could hit the DuckDB lock."""
     asset_graph = definitions.get_repository_def().asset_graph
     outside = [node.key.to_user_string() for node in asset_graph.asset_nodes
-               if node.is_materializable and node.group_name != "landing" and WAREHOUSE_POOL not in node.pools]
+               if node.is_materializable and node.group_name != "intake" and WAREHOUSE_POOL not in node.pools]
     assert outside == []
 
 

@@ -148,7 +148,7 @@ def racing_world(demo_world, postgres_url, tmp_path_factory):
     from dagster._daemon.backfill import execute_backfill_iteration
     from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 
-    from joulo_pipelines.defs.transform.assets import warehouse_models
+    from joulo_pipelines.defs.warehouse.assets import warehouse_models
 
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     with pytest.MonkeyPatch.context() as monkeypatch:

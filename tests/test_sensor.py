@@ -3,7 +3,7 @@ import os
 import dagster as dg
 
 from conftest import drop
-from joulo_pipelines.defs.ingest.sensors import inbox_sensor
+from joulo_pipelines.defs.intake.sensors import inbox_sensor
 from joulo_pipelines.defs.resources import DataDirResource
 
 

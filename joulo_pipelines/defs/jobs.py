@@ -4,7 +4,7 @@ import dagster as dg
 # takes one writer at a time.
 quarter_job = dg.define_asset_job(
     "quarter_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("landing"),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("intake"),
     executor_def=dg.in_process_executor,
     description="Build one quarter partition end to end.",
 )

@@ -21,7 +21,7 @@ REPORTS_KEY = dg.AssetKey(["exports", "reports"])
 
 @dg.asset(
     key=REPORTS_KEY,
-    group_name="reporting",
+    group_name="reports",
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may hold for writing meanwhile
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]),

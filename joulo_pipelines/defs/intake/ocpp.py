@@ -15,7 +15,7 @@ class OcppLandingConfig(dg.Config):
 
 @dg.asset(
     key=["ocpp", "messages"],
-    group_name="landing",
+    group_name="intake",
     kinds={"json", "parquet"},
     description=(
         "Every OCPP call the gateway journaled (or `joulo ocpp-import` imported), one row per call with "

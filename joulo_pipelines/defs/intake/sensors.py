@@ -2,7 +2,7 @@ import json
 
 import dagster as dg
 
-from joulo_pipelines.defs.ingest.assets import ingest_job
+from joulo_pipelines.defs.intake.assets import ingest_job
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.intake import inbox_files
 

@@ -21,7 +21,7 @@ class OcpiPullConfig(dg.Config):
 
 @dg.asset(
     key=["ocpi", "cdrs"],
-    group_name="landing",
+    group_name="intake",
     partitions_def=ocpi_partners,
     kinds={"ocpi", "parquet"},
     description=(

@@ -21,7 +21,7 @@ class IntakeConfig(dg.Config):
     specs=[
         dg.AssetSpec(
             ["landing", table],
-            group_name="landing",
+            group_name="intake",
             kinds={"csv", "parquet"},
             description=(
                 "Typed rows of partner file drops with lineage (file hash, line); original bytes under "
