@@ -5,7 +5,8 @@ expected kWh are worked out by hand in the comments from the sessions below.
 
 2026's quarters are run the operator's way (`joulo run`). 2027-Q1 and 2028-Q1 are built by dbt directly:
 Dagster's quarter partitions end at the wall clock's quarter (not JOULO_AS_OF's), and neither year has ERE
-parameters yet, which fails that build by design (test_pipeline) after the energy marts are built."""
+parameters yet, which fails that build by design after the energy marts are built: the first test is where
+that rule (assert_every_delivery_year_has_ere_parameters, naming how many years miss them) is tested."""
 
 import json
 import subprocess

@@ -126,27 +126,6 @@ def test_rerunning_a_quarter_gives_the_same_result(built):
     assert quarter_energy(built) == before
 
 
-def test_a_delivery_year_without_ere_parameters_fails_the_build_naming_the_year(data_dir):
-    import json
-    import subprocess
-
-    from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
-
-    drop(data_dir, "alpha", "customers.csv", CUSTOMERS)
-    drop(data_dir, "alpha", "charge_points.csv", CHARGE_POINTS)
-    drop(data_dir, "alpha", "sessions_2027.csv", csv_rows([("S9", "CP1", "2027-01-10T18:00:00Z", "2027-01-10T20:00:00Z", 0, 1000, None, None)]))
-    assert cli.main(["ingest"]) == 0
-    dbt_vars = json.dumps({"quarter_start": "2027-01-01", "quarter_end": "2027-04-01"})
-    build = subprocess.run(  # as the quarter job builds: dbt's unit tests run in the test below, once
-        [str(DBT_EXECUTABLE), "build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars,
-         "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(data_dir.root / "dbt_target")],
-        capture_output=True, text=True,
-    )
-    assert build.returncode != 0
-    assert "FAIL 1 assert_every_delivery_year_has_ere_parameters" in build.stdout
-
-
 def test_status_shows_files_and_quarter_totals(built, capsys):
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
