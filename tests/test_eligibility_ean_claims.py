@@ -4,7 +4,8 @@ backdated (earlier) mandate. Both are refused, only they see a reason, alpha's q
 API documents and webhook events stay byte-identical, and the operators' review lists both claims.
 
 Also: two customers of one partner on one EAN (the earlier mandate holds it), and a mandate revoked before
-the year leaves the EAN free for the next claim. Built through the real ingest, quarter runs and REV submit."""
+the year leaves the EAN free for the next claim. Built through the real ingest, quarter runs and REV submit.
+The claim rule's dbt unit tests run with all the others, in one dbt invocation, in test_pipeline."""
 
 from __future__ import annotations
 
@@ -198,19 +199,3 @@ def test_the_review_is_a_warning_for_operators_with_counts_per_refused_partner_o
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
     assert evaluation.metadata["refused_claims_by_partner"].value == {"alpha": 1, "beta": 1, "gamma": 1}
     assert EAN not in repr(evaluation.metadata)
-
-
-def test_the_dbt_unit_tests_of_the_claim_rule_pass(attacked):
-    import subprocess
-
-    from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
-
-    data_dir, _ = attacked
-    run = subprocess.run(
-        [str(DBT_EXECUTABLE), "test", "--select", "int_ean_year_claims,test_type:unit", "--project-dir",
-         str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path",
-         str(data_dir.root / "dbt_unit_target")],
-        capture_output=True, text=True,
-    )
-    assert run.returncode == 0, run.stdout
-    assert "PASS int_ean_year_claims::a_claim_in_a_submitted_booking_keeps_its_ean" in run.stdout

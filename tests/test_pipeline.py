@@ -126,26 +126,6 @@ def test_rerunning_a_quarter_gives_the_same_result(built):
     assert quarter_energy(built) == before
 
 
-def test_a_delivery_year_without_ere_parameters_fails_the_build_naming_the_year(data_dir):
-    import json
-    import subprocess
-
-    from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
-
-    drop(data_dir, "alpha", "customers.csv", CUSTOMERS)
-    drop(data_dir, "alpha", "charge_points.csv", CHARGE_POINTS)
-    drop(data_dir, "alpha", "sessions_2027.csv", csv_rows([("S9", "CP1", "2027-01-10T18:00:00Z", "2027-01-10T20:00:00Z", 0, 1000, None, None)]))
-    assert cli.main(["ingest"]) == 0
-    dbt_vars = json.dumps({"quarter_start": "2027-01-01", "quarter_end": "2027-04-01"})
-    build = subprocess.run(
-        [str(DBT_EXECUTABLE), "build", "--vars", dbt_vars, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(data_dir.root / "dbt_target")],
-        capture_output=True, text=True,
-    )
-    assert build.returncode != 0
-    assert "FAIL 1 assert_every_delivery_year_has_ere_parameters" in build.stdout
-
-
 def test_status_shows_files_and_quarter_totals(built, capsys):
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
@@ -154,7 +134,7 @@ def test_status_shows_files_and_quarter_totals(built, capsys):
     assert beta_files.split()[1:] == ["3", "1", "0", "3", "1"]  # 3 files landed, 1 with a bad row
 
 
-def test_the_dbt_unit_tests_of_the_kwh_rules_pass(built):
+def test_the_dbt_unit_tests_of_the_kwh_and_ean_claim_rules_pass(built):
     import subprocess
 
     from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
@@ -166,3 +146,4 @@ def test_the_dbt_unit_tests_of_the_kwh_rules_pass(built):
     )
     assert run.returncode == 0, run.stdout
     assert "PASS fct_charging_sessions::registers_win_over_energy_kwh_and_export_is_deducted" in run.stdout
+    assert "PASS int_ean_year_claims::a_claim_in_a_submitted_booking_keeps_its_ean" in run.stdout
