@@ -278,7 +278,7 @@ def demo_world(tmp_path_factory, definitions) -> DataDir:
     from filelock import FileLock
 
     from joulo_pipelines import cli
-    from joulo_pipelines.lib.demo_data import generate_demo
+    from joulo_pipelines.lib.demo.world import generate_demo
 
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):

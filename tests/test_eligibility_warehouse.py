@@ -10,7 +10,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from joulo_pipelines.lib.demo_data import SHARED_EAN
+from joulo_pipelines.lib.demo.world import SHARED_EAN
 from joulo_pipelines.lib.paths import REFERENCE_DIR
 
 
@@ -22,7 +22,7 @@ def warehouse(in_demo_world):
 
 
 def _row(con, partner: str, position: int, quarter: str = "2026-04-01") -> dict:
-    """The eligibility row of the demo partner's charge point at `position` (0-based, as in demo_data)."""
+    """The eligibility row of the demo partner's charge point at `position` (0-based, as in lib/demo/world.py)."""
     cursor = con.execute(
         "select * from marts.fct_charge_point_eligibility where partner_id = ? and charge_point_ref = ? "
         "and quarter_start = ?", [partner, f"{partner.upper()}-CP{position + 1:05d}", quarter])

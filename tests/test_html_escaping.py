@@ -21,7 +21,7 @@ import yaml
 import joulo_pipelines
 from joulo_pipelines import cli
 from joulo_pipelines.lib import templating
-from joulo_pipelines.lib.demo_data import generate_demo
+from joulo_pipelines.lib.demo.world import generate_demo
 from joulo_pipelines.lib.paths import DataDir
 from test_reports import dump_dom
 

@@ -6,7 +6,17 @@ import argparse
 import os
 import sys
 
-from joulo_pipelines.cli import api, benchmark, demo, eligibility, ocpp, payouts, reports, rev, warehouse
+from joulo_pipelines.cli import (
+    api,
+    benchmark,
+    demo,
+    eligibility,
+    ocpp,
+    payouts,
+    reports,
+    rev,
+    warehouse,
+)
 from joulo_pipelines.lib.paths import DataDir, keep_private
 
 # A module per command group: `register` adds its subcommands, each with `set_defaults(func=...)`, the

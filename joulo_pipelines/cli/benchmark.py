@@ -73,7 +73,7 @@ def _bench(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None) -> dict:
     from joulo_pipelines.cli import runner
-    from joulo_pipelines.lib.bench_data import generate_bench
+    from joulo_pipelines.lib.demo.bench_data import generate_bench
 
     data_dir = DataDir(BENCH_DIR / "data" / f"{charge_points}-{quarter.label}")
     started = time.perf_counter()

@@ -23,7 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
-    from joulo_pipelines.lib.demo_data import generate_demo
+    from joulo_pipelines.lib.demo.world import generate_demo
 
     os.environ.setdefault("JOULO_AS_OF", DEMO_AS_OF)
     print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, scale {scale:g}, "

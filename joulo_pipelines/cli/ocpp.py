@@ -71,7 +71,10 @@ def _ocpp_partner(data_dir: DataDir, partner_id: str) -> Partner:
 
 def set_credentials(data_dir: DataDir, partner_id: str, charge_point_ref: str, *, rotate: bool,
                     from_stdin: bool) -> int:
-    from joulo_pipelines.lib.ocpp_gateway.credentials import generate_password, set_password
+    from joulo_pipelines.lib.ocpp_gateway.credentials import (
+        generate_password,
+        set_password,
+    )
     from joulo_pipelines.lib.ocpp_gateway.known_charge_points import KnownChargePoints
 
     _ocpp_partner(data_dir, partner_id)

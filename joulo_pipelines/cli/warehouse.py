@@ -9,8 +9,13 @@ from joulo_pipelines.cli import runner
 from joulo_pipelines.lib.intake import inbox_not_read
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.status import (adjustments_by_reason, files_by_partner, files_refused, format_table,
-                                        quarter_totals)
+from joulo_pipelines.lib.status import (
+    adjustments_by_reason,
+    files_by_partner,
+    files_refused,
+    format_table,
+    quarter_totals,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:

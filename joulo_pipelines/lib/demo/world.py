@@ -18,9 +18,9 @@ import pandas as pd
 import yaml
 from schwifty import IBAN
 
+from joulo_pipelines.lib.demo.payout_config import write_demo_payout_config
 from joulo_pipelines.lib.ean import gs1_check_digit, random_eans
 from joulo_pipelines.lib.paths import DataDir
-from joulo_pipelines.lib.payouts.demo_config import write_demo_payout_config
 
 FIRST_NAMES = ["Anna", "Daan", "Emma", "Sem", "Julia", "Lucas", "Sophie", "Finn", "Lotte", "Milan", "Sara",
                "Noah", "Eva", "Levi", "Fleur", "Bram", "Iris", "Thijs", "Noor", "Jesse"]

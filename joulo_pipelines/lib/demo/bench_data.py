@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from joulo_pipelines.lib.demo_data import session_frame
+from joulo_pipelines.lib.demo.world import session_frame
 from joulo_pipelines.lib.ean import random_eans
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
