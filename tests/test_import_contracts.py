@@ -39,7 +39,7 @@ def test_every_import_contract_holds():
      "lib/ neither imports nor drives Dagster: no dagster, no defs/, no CLI"),
     ("defs/pools.py", "from joulo_pipelines.cli import runner",
      "defs/ wires lib/ into Dagster and never reaches into the CLI"),
-    ("lib/ocpp_gateway/frames.py", "from joulo_pipelines.lib.rev import booking",
+    ("lib/ocpp_gateway/frames.py", "from joulo_pipelines.lib.registration import booking",
      "connectors (OCPI, OCPP gateway, partner API) know protocols, not rules"),
 ])
 def test_an_import_against_a_house_rule_breaks_its_contract(tmp_path, module, line, contract):

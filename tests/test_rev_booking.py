@@ -14,8 +14,8 @@ import pytest
 from joulo_pipelines import cli
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.rev.export import validate_booking_xml
-from joulo_pipelines.lib.rev.late_drop import drop_late_sessions
+from joulo_pipelines.lib.registration.export import validate_booking_xml
+from joulo_pipelines.lib.registration.late_drop import drop_late_sessions
 
 QUARTERS = ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
 

@@ -10,7 +10,7 @@ import pytest
 from joulo_pipelines import cli
 from joulo_pipelines.defs.registration.assets import rev_booking
 from joulo_pipelines.defs.resources import DataDirResource
-from joulo_pipelines.lib.rev.deadline import booking_deadline
+from joulo_pipelines.lib.registration.deadline import booking_deadline
 
 
 def _book(partition_key: str) -> dg.AssetCheckEvaluation:

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.rev.submission import submit
-from joulo_pipelines.lib.rev.ledger import ensure_ledger
-from joulo_pipelines.lib.rev.publish import publish_quarter
+from joulo_pipelines.lib.registration.ledger import ensure_ledger
+from joulo_pipelines.lib.registration.publish import publish_quarter
+from joulo_pipelines.lib.registration.submission import submit
 
 EANS = ["871000000000000011", "871000000000000028", "871000000000000035"]
 TODAY = date(2027, 1, 15)

@@ -12,7 +12,7 @@ import pytest
 from joulo_pipelines import cli
 from joulo_pipelines.defs.registration.assets import rev_reconciliation
 from joulo_pipelines.defs.resources import DataDirResource
-from joulo_pipelines.lib.rev.results import ResultFileError, parse_result_file
+from joulo_pipelines.lib.registration.results import ResultFileError, parse_result_file
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from conftest import drop
 from joulo_pipelines import cli
 from joulo_pipelines.lib.payouts.sepa import SepaValidationError, Transfer, credit_transfer, xml_schema
 from joulo_pipelines.lib.payouts.settings import ClientFundsAccount
-from joulo_pipelines.lib.rev.booking_ids import BookingId
-from joulo_pipelines.lib.rev.export import render_booking, validate_booking_xml
+from joulo_pipelines.lib.registration.booking_ids import BookingId
+from joulo_pipelines.lib.registration.export import render_booking, validate_booking_xml
 from joulo_pipelines.lib.xml_text import NotXmlText, check_xml_text, is_xml_text
 
 EAN_A, EAN_B = "871685900000000011", "871685900000000035"

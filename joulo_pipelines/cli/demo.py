@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from joulo_pipelines.cli import payouts, reports, rev, warehouse
+from joulo_pipelines.cli import payouts, registration, reports, warehouse
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -34,7 +34,7 @@ def run_demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     for number in range(1, 5):
         if warehouse.run_quarter(Quarter(2026, number)) != 0:
             return 1
-    if rev.rev_demo(data_dir) != 0:
+    if registration.rev_demo(data_dir) != 0:
         return 1
     from joulo_pipelines.lib.partners import load_registry
 

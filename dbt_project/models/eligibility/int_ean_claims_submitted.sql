@@ -1,5 +1,5 @@
 -- Which customer's EAN is already in a booking submitted to the REV, per delivery year: from the REV ledger
--- (schema `ledger`, written by joulo_pipelines/lib/rev/ledger.py once a booking is submitted). This is the
+-- (schema `ledger`, written by joulo_pipelines/lib/registration/ledger.py once a booking is submitted). This is the
 -- one place the warehouse reads the stage after it: what the register already holds decides who keeps an
 -- EAN (int_ean_year_claims), so a later delivery cannot take it back. Before the first submission the
 -- ledger does not exist yet and nothing is submitted.

@@ -1,5 +1,5 @@
-import duckdb
 import dagster as dg
+import duckdb
 
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
@@ -7,10 +7,10 @@ from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.rev.ledger import submitted_booking_ids
-from joulo_pipelines.lib.rev.publish import publish_quarter
-from joulo_pipelines.lib.rev.reconciliation import MATERIALITY_PCT, reconcile
-from joulo_pipelines.lib.rev.unbooked import deadline_status
+from joulo_pipelines.lib.registration.ledger import submitted_booking_ids
+from joulo_pipelines.lib.registration.publish import publish_quarter
+from joulo_pipelines.lib.registration.reconciliation import MATERIALITY_PCT, reconcile
+from joulo_pipelines.lib.registration.unbooked import deadline_status
 
 REV_BOOKING = dg.AssetKey(["registration", "rev_booking"])
 REV_RECONCILIATION = dg.AssetKey(["registration", "rev_reconciliation"])
@@ -29,7 +29,7 @@ REV_RECONCILIATION = dg.AssetKey(["registration", "rev_reconciliation"])
                     "deadline (1 March of the next year, JOULO_REV_DEADLINE) while eligible kWh of ended "
                     "quarters are not in a submitted booking.")],
     description="The quarter's REV booking: exports/<YYYY>-Q<n>/rev/rev_booking.xml (validated against "
-                "lib/rev/rev_booking.xsd), rev_booking.csv and summary.json. A draft until `joulo rev submit`; "
+                "lib/registration/rev_booking.xsd), rev_booking.csv and summary.json. A draft until `joulo rev submit`; "
                 "after that reproduced from the ledger. Late changes to submitted quarters are correction lines "
                 "in the first open quarter, or a supplementary booking (<YYYY>-S<n>) once the year is submitted.",
 )

@@ -12,12 +12,20 @@ import duckdb
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.rev.booking import build_draft, next_supplementary, year_quarters
-from joulo_pipelines.lib.rev.booking_ids import BookingId
-from joulo_pipelines.lib.rev.deadline import booking_deadline
-from joulo_pipelines.lib.rev.export import read_lines, render_booking, write_booking
-from joulo_pipelines.lib.rev.ledger import ensure_ledger, submitted_booking_ids
-from joulo_pipelines.lib.rev.unbooked import write_unbooked_report
+from joulo_pipelines.lib.registration.booking import (
+    build_draft,
+    next_supplementary,
+    year_quarters,
+)
+from joulo_pipelines.lib.registration.booking_ids import BookingId
+from joulo_pipelines.lib.registration.deadline import booking_deadline
+from joulo_pipelines.lib.registration.export import (
+    read_lines,
+    render_booking,
+    write_booking,
+)
+from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
+from joulo_pipelines.lib.registration.unbooked import write_unbooked_report
 
 
 @dataclass

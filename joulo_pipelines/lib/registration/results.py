@@ -17,7 +17,7 @@ from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
 
-from joulo_pipelines.lib.rev.booking_ids import BookingId
+from joulo_pipelines.lib.registration.booking_ids import BookingId
 
 REQUIRED = ("booking_id", "ean", "units")
 

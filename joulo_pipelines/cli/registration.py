@@ -27,7 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def submit(data_dir: DataDir, booking: str, by: str | None) -> int:
-    from joulo_pipelines.lib.rev import submission
+    from joulo_pipelines.lib.registration import submission
 
     summary = submission.submit(data_dir, booking, by)
     print(f"rev submit {summary['booking_id']}: {summary['line_count']} line(s), {summary['ean_count']} EAN(s), "
@@ -37,7 +37,7 @@ def submit(data_dir: DataDir, booking: str, by: str | None) -> int:
 
 
 def import_result(data_dir: DataDir, file: Path) -> int:
-    from joulo_pipelines.lib.rev import submission
+    from joulo_pipelines.lib.registration import submission
 
     rows, new = submission.import_result(data_dir, file)
     print(f"rev import-result {file.name}: {rows} issued unit row(s) "
@@ -46,7 +46,7 @@ def import_result(data_dir: DataDir, file: Path) -> int:
 
 
 def audit_pack(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from joulo_pipelines.lib.rev.audit_pack import write_audit_pack
+    from joulo_pipelines.lib.registration.audit_pack import write_audit_pack
 
     root = write_audit_pack(data_dir, args.year, args.ean, args.sample, args.seed)
     index = (root / "index.csv").read_text().splitlines()
@@ -59,7 +59,7 @@ def rev_demo(data_dir: DataDir) -> int:
     booking carrying the correction while Q1's submitted files stay as they were."""
     from joulo_pipelines.cli.warehouse import ingest, run_quarter
     from joulo_pipelines.lib.quarters import Quarter
-    from joulo_pipelines.lib.rev.late_drop import drop_late_sessions
+    from joulo_pipelines.lib.registration.late_drop import drop_late_sessions
 
     print("\nREV: submitting 2026-Q1..Q3 (the files under exports/<quarter>/rev/ are what is uploaded)")
     for number in range(1, 4):

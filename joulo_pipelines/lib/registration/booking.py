@@ -16,8 +16,8 @@ from __future__ import annotations
 import duckdb
 
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.rev.booking_ids import BookingId
-from joulo_pipelines.lib.rev.ledger import submitted_booking_ids
+from joulo_pipelines.lib.registration.booking_ids import BookingId
+from joulo_pipelines.lib.registration.ledger import submitted_booking_ids
 
 KWH_DECIMALS = 3
 

@@ -12,13 +12,22 @@ import duckdb
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.paths import DataDir
-from joulo_pipelines.lib.rev.booking import corrected_quarters, next_supplementary, year_quarters
-from joulo_pipelines.lib.rev.booking_ids import BookingId
-from joulo_pipelines.lib.rev.deadline import booking_deadline
-from joulo_pipelines.lib.rev.export import read_lines, render_booking, write_booking, xsd_sha256
-from joulo_pipelines.lib.rev.ledger import ensure_ledger, submitted_booking_ids
-from joulo_pipelines.lib.rev.publish import booking_folder
-from joulo_pipelines.lib.rev.results import parse_result_file
+from joulo_pipelines.lib.registration.booking import (
+    corrected_quarters,
+    next_supplementary,
+    year_quarters,
+)
+from joulo_pipelines.lib.registration.booking_ids import BookingId
+from joulo_pipelines.lib.registration.deadline import booking_deadline
+from joulo_pipelines.lib.registration.export import (
+    read_lines,
+    render_booking,
+    write_booking,
+    xsd_sha256,
+)
+from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
+from joulo_pipelines.lib.registration.publish import booking_folder
+from joulo_pipelines.lib.registration.results import parse_result_file
 
 
 @contextmanager

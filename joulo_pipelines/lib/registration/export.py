@@ -16,7 +16,7 @@ import duckdb
 import xmlschema
 
 from joulo_pipelines.lib import people_csv
-from joulo_pipelines.lib.rev.booking_ids import BookingId
+from joulo_pipelines.lib.registration.booking_ids import BookingId
 from joulo_pipelines.lib.xml_text import check_xml_text
 
 XSD_PATH = Path(__file__).with_name("rev_booking.xsd")

@@ -20,7 +20,7 @@ import duckdb
 
 from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.paths import DataDir
-from joulo_pipelines.lib.rev.ledger import ensure_ledger
+from joulo_pipelines.lib.registration.ledger import ensure_ledger
 
 _FILES = {
     "charge_points.csv": """

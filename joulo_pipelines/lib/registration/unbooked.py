@@ -13,8 +13,8 @@ import duckdb
 
 from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.rev.booking import rounded_kwh, year_quarters
-from joulo_pipelines.lib.rev.deadline import booking_deadline, warn_days
+from joulo_pipelines.lib.registration.booking import rounded_kwh, year_quarters
+from joulo_pipelines.lib.registration.deadline import booking_deadline, warn_days
 
 _UNBOOKED_SQL = f"""
 with targets as (
