@@ -58,7 +58,7 @@ customer_charge_points as (
         customers.customer_ref,
         bool_or(charge_points.is_eligible) as any_eligible,
         count(charge_points.charge_point_ref) as charge_point_count,
-        bool_and(charge_points.eligibility_status = 'action_needed') as all_fixable,
+        bool_or(charge_points.eligibility_status = 'action_needed') as any_fixable,
         string_agg(
             concat('{"charge_point_ref": ', to_json(charge_points.charge_point_ref),
                    ', "reasons": ', json_strings(coalesce(string_split(charge_points.reasons, ';'), [])),
@@ -86,7 +86,7 @@ verdicts as (
         '[' || coalesce(charge_point_refs_json, '') || ']' as charge_point_refs_json,
         case
             when any_eligible then 'eligible'
-            when charge_point_count > 0 and all_fixable then 'action_needed'
+            when any_fixable then 'action_needed'
             else 'not_eligible'
         end as status,
         case

@@ -26,7 +26,6 @@ CUSTOMER_STATUS = {
     "eligible": "eligible",
     "action_needed": "action needed",
     "not_eligible": "not eligible",
-    "no_charge_point": "no charge point",
 }
 
 STATEMENT = {

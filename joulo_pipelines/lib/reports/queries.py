@@ -287,8 +287,9 @@ def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, 
 
 
 def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[dict]:
-    """One row per customer of the partner: mandate, charge points and their worst status, every failing
-    reason, the quarter's clean and eligible kWh and ERE estimate."""
+    """One row per customer of the partner: mandate, charge points, the customer's status (eligible when a
+    charge point may be booked, action_needed when none may but one can be fixed, else not_eligible; the
+    same rule as the API's), every failing reason, the quarter's clean and eligible kWh and ERE estimate."""
     return _rows(con, """
         with customer as (
             select customer_ref, customer_name, ean, language, mandate_valid_from, mandate_valid_until, revoked_at,
@@ -305,8 +306,7 @@ def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter)
         ),
         points as (
             select customer_ref, count(*) as charge_points, count(*) filter (where is_eligible) as eligible_points,
-                   max(case eligibility_status when 'eligible' then 0 when 'action_needed' then 1 else 2 end)
-                       as worst
+                   bool_or(eligibility_status = 'action_needed') as any_fixable
             from eligibility group by customer_ref
         ),
         failing as (
@@ -330,9 +330,11 @@ def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter)
         select customer.*,
                coalesce(points.charge_points, 0) as charge_points,
                coalesce(points.eligible_points, 0) as eligible_points,
-               case points.worst when 0 then 'eligible' when 1 then 'action_needed' when 2 then 'not_eligible'
-                    else 'no_charge_point' end as status,
-               coalesce(failing.reasons, '') as reasons,
+               case when points.eligible_points > 0 then 'eligible'
+                    when points.any_fixable then 'action_needed'
+                    else 'not_eligible' end as status,
+               case when points.customer_ref is null then 'no_charge_point' else coalesce(failing.reasons, '') end
+                   as reasons,
                cast(coalesce(energy.kwh, 0) as decimal(18, 6)) as kwh,
                coalesce(energy.sessions, 0) as sessions,
                cast(coalesce(eligible.eligible_kwh, 0) as decimal(18, 6)) as eligible_kwh,
