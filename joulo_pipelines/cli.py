@@ -176,7 +176,8 @@ def _mid_scan(args: argparse.Namespace) -> int:
     from joulo_pipelines.lib.mid_scan import scan_files
 
     year = args.year or today().year
-    summary = scan_files(args.charge_points, args.customers, args.sessions, args.price, args.out, year)
+    summary = scan_files(DataDir.from_env(), args.charge_points, args.customers, args.sessions, args.price, args.out,
+                         year)
     print(f"mid-scan: {summary.total} charge points: {summary.counts['eligible']} qualify immediately, "
           f"{summary.counts['action_needed']} after an action, {summary.counts['not_eligible']} not; "
           f"written to {args.out / 'mid_scan.html'} and {args.out / 'mid_scan.csv'}")
