@@ -51,14 +51,14 @@ def _add_charge_point(con: duckdb.DuckDBPyConnection, partner_id: str, ref: str,
 def test_one_bookable_charge_point_makes_a_customer_eligible_and_one_fixable_makes_it_action_needed(
         demo_world_copy):
     with duckdb.connect(str(demo_world_copy.warehouse)) as con:
-        eligible, fixable = con.execute("""
+        fixable, eligible = con.execute("""
             select partner_id, customer_ref, any_value(eligibility_status) as status
             from marts.fct_charge_point_eligibility
             where quarter_start = (select max(quarter_start) from marts.fct_charge_point_eligibility)
-            group by all
+            group by partner_id, customer_ref
             having count(*) = 1 and any_value(eligibility_status) in ('eligible', 'action_needed')
             qualify row_number() over (partition by status order by partner_id, customer_ref) = 1
-            order by status
+            order by status  -- action_needed, then eligible
         """).fetchall()
         _add_charge_point(con, *eligible[:2], "not_eligible", "mid_meter_absent")
         _add_charge_point(con, *fixable[:2], "not_eligible", "mid_meter_absent")
