@@ -127,7 +127,7 @@ def test_only_eligible_kwh_reach_the_booking_mart(warehouse):
         assert eligible == booked and booked > 0, quarter
     leaked = warehouse.execute("""
         select count(*) from marts.fct_ean_quarter_energy b
-        where b.eligible_kwh > 0 and (b.ean = ? and b.partner_id <> 'voltnet') or exists (
+        where b.eligible_kwh > 0 and ((b.ean = ? and b.partner_id <> 'voltnet') or exists (
             select 1 from marts.fct_charge_point_eligibility e
             where e.partner_id = b.partner_id and e.ean = b.ean and e.quarter_start = b.quarter_start
               and not e.is_eligible and e.kwh > 0))
