@@ -109,7 +109,7 @@ def test_the_kwh_booked_per_ean_and_year_equal_the_eligible_kwh(late_data_world)
             """
             with eligible as (
                 select partner_id, ean, sum(round(eligible_kwh, 3)) as kwh from marts.fct_ean_quarter_energy
-                where delivery_year = 2026 group by all
+                where delivery_year = 2026 and eligible_kwh > 0 group by all
             ),
             booked as (
                 select partner_id, ean, sum(kwh) as kwh from ledger.booked_units
