@@ -50,7 +50,8 @@ def built(module_data_dir):
     with duckdb.connect(str(module_data_dir.warehouse), read_only=True) as con:
         rows = con.execute("select charge_point_ref, reasons, is_eligible, eligible_kwh "
                            "from marts.fct_charge_point_eligibility where partner_id = 'alpha'").fetchall()
-        booked = con.execute("select ean, customer_ref, kwh from marts.fct_eligible_ean_quarter_energy").fetchall()
+        booked = con.execute("select ean, eligible_customer_ref, eligible_kwh from marts.fct_ean_quarter_energy "
+                              "where eligible_kwh > 0").fetchall()
     return {ref: (reasons or "", eligible, kwh) for ref, reasons, eligible, kwh in rows}, booked
 
 

@@ -1,5 +1,5 @@
 """Eligibility in the warehouse: every rule fails where the demo's mess breaks it and passes elsewhere, and
-only eligible kWh inside the delivery period reach marts.fct_eligible_ean_quarter_energy."""
+only eligible kWh inside the delivery period reach the eligible columns of marts.fct_ean_quarter_energy."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_a_mandate_revoked_mid_quarter_clips_the_delivery_period_and_its_kwh_the
 
 def test_only_eligible_kwh_reach_the_booking_mart(warehouse):
     per_quarter = warehouse.execute("""
-        select e.quarter_start, sum(e.eligible_kwh), (select sum(kwh) from marts.fct_eligible_ean_quarter_energy b
+        select e.quarter_start, sum(e.eligible_kwh), (select sum(eligible_kwh) from marts.fct_ean_quarter_energy b
                                                       where b.quarter_start = e.quarter_start)
         from marts.fct_charge_point_eligibility e group by e.quarter_start order by 1
     """).fetchall()
@@ -126,11 +126,11 @@ def test_only_eligible_kwh_reach_the_booking_mart(warehouse):
     for quarter, eligible, booked in per_quarter:
         assert eligible == booked and booked > 0, quarter
     leaked = warehouse.execute("""
-        select count(*) from marts.fct_eligible_ean_quarter_energy b
-        where (b.ean = ? and b.partner_id <> 'voltnet') or exists (
+        select count(*) from marts.fct_ean_quarter_energy b
+        where b.eligible_kwh > 0 and ((b.ean = ? and b.partner_id <> 'voltnet') or exists (
             select 1 from marts.fct_charge_point_eligibility e
             where e.partner_id = b.partner_id and e.ean = b.ean and e.quarter_start = b.quarter_start
-              and not e.is_eligible and e.kwh > 0)
+              and not e.is_eligible and e.kwh > 0))
     """, [SHARED_EAN]).fetchone()[0]
     assert leaked == 0
 
@@ -144,8 +144,9 @@ def test_the_earlier_mandate_holds_the_shared_ean_and_only_the_later_claimant_is
 
 def test_the_booking_mart_has_delivery_periods_inside_the_quarter_and_ere_at_the_years_rate(warehouse):
     rows = warehouse.execute("""
-        select quarter_start, delivery_period_start, delivery_period_end, kwh, ere_per_kwh, ere_estimate
-        from marts.fct_eligible_ean_quarter_energy""").fetchall()
+        select quarter_start, delivery_period_start, delivery_period_end, eligible_kwh, ere_per_kwh,
+               eligible_ere_estimate
+        from marts.fct_ean_quarter_energy where eligible_kwh > 0""").fetchall()
     expected_per_kwh = _ere_per_kwh_from_reference(2026)
     assert expected_per_kwh == Decimal("0.332694")  # 0.505 x 183 x 3.6 / 1000
     assert {quarter for quarter, *_ in rows} == {date(2026, m, 1) for m in (1, 4, 7, 10)}

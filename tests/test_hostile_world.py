@@ -27,7 +27,7 @@ OTHERS = ("groenstroom", "laadwerk", "voltnet")
 QUARTER = "2026-Q4"
 PARTNER_OUTPUTS = ("payouts", "reports", "mid_scan")
 MARTS = ("fct_ean_quarter_energy", "fct_charge_point_eligibility", "fct_charging_sessions",
-         "fct_energy_adjustments", "fct_eligible_ean_quarter_energy")
+         "fct_energy_adjustments", "fct_customer_quarter_status")
 # Personal data of the non-UTF-8 row: it may land in quarantine, never in a log or Dagster's records.
 LATIN1_NAME, LATIN1_EMAIL, LATIN1_IBAN = "Zoë Ëvil", "zoe.evil@mallory.example", "NL71INGB0009876543"
 

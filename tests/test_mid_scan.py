@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from chromium import dump_dom
+
 from joulo_pipelines import cli
-from joulo_pipelines.lib.mid_scan import ere_per_kwh_for, scan_prospect, summarise
+from joulo_pipelines.lib.mid_scan import scan_prospect, summarise
+from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 # A list no one tuned for the register: ';'-separated, header in mixed case, names typed as people do.
 CHARGE_POINTS = """Charge_Point_Ref;Customer_Ref;Brand;Model;Serial_Number;Meter_Serial;MID_Certificate
@@ -37,6 +39,7 @@ C6;871687120000000202;2000
 C8;871687120000000301;6511 KL
 C9;871687120000000301;6511 KL
 """
+ERE_PER_KWH_2026 = Decimal("0.332694")  # 0.505 x 183 g/MJ x 3.6 MJ/kWh / 1000 (DOMAIN.md)
 # 1 Jan 00:00Z .. 15 Mar 00:00Z is 73 days, a fifth of a year: annual kWh = 5 x the sessions' kWh.
 SESSIONS = """session_ref;charge_point_ref;started_at;ended_at;meter_start_wh;meter_stop_wh;energy_kwh
 S1;CP-1;2026-01-01T00:00:00Z;2026-01-01T04:00:00Z;1000;7000;
@@ -86,8 +89,8 @@ def test_annual_kwh_comes_from_the_sessions_scaled_to_a_year_and_money_stays_dec
     assert annual["CP-1"] == Decimal("50.000")  # (6 + 4) kWh x 5
     assert annual["CP-2"] == Decimal("27.500")  # 5,5 kWh (decimal comma) x 5
     assert annual["CP-3"] == Decimal("0")
-    summary = summarise(scan, "Prospect", 2026, Decimal("0.45"))
-    expected_eur = (Decimal("50.000") * ere_per_kwh_for(2026) * Decimal("0.45")).quantize(Decimal("0.01"))
+    summary = summarise(scan, "Prospect", 2026, ERE_PER_KWH_2026, Decimal("0.45"))
+    expected_eur = (Decimal("50.000") * ERE_PER_KWH_2026 * Decimal("0.45")).quantize(Decimal("0.01"))
     assert summary.annual["eligible"]["eur"] == expected_eur == Decimal("7.49")
     assert isinstance(summary.annual["eligible"]["eur"], Decimal)
 
@@ -100,7 +103,25 @@ def test_a_missing_required_column_names_the_file_and_the_column(data_dir, tmp_p
     assert str(bad) in error and "model" in error and "missing" in error
 
 
-def test_the_html_rendered_in_chromium_shows_the_counts_of_the_csv(data_dir, prospect, tmp_path):
+@pytest.fixture
+def ere_factors(data_dir):
+    """The data dir's warehouse with its ERE factors (marts.dim_ere_factors, from the seed), which the scan
+    of a prospect estimates with."""
+    subprocess.run([str(DBT_EXECUTABLE), "build", "--quiet", "--select", "ere_parameters", "dim_ere_factors",
+                    "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                    "--target-path", str(data_dir.root / "dbt_target")], check=True)
+    return data_dir
+
+
+def test_a_year_without_an_ere_factor_is_an_error_naming_the_year(data_dir, prospect, tmp_path, capsys):
+    assert cli.main(["mid-scan", str(prospect["charge_points"]), "--out", str(tmp_path / "out"),
+                     "--year", "2031"]) == 1
+    error = capsys.readouterr().err
+    assert "delivery year 2031" in error and "ere_parameters.csv" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_html_rendered_in_chromium_shows_the_counts_of_the_csv(ere_factors, prospect, tmp_path):
     out = tmp_path / "scan"
     assert cli.main(["mid-scan", str(prospect["charge_points"]), "--customers", str(prospect["customers"]),
                      "--sessions", str(prospect["sessions"]), "--price", "0.45", "--out", str(out),

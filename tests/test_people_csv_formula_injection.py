@@ -78,7 +78,7 @@ def test_the_mid_scan_csv_neutralises_hostile_brands_and_refs(tmp_path):
         writer.writerow(["charge_point_ref", "customer_ref", "brand", "model"])
         writer.writerows([f"CP{n}", f"-C{n}", text, "=M()"] for n, text in enumerate(HOSTILE[:-1]))
     scan = scan_prospect(charge_points)
-    csv_path, _ = write_scan(scan, summarise(scan, "Prospect", 2026, Decimal("0.45")), tmp_path / "out")
+    csv_path, _ = write_scan(scan, summarise(scan, "Prospect", 2026, Decimal("0.332694"), Decimal("0.45")), tmp_path / "out")
     rows = read_back(csv_path.read_text(encoding="utf-8"))
     assert sorted(row["brand"] for row in rows) == sorted("'" + text for text in HOSTILE[:-1])
     assert {row["model"] for row in rows} == {"'=M()"}

@@ -56,7 +56,7 @@ def test_the_quarter_report_in_chromium_shows_the_warehouses_figures(in_demo_wor
 
         kwh, = one("select sum(kwh) from marts.fct_charge_point_quarter_energy "
                    "where partner_id = $partner and quarter_start = $start")
-        eligible_kwh, ere = one("select sum(kwh), sum(ere_estimate) from marts.fct_eligible_ean_quarter_energy "
+        eligible_kwh, ere = one("select sum(eligible_kwh), sum(eligible_ere_estimate) from marts.fct_ean_quarter_energy "
                                 "where partner_id = $partner and quarter_start = $start")
         enrolled, = one("select count(*) from intermediate.int_customers_latest where partner_id = $partner")
         statuses = dict(con.execute("select eligibility_status, count(*) from marts.fct_charge_point_eligibility "
@@ -148,15 +148,16 @@ def test_a_customers_statement_shows_that_customers_figures_and_prints(in_demo_w
         ref, name, ean = con.execute("""
             select customers.customer_ref, customers.customer_name, customers.ean
             from intermediate.int_customers_latest as customers
-            join marts.fct_eligible_ean_quarter_energy as eligible using (partner_id, customer_ref)
-            where partner_id = 'voltnet' and eligible.quarter_start = date '2026-04-01'
+            join marts.fct_ean_quarter_energy as eligible
+                on eligible.partner_id = customers.partner_id and eligible.eligible_customer_ref = customers.customer_ref
+            where customers.partner_id = 'voltnet' and eligible.quarter_start = date '2026-04-01'
             order by customers.customer_ref limit 1""").fetchone()
         kwh, sessions = con.execute("select sum(kwh), sum(session_count) from marts.fct_charge_point_quarter_energy "
                                     "where partner_id = 'voltnet' and quarter_start = date '2026-04-01' "
                                     "and customer_ref = ?", [ref]).fetchone()
-        eligible_kwh, ere = con.execute("select sum(kwh), sum(ere_estimate) from marts.fct_eligible_ean_quarter_energy "
+        eligible_kwh, ere = con.execute("select sum(eligible_kwh), sum(eligible_ere_estimate) from marts.fct_ean_quarter_energy "
                                         "where partner_id = 'voltnet' and quarter_start = date '2026-04-01' "
-                                        "and customer_ref = ?", [ref]).fetchone()
+                                        "and eligible_customer_ref = ?", [ref]).fetchone()
         others = con.execute("select customer_ref, ean from intermediate.int_customers_latest "
                              "where partner_id = 'voltnet' and customer_ref <> ? and ean <> ?", [ref, ean]).fetchall()
     page = folder(data_dir, partner) / "customers" / f"{ref}.html"

@@ -62,8 +62,8 @@ def test_every_exported_booking_validates_against_the_shipped_xsd_and_reruns_are
         assert (folder / "rev_booking.csv").read_text().count("\n") > 1
         before[quarter] = _hashes(folder)
     with duckdb.connect(str(in_demo_world.warehouse), read_only=True) as con:
-        eligible = con.execute("select count(*) from marts.fct_eligible_ean_quarter_energy "
-                               "where quarter_start = '2026-01-01'").fetchone()[0]
+        eligible = con.execute("select count(*) from marts.fct_ean_quarter_energy "
+                               "where quarter_start = '2026-01-01' and eligible_kwh > 0").fetchone()[0]
     summary = json.loads((in_demo_world.exports / "2026-Q1" / "rev" / "summary.json").read_text())
     assert summary["ean_count"] == eligible and summary["status"] == "draft"
     assert summary["files"]["rev_booking.xml"] == before["2026-Q1"]["rev_booking.xml"]
@@ -74,9 +74,9 @@ def test_a_submitted_quarter_stays_byte_identical_after_late_data_arrives(late_d
     assert _hashes(data_dir.exports / "2026-Q1" / "rev") == before["2026-Q1"]
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         grew = con.execute(
-            "select count(*) from marts.fct_eligible_ean_quarter_energy e "
+            "select count(*) from marts.fct_ean_quarter_energy e "
             "join ledger.rev_booking_line_quarters b on b.ean = e.ean and b.delivery_quarter_start = e.quarter_start "
-            "where e.quarter_start = '2026-01-01' and round(e.kwh, 3) > b.kwh").fetchone()[0]
+            "where e.quarter_start = '2026-01-01' and round(e.eligible_kwh, 3) > b.kwh").fetchone()[0]
     assert grew > 0, "the late file should have raised the eligible kWh of Q1"
 
 
@@ -108,8 +108,8 @@ def test_the_kwh_booked_per_ean_and_year_equal_the_eligible_kwh(late_data_world)
         differences = con.execute(
             """
             with eligible as (
-                select partner_id, ean, sum(round(kwh, 3)) as kwh from marts.fct_eligible_ean_quarter_energy
-                where delivery_year = 2026 group by all
+                select partner_id, ean, sum(round(eligible_kwh, 3)) as kwh from marts.fct_ean_quarter_energy
+                where delivery_year = 2026 and eligible_kwh > 0 group by all
             ),
             booked as (
                 select partner_id, ean, sum(kwh) as kwh from ledger.booked_units

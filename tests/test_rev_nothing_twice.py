@@ -38,11 +38,13 @@ def _warehouse(data_dir: DataDir) -> None:
     with duckdb.connect(str(data_dir.warehouse)) as con:
         con.execute("""
             create schema marts; create schema intermediate;
-            create table marts.fct_eligible_ean_quarter_energy (
-                partner_id varchar, ean varchar, customer_ref varchar, quarter_start date,
-                delivery_period_start date, delivery_period_end date, delivery_year integer,
+            create table marts.fct_ean_quarter_energy (
+                partner_id varchar, ean varchar, quarter_start date, delivery_year integer,
                 kwh decimal(18, 6), session_count bigint, charge_point_count bigint,
-                ere_per_kwh decimal(20, 10), ere_estimate decimal(38, 12));
+                ere_per_kwh decimal(20, 10), ere_estimate decimal(38, 12), eligible_customer_ref varchar,
+                delivery_period_start date, delivery_period_end date, eligible_kwh decimal(18, 6),
+                eligible_session_count bigint, eligible_charge_point_count bigint,
+                eligible_ere_estimate decimal(38, 12));
             create table intermediate.int_customers_latest as
             select 'alpha' as partner_id, 'C' || i as customer_ref, 'Holder ' || i as customer_name,
                    'Dorpsstraat' as street, cast(i as varchar) as house_number, '1011AB' as postal_code,
@@ -55,14 +57,14 @@ def _warehouse(data_dir: DataDir) -> None:
 
 def _set_eligible(data_dir: DataDir, index: int, quarter: Quarter, value: Decimal | None) -> None:
     with duckdb.connect(str(data_dir.warehouse)) as con:
-        con.execute("delete from marts.fct_eligible_ean_quarter_energy where ean = ? and quarter_start = ?",
+        con.execute("delete from marts.fct_ean_quarter_energy where ean = ? and quarter_start = ?",
                     [EANS[index], quarter.start])
         if value is not None:
             con.execute(
-                "insert into marts.fct_eligible_ean_quarter_energy values "
-                "('alpha', ?, ?, ?, ?, ?, 2026, ?, 1, 1, ?, ?)",
-                [EANS[index], f"C{index}", quarter.start, quarter.start, date.fromordinal(quarter.end.toordinal() - 1),
-                 value, ERE_PER_KWH, value * ERE_PER_KWH])
+                "insert into marts.fct_ean_quarter_energy values "
+                "('alpha', ?, ?, 2026, ?, 1, 1, ?, ?, ?, ?, ?, ?, 1, 1, ?)",
+                [EANS[index], quarter.start, value, ERE_PER_KWH, value * ERE_PER_KWH, f"C{index}", quarter.start,
+                 date.fromordinal(quarter.end.toordinal() - 1), value, value * ERE_PER_KWH])
 
 
 def _run(data_dir: DataDir, number: int) -> None:

@@ -25,7 +25,7 @@ def mid_scan(args: argparse.Namespace, data_dir: DataDir) -> int:
     from joulo_pipelines.lib.mid_scan import scan_files
 
     year = args.year or today().year
-    summary = scan_files(args.charge_points, args.customers, args.sessions, args.price, args.out, year)
+    summary = scan_files(data_dir, args.charge_points, args.customers, args.sessions, args.price, args.out, year)
     print(f"mid-scan: {summary.total} charge points: {summary.counts['eligible']} qualify immediately, "
           f"{summary.counts['action_needed']} after an action, {summary.counts['not_eligible']} not; "
           f"written to {args.out / 'mid_scan.html'} and {args.out / 'mid_scan.csv'}")

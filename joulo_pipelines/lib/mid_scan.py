@@ -11,7 +11,6 @@ onboarding. Money is Decimal; ERE and euros are estimates, rounded to cents once
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -21,9 +20,14 @@ import duckdb
 import pandas as pd
 
 from joulo_pipelines.lib import people_csv, templating
-from joulo_pipelines.lib.eligibility_rules import ean_problem, is_dutch_postal_code, reasons, status_for
+from joulo_pipelines.lib.eligibility_rules import (
+    ean_problem,
+    is_dutch_postal_code,
+    reasons,
+    status_for,
+)
 from joulo_pipelines.lib.mid_register import UNMATCHED, match_pairs
-from joulo_pipelines.lib.paths import REFERENCE_DIR
+from joulo_pipelines.lib.paths import DataDir
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Stated in the report when no sessions are given: a typical Dutch home charger's year [assumption].
@@ -56,14 +60,22 @@ class ScanSummary:
         return sum(self.counts.values())
 
 
-def ere_per_kwh_for(year: int) -> Decimal:
-    """renewable share x reference gCO2eq/MJ x 3.6 MJ/kWh / 1000 (DOMAIN.md); a missing year is an error."""
-    with (REFERENCE_DIR / "ere_parameters.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if int(row["year"]) == year:
-                return Decimal(row["renewable_share"]) * Decimal(row["reference_g_co2_per_mj"]) * Decimal("0.0036")
-    raise MidScanInputError(f"no ERE parameters for delivery year {year} in data/reference/ere_parameters.csv; "
-                            f"add the year (with its source), or scan for a year that has them (--year)")
+def ere_per_kwh_for(data_dir: DataDir, year: int) -> Decimal:
+    """The delivery year's ERE per kWh as the warehouse computes it from the seed ere_parameters
+    (marts.dim_ere_factors), so the scan estimates with the factor booking uses; a missing year is an error."""
+    row = None
+    if data_dir.warehouse.exists():
+        with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+            if con.execute("select count(*) from information_schema.tables "
+                           "where table_schema = 'marts' and table_name = 'dim_ere_factors'").fetchone()[0]:
+                row = con.execute("select ere_per_kwh from marts.dim_ere_factors where delivery_year = ?",
+                                  [year]).fetchone()
+    if row is None:
+        raise MidScanInputError(
+            f"no ERE factor for delivery year {year} in marts.dim_ere_factors of {data_dir.warehouse}: build the "
+            f"warehouse (joulo run --quarter {year}-Q1), add the year (with its source) to "
+            f"data/reference/ere_parameters.csv, or scan for a year that has one (--year)")
+    return row[0]
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, required: list[str]) -> list[str]:
@@ -189,8 +201,8 @@ def _annual_kwh(con: duckdb.DuckDBPyConnection, sessions_csv: Path | None, point
     return [annual.get(ref, Decimal("0.000")) for ref in points["charge_point_ref"]], ["sessions"] * len(points)
 
 
-def summarise(scan: pd.DataFrame, title: str, delivery_year: int, price_per_ere: Decimal) -> ScanSummary:
-    ere_per_kwh = ere_per_kwh_for(delivery_year)
+def summarise(scan: pd.DataFrame, title: str, delivery_year: int, ere_per_kwh: Decimal,
+              price_per_ere: Decimal) -> ScanSummary:
     catalogue = reasons()
     counts = {status: int((scan["status"] == status).sum()) for status in STATUSES}
     exploded = scan.assign(reason=scan["reasons"].str.split(";")).explode("reason")
@@ -226,10 +238,12 @@ def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path) -> tuple
     return csv_path, html_path
 
 
-def scan_files(charge_points_csv: Path, customers_csv: Path | None, sessions_csv: Path | None,
+def scan_files(data_dir: DataDir, charge_points_csv: Path, customers_csv: Path | None, sessions_csv: Path | None,
                price_per_ere: Decimal, out_dir: Path, delivery_year: int, title: str | None = None) -> ScanSummary:
-    """The `joulo mid-scan` command: scan a prospect's files and write mid_scan.csv and mid_scan.html."""
+    """The `joulo mid-scan` command: scan a prospect's files and write mid_scan.csv and mid_scan.html, at
+    the ERE factor of the data dir's warehouse."""
     scan = scan_prospect(charge_points_csv, customers_csv, sessions_csv)
-    summary = summarise(scan, title or charge_points_csv.stem, delivery_year, price_per_ere)
+    ere_per_kwh = ere_per_kwh_for(data_dir, delivery_year)
+    summary = summarise(scan, title or charge_points_csv.stem, delivery_year, ere_per_kwh, price_per_ere)
     write_scan(scan, summary, out_dir)
     return summary

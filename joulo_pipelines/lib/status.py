@@ -95,24 +95,15 @@ def adjustments_by_reason(data_dir: DataDir) -> list[tuple]:
 
 
 def reconciliation_breaks(con: duckdb.DuckDBPyConnection) -> tuple[int, list[tuple]]:
-    """(groups checked, breaks): per partner, EAN and quarter, raw delivered kWh must equal the clean kWh
-    of the energy mart plus the adjusted kWh. A break is (quarter_start, partner, raw, clean, adjusted),
+    """(groups checked, breaks) of intermediate.int_energy_reconciliation_compared, where the rule raw
+    delivered = clean + adjusted kWh lives. A break is (quarter_start, partner, raw, clean, adjusted),
     without the EAN: it identifies a household and this goes into logs and Dagster metadata."""
-    rows = con.execute(
-        """
-        with amounts as (
-            select partner_id, ean, quarter_start, raw_kwh, 0 as clean_kwh, 0 as adjusted_kwh
-            from marts.fct_energy_reconciliation
-            union all
-            select partner_id, ean, quarter_start, 0, kwh, 0 from marts.fct_charge_point_quarter_energy
-            union all
-            select partner_id, ean, quarter_start, 0, 0, kwh from marts.fct_energy_adjustments
-        )
-        select quarter_start, partner_id, sum(raw_kwh), sum(clean_kwh), sum(adjusted_kwh)
-        from amounts group by quarter_start, partner_id, ean order by all
-        """
-    ).fetchall()
-    return len(rows), [row for row in rows if row[2] != row[3] + row[4]]
+    rows = con.execute("""
+        select quarter_start, partner_id, raw_kwh, clean_kwh, adjusted_kwh, is_reconciled
+        from intermediate.int_energy_reconciliation_compared
+        order by all
+    """).fetchall()
+    return len(rows), [row[:5] for row in rows if not row[5]]
 
 
 def format_table(headers: list[str], rows: list[tuple]) -> str:

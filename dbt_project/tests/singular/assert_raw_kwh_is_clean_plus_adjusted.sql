@@ -1,31 +1,3 @@
--- Every kWh explained: per partner, EAN and quarter, the raw delivered kWh equal the clean kWh of the
--- energy mart plus the adjusted kWh of fct_energy_adjustments, exactly. Rows returned are the failures.
-with amounts as (
-    select partner_id, ean, quarter_start, raw_kwh, 0 as clean_kwh, 0 as adjusted_kwh
-    from {{ ref('fct_energy_reconciliation') }}
-
-    union all
-
-    select partner_id, ean, quarter_start, 0, kwh, 0
-    from {{ ref('fct_charge_point_quarter_energy') }}
-
-    union all
-
-    select partner_id, ean, quarter_start, 0, 0, kwh
-    from {{ ref('fct_energy_adjustments') }}
-),
-
-compared as (
-    select
-        partner_id,
-        ean,
-        quarter_start,
-        sum(raw_kwh) as raw_kwh,
-        sum(clean_kwh) as clean_kwh,
-        sum(adjusted_kwh) as adjusted_kwh
-    from amounts
-    group by partner_id, ean, quarter_start
-)
-
-select * from compared
-where raw_kwh <> clean_kwh + adjusted_kwh
+-- Every kWh explained (int_energy_reconciliation_compared): rows returned are the failures.
+select * from {{ ref('int_energy_reconciliation_compared') }}
+where not is_reconciled

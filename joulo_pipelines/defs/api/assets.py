@@ -22,8 +22,8 @@ STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
     deps=[PAYOUTS_KEY, dg.AssetKey(["marts", "fct_charge_point_eligibility"]),
-          dg.AssetKey(["marts", "fct_eligible_ean_quarter_energy"]),
-          dg.AssetKey(["marts", "fct_charge_point_quarter_energy"])],
+          dg.AssetKey(["marts", "fct_customer_quarter_status"]),
+          dg.AssetKey(["marts", "fct_ean_quarter_energy"])],
     description="Every customer's status (eligibility and why, kWh and ERE this year, next and last payout) "
                 "and every partner's quarter summaries, over all quarters built so far whichever partition "
                 "ran, into <data dir>/api/api.sqlite; plus the webhook events the changes call for.",

@@ -6,7 +6,7 @@ from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.ean_claim_review import write_review
-from joulo_pipelines.lib.mid_scan import DEFAULT_PRICE_PER_ERE, summarise, write_scan
+from joulo_pipelines.lib.mid_scan import DEFAULT_PRICE_PER_ERE, ere_per_kwh_for, summarise, write_scan
 from joulo_pipelines.lib.eligibility_report import partner_scan_frames
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
@@ -21,7 +21,7 @@ class MidScanConfig(dg.Config):
     key=["exports", "mid_scan"],
     group_name="eligibility",
     partitions_def=quarterly_partitions,
-    deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"])],
+    deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]), dg.AssetKey(["marts", "dim_ere_factors"])],
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may have open for writing
     description="The MID scan for every onboarded partner, from the quarter's eligibility: "
                 "exports/<YYYY>-Q<n>/mid_scan/<partner>/mid_scan.html and mid_scan.csv.",
@@ -32,8 +32,9 @@ def mid_scan(context: dg.AssetExecutionContext, config: MidScanConfig, data_dir:
     price = Decimal(config.price_per_ere)
     written = {}
     with errors_scrubbed(folder.root):
+        ere_per_kwh = ere_per_kwh_for(folder, quarter.year)
         for partner_id, title, scan in partner_scan_frames(folder, quarter):
-            summary = summarise(scan, title, quarter.year, price)
+            summary = summarise(scan, title, quarter.year, ere_per_kwh, price)
             write_scan(scan, summary, folder.exports / quarter.label / "mid_scan" / partner_id)
             written[partner_id] = summary.counts
     return dg.MaterializeResult(metadata={

@@ -21,7 +21,7 @@ REV_RECONCILIATION = dg.AssetKey(["registration", "rev_reconciliation"])
     group_name="registration",
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
-    deps=[dg.AssetKey(["marts", "fct_eligible_ean_quarter_energy"]),
+    deps=[dg.AssetKey(["marts", "fct_ean_quarter_energy"]),
           dg.AssetKey(["intermediate", "int_customers_latest"])],
     check_specs=[dg.AssetCheckSpec(
         "booking_deadline_watch", asset=REV_BOOKING,

@@ -25,7 +25,9 @@ REPORTS_KEY = dg.AssetKey(["exports", "reports"])
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may hold for writing meanwhile
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]),
-          dg.AssetKey(["marts", "fct_eligible_ean_quarter_energy"]),
+          dg.AssetKey(["marts", "fct_customer_quarter_status"]),
+          dg.AssetKey(["marts", "fct_ean_quarter_energy"]),
+          dg.AssetKey(["marts", "dim_ere_factors"]),
           dg.AssetKey(["marts", "fct_charge_point_quarter_energy"]),
           dg.AssetKey(["marts", "fct_session_versions"]),
           dg.AssetKey(["marts", "fct_energy_adjustments"]),

@@ -8,8 +8,7 @@ from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
 
 @dg.asset_check(
     asset=dg.AssetKey(["marts", "fct_energy_adjustments"]),
-    additional_deps=[dg.AssetKey(["marts", "fct_energy_reconciliation"]),
-                     dg.AssetKey(["marts", "fct_charge_point_quarter_energy"])],
+    additional_deps=[dg.AssetKey(["intermediate", "int_energy_reconciliation_compared"])],
     description="Every kWh explained: per partner, EAN and quarter, raw delivered = clean + adjusted, exactly.",
     blocking=True,
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, in a step of its own

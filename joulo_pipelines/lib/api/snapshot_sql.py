@@ -21,8 +21,15 @@ create or replace temp macro json_strings(strings) as replace(to_json(strings), 
 CUSTOMER_DOCUMENTS = """
 with latest as (
     select max(quarter_start) as quarter_start
-    from marts.fct_charge_point_eligibility
+    from marts.fct_customer_quarter_status
     where quarter_start <= $today
+),
+
+-- the customer's status, reasons and year-to-date figures, as the mart defines them for every reader
+statuses as (
+    select statuses.*
+    from marts.fct_customer_quarter_status as statuses
+    inner join latest on statuses.quarter_start = latest.quarter_start
 ),
 
 charge_points as (
@@ -52,13 +59,11 @@ catalogue as (
     )
 ),
 
+-- each charge point with its own status and reasons, so a customer's reasons stay visible per charge point
 customer_charge_points as (
     select
         customers.partner_id,
         customers.customer_ref,
-        bool_or(charge_points.is_eligible) as any_eligible,
-        count(charge_points.charge_point_ref) as charge_point_count,
-        bool_and(charge_points.eligibility_status = 'action_needed') as all_fixable,
         string_agg(
             concat('{"charge_point_ref": ', to_json(charge_points.charge_point_ref),
                    ', "reasons": ', json_strings(coalesce(string_split(charge_points.reasons, ';'), [])),
@@ -66,11 +71,7 @@ customer_charge_points as (
             ', ' order by charge_points.charge_point_ref
         ) filter (where charge_points.charge_point_ref is not null) as charge_points_json,
         string_agg(to_json(charge_points.charge_point_ref), ', ' order by charge_points.charge_point_ref)
-            filter (where charge_points.charge_point_ref is not null) as charge_point_refs_json,
-        -- every failing rule of any charge point, without a row per reason (that listed a charge point
-        -- once per reason)
-        nullif(list_distinct(flatten(list(coalesce(string_split(charge_points.reasons, ';'), [])))), [])
-            as reason_codes
+            filter (where charge_points.charge_point_ref is not null) as charge_point_refs_json
     from customers
     left join charge_points
         on customers.partner_id = charge_points.partner_id
@@ -80,21 +81,20 @@ customer_charge_points as (
 
 verdicts as (
     select
-        partner_id,
-        customer_ref,
-        '[' || coalesce(charge_points_json, '') || ']' as charge_points_json,
-        '[' || coalesce(charge_point_refs_json, '') || ']' as charge_point_refs_json,
-        case
-            when any_eligible then 'eligible'
-            when charge_point_count > 0 and all_fixable then 'action_needed'
-            else 'not_eligible'
-        end as status,
-        case
-            when any_eligible then []
-            when charge_point_count = 0 then ['no_charge_point']
-            else list_sort(reason_codes)
-        end as reason_codes
-    from customer_charge_points
+        statuses.partner_id,
+        statuses.customer_ref,
+        '[' || coalesce(customer_charge_points.charge_points_json, '') || ']' as charge_points_json,
+        '[' || coalesce(customer_charge_points.charge_point_refs_json, '') || ']' as charge_point_refs_json,
+        statuses.status,
+        -- the API explains a verdict that is not eligible; an eligible customer's failing charge points
+        -- show their reasons in charge_points
+        case when statuses.status = 'eligible' then [] else string_split(statuses.reasons, ';') end
+            as reason_codes,
+        statuses.year_to_date_kwh,
+        statuses.year_to_date_eligible_kwh,
+        statuses.year_to_date_ere_estimate
+    from statuses
+    inner join customer_charge_points using (partner_id, customer_ref)
 ),
 
 -- every reason explained, once per distinct list of reasons (there are few) rather than per customer
@@ -108,29 +108,6 @@ explained as (
     from (select distinct reason_codes from verdicts) as verdicts
     left join catalogue on list_contains(verdicts.reason_codes, catalogue.reason)
     group by verdicts.reason_codes
-),
-
--- this year's kWh, eligible kWh and ERE up to the latest quarter, in one pass over the three marts
-year_to_date as (
-    select
-        partner_id,
-        customer_ref,
-        sum(kwh) as kwh,
-        sum(eligible_kwh) as eligible_kwh,
-        sum(ere_estimate) as ere_estimate
-    from (
-        select partner_id, customer_ref, quarter_start, kwh
-        from marts.fct_charge_point_quarter_energy
-        union all by name
-        select partner_id, customer_ref, quarter_start, eligible_kwh
-        from marts.fct_charge_point_eligibility
-        union all by name
-        select partner_id, customer_ref, quarter_start, ere_estimate
-        from marts.fct_eligible_ean_quarter_energy
-    )
-    where year(quarter_start) = (select year(quarter_start) from latest)
-        and quarter_start <= (select quarter_start from latest)
-    group by partner_id, customer_ref
 ),
 
 -- snapshot_next_payouts: per partner the estimate per customer, and (without customer_ref) what the
@@ -194,9 +171,9 @@ final as (
                 ', "valid_from": ', json_value(customers.mandate_valid_from),
                 ', "valid_until": ', json_value(customers.mandate_valid_until), '}',
             ', ', payouts.next_payout_member,
-            ', "year_to_date": {"eligible_kwh": ', to_json(cast(coalesce(year_to_date.eligible_kwh, 0) as varchar)),
-                ', "ere_estimate": ', to_json(cast(coalesce(year_to_date.ere_estimate, 0) as varchar)),
-                ', "kwh": ', to_json(cast(coalesce(year_to_date.kwh, 0) as varchar)),
+            ', "year_to_date": {"eligible_kwh": ', to_json(cast(verdicts.year_to_date_eligible_kwh as varchar)),
+                ', "ere_estimate": ', to_json(cast(verdicts.year_to_date_ere_estimate as varchar)),
+                ', "kwh": ', to_json(cast(verdicts.year_to_date_kwh as varchar)),
                 ', "year": ', year(customers.quarter_start), '}',
             '}'
         ) as document
@@ -204,7 +181,6 @@ final as (
     inner join verdicts using (partner_id, customer_ref)
     inner join explained on verdicts.reason_codes is not distinct from explained.reason_codes
     inner join payouts using (partner_id, customer_ref)
-    left join year_to_date using (partner_id, customer_ref)
 )
 
 select
@@ -263,8 +239,9 @@ totals as (
 ),
 
 ere as (
-    select partner_id, quarter_start, count(distinct ean) as eligible_eans, sum(ere_estimate) as ere_estimate
-    from marts.fct_eligible_ean_quarter_energy
+    select partner_id, quarter_start, count(distinct ean) as eligible_eans, sum(eligible_ere_estimate) as ere_estimate
+    from marts.fct_ean_quarter_energy
+    where eligible_kwh > 0
     group by all
 )
 

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from joulo_pipelines.lib import templating
+from joulo_pipelines.lib import labels, templating
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.payouts.amounts import PayoutLine
 from joulo_pipelines.lib.payouts.money import cents_to_eur
@@ -25,55 +25,6 @@ from joulo_pipelines.lib.payouts.settings import SmtpSettings
 from joulo_pipelines.lib.quarters import Quarter
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-LABELS = {
-    "nl": {
-        "subject": "Uw ERE-uitbetaling over", "heading": "Uw ERE-uitbetaling over", "greeting": "Beste",
-        "intro": "Met uw thuislader heeft u duurzame energie geleverd aan vervoer. Hiervoor zijn ERE's "
-                 "(emissiereductie-eenheden) ingeboekt en verkocht. Dit is uw overzicht.",
-        "kwh": "Geladen energie (kWh)", "units": "ERE", "price": "Prijs per ERE", "gross": "Bruto opbrengst",
-        "fee": "Servicekosten", "share": "Aandeel {brand}", "net": "Netto voor u dit kwartaal",
-        "adjustment": "Correcties eerdere kwartalen", "carried_in": "Overgedragen uit vorig kwartaal",
-        "paid": "Uitbetaald", "carried_out": "Over naar volgend kwartaal", "iban": "Rekening",
-        "date": "Betaaldatum", "headline_paid": "Wij maken {amount} over op {iban} op {date}.",
-        "headline_partner": "{brand} betaalt u {amount} uit.",
-        "headline_none": "Dit kwartaal wordt er niets uitbetaald; het saldo gaat mee naar het volgende kwartaal.",
-        "rev_issued": "Het aantal ERE is zoals uitgegeven door de NEa (REV).",
-        "estimate": "Het aantal ERE is onze berekening; de NEa stelt het definitief vast. Verschillen verrekenen "
-                    "we in een volgend kwartaal.",
-        "mixed": "Het aantal ERE is deels door de NEa uitgegeven en deels onze berekening.",
-        "closing": "Met vriendelijke groet,", "provider": "Uitbetaling verzorgd door Joulo als inboekdienstverlener.",
-        "reasons": {"carried_over": "Het bedrag ligt onder het minimum voor uitbetaling en gaat mee naar het "
-                                    "volgende kwartaal.",
-                    "held": "We konden niet uitbetalen omdat uw rekeningnummer ontbreekt of niet klopt. Geef het "
-                            "juiste rekeningnummer door; het bedrag blijft voor u bewaard.",
-                    "netted": "Een correctie is verrekend met uw opbrengst; het saldo verrekenen we met volgende "
-                              "uitbetalingen."},
-    },
-    "en": {
-        "subject": "Your ERE payout for", "heading": "Your ERE payout for", "greeting": "Dear",
-        "intro": "Your home charger delivered renewable energy to transport. ERE credits (emission reduction "
-                 "units) were booked and sold for it. Here is your statement.",
-        "kwh": "Energy charged (kWh)", "units": "ERE", "price": "Price per ERE", "gross": "Gross revenue",
-        "fee": "Service fee", "share": "{brand} share", "net": "Net for you this quarter",
-        "adjustment": "Corrections to earlier quarters", "carried_in": "Carried over from last quarter",
-        "paid": "Paid out", "carried_out": "Carried over to next quarter", "iban": "Account",
-        "date": "Payment date", "headline_paid": "We transfer {amount} to {iban} on {date}.",
-        "headline_partner": "{brand} pays you {amount}.",
-        "headline_none": "Nothing is paid out this quarter; the balance carries over to the next quarter.",
-        "rev_issued": "The ERE are as issued by the NEa (REV).",
-        "estimate": "The ERE are our calculation; the NEa sets them definitively. Any difference is settled in a "
-                    "later quarter.",
-        "mixed": "The ERE are partly issued by the NEa and partly our calculation.",
-        "closing": "Kind regards,", "provider": "Payout handled by Joulo as booking service provider.",
-        "reasons": {"carried_over": "The amount is below the minimum payout and carries over to the next quarter.",
-                    "held": "We could not pay because your account number is missing or incorrect. Please send "
-                            "us the correct one; the amount is kept for you.",
-                    "netted": "A correction was netted against your revenue; the balance is settled against "
-                              "later payouts."},
-    },
-}
-
 
 @dataclass(frozen=True)
 class EmailRecipient:
@@ -112,8 +63,8 @@ _environment = templating.environment(TEMPLATES)
 def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient,
            payment_date: date) -> tuple[str, str, str]:
     """(subject, plain text, HTML) for one customer's line."""
-    language = recipient.language if recipient.language in LABELS else "nl"
-    t = LABELS[language]
+    language = labels.language(recipient.language)
+    t = labels.PAYOUT_EMAIL[language]
     brand = partner.brand
     iban = mask_iban(recipient.iban)
     rows = [

@@ -27,6 +27,50 @@ def rounded_kwh(expression: str) -> str:
     return f"cast(round({expression}, {KWH_DECIMALS}) as decimal(18, {KWH_DECIMALS}))"
 
 
+def eligible_minus_booked(quarters: str) -> str:
+    """A query: per partner, EAN and delivery quarter in the list parameter `$<quarters>`, the rounded
+    eligible kWh (the target, from marts.fct_ean_quarter_energy), what submitted bookings hold of it, and
+    unbooked_kwh, the one minus the other. The one place "not booked yet" is computed: a correction or
+    supplementary booking books it, the deadline watch and the after-deadline report count it. Customer,
+    delivery period and ERE per kWh are the target's, else those of the latest booking line."""
+    return f"""
+    with targets as (
+        select partner_id, ean, eligible_customer_ref as customer_ref, quarter_start, delivery_period_start,
+               delivery_period_end, ere_per_kwh, {rounded_kwh('eligible_kwh')} as kwh
+        from marts.fct_ean_quarter_energy
+        where eligible_kwh > 0 and list_contains(${quarters}, quarter_start)
+    ),
+
+    booked as (
+        select parts.partner_id, parts.ean, parts.delivery_quarter_start as quarter_start, sum(parts.kwh) as kwh,
+               arg_max(lines.customer_ref, lines.booking_quarter_start) as customer_ref,
+               arg_max(lines.ere_per_kwh, lines.booking_quarter_start) as ere_per_kwh
+        from ledger.rev_booking_line_quarters as parts
+        join ledger.rev_booking_lines as lines
+            on parts.booking_id = lines.booking_id and parts.line_number = lines.line_number
+        where list_contains(${quarters}, parts.delivery_quarter_start)
+        group by parts.partner_id, parts.ean, parts.delivery_quarter_start
+    )
+
+    select
+        coalesce(targets.partner_id, booked.partner_id) as partner_id,
+        coalesce(targets.ean, booked.ean) as ean,
+        coalesce(targets.customer_ref, booked.customer_ref) as customer_ref,
+        coalesce(targets.quarter_start, booked.quarter_start) as quarter_start,
+        targets.delivery_period_start,
+        targets.delivery_period_end,
+        coalesce(targets.ere_per_kwh, booked.ere_per_kwh) as ere_per_kwh,
+        coalesce(targets.kwh, 0) as eligible_kwh,
+        coalesce(booked.kwh, 0) as booked_kwh,
+        coalesce(targets.kwh, 0) - coalesce(booked.kwh, 0) as unbooked_kwh
+    from targets
+    full outer join booked
+        on targets.partner_id = booked.partner_id
+        and targets.ean = booked.ean
+        and targets.quarter_start = booked.quarter_start
+    """
+
+
 def year_quarters(year: int) -> list[Quarter]:
     return [Quarter(year, number) for number in range(1, 5)]
 
@@ -95,53 +139,16 @@ def build_draft(con: duckdb.DuckDBPyConnection, booking: BookingId) -> int:
 # Per partner, EAN and delivery quarter, what this booking adds: the regular quarter's rounded eligible kWh,
 # and for corrected quarters the rounded eligible kWh now minus what submitted bookings hold for it.
 _PARTS_SQL = f"""
-with eligible as (
-    select
-        partner_id, ean, customer_ref, quarter_start, delivery_period_start, delivery_period_end, ere_per_kwh,
-        {rounded_kwh('kwh')} as kwh
-    from marts.fct_eligible_ean_quarter_energy
-    where list_contains($regular_quarters, quarter_start) or list_contains($corrected_quarters, quarter_start)
-),
-
-regular as (
-    select partner_id, ean, customer_ref, quarter_start, delivery_period_start, delivery_period_end,
-           ere_per_kwh, kwh, 'regular' as kind, null as reason
-    from eligible
-    where list_contains($regular_quarters, quarter_start) and kwh <> 0
-),
-
-booked_parts as (
-    select parts.partner_id, parts.ean, parts.delivery_quarter_start as quarter_start, sum(parts.kwh) as kwh,
-           arg_max(lines.customer_ref, lines.booking_quarter_start) as customer_ref,
-           arg_max(lines.ere_per_kwh, lines.booking_quarter_start) as ere_per_kwh
-    from ledger.rev_booking_line_quarters as parts
-    join ledger.rev_booking_lines as lines
-        on parts.booking_id = lines.booking_id and parts.line_number = lines.line_number
-    where list_contains($corrected_quarters, parts.delivery_quarter_start)
-    group by parts.partner_id, parts.ean, parts.delivery_quarter_start
-),
-
-targets as (
-    select * from eligible where list_contains($corrected_quarters, quarter_start)
+with regular as (
+    select partner_id, ean, eligible_customer_ref as customer_ref, quarter_start, delivery_period_start,
+           delivery_period_end, ere_per_kwh, {rounded_kwh('eligible_kwh')} as kwh, 'regular' as kind, null as reason
+    from marts.fct_ean_quarter_energy
+    where eligible_kwh > 0 and list_contains($regular_quarters, quarter_start)
+        and {rounded_kwh('eligible_kwh')} <> 0
 ),
 
 changes as (
-    select
-        coalesce(targets.partner_id, booked_parts.partner_id) as partner_id,
-        coalesce(targets.ean, booked_parts.ean) as ean,
-        coalesce(targets.customer_ref, booked_parts.customer_ref) as customer_ref,
-        coalesce(targets.quarter_start, booked_parts.quarter_start) as quarter_start,
-        targets.delivery_period_start,
-        targets.delivery_period_end,
-        coalesce(targets.ere_per_kwh, booked_parts.ere_per_kwh) as ere_per_kwh,
-        coalesce(targets.kwh, 0) as target_kwh,
-        coalesce(booked_parts.kwh, 0) as booked_kwh,
-        coalesce(targets.kwh, 0) - coalesce(booked_parts.kwh, 0) as kwh
-    from targets
-    full outer join booked_parts
-        on targets.partner_id = booked_parts.partner_id
-        and targets.ean = booked_parts.ean
-        and targets.quarter_start = booked_parts.quarter_start
+    {eligible_minus_booked('corrected_quarters')}
 ),
 
 corrections as (
@@ -150,17 +157,17 @@ corrections as (
         coalesce(delivery_period_start, quarter_start) as delivery_period_start,
         coalesce(delivery_period_end, cast(quarter_start + interval 3 month - interval 1 day as date))
             as delivery_period_end,
-        ere_per_kwh, kwh, $correction_kind as kind,
+        ere_per_kwh, unbooked_kwh as kwh, $correction_kind as kind,
         year(quarter_start) || '-Q' || quarter(quarter_start) || ': '
             || case
                 when booked_kwh = 0 then 'newly eligible'
-                when target_kwh = 0 then 'no longer eligible'
-                when kwh > 0 then 'late or corrected data added kWh'
+                when eligible_kwh = 0 then 'no longer eligible'
+                when unbooked_kwh > 0 then 'late or corrected data added kWh'
                 else 'late or corrected data removed kWh'
             end
-            || ' (eligible now ' || target_kwh || ' kWh, booked ' || booked_kwh || ' kWh)' as reason
+            || ' (eligible now ' || eligible_kwh || ' kWh, booked ' || booked_kwh || ' kWh)' as reason
     from changes
-    where kwh <> 0
+    where unbooked_kwh <> 0
 )
 
 select * from regular

@@ -13,39 +13,14 @@ import duckdb
 
 from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.booking import rounded_kwh, year_quarters
+from joulo_pipelines.lib.registration.booking import eligible_minus_booked, year_quarters
 from joulo_pipelines.lib.registration.deadline import booking_deadline, warn_days
 
 _UNBOOKED_SQL = f"""
-with targets as (
-    select partner_id, ean, quarter_start, {rounded_kwh('kwh')} as kwh
-    from marts.fct_eligible_ean_quarter_energy
-    where list_contains($quarters, quarter_start)
-),
-
-booked as (
-    select partner_id, ean, delivery_quarter_start as quarter_start, sum(kwh) as kwh
-    from ledger.rev_booking_line_quarters
-    where list_contains($quarters, delivery_quarter_start)
-    group by partner_id, ean, delivery_quarter_start
-),
-
-final as (
-    select
-        coalesce(targets.partner_id, booked.partner_id) as partner_id,
-        coalesce(targets.ean, booked.ean) as ean,
-        coalesce(targets.quarter_start, booked.quarter_start) as quarter_start,
-        coalesce(targets.kwh, 0) as eligible_kwh,
-        coalesce(booked.kwh, 0) as booked_kwh,
-        coalesce(targets.kwh, 0) - coalesce(booked.kwh, 0) as unbooked_kwh
-    from targets
-    full outer join booked
-        on targets.partner_id = booked.partner_id
-        and targets.ean = booked.ean
-        and targets.quarter_start = booked.quarter_start
-)
-
-select * from final where unbooked_kwh <> 0 order by partner_id, ean, quarter_start
+select partner_id, ean, quarter_start, eligible_kwh, booked_kwh, unbooked_kwh
+from ({eligible_minus_booked('quarters')})
+where unbooked_kwh <> 0
+order by partner_id, ean, quarter_start
 """
 
 

@@ -101,10 +101,10 @@ def quarter_energy(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Qua
             where partner_id = $partner and quarter_start = $start
         ),
         eligible as (
-            select coalesce(sum(kwh), 0) as eligible_kwh, coalesce(sum(ere_estimate), 0) as ere_estimate,
-                   count(distinct ean) as eligible_eans
-            from marts.fct_eligible_ean_quarter_energy
-            where partner_id = $partner and quarter_start = $start
+            select coalesce(sum(eligible_kwh), 0) as eligible_kwh,
+                   coalesce(sum(eligible_ere_estimate), 0) as ere_estimate, count(distinct ean) as eligible_eans
+            from marts.fct_ean_quarter_energy
+            where partner_id = $partner and quarter_start = $start and eligible_kwh > 0
         )
         select * from clean cross join eligible
     """, _window(partner_id, quarter))
@@ -114,7 +114,7 @@ def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date,
                    by_customer: bool = False) -> list[dict]:
     """Per month in [start, end) (and per customer when asked): clean kWh of the sessions that started in
     it (Europe/Amsterdam), the part on charge points eligible in that quarter within their delivery
-    period, and its ERE estimate at the delivery year's parameters."""
+    period, and its ERE estimate at the delivery year's factor (marts.dim_ere_factors)."""
     customer = "eligibility.customer_ref" if by_customer else "cast(null as varchar)"
     return _rows(con, f"""
         with months as (
@@ -156,13 +156,11 @@ def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date,
         select keys.customer_ref, keys.month,
                cast(coalesce(per_month.kwh, 0) as decimal(18, 6)) as kwh,
                cast(coalesce(per_month.eligible_kwh, 0) as decimal(18, 6)) as eligible_kwh,
-               cast(coalesce(per_month.eligible_kwh, 0)
-                    * cast(parameters.renewable_share * parameters.reference_g_co2_per_mj * 0.0036 as decimal(20, 10))
-                    as decimal(38, 12)) as ere
+               cast(coalesce(per_month.eligible_kwh, 0) * factors.ere_per_kwh as decimal(38, 12)) as ere
         from keys
         left join per_month
             on per_month.month = keys.month and per_month.customer_ref is not distinct from keys.customer_ref
-        left join reference.ere_parameters as parameters on parameters.year = year(keys.month)
+        left join marts.dim_ere_factors as factors on factors.delivery_year = year(keys.month)
         where not $by_customer or keys.customer_ref is not null
         order by keys.customer_ref nulls first, keys.month
     """, {"partner": partner_id, "start": start, "end": end, "by_customer": by_customer})
@@ -292,8 +290,9 @@ def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, 
 
 
 def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[dict]:
-    """One row per customer of the partner: mandate, charge points and their worst status, every failing
-    reason, the quarter's clean and eligible kWh and ERE estimate."""
+    """One row per customer of the partner: mandate, and from marts.fct_customer_quarter_status (the one
+    definition the API shares) their charge points, status, every failing reason, the quarter's clean and
+    eligible kWh and ERE estimate."""
     return _rows(con, """
         with customer as (
             select customer_ref, customer_name, ean, language, mandate_valid_from, mandate_valid_until, revoked_at,
@@ -304,49 +303,21 @@ def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter)
             from intermediate.int_customers_latest
             where partner_id = $partner
         ),
-        eligibility as (
-            select * from marts.fct_charge_point_eligibility
+        status as (
+            select * from marts.fct_customer_quarter_status
             where partner_id = $partner and quarter_start = $start
-        ),
-        points as (
-            select customer_ref, count(*) as charge_points, count(*) filter (where is_eligible) as eligible_points,
-                   max(case eligibility_status when 'eligible' then 0 when 'action_needed' then 1 else 2 end)
-                       as worst
-            from eligibility group by customer_ref
-        ),
-        failing as (
-            select customer_ref, string_agg(distinct reason, ';' order by reason) as reasons
-            from (select customer_ref, unnest(string_split(reasons, ';')) as reason
-                  from eligibility where reasons is not null)
-            group by customer_ref
-        ),
-        energy as (
-            select customer_ref, sum(kwh) as kwh, sum(session_count) as sessions
-            from marts.fct_charge_point_quarter_energy
-            where partner_id = $partner and quarter_start = $start
-            group by customer_ref
-        ),
-        eligible as (
-            select customer_ref, sum(kwh) as eligible_kwh, sum(ere_estimate) as ere_estimate
-            from marts.fct_eligible_ean_quarter_energy
-            where partner_id = $partner and quarter_start = $start
-            group by customer_ref
         )
         select customer.*,
-               coalesce(points.charge_points, 0) as charge_points,
-               coalesce(points.eligible_points, 0) as eligible_points,
-               case points.worst when 0 then 'eligible' when 1 then 'action_needed' when 2 then 'not_eligible'
-                    else 'no_charge_point' end as status,
-               coalesce(failing.reasons, '') as reasons,
-               cast(coalesce(energy.kwh, 0) as decimal(18, 6)) as kwh,
-               coalesce(energy.sessions, 0) as sessions,
-               cast(coalesce(eligible.eligible_kwh, 0) as decimal(18, 6)) as eligible_kwh,
-               cast(coalesce(eligible.ere_estimate, 0) as decimal(38, 12)) as ere_estimate
+               status.charge_point_count as charge_points,
+               status.eligible_charge_point_count as eligible_points,
+               status.status,
+               coalesce(status.reasons, '') as reasons,
+               status.kwh,
+               status.session_count as sessions,
+               status.eligible_kwh,
+               status.ere_estimate
         from customer
-        left join points using (customer_ref)
-        left join failing using (customer_ref)
-        left join energy using (customer_ref)
-        left join eligible using (customer_ref)
+        left join status using (customer_ref)
         order by customer.customer_ref
     """, _window(partner_id, quarter))
 

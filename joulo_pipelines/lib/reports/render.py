@@ -19,10 +19,11 @@ import duckdb
 from babel.dates import get_month_names
 from markupsafe import Markup
 
+from joulo_pipelines.lib import labels
 from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.reports import labels, queries, statements
+from joulo_pipelines.lib.reports import queries, statements
 from joulo_pipelines.lib.reports.charts import Series, bar_chart
 from joulo_pipelines.lib.reports.environment import environment
 

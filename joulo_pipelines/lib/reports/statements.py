@@ -21,9 +21,10 @@ import duckdb
 from babel.dates import get_month_names
 from markupsafe import Markup
 
+from joulo_pipelines.lib import labels
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.reports import labels, queries
+from joulo_pipelines.lib.reports import queries
 from joulo_pipelines.lib.reports.charts import Series, bar_chart
 from joulo_pipelines.lib.reports.environment import environment
 
@@ -109,7 +110,7 @@ def write_batch(batch: StatementBatch) -> BatchResult:
     template = environment.get_template("statement.html.j2")
     names = []
     for row in batch.customers:
-        language = row["language"] if row["language"] in labels.STATEMENT else "nl"
+        language = labels.language(row["language"])
         months = row["months"]
         month_names = _month_names(language)
         chart = bar_chart("statement-kwh", [month_names[m["month"].month] for m in months], [

@@ -1,14 +1,22 @@
-"""Words on the reports: the customer statuses for the partner (English, like the MID scan), and the
-customer statement's labels in the customer's language (nl by default, en), as the payout emails do. The
-adjustment reasons' words are the seed data/reference/cleaning_reasons.csv (queries.cleaning_reasons)."""
+"""The words partners and customers read, in one place: the customer statuses on the partner report
+(English, like the MID scan), and in the customer's language (nl by default, en) the quarterly statement's
+labels and the payout email's. The adjustment reasons' words are the seed data/reference/cleaning_reasons.csv
+(reports/queries.py::cleaning_reasons), beside the codes the warehouse writes."""
 
 from __future__ import annotations
+
+DEFAULT_LANGUAGE = "nl"
+
+
+def language(code: str | None) -> str:
+    """The customer's language if we write it, else Dutch."""
+    return code if code in STATEMENT else DEFAULT_LANGUAGE
+
 
 CUSTOMER_STATUS = {
     "eligible": "eligible",
     "action_needed": "action needed",
     "not_eligible": "not eligible",
-    "no_charge_point": "no charge point",
 }
 
 STATEMENT = {
@@ -74,5 +82,53 @@ STATEMENT_REASONS = {
         "mandate_not_signed": "mandate not signed yet", "ean_claimed_by_another_mandate": "EAN already claimed under another mandate this year",
         "iban_invalid": "account number missing or not valid",
         "customer_text_not_writable": "name or address holds an invalid character",
+    },
+}
+
+PAYOUT_EMAIL = {
+    "nl": {
+        "subject": "Uw ERE-uitbetaling over", "heading": "Uw ERE-uitbetaling over", "greeting": "Beste",
+        "intro": "Met uw thuislader heeft u duurzame energie geleverd aan vervoer. Hiervoor zijn ERE's "
+                 "(emissiereductie-eenheden) ingeboekt en verkocht. Dit is uw overzicht.",
+        "kwh": "Geladen energie (kWh)", "units": "ERE", "price": "Prijs per ERE", "gross": "Bruto opbrengst",
+        "fee": "Servicekosten", "share": "Aandeel {brand}", "net": "Netto voor u dit kwartaal",
+        "adjustment": "Correcties eerdere kwartalen", "carried_in": "Overgedragen uit vorig kwartaal",
+        "paid": "Uitbetaald", "carried_out": "Over naar volgend kwartaal", "iban": "Rekening",
+        "date": "Betaaldatum", "headline_paid": "Wij maken {amount} over op {iban} op {date}.",
+        "headline_partner": "{brand} betaalt u {amount} uit.",
+        "headline_none": "Dit kwartaal wordt er niets uitbetaald; het saldo gaat mee naar het volgende kwartaal.",
+        "rev_issued": "Het aantal ERE is zoals uitgegeven door de NEa (REV).",
+        "estimate": "Het aantal ERE is onze berekening; de NEa stelt het definitief vast. Verschillen verrekenen "
+                    "we in een volgend kwartaal.",
+        "mixed": "Het aantal ERE is deels door de NEa uitgegeven en deels onze berekening.",
+        "closing": "Met vriendelijke groet,", "provider": "Uitbetaling verzorgd door Joulo als inboekdienstverlener.",
+        "reasons": {"carried_over": "Het bedrag ligt onder het minimum voor uitbetaling en gaat mee naar het "
+                                    "volgende kwartaal.",
+                    "held": "We konden niet uitbetalen omdat uw rekeningnummer ontbreekt of niet klopt. Geef het "
+                            "juiste rekeningnummer door; het bedrag blijft voor u bewaard.",
+                    "netted": "Een correctie is verrekend met uw opbrengst; het saldo verrekenen we met volgende "
+                              "uitbetalingen."},
+    },
+    "en": {
+        "subject": "Your ERE payout for", "heading": "Your ERE payout for", "greeting": "Dear",
+        "intro": "Your home charger delivered renewable energy to transport. ERE credits (emission reduction "
+                 "units) were booked and sold for it. Here is your statement.",
+        "kwh": "Energy charged (kWh)", "units": "ERE", "price": "Price per ERE", "gross": "Gross revenue",
+        "fee": "Service fee", "share": "{brand} share", "net": "Net for you this quarter",
+        "adjustment": "Corrections to earlier quarters", "carried_in": "Carried over from last quarter",
+        "paid": "Paid out", "carried_out": "Carried over to next quarter", "iban": "Account",
+        "date": "Payment date", "headline_paid": "We transfer {amount} to {iban} on {date}.",
+        "headline_partner": "{brand} pays you {amount}.",
+        "headline_none": "Nothing is paid out this quarter; the balance carries over to the next quarter.",
+        "rev_issued": "The ERE are as issued by the NEa (REV).",
+        "estimate": "The ERE are our calculation; the NEa sets them definitively. Any difference is settled in a "
+                    "later quarter.",
+        "mixed": "The ERE are partly issued by the NEa and partly our calculation.",
+        "closing": "Kind regards,", "provider": "Payout handled by Joulo as booking service provider.",
+        "reasons": {"carried_over": "The amount is below the minimum payout and carries over to the next quarter.",
+                    "held": "We could not pay because your account number is missing or incorrect. Please send "
+                            "us the correct one; the amount is kept for you.",
+                    "netted": "A correction was netted against your revenue; the balance is settled against "
+                              "later payouts."},
     },
 }
