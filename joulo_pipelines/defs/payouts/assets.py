@@ -8,6 +8,7 @@ from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path, scrub
+from joulo_pipelines.lib.payouts import next_payouts
 from joulo_pipelines.lib.payouts.service import payments_file, run_quarter, sales_file
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -26,7 +27,9 @@ class PayoutsConfig(dg.Config):
     # The booking stage writes ledger.booked_units (its drafts) in registration/rev_booking.
     deps=[dg.AssetKey(["registration", "rev_booking"]), dg.AssetKey(["intermediate", "int_customers_latest"])],
     description="Per partner under exports/<YYYY>-Q<n>/payouts/<partner>/: proposal.csv until approved; then "
-                "statement.csv, sepa_credit_transfer.xml, payout_breakdown.csv (partner_account) and emails/.",
+                "statement.csv, sepa_credit_transfer.xml, payout_breakdown.csv (partner_account) and emails/. "
+                "And, whichever quarter ran, every partner's next payout per customer in the warehouse table "
+                "payouts.next_payouts (what the partner API shows).",
 )
 def payouts(context: dg.AssetExecutionContext, config: PayoutsConfig, data_dir: DataDirResource):
     folder = data_dir.data_dir
@@ -35,9 +38,12 @@ def payouts(context: dg.AssetExecutionContext, config: PayoutsConfig, data_dir: 
     if missing and not config.approve_partner:
         context.log.warning(f"payouts for {quarter} not computed: config/{' and config/'.join(missing)} missing "
                             "(see README, 'Payouts')")
+        with errors_scrubbed(folder.root):
+            next_payouts.write(folder)  # says so to the API
         return dg.MaterializeResult(metadata={"state": "not_configured", "missing": ", ".join(missing)})
     with errors_scrubbed(folder.root):
         outcomes = run_quarter(folder, quarter, config.approve_partner, approve=config.approve_partner is not None)
+        next_payouts.write(folder)  # after an approval, the quarter after the approved one
     for outcome in outcomes:
         if outcome.state in ("not_computed", "files_not_written"):
             context.log.warning(scrub(outcome.message, folder.root))

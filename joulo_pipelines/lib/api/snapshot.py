@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
@@ -41,9 +41,6 @@ where announced.state is not verdicts.state
 order by verdicts.partner_id, verdicts.customer_ref
 """
 
-_NEXT_PAYOUTS = pa.schema([("partner_id", pa.string()), ("customer_ref", pa.string()), ("unavailable", pa.string()),
-                           ("quarter", pa.string()), ("amount_cents", pa.int64()), ("status", pa.string()),
-                           ("reason", pa.string()), ("payment_date", pa.string())])
 _FORMATTED = pa.schema([("partner_id", pa.string()), ("customer_ref", pa.string()), ("document", pa.string()),
                         ("state", pa.string())])
 
@@ -116,11 +113,16 @@ def _build_customer_documents(data_dir: DataDir, con: duckdb.DuckDBPyConnection,
     con.execute(snapshot_sql.MACROS)
     con.execute("create or replace temp view snapshot_last_payouts as "
                 + (snapshot_sql.LAST_PAYOUTS if has_payouts else snapshot_sql.NO_LAST_PAYOUTS))
-    con.register("snapshot_next_payouts", _next_payouts(data_dir, con, params["today"]))
+    # The payouts stage's proposal; before that stage has written one, what it says without its config.
+    if _has_table(con, "payouts", "next_payouts"):
+        con.execute("create or replace temp table snapshot_next_payouts as " + snapshot_sql.NEXT_PAYOUTS)
+    else:
+        con.execute("create or replace temp table snapshot_next_payouts as " + snapshot_sql.NO_NEXT_PAYOUTS,
+                    {"partners": load_registry(data_dir.partners_file).ids})
     try:
         con.execute("create or replace temp table snapshot_customers as " + snapshot_sql.CUSTOMER_DOCUMENTS, params)
     finally:
-        con.unregister("snapshot_next_payouts")
+        con.execute("drop table snapshot_next_payouts")
     formatted = []
     for partner_id, ref, document, event_type in con.execute(
             "select partner_id, customer_ref, document, event_type from snapshot_customers "
@@ -194,52 +196,6 @@ def _event(api: sqlite3.Connection, partner_id: str, event_type: str, subject: s
            result: SnapshotResult) -> None:
     if record_event(api, partner_id, event_id(partner_id, event_type, subject), event_type, subject, data, now):
         result.events[event_type] = result.events.get(event_type, 0) + 1
-
-
-def _next_payouts(data_dir: DataDir, con: duckdb.DuckDBPyConnection, today: date) -> pa.Table:
-    """Per partner: the next unapproved quarter's payout per customer as it would be approved now (the
-    payouts stage's own computation), or why there is none. A row without customer_ref is the partner's
-    answer for its customers without a line of their own."""
-    from joulo_pipelines.lib.payouts import proposal
-    from joulo_pipelines.lib.payouts.service import payments_file, sales_file
-    from joulo_pipelines.lib.payouts.settings import load_payment_settings, load_sales
-
-    registry = load_registry(data_dir.partners_file)
-    if not (payments_file(data_dir).exists() and sales_file(data_dir).exists()):
-        return _arrow([_unavailable(p, "payouts are not configured yet") for p in registry.ids], _NEXT_PAYOUTS)
-    if not _has_table(con, "ledger", "booked_units"):
-        return _arrow([_unavailable(p, "nothing is booked yet") for p in registry.ids], _NEXT_PAYOUTS)
-    settings = load_payment_settings(payments_file(data_dir))
-    sales = load_sales(sales_file(data_dir))
-    approved_until = {row[0]: row[1] for row in con.execute(
-        "select partner_id, max(quarter_start) from ledger.payout_batches group by all").fetchall()} \
-        if _has_table(con, "ledger", "payout_batches") else {}
-    booked = {row[0]: row[1] for row in con.execute(
-        "select partner_id, list(distinct booking_quarter_start order by booking_quarter_start) "
-        "from ledger.booked_units group by all").fetchall()}
-    rows: list[tuple] = []
-    for partner in registry.partners:
-        after = approved_until.get(partner.id)
-        candidates = [q for q in booked.get(partner.id, []) if (after is None or q > after) and q <= today]
-        if not candidates:
-            rows.append(_unavailable(partner.id, "no booked quarter awaits a payout"))
-            continue
-        quarter = Quarter.containing(candidates[0])
-        try:
-            draft = proposal.compute(con, partner, quarter, settings, sales)
-        except proposal.PayoutNotComputed as exc:
-            rows.append(_unavailable(partner.id, str(exc)))
-            continue
-        expected = proposal.payment_date(quarter, settings, today).isoformat()
-        rows += [(partner.id, line.customer_ref, None, quarter.label, line.paid_cents, line.status, line.reason,
-                  expected) for line in draft.lines]
-        rows.append((partner.id, None, None, quarter.label, 0, "nothing_due", "nothing booked for this customer",
-                     expected))
-    return _arrow(rows, _NEXT_PAYOUTS)
-
-
-def _unavailable(partner_id: str, why: str) -> tuple:
-    return (partner_id, None, why, None, None, None, None, None)
 
 
 def _arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:

@@ -17,7 +17,7 @@ create or replace temp macro json_strings(strings) as replace(to_json(strings), 
 # kWh and ERE of that quarter's year, the mandate's dates, the last and next payout, and the file the
 # customer's row came from (the API compares it with what it accepted since, to say "received" until a
 # run has seen the change). Also the verdict's event type and state, which announcements compare.
-# Reads snapshot_last_payouts (a temp view) and snapshot_next_payouts (from Python).
+# Reads snapshot_last_payouts (a temp view) and snapshot_next_payouts (a temp table of NEXT_PAYOUTS).
 CUSTOMER_DOCUMENTS = """
 with latest as (
     select max(quarter_start) as quarter_start
@@ -338,4 +338,19 @@ qualify row_number() over (partition by lines.partner_id, lines.customer_ref ord
 NO_LAST_PAYOUTS = """
 select null::varchar as partner_id, null::varchar as customer_ref, null::varchar as last_payout_json
 where false
+"""
+
+# The next payout per customer as the payouts stage proposed it on its last run (payouts.next_payouts).
+NEXT_PAYOUTS = """
+select partner_id, customer_ref, unavailable, quarter, amount_cents, status, reason,
+    cast(payment_date as varchar) as payment_date
+from payouts.next_payouts
+"""
+
+# Before the payouts stage has run there is no proposal: each registry partner ($partners) gets the answer
+# the payouts stage gives without its config.
+NO_NEXT_PAYOUTS = """
+select unnest($partners::varchar[]) as partner_id, null::varchar as customer_ref,
+    'payouts are not configured yet' as unavailable, null::varchar as quarter, null::bigint as amount_cents,
+    null::varchar as status, null::varchar as reason, null::varchar as payment_date
 """
