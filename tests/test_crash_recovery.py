@@ -138,6 +138,7 @@ sys.exit(cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]))
 """
 
 
+@pytest.mark.slow  # two Dagster runs of the payouts job in processes of their own, ~25 s
 def test_the_next_approve_writes_the_files_a_killed_approve_did_not(tmp_path, monkeypatch, processes, capsys):
     monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
     uninterrupted = payouts_world(tmp_path / "uninterrupted", monkeypatch)

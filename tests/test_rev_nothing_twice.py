@@ -107,6 +107,7 @@ def _clock(monkeypatch):
     monkeypatch.setenv("JOULO_AS_OF", TODAY.isoformat())
 
 
+@pytest.mark.slow  # twelve generated histories of runs and submissions on a warehouse each, ~25 s
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(initial=st.lists(st.none() | kwh, min_size=12, max_size=12), steps=actions)
 def test_over_any_sequence_of_data_runs_and_submissions_every_eligible_kwh_is_booked_exactly_once(initial, steps):
