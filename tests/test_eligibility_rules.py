@@ -6,8 +6,18 @@ import csv
 
 import pytest
 
-from joulo_pipelines.lib.eligibility_rules import ean_problem, iban_problem, is_dutch_postal_code, reasons, status_for
-from joulo_pipelines.lib.mid_register import REGISTER_FILE, load_register, match
+from joulo_pipelines.lib.eligibility.mid_register import (
+    REGISTER_FILE,
+    load_register,
+    match,
+)
+from joulo_pipelines.lib.eligibility.rules import (
+    ean_problem,
+    iban_problem,
+    is_dutch_postal_code,
+    reasons,
+    status_for,
+)
 
 # Check digits worked out by hand with the GS1 mod-10 (weights 3, 1, 3, ... from the right), not by lib/ean.py.
 KNOWN_GOOD_EANS = ["871687120000000004", "871685900000000011", "871694840000000001"]

@@ -14,7 +14,7 @@ import pytest
 from chromium import dump_dom
 
 from joulo_pipelines import cli
-from joulo_pipelines.lib.mid_scan import scan_prospect, summarise
+from joulo_pipelines.lib.eligibility.mid_scan import scan_prospect, summarise
 from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 # A list no one tuned for the register: ';'-separated, header in mixed case, names typed as people do.

@@ -12,16 +12,20 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-
 from conftest import drop
+from payouts_world import booking, build_world, customer
+
+from joulo_pipelines.lib.eligibility.mid_scan import (
+    scan_prospect,
+    summarise,
+    write_scan,
+)
 from joulo_pipelines.lib.intake import ingest_file
-from joulo_pipelines.lib.mid_scan import scan_prospect, summarise, write_scan
 from joulo_pipelines.lib.payouts.service import run_quarter
 from joulo_pipelines.lib.people_csv import copy_query, safe_cell
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.booking_ids import BookingId
 from joulo_pipelines.lib.registration.export import render_booking
-from payouts_world import booking, build_world, customer
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
 

@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def mid_scan(args: argparse.Namespace, data_dir: DataDir) -> int:
     from joulo_pipelines.lib.clock import today
-    from joulo_pipelines.lib.mid_scan import scan_files
+    from joulo_pipelines.lib.eligibility.mid_scan import scan_files
 
     year = args.year or today().year
     summary = scan_files(data_dir, args.charge_points, args.customers, args.sessions, args.price, args.out, year)

@@ -66,6 +66,6 @@ def status(data_dir: DataDir) -> int:
     if adjustments:
         print("\nkWh that did not count, by reason (raw delivered = kWh above + these; marts.fct_energy_adjustments):")
         print(format_table(["partner", "reason", "sessions", "kWh"], adjustments))
-    from joulo_pipelines.lib.eligibility_report import print_eligibility
+    from joulo_pipelines.lib.eligibility.report import print_eligibility
     print_eligibility(data_dir)
     return 0

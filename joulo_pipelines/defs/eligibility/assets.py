@@ -5,9 +5,14 @@ import dagster as dg
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
-from joulo_pipelines.lib.ean_claim_review import write_review
-from joulo_pipelines.lib.mid_scan import DEFAULT_PRICE_PER_ERE, ere_per_kwh_for, summarise, write_scan
-from joulo_pipelines.lib.eligibility_report import partner_scan_frames
+from joulo_pipelines.lib.eligibility.ean_claim_review import write_review
+from joulo_pipelines.lib.eligibility.mid_scan import (
+    DEFAULT_PRICE_PER_ERE,
+    ere_per_kwh_for,
+    summarise,
+    write_scan,
+)
+from joulo_pipelines.lib.eligibility.report import partner_scan_frames
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.status import warehouse

@@ -9,13 +9,13 @@ import dagster as dg
 
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
-from joulo_pipelines.lib.log_scrub import errors_scrubbed
-from joulo_pipelines.lib.pandera_models import (
+from joulo_pipelines.lib.eligibility.pandera_models import (
     ChargePointModel,
     CustomerModel,
     EligibilityModel,
     failing_rows_by_rule,
 )
+from joulo_pipelines.lib.log_scrub import errors_scrubbed
 from joulo_pipelines.lib.status import warehouse
 
 # Each check reads warehouse.duckdb in a step of its own (its own process under the multiprocess executor):

@@ -20,13 +20,13 @@ import duckdb
 import pandas as pd
 
 from joulo_pipelines.lib import people_csv, templating
-from joulo_pipelines.lib.eligibility_rules import (
+from joulo_pipelines.lib.eligibility.mid_register import UNMATCHED, match_pairs
+from joulo_pipelines.lib.eligibility.rules import (
     ean_problem,
     is_dutch_postal_code,
     reasons,
     status_for,
 )
-from joulo_pipelines.lib.mid_register import UNMATCHED, match_pairs
 from joulo_pipelines.lib.paths import DataDir
 
 TEMPLATES = Path(__file__).parent / "templates"

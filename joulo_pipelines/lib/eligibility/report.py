@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from joulo_pipelines.lib.mid_scan import CSV_COLUMNS
+from joulo_pipelines.lib.eligibility.mid_scan import CSV_COLUMNS
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter

@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from joulo_pipelines.lib.eligibility_rules import ean_problem, is_dutch_postal_code
+from joulo_pipelines.lib.eligibility.rules import ean_problem, is_dutch_postal_code
 
 ELIGIBILITY_STATUSES = ["eligible", "action_needed", "not_eligible"]
 

@@ -6,7 +6,11 @@ on one line (the booking's schema takes no line breaks in them)."""
 
 import pandas as pd
 
-from joulo_pipelines.lib.eligibility_rules import ean_problem, iban_problem, is_dutch_postal_code
+from joulo_pipelines.lib.eligibility.rules import (
+    ean_problem,
+    iban_problem,
+    is_dutch_postal_code,
+)
 from joulo_pipelines.lib.xml_text import is_single_line_xml_text
 
 # What the REV booking XML carries of a customer (connection_name is customer_name).

@@ -1,10 +1,10 @@
 """Each distinct brand/model string pair partners delivered, matched against the MID meter register by
-the one matcher (joulo_pipelines.lib.mid_register) the MID scan uses too. Distinct pairs, not charge
+the one matcher (joulo_pipelines.lib.eligibility.mid_register) the MID scan uses too. Distinct pairs, not charge
 points: a national fleet has a few hundred spellings."""
 
 import pandas as pd
 
-from joulo_pipelines.lib.mid_register import match_pairs
+from joulo_pipelines.lib.eligibility.mid_register import match_pairs
 
 
 def model(dbt, session):
