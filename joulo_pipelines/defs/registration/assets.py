@@ -1,9 +1,9 @@
 import dagster as dg
-import duckdb
 
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
@@ -37,7 +37,7 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     today = clock.today()
-    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
+    with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
         published = publish_quarter(con, folder, quarter, today)
         status = deadline_status(con, quarter.year, today, submitted_booking_ids(con, quarter.year))
     # Counts and totals only: booking lines carry names and addresses.
@@ -80,7 +80,7 @@ def rev_reconciliation(context: dg.AssetExecutionContext, data_dir: DataDirResou
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     target = folder.exports / quarter.label / "rev" / "reconciliation.csv"
-    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
+    with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
         result = reconcile(con, quarter.start, target)
     yield dg.MaterializeResult(metadata={"file": relative_path(target, folder.root), "eans_compared": result.compared_eans,
                                          "bookings_compared": result.compared_bookings})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, warehouse
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.registration.booking import (
     corrected_quarters,
@@ -35,7 +35,7 @@ def ledger_writer(data_dir: DataDir):
     if not data_dir.warehouse.exists():
         raise RuntimeError(f"no warehouse at {data_dir.warehouse}: ingest and run a quarter first")
     try:
-        con = duckdb.connect(str(data_dir.warehouse))
+        con = warehouse.connect(data_dir, read_only=False)
     except duckdb.IOException as exc:
         raise RuntimeError("the warehouse is locked by another process (a quarter run or the UI's run "
                            "worker): the ledger is written when no run is active; retry after it ends "
