@@ -7,7 +7,7 @@ from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.ledger import submitted_booking_ids
+from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
 from joulo_pipelines.lib.registration.publish import publish_quarter
 from joulo_pipelines.lib.registration.reconciliation import MATERIALITY_PCT, reconcile
 from joulo_pipelines.lib.registration.unbooked import deadline_status
@@ -38,8 +38,10 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     quarter = Quarter.parse(context.partition_key)
     today = clock.today()
     with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
-        published = publish_quarter(con, folder, quarter, today)
-        status = deadline_status(con, quarter.year, today, submitted_booking_ids(con, quarter.year))
+        ensure_ledger(con)
+        submitted = submitted_booking_ids(con, quarter.year)  # once: the booking and the deadline watch agree
+        published = publish_quarter(con, folder, quarter, today, submitted)
+        status = deadline_status(con, quarter.year, today, submitted)
     # Counts and totals only: booking lines carry names and addresses.
     yield dg.MaterializeResult(metadata={
         "bookings": dg.MetadataValue.json([
