@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.ledger import ensure_ledger
+from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
 from joulo_pipelines.lib.registration.publish import publish_quarter
 from joulo_pipelines.lib.registration.submission import submit
 
@@ -69,7 +69,7 @@ def _set_eligible(data_dir: DataDir, index: int, quarter: Quarter, value: Decima
 
 def _run(data_dir: DataDir, number: int) -> None:
     with duckdb.connect(str(data_dir.warehouse)) as con:
-        publish_quarter(con, data_dir, Quarter(2026, number), TODAY)
+        publish_quarter(con, data_dir, Quarter(2026, number), TODAY, submitted_booking_ids(con, 2026))
 
 
 def _submit(data_dir: DataDir, label: str) -> None:

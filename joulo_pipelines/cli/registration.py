@@ -73,9 +73,10 @@ def rev_demo(data_dir: DataDir) -> int:
 
 
 def print_bookings(data_dir: DataDir, year: int) -> None:
-    from joulo_pipelines.lib.status import format_table, warehouse
+    from joulo_pipelines.lib import warehouse
+    from joulo_pipelines.lib.status import format_table
 
-    with warehouse(data_dir) as con:
+    with warehouse.connect(data_dir, read_only=True) as con:
         rows = con.execute(
             """
             select booking_id, status, kind, count(distinct ean), sum(kwh), round(sum(units), 2)

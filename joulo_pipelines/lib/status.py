@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import duckdb
 
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.contract import visible
 from joulo_pipelines.lib.paths import DataDir
-
-
-@contextmanager
-def warehouse(data_dir: DataDir):
-    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def files_by_partner(data_dir: DataDir) -> list[tuple]:
@@ -57,11 +47,8 @@ def quarter_totals(data_dir: DataDir) -> list[tuple]:
     """(quarter_start, partner, EANs, charge points, sessions, kWh, ERE) from the marts."""
     if not data_dir.warehouse.exists():
         return []
-    with warehouse(data_dir) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'fct_ean_quarter_energy'").fetchone()[0]
-        if not exists:
+    with warehouse.connect(data_dir, read_only=True) as con:
+        if not warehouse.has_table(con, "marts", "fct_ean_quarter_energy"):
             return []
         return con.execute(
             """
@@ -73,17 +60,12 @@ def quarter_totals(data_dir: DataDir) -> list[tuple]:
         ).fetchall()
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
 def adjustments_by_reason(data_dir: DataDir) -> list[tuple]:
     """(partner, reason, sessions, kWh) over every quarter built: the kWh that did not count, and why."""
     if not data_dir.warehouse.exists():
         return []
-    with warehouse(data_dir) as con:
-        if not _has_table(con, "marts", "fct_energy_adjustments"):
+    with warehouse.connect(data_dir, read_only=True) as con:
+        if not warehouse.has_table(con, "marts", "fct_energy_adjustments"):
             return []
         return con.execute(
             """

@@ -3,13 +3,13 @@ every payout approval, and hourly (REV submissions by the CLI, payment dates tha
 `api/status_snapshot` writes customer status, quarter summaries and new webhook events into the API's
 store. The API process itself never opens the warehouse."""
 
-import duckdb
 import dagster as dg
 
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.payouts.assets import PAYOUTS_KEY, payouts_job
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.api.snapshot import take_snapshot
 from joulo_pipelines.lib.log_scrub import errors_scrubbed
 
@@ -30,7 +30,7 @@ STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
 )
 def status_snapshot(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
-    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
+    with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
         result = take_snapshot(folder, con)
     # Counts only: customer references and verdicts are for the partner's API, not the run log.
     return dg.MaterializeResult(metadata={

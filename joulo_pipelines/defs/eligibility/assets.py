@@ -5,6 +5,7 @@ import dagster as dg
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.eligibility.ean_claim_review import write_review
 from joulo_pipelines.lib.eligibility.mid_scan import (
     DEFAULT_PRICE_PER_ERE,
@@ -15,7 +16,6 @@ from joulo_pipelines.lib.eligibility.mid_scan import (
 from joulo_pipelines.lib.eligibility.report import partner_scan_frames
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.status import warehouse
 
 
 class MidScanConfig(dg.Config):
@@ -67,7 +67,7 @@ def ean_claim_review(context: dg.AssetExecutionContext, data_dir: DataDirResourc
     folder = data_dir.data_dir
     year = Quarter.parse(context.partition_key).year
     path = folder.exports / "review" / f"ean_claim_conflicts_{year}.csv"
-    with warehouse(folder) as con:
+    with warehouse.connect(folder, read_only=True) as con:
         refused = write_review(con, year, path)
     # counts per refused partner only: which customer, EAN or holder is in the file, not in Dagster
     yield dg.MaterializeResult(metadata={"refused_claims": sum(refused.values()),

@@ -9,6 +9,7 @@ import dagster as dg
 
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.eligibility.pandera_models import (
     ChargePointModel,
     CustomerModel,
@@ -16,7 +17,6 @@ from joulo_pipelines.lib.eligibility.pandera_models import (
     failing_rows_by_rule,
 )
 from joulo_pipelines.lib.log_scrub import errors_scrubbed
-from joulo_pipelines.lib.status import warehouse
 
 # Each check reads warehouse.duckdb in a step of its own (its own process under the multiprocess executor):
 # in the pool, like every other reader and writer of it.
@@ -33,7 +33,7 @@ _QUERIES = {
 
 
 def _check(data_dir: DataDirResource, name: str, model, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
-    with errors_scrubbed(data_dir.data_dir.root), warehouse(data_dir.data_dir) as con:
+    with errors_scrubbed(data_dir.data_dir.root), warehouse.connect(data_dir.data_dir, read_only=True) as con:
         frame = con.execute(_QUERIES[name]).df()
     failing = failing_rows_by_rule(model, frame)
     return dg.AssetCheckResult(

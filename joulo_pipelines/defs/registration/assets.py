@@ -1,13 +1,13 @@
 import dagster as dg
-import duckdb
 
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.ledger import submitted_booking_ids
+from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
 from joulo_pipelines.lib.registration.publish import publish_quarter
 from joulo_pipelines.lib.registration.reconciliation import MATERIALITY_PCT, reconcile
 from joulo_pipelines.lib.registration.unbooked import deadline_status
@@ -37,9 +37,11 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     today = clock.today()
-    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
-        published = publish_quarter(con, folder, quarter, today)
-        status = deadline_status(con, quarter.year, today, submitted_booking_ids(con, quarter.year))
+    with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
+        ensure_ledger(con)
+        submitted = submitted_booking_ids(con, quarter.year)  # once: the booking and the deadline watch agree
+        published = publish_quarter(con, folder, quarter, today, submitted)
+        status = deadline_status(con, quarter.year, today, submitted)
     # Counts and totals only: booking lines carry names and addresses.
     yield dg.MaterializeResult(metadata={
         "bookings": dg.MetadataValue.json([
@@ -80,7 +82,7 @@ def rev_reconciliation(context: dg.AssetExecutionContext, data_dir: DataDirResou
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     target = folder.exports / quarter.label / "rev" / "reconciliation.csv"
-    with errors_scrubbed(folder.root), duckdb.connect(str(folder.warehouse)) as con:
+    with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
         result = reconcile(con, quarter.start, target)
     yield dg.MaterializeResult(metadata={"file": relative_path(target, folder.root), "eans_compared": result.compared_eans,
                                          "bookings_compared": result.compared_bookings})

@@ -2,8 +2,9 @@ import dagster as dg
 
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.log_scrub import errors_scrubbed
-from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
+from joulo_pipelines.lib.status import reconciliation_breaks
 
 
 @dg.asset_check(
@@ -14,7 +15,7 @@ from joulo_pipelines.lib.status import reconciliation_breaks, warehouse
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, in a step of its own
 )
 def energy_reconciles(data_dir: DataDirResource) -> dg.AssetCheckResult:
-    with errors_scrubbed(data_dir.data_dir.root), warehouse(data_dir.data_dir) as con:
+    with errors_scrubbed(data_dir.data_dir.root), warehouse.connect(data_dir.data_dir, read_only=True) as con:
         checked, breaks = reconciliation_breaks(con)
     return dg.AssetCheckResult(
         passed=not breaks,

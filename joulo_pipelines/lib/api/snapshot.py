@@ -22,6 +22,7 @@ from joulo_pipelines.lib.api.webhooks import event_body, event_id, record_event,
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.warehouse import has_table
 
 _BATCH_ROWS = 20_000  # customer documents per executemany: bounded memory at national scale
 _CACHE_KIB = 256 * 1024  # the snapshot connection's SQLite page cache: all of 100k customers (~1.1 KiB each)
@@ -55,14 +56,14 @@ class SnapshotResult:
 def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> SnapshotResult:
     now, today = clock.now(), clock.today()
     params = {"today": today, "as_of": now.isoformat()}
-    has_ledger = _has_table(con, "ledger", "booked_units")
-    has_payouts = _has_table(con, "ledger", "payout_batches")
+    has_ledger = has_table(con, "ledger", "booked_units")
+    has_payouts = has_table(con, "ledger", "payout_batches")
     _build_customer_documents(data_dir, con, params, has_payouts)
     quarters = con.execute(snapshot_sql.QUARTER_DOCUMENTS, params).fetchall()
     bookings = _keyed(con, snapshot_sql.BOOKINGS, 2) if has_ledger else {}
     batches = _rows(con, snapshot_sql.PAYOUT_BATCHES) if has_payouts else []
     submitted = _rows(con, snapshot_sql.SUBMITTED_BOOKINGS) \
-        if has_ledger and _has_table(con, "ledger", "rev_submissions") else []
+        if has_ledger and has_table(con, "ledger", "rev_submissions") else []
 
     result = SnapshotResult()
     partners = load_registry(data_dir.partners_file).ids
@@ -114,7 +115,7 @@ def _build_customer_documents(data_dir: DataDir, con: duckdb.DuckDBPyConnection,
     con.execute("create or replace temp view snapshot_last_payouts as "
                 + (snapshot_sql.LAST_PAYOUTS if has_payouts else snapshot_sql.NO_LAST_PAYOUTS))
     # The payouts stage's proposal; before that stage has written one, what it says without its config.
-    if _has_table(con, "payouts", "next_payouts"):
+    if has_table(con, "payouts", "next_payouts"):
         con.execute("create or replace temp table snapshot_next_payouts as " + snapshot_sql.NEXT_PAYOUTS)
     else:
         con.execute("create or replace temp table snapshot_next_payouts as " + snapshot_sql.NO_NEXT_PAYOUTS,
@@ -201,11 +202,6 @@ def _event(api: sqlite3.Connection, partner_id: str, event_type: str, subject: s
 def _arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     columns = list(zip(*rows)) or [()] * len(schema)
     return pa.Table.from_arrays([pa.array(column, f.type) for column, f in zip(columns, schema)], schema=schema)
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:

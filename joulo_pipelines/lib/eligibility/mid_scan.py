@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from joulo_pipelines.lib import people_csv, templating
+from joulo_pipelines.lib import people_csv, templating, warehouse
 from joulo_pipelines.lib.eligibility.mid_register import UNMATCHED, match_pairs
 from joulo_pipelines.lib.eligibility.rules import (
     ean_problem,
@@ -65,9 +65,8 @@ def ere_per_kwh_for(data_dir: DataDir, year: int) -> Decimal:
     (marts.dim_ere_factors), so the scan estimates with the factor booking uses; a missing year is an error."""
     row = None
     if data_dir.warehouse.exists():
-        with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-            if con.execute("select count(*) from information_schema.tables "
-                           "where table_schema = 'marts' and table_name = 'dim_ere_factors'").fetchone()[0]:
+        with warehouse.connect(data_dir, read_only=True) as con:
+            if warehouse.has_table(con, "marts", "dim_ere_factors"):
                 row = con.execute("select ere_per_kwh from marts.dim_ere_factors where delivery_year = ?",
                                   [year]).fetchone()
     if row is None:

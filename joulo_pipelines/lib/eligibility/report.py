@@ -11,12 +11,12 @@ from joulo_pipelines.lib.eligibility.mid_scan import CSV_COLUMNS
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.status import format_table, warehouse
+from joulo_pipelines.lib.status import format_table
+from joulo_pipelines.lib.warehouse import connect, has_table
 
 
 def _has_eligibility(con) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = 'marts' "
-                       "and table_name = 'fct_charge_point_eligibility'").fetchone()[0] > 0
+    return has_table(con, "marts", "fct_charge_point_eligibility")
 
 
 def eligibility_by_partner(data_dir: DataDir) -> list[tuple]:
@@ -24,7 +24,7 @@ def eligibility_by_partner(data_dir: DataDir) -> list[tuple]:
     not eligible, the reasons with how many charge points each)."""
     if not data_dir.warehouse.exists():
         return []
-    with warehouse(data_dir) as con:
+    with connect(data_dir, read_only=True) as con:
         if not _has_eligibility(con):
             return []
         return con.execute("""
@@ -55,7 +55,7 @@ def eligibility_by_partner(data_dir: DataDir) -> list[tuple]:
 def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """(partner id, display name, scan frame) per onboarded partner; annual kWh is the quarter's times four."""
     registry = load_registry(data_dir.partners_file)
-    with warehouse(data_dir) as con:
+    with connect(data_dir, read_only=True) as con:
         if not _has_eligibility(con):
             return
         frame = con.execute("""

@@ -18,7 +18,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, warehouse
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import proposal
@@ -49,7 +49,7 @@ _ROWS = pa.schema([("partner_id", pa.string()), ("customer_ref", pa.string()), (
 
 def write(data_dir: DataDir) -> int:
     """Replace the table in the warehouse with the proposal as of today; the number of rows."""
-    with duckdb.connect(str(data_dir.warehouse)) as con:
+    with warehouse.connect(data_dir, read_only=False) as con:
         rows = compute(data_dir, con, clock.today())
         columns = list(zip(*rows)) or [()] * len(_ROWS)
         con.register("next_payout_rows", pa.Table.from_arrays(
@@ -68,13 +68,13 @@ def compute(data_dir: DataDir, con: duckdb.DuckDBPyConnection, today: date) -> l
     registry = load_registry(data_dir.partners_file)
     if not (payments_file(data_dir).exists() and sales_file(data_dir).exists()):
         return [_unavailable(p, "payouts are not configured yet") for p in registry.ids]
-    if not _has_table(con, "ledger", "booked_units"):
+    if not warehouse.has_table(con, "ledger", "booked_units"):
         return [_unavailable(p, "nothing is booked yet") for p in registry.ids]
     settings = load_payment_settings(payments_file(data_dir))
     sales = load_sales(sales_file(data_dir))
     approved_until = {row[0]: row[1] for row in con.execute(
         "select partner_id, max(quarter_start) from ledger.payout_batches group by all").fetchall()} \
-        if _has_table(con, "ledger", "payout_batches") else {}
+        if warehouse.has_table(con, "ledger", "payout_batches") else {}
     booked = {row[0]: row[1] for row in con.execute(
         "select partner_id, list(distinct booking_quarter_start order by booking_quarter_start) "
         "from ledger.booked_units group by all").fetchall()}
@@ -102,7 +102,3 @@ def compute(data_dir: DataDir, con: duckdb.DuckDBPyConnection, today: date) -> l
 def _unavailable(partner_id: str, why: str) -> tuple:
     return (partner_id, None, why, None, None, None, None, None)
 
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0

@@ -20,6 +20,7 @@ from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PayoutLine, P
 from joulo_pipelines.lib.payouts.money import NoPriceError, realised_price
 from joulo_pipelines.lib.payouts.settings import PaymentSettings, Sale
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.warehouse import has_table
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 BOOKED_UNITS = "ledger.booked_units"
@@ -48,14 +49,9 @@ class Proposal:
     prices: dict[tuple[date, int], Decimal]  # the price of every (booking quarter, delivery year) valued
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
 def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
                   statuses: list[str]) -> list[Booking]:
-    if not _has_table(con, "ledger", "booked_units"):
+    if not has_table(con, "ledger", "booked_units"):
         raise PayoutNotComputed(f"{BOOKED_UNITS} does not exist yet: book the quarter first")
     rows = con.execute(f"""
         select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units),

@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
-
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, warehouse
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import exports, ledger, proposal
@@ -49,7 +47,7 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
     sales = load_sales(sales_file(data_dir))
     partners = [registry.get(partner_id)] if partner_id else registry.partners
     outcomes = []
-    with duckdb.connect(str(data_dir.warehouse)) as con:
+    with warehouse.connect(data_dir, read_only=False) as con:
         ledger.ensure_schema(con)
         for partner in partners:
             outcome = PartnerOutcome(partner.id, "proposed")

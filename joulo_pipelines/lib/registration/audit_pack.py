@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from joulo_pipelines.lib import people_csv
+from joulo_pipelines.lib import people_csv, warehouse
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.registration.ledger import ensure_ledger
 
@@ -94,7 +94,7 @@ def select_eans(booked: list[str], requested: list[str], sample: int | None, see
 
 def write_audit_pack(data_dir: DataDir, year: int, requested: list[str], sample: int | None, seed: int) -> Path:
     root = data_dir.exports / "audit" / str(year)
-    with duckdb.connect(str(data_dir.warehouse)) as con:
+    with warehouse.connect(data_dir, read_only=False) as con:
         ensure_ledger(con)
         booked = [row[0] for row in con.execute(
             "select distinct ean from ledger.booked_units where delivery_year = ? and status = 'submitted' "

@@ -17,7 +17,6 @@ import duckdb
 
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.booking_ids import BookingId
-from joulo_pipelines.lib.registration.ledger import submitted_booking_ids
 
 KWH_DECIMALS = 3
 
@@ -75,34 +74,35 @@ def year_quarters(year: int) -> list[Quarter]:
     return [Quarter(year, number) for number in range(1, 5)]
 
 
-def first_open_quarter(con: duckdb.DuckDBPyConnection, year: int) -> Quarter | None:
-    submitted = submitted_booking_ids(con, year)
+# `submitted` below is the delivery year's submitted booking ids (ledger.submitted_booking_ids), read once where
+# a run or a submission starts and handed down: every decision of that run sees the same ledger.
+
+
+def first_open_quarter(year: int, submitted: set[str]) -> Quarter | None:
     return next((quarter for quarter in year_quarters(year) if quarter.label not in submitted), None)
 
 
-def next_supplementary(con: duckdb.DuckDBPyConnection, year: int) -> BookingId:
-    submitted = submitted_booking_ids(con, year)
+def next_supplementary(year: int, submitted: set[str]) -> BookingId:
     count = sum(1 for booking_id in submitted if BookingId.parse(booking_id).is_supplementary)
     return BookingId.supplementary(year, count + 1)
 
 
-def corrected_quarters(con: duckdb.DuckDBPyConnection, booking: BookingId) -> list[Quarter]:
+def corrected_quarters(booking: BookingId, submitted: set[str]) -> list[Quarter]:
     """The submitted quarters whose changes this booking carries: for the first open quarter of a year the
     submitted quarters before it; for a supplementary booking the whole year; otherwise none."""
-    submitted = submitted_booking_ids(con, booking.delivery_year)
     quarters = year_quarters(booking.delivery_year)
     if booking.is_supplementary:
         return quarters if all(q.label in submitted for q in quarters) else []
-    if booking.quarter != first_open_quarter(con, booking.delivery_year):
+    if booking.quarter != first_open_quarter(booking.delivery_year, submitted):
         return []
     return [q for q in quarters if q < booking.quarter and q.label in submitted]
 
 
-def build_draft(con: duckdb.DuckDBPyConnection, booking: BookingId) -> int:
+def build_draft(con: duckdb.DuckDBPyConnection, booking: BookingId, submitted: set[str]) -> int:
     """Replace the draft of `booking` in schema `registration` by what the warehouse says now.
     Returns the number of lines. Never touches the ledger."""
     regular = [] if booking.is_supplementary else [booking.quarter.start]
-    corrected = [q.start for q in corrected_quarters(con, booking)]
+    corrected = [q.start for q in corrected_quarters(booking, submitted)]
     correction_kind = "supplementary" if booking.is_supplementary else "correction"
     part_params = {"regular_quarters": regular, "corrected_quarters": corrected, "correction_kind": correction_kind}
     line_params = {"booking_id": booking.label, "booking_quarter_start": booking.booking_quarter_start,

@@ -9,9 +9,7 @@ import io
 import os
 from pathlib import Path
 
-import duckdb
-
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, warehouse
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -19,7 +17,7 @@ from joulo_pipelines.lib.quarters import Quarter
 def drop_late_sessions(data_dir: DataDir, quarter: Quarter, charge_points: int = 3) -> list[Path]:
     """Two missed midday sessions (late morning, when the demo's cars are not charging) on each of the first
     `charge_points` eligible charge points of `quarter`, dropped now (by the platform clock)."""
-    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+    with warehouse.connect(data_dir, read_only=True) as con:
         chosen = con.execute(
             """
             select partner_id, charge_point_ref from marts.fct_charge_point_eligibility

@@ -24,7 +24,6 @@ from joulo_pipelines.lib.registration.export import (
     render_booking,
     write_booking,
 )
-from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
 from joulo_pipelines.lib.registration.unbooked import write_unbooked_report
 
 
@@ -39,26 +38,26 @@ def booking_folder(data_dir: DataDir, booking: BookingId) -> Path:
     return data_dir.exports / booking.label / "rev"
 
 
-def publish_quarter(con: duckdb.DuckDBPyConnection, data_dir: DataDir, quarter: Quarter, today: date) -> Published:
-    ensure_ledger(con)
+def publish_quarter(con: duckdb.DuckDBPyConnection, data_dir: DataDir, quarter: Quarter, today: date,
+                    submitted: set[str]) -> Published:
+    """`submitted`: the year's submitted booking ids, as the run read them from the ledger (ensure_ledger first)."""
     published = Published()
     booking = BookingId.for_quarter(quarter)
-    submitted = submitted_booking_ids(con, quarter.year)
     closed = today >= booking_deadline(quarter.year)
     if booking.label in submitted:
         published.summaries.append(reproduce_submitted(con, data_dir, booking))
     elif closed:
         discard_unsubmitted_drafts(con, quarter.year)
     else:
-        published.summaries.append(publish_draft(con, data_dir, booking))
+        published.summaries.append(publish_draft(con, data_dir, booking, submitted))
 
     for label in sorted(submitted):
         if BookingId.parse(label).is_supplementary:
             published.summaries.append(reproduce_submitted(con, data_dir, BookingId.parse(label)))
     all_submitted = all(q.label in submitted for q in year_quarters(quarter.year))
     if all_submitted and not closed:
-        supplementary = next_supplementary(con, quarter.year)
-        if build_draft(con, supplementary):
+        supplementary = next_supplementary(quarter.year, submitted)
+        if build_draft(con, supplementary, submitted):
             published.summaries.append(_write_draft(con, data_dir, supplementary))
     if closed:
         target = data_dir.exports / quarter.label / "rev" / "unbooked_after_deadline.csv"
@@ -67,8 +66,9 @@ def publish_quarter(con: duckdb.DuckDBPyConnection, data_dir: DataDir, quarter: 
     return published
 
 
-def publish_draft(con: duckdb.DuckDBPyConnection, data_dir: DataDir, booking: BookingId) -> dict:
-    build_draft(con, booking)
+def publish_draft(con: duckdb.DuckDBPyConnection, data_dir: DataDir, booking: BookingId,
+                  submitted: set[str]) -> dict:
+    build_draft(con, booking, submitted)
     return _write_draft(con, data_dir, booking)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, warehouse
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.registration.booking import (
     corrected_quarters,
@@ -35,7 +35,7 @@ def ledger_writer(data_dir: DataDir):
     if not data_dir.warehouse.exists():
         raise RuntimeError(f"no warehouse at {data_dir.warehouse}: ingest and run a quarter first")
     try:
-        con = duckdb.connect(str(data_dir.warehouse))
+        con = warehouse.connect(data_dir, read_only=False)
     except duckdb.IOException as exc:
         raise RuntimeError("the warehouse is locked by another process (a quarter run or the UI's run "
                            "worker): the ledger is written when no run is active; retry after it ends "
@@ -54,7 +54,7 @@ def submit(data_dir: DataDir, label: str, submitted_by: str | None = None) -> di
     today = clock.today()
     with ledger_writer(data_dir) as con:
         submitted = submitted_booking_ids(con, booking.delivery_year)
-        _refuse_out_of_order(con, booking, submitted, today)
+        _refuse_out_of_order(booking, submitted, today)
         lines = read_lines(con, "registration.rev_booking_drafts", booking)
         folder = booking_folder(data_dir, booking)
         on_disk = folder / "rev_booking.xml"
@@ -87,7 +87,7 @@ def submit(data_dir: DataDir, label: str, submitted_by: str | None = None) -> di
                          {"status": "submitted", "submitted_at": submitted_at.isoformat(), "submitted_by": by})
 
 
-def _refuse_out_of_order(con: duckdb.DuckDBPyConnection, booking: BookingId, submitted: set[str], today) -> None:
+def _refuse_out_of_order(booking: BookingId, submitted: set[str], today) -> None:
     if booking.label in submitted:
         raise RuntimeError(f"{booking} is already submitted; a submitted booking never changes (late data "
                            "becomes a correction in the next open quarter)")
@@ -96,10 +96,10 @@ def _refuse_out_of_order(con: duckdb.DuckDBPyConnection, booking: BookingId, sub
         raise RuntimeError(f"the booking deadline of delivery year {booking.delivery_year} was {deadline}: "
                            "its kWh can no longer be booked (see unbooked_after_deadline.csv)")
     if booking.is_supplementary:
-        expected = next_supplementary(con, booking.delivery_year)
+        expected = next_supplementary(booking.delivery_year, submitted)
         if booking != expected:
             raise RuntimeError(f"the next supplementary booking of {booking.delivery_year} is {expected}, not {booking}")
-        if not corrected_quarters(con, booking):
+        if not corrected_quarters(booking, submitted):
             raise RuntimeError(f"a supplementary booking of {booking.delivery_year} needs every quarter submitted first")
         return
     if booking.quarter.end > today:

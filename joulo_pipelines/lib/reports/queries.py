@@ -16,6 +16,7 @@ import duckdb
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.warehouse import has_table
 
 MANDATE_REASONS = ("mandate_not_whole_years", "mandate_not_started", "mandate_expired", "mandate_revoked",
                    "mandate_not_signed")
@@ -34,11 +35,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> dict:
     rows = _rows(con, sql, params)
     return rows[0] if rows else {}
-
-
-def has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, name]).fetchone()[0] > 0
 
 
 def _window(partner_id: str, quarter: Quarter) -> dict:

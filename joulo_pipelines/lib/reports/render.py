@@ -19,7 +19,7 @@ import duckdb
 from babel.dates import get_month_names
 from markupsafe import Markup
 
-from joulo_pipelines.lib import labels
+from joulo_pipelines.lib import labels, warehouse
 from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
@@ -61,7 +61,7 @@ def write_reports(data_dir: DataDir, quarter: Quarter, as_of: date) -> list[Part
     registry = load_registry(data_dir.partners_file)
     results: dict[str, PartnerReport] = {}
     started: dict[str, _StartedReport] = {}
-    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con, statements.StatementWriters() as writers:
+    with warehouse.connect(data_dir, read_only=True) as con, statements.StatementWriters() as writers:
         # Every partner's statements are under way before the first one is waited for.
         for partner in registry.partners:
             try:
