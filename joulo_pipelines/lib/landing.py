@@ -67,13 +67,19 @@ def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
     change counts from the next run without dbt reading our config."""
     target = data_dir.landing / "_registry" / PARTNERS_DATASET / "partners.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     table = pa.table({"partner_id": [p.id for p in registry.partners],
                       "payout_model": [p.payout_model for p in registry.partners]},
                      schema=pa.schema([("partner_id", pa.string()), ("payout_model", pa.string())]))
-    pq.write_table(table, temporary)
-    os.replace(temporary, target)
+    _replace(target, lambda temporary: pq.write_table(table, temporary))
     return target
+
+
+def _replace(target: Path, write) -> None:
+    """Write beside the target, then swap it in: a reader sees the old file or the new one, never half. The
+    temporary name is unique per process and thread (an intake lands partners side by side in threads)."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    write(temporary)
+    os.replace(temporary, target)
 
 
 def _schema_file(data_dir: DataDir, dataset: str) -> Path:
@@ -104,7 +110,5 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
     manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
     if not manifest.exists():
         manifest.parent.mkdir(parents=True, exist_ok=True)
-        temporary = manifest.with_name(f".{manifest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        temporary.write_bytes(b"[]")
-        os.replace(temporary, manifest)
+        _replace(manifest, lambda temporary: temporary.write_bytes(b"[]"))
     ensure_cdr_schema(data_dir)
