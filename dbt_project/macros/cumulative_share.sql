@@ -1,17 +1,19 @@
 {#-
   The part of `amount` (an integer, micro-kWh) delivered before an instant, given the session's cumulative
-  share at that instant as the exact fraction numerator / denominator (integers). Rounded half up.
+  share at that instant as the exact fraction numerator / denominator (integers). Rounded half away from zero.
 
   Every piece of a session is cumulative_share(at the window's end) - cumulative_share(at its start), so the
   pieces over consecutive windows telescope back to the whole amount: nothing is created or lost, whatever
-  the rounding. The ends are pinned (0 before the session, the whole amount after it) so the telescoping
-  also holds for a negative amount, where integer division rounds toward zero.
+  the rounding. The ends are pinned (0 before the session, the whole amount after it). A negative amount is
+  rounded on its magnitude (half away from zero) because DuckDB's integer division truncates toward zero:
+  (2an + d) // 2d on a negative amount would be up to 1.5 micro-kWh off instead of half of one.
 -#}
 {% macro cumulative_share(amount, numerator, denominator) -%}
     case
         when {{ numerator }} <= 0 then cast(0 as hugeint)
         when {{ numerator }} >= {{ denominator }} then cast({{ amount }} as hugeint)
-        else (cast({{ amount }} as hugeint) * {{ numerator }} * 2 + {{ denominator }}) // (2 * {{ denominator }})
+        else sign(cast({{ amount }} as hugeint))
+            * ((abs(cast({{ amount }} as hugeint)) * {{ numerator }} * 2 + {{ denominator }}) // (2 * {{ denominator }}))
     end
 {%- endmacro %}
 
