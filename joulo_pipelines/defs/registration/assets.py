@@ -10,12 +10,13 @@ from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.deadline import DESCRIPTIONS, last_booking_day
 from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
 from joulo_pipelines.lib.registration.publish import publish_quarter
-from joulo_pipelines.lib.registration.reconciliation import MATERIALITY_PCT, reconcile
+from joulo_pipelines.lib.registration.reconciliation import MATERIALITY_PCT, REV_UNIT_DECIMALS, reconcile
 from joulo_pipelines.lib.registration.statement_watch import recorded_statements, statement_watches
 from joulo_pipelines.lib.registration.unbooked import deadline_status
 
 REV_BOOKING = dg.AssetKey(["registration", "rev_booking"])
 REV_RECONCILIATION = dg.AssetKey(["registration", "rev_reconciliation"])
+MAX_LISTED_BREAKS = 20  # in the check's metadata; reconciliation.csv and the run log hold every one
 
 
 @dg.asset(
@@ -93,12 +94,19 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
     deps=[REV_BOOKING],
-    check_specs=[dg.AssetCheckSpec(
-        "issued_units_within_materiality", asset=REV_RECONCILIATION,
-        description=f"Fails when the units the REV issued differ from our estimate by more than "
-                    f"{MATERIALITY_PCT} % for any EAN or booking made in the quarter.")],
-    description="Units the REV issued (`joulo rev import-result`) against our estimate, per EAN and per "
-                "booking made in the quarter: exports/<YYYY>-Q<n>/rev/reconciliation.csv.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "issued_units_exact", asset=REV_RECONCILIATION,
+            description=f"Fails when, for any EAN of a booking made in the quarter, the units the REV issued "
+                        f"differ from kWh x the year's factor by more than its rounding ({REV_UNIT_DECIMALS} "
+                        f"decimals); the metadata names each break's booking, EAN, figures and factor."),
+        dg.AssetCheckSpec(
+            "year_within_materiality", asset=REV_RECONCILIATION,
+            description=f"Fails when a delivery year's issued units, over all its bookings with a result, "
+                        f"differ from kWh x factor by more than {MATERIALITY_PCT} % (the verifier's materiality)."),
+    ],
+    description="Units the REV issued (`joulo rev import-result`) against kWh x the year's factor, per booking "
+                "and EAN for the bookings made in the quarter: exports/<YYYY>-Q<n>/rev/reconciliation.csv.",
 )
 def rev_reconciliation(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
@@ -106,13 +114,23 @@ def rev_reconciliation(context: dg.AssetExecutionContext, data_dir: DataDirResou
     target = folder.exports / quarter.label / "rev" / "reconciliation.csv"
     with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
         result = reconcile(con, quarter.start, target)
-    yield dg.MaterializeResult(metadata={"file": relative_path(target, folder.root), "eans_compared": result.compared_eans,
-                                         "bookings_compared": result.compared_bookings})
+    for found in result.breaks:
+        context.log.error(f"REV reconciliation break: {found.describe()}")
+    yield dg.MaterializeResult(metadata={"file": relative_path(target, folder.root),
+                                         "eans_compared": result.compared_eans, "breaks": len(result.breaks)})
     yield dg.AssetCheckResult(
-        check_name="issued_units_within_materiality",
+        check_name="issued_units_exact",
         passed=result.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"eans_compared": result.compared_eans, "bookings_compared": result.compared_bookings,
-                  "ean_breaks": result.ean_breaks, "booking_breaks": result.booking_breaks,
-                  "bookings_with_breaks": ", ".join(result.break_bookings) or "none"},
+        metadata={"eans_compared": result.compared_eans, "breaks": len(result.breaks),
+                  "rounding": f"{REV_UNIT_DECIMALS} decimals",
+                  "first_breaks": "\n".join(found.describe() for found in result.breaks[:MAX_LISTED_BREAKS]) or "none",
+                  "bookings_with_breaks": ", ".join(sorted({found.booking_id for found in result.breaks})) or "none"},
+    )
+    yield dg.AssetCheckResult(
+        check_name="year_within_materiality",
+        passed=not result.material_years,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={str(year.delivery_year): f"issued {year.issued_units}, kWh x factor {year.expected_units}"
+                  for year in result.years},
     )
