@@ -14,7 +14,7 @@ from joulo_pipelines import cli
 from joulo_pipelines.defs.registration.assets import rev_booking
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.registration.deadline import booking_deadline, deadlines, last_booking_day, last_day
-from joulo_pipelines.lib.registration.statement_watch import statement_watches
+from joulo_pipelines.lib.registration.statement_watch import recorded_statements, statement_watches
 
 
 def _book(partition_key: str) -> dict[str, dg.AssetCheckEvaluation]:
@@ -54,6 +54,18 @@ def test_a_statement_watch_warns_ahead_fails_after_and_is_quiet_once_recorded():
     assert nea.needs_attention and not nea.is_overdue
     [_, nea] = statement_watches(2026, date(2027, 5, 1), recorded={"verifier_statement"})
     assert nea.is_overdue
+
+
+def test_a_statement_counts_as_recorded_once_the_verification_year_records_it():
+    with duckdb.connect() as con:
+        assert recorded_statements(con, 2026) == set()  # no verification year kept yet
+        con.execute("create schema verification; create table verification.events (delivery_year integer, "
+                    "event varchar)")
+        con.execute("insert into verification.events values (2026, 'population_sent'), (2026, 'statement_issued'), "
+                    "(2025, 'reported')")
+        assert recorded_statements(con, 2026) == {"verifier_statement"}
+        con.execute("insert into verification.events values (2026, 'reported')")
+        assert recorded_statements(con, 2026) == {"verifier_statement", "nea_statement"}
 
 
 def test_the_watch_is_quiet_early_and_warns_as_the_deadline_nears_with_unbooked_kwh(demo_world_copy, monkeypatch):
