@@ -122,13 +122,13 @@ def same_person(first: str, second: str) -> bool:
 
 def prepare(con: duckdb.DuckDBPyConnection, draft: Proposal, by: str) -> ledger.Preparation:
     """Record that `by` prepared `draft` for approval: its hash and totals, who and when."""
+    lines = draft.lines
     preparation = ledger.Preparation(
         partner_id=draft.partner.id, quarter_start=draft.quarter.start,
-        preparation_seq=ledger.next_preparation_seq(con, draft.partner.id, draft.quarter), prepared_at=clock.now(),
-        prepared_by=by,
-        proposal_hash=ledger.proposal_hash(draft.lines, draft.prices), customers=len(draft.lines),
-        gross_cents=sum(line.gross_cents for line in draft.lines), net_cents=sum(line.net_cents for line in draft.lines),
-        paid_cents=sum(line.paid_cents for line in draft.lines))
+        preparation_seq=ledger.next_preparation_seq(con, draft.partner.id, draft.quarter),
+        prepared_at=clock.now(), prepared_by=by, proposal_hash=ledger.proposal_hash(lines, draft.prices),
+        customers=len(lines), gross_cents=sum(line.gross_cents for line in lines),
+        net_cents=sum(line.net_cents for line in lines), paid_cents=sum(line.paid_cents for line in lines))
     ledger.record_preparation(con, preparation)
     return preparation
 
@@ -155,7 +155,8 @@ def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
     if ledger.proposal_hash(proposal.lines, proposal.prices) != prepared.proposal_hash:
         raise ApprovalRefused(f"{partner.id} {quarter}: the proposal changed since {prepared.prepared_by} prepared it "
                               f"at {prepared.prepared_at.isoformat(timespec='seconds')}; prepare it again "
-                              f"(`joulo payouts prepare {quarter} --partner {partner.id} --by <name>`) and approve that")
+                              f"(`joulo payouts prepare {quarter} --partner {partner.id} --by <name>`) and "
+                              "approve that")
     now = clock.now()
     batch = ledger.Batch(
         batch_id=ledger.batch_id_for(partner.id, quarter), partner_id=partner.id, quarter_start=quarter.start,
