@@ -43,6 +43,8 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
     reason and does not stop the others."""
     if (prepare_by or approve_by) and partner_id is None:
         raise ValueError("a payout is prepared or approved for one partner at a time")
+    if prepare_by and approve_by:
+        raise ValueError("preparing and approving a payout are two steps, taken one at a time")
     registry = load_registry(data_dir.partners_file)
     if partner_id is not None and registry.get(partner_id) is None:
         raise ValueError(f"partner {partner_id!r} is not in {data_dir.partners_file}; known: {', '.join(registry.ids)}")
