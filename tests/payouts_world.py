@@ -10,6 +10,10 @@ import duckdb
 import yaml
 
 from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.payouts.service import PartnerOutcome, run_quarter
+from joulo_pipelines.lib.quarters import Quarter
+
+PREPARER, APPROVER = "Petra Voorbereider", "Aart Fiatteur"
 
 PARTNERS = [
     {"id": "alpha", "name": "Alpha Laadpalen B.V.", "payout_model": "direct", "service_fee_pct": "15",
@@ -72,3 +76,15 @@ def add_bookings(con: duckdb.DuckDBPyConnection, bookings: list[dict]) -> None:
     if bookings:
         con.executemany(f"insert into ledger.booked_units values ({', '.join('?' * len(columns))})",
                         [[b[k] for k in columns] for b in bookings])
+
+
+def prepare_and_approve(data_dir: DataDir, quarter: Quarter, partner_id: str | None = None) -> list[PartnerOutcome]:
+    """Four eyes as in production: per partner (or every one) PREPARER prepares and APPROVER approves; the
+    outcome of the last step taken (a payout that cannot be prepared is not approved)."""
+    outcomes = []
+    for pid in [partner_id] if partner_id else [p["id"] for p in PARTNERS]:
+        [outcome] = run_quarter(data_dir, quarter, pid, prepare_by=PREPARER)
+        if outcome.state == "prepared":
+            [outcome] = run_quarter(data_dir, quarter, pid, approve_by=APPROVER)
+        outcomes.append(outcome)
+    return outcomes

@@ -86,7 +86,8 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
         snapshot_job = definitions.resolve_job_def("api_snapshot_job")
         assert snapshot_job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key="2026-10-01").success
         until(lambda: receiver.events_of("booking.submitted"), "booking.submitted")
-        assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "voltnet"]) == 0
+        assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "voltnet", "--by", "preparer"]) == 0
+        assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "voltnet", "--by", "approver"]) == 0
         request = after_payouts_request(dg.DagsterInstance.get())
         assert request.partition_key == "2026-01-01"
         assert snapshot_job.execute_in_process(instance=dg.DagsterInstance.get(),

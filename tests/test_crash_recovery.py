@@ -16,7 +16,7 @@ import duckdb
 import psutil
 import pytest
 from conftest import drop, make_data_dir
-from payouts_world import booking, build_world, customer
+from payouts_world import APPROVER, PREPARER, booking, build_world, customer
 from test_pipeline import CHARGE_POINTS, CUSTOMERS, SESSIONS, csv_rows
 
 from joulo_pipelines import cli
@@ -134,7 +134,7 @@ def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 exports.credit_transfer = killed
-sys.exit(cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]))
+sys.exit(cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", "Aart Fiatteur"]))
 """
 
 
@@ -142,11 +142,13 @@ sys.exit(cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]))
 def test_the_next_approve_writes_the_files_a_killed_approve_did_not(tmp_path, monkeypatch, processes, capsys):
     monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
     uninterrupted = payouts_world(tmp_path / "uninterrupted", monkeypatch)
-    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]) == 0
+    assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "alpha", "--by", PREPARER]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", APPROVER]) == 0
     expected = batch_files(uninterrupted)
     assert "sepa_credit_transfer.xml" in expected and len(expected) >= 4
 
     killed = payouts_world(tmp_path / "killed", monkeypatch)
+    assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "alpha", "--by", PREPARER]) == 0
     process = subprocess.Popen([sys.executable, "-c", KILLED_APPROVE], stdin=subprocess.DEVNULL)
     processes.append(process)
     assert process.wait() == -signal.SIGKILL
@@ -155,6 +157,6 @@ def test_the_next_approve_writes_the_files_a_killed_approve_did_not(tmp_path, mo
     assert "sepa_credit_transfer.xml" not in batch_files(killed)
 
     capsys.readouterr()
-    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", APPROVER]) == 0
     assert "already approved, nothing changed" in capsys.readouterr().out
     assert batch_files(killed) == expected

@@ -106,7 +106,8 @@ def hostile_world(tmp_path_factory, definitions) -> DataDir:
                      lambda i, row: row.update(brand=BRAND, model=MODEL) if i in POISONED else None)
         assert cli.main(["ingest"]) == 0
         assert cli.main(["run", "--quarter", QUARTER]) == 0
-        assert cli.main(["payouts", "approve", "--partner", PARTNER, QUARTER]) == 0
+        assert cli.main(["payouts", "prepare", "--partner", PARTNER, QUARTER, "--by", "preparer"]) == 0
+        assert cli.main(["payouts", "approve", "--partner", PARTNER, QUARTER, "--by", "approver"]) == 0
         yield data_dir
 
 

@@ -37,6 +37,8 @@ def test_a_valid_registry_loads_with_normalised_iban(tmp_path):
         (("id: voltnet", "id: Volt Net"), "partner 'Volt Net': id"),
         (("payout_model: partner_account", "payout_model: cheque"), "payout_model"),
         (("token_env: VOLTNET_OCPI_TOKEN", "token: abc123"), "source.token"),
+        (("service_fee_pct: 15", "service_fee_pct: 15\n    payouts: {four_eyes: nee}"), "payouts.four_eyes"),
+        (("service_fee_pct: 15", "service_fee_pct: 15\n    payouts: {fouer_eyes: false}"), "payouts.fouer_eyes"),
     ],
 )
 def test_an_invalid_registry_names_the_partner_and_the_field(tmp_path, change, expected):
@@ -54,3 +56,9 @@ def test_partner_ids_must_be_unique(tmp_path):
 def test_a_missing_registry_says_where_it_was_looked_for(tmp_path):
     with pytest.raises(PartnerRegistryError, match="partners.yaml: partner registry not found"):
         load_registry(tmp_path / "partners.yaml")
+
+
+def test_four_eyes_on_payouts_holds_unless_the_registry_relaxes_it(tmp_path):
+    assert load_registry(write(tmp_path, VALID)).get("voltnet").payouts.four_eyes is True
+    trial = VALID.replace("service_fee_pct: 15", "service_fee_pct: 15\n    payouts: {four_eyes: false}")
+    assert load_registry(write(tmp_path, trial)).get("voltnet").payouts.four_eyes is False

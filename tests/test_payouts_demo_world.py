@@ -27,11 +27,13 @@ def test_demo_payouts_validate_agree_to_the_cent_and_approving_twice_changes_not
     data_dir = demo_world_copy
     for quarter in ("2026-Q1", "2026-Q2"):
         for partner_id in ("voltnet", "laadwerk"):
-            assert cli.main(["payouts", "approve", quarter, "--partner", partner_id]) == 0, capsys.readouterr().out
+            for step, by in (("prepare", "preparer"), ("approve", "approver")):
+                assert cli.main(["payouts", step, quarter, "--partner", partner_id, "--by", by]) == 0, \
+                    capsys.readouterr().out
     before = files_of(data_dir.exports / "2026-Q1" / "payouts")
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         ledger_before = con.execute("select * from ledger.payout_lines order by all").fetchall()
-    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "voltnet"]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "voltnet", "--by", "approver"]) == 0
     assert "already approved, nothing changed" in capsys.readouterr().out
     assert files_of(data_dir.exports / "2026-Q1" / "payouts") == before
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:

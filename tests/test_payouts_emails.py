@@ -9,10 +9,9 @@ import email.policy
 
 import pytest
 
-from joulo_pipelines.lib.payouts.service import run_quarter
 from joulo_pipelines.lib.quarters import Quarter
 from chromium import dump_dom
-from payouts_world import booking, build_world, customer
+from payouts_world import booking, build_world, customer, prepare_and_approve
 from smtp_server import SmtpServer
 
 IBAN_A1, IBAN_A2 = "NL02ABNA0123456789", "NL02ABNA0123456780"  # A2: check digits wrong
@@ -60,7 +59,7 @@ def body(message) -> tuple[str, str]:
 def test_payout_emails_arrive_once_with_the_right_totals_and_no_other_customers_data(data_dir, smtp_inbox):
     inbox, port = smtp_inbox
     world(data_dir, port)
-    outcomes = run_quarter(data_dir, Quarter(2026, 1), approve=True)
+    outcomes = prepare_and_approve(data_dir, Quarter(2026, 1))
     assert {o.partner_id: o.emails_sent for o in outcomes} == {"alpha": 3, "beta": 1}
     by_recipient = {m["To"].addresses[0].addr_spec: m for m in inbox.messages}
     assert sorted(by_recipient) == ["a1@example.org", "a2@example.org", "a3@example.org", "b1@example.org"]
@@ -83,7 +82,7 @@ def test_payout_emails_arrive_once_with_the_right_totals_and_no_other_customers_
     # partner_account: 250 ERE x 0.44 = 110.00, 20 % fee: the partner pays the customer 88.00
     assert "BetaLaad betaalt u EUR 88,00 uit." in body(by_recipient["b1@example.org"])[0]
 
-    run_quarter(data_dir, Quarter(2026, 1), approve=True)
+    prepare_and_approve(data_dir, Quarter(2026, 1))
     assert len(inbox.messages) == 4  # the email log keeps a rerun from mailing twice
     eml = data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "emails" / "A1.eml"
     written = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
@@ -92,7 +91,7 @@ def test_payout_emails_arrive_once_with_the_right_totals_and_no_other_customers_
 
 def test_the_html_email_rendered_in_headless_chromium_shows_the_breakdown(data_dir, tmp_path):
     world(data_dir, None)
-    run_quarter(data_dir, Quarter(2026, 1), approve=True)  # no SMTP configured: the .eml files only
+    prepare_and_approve(data_dir, Quarter(2026, 1))  # no SMTP configured: the .eml files only
     eml = data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "emails" / "A1.eml"
     page = tmp_path / "a1.html"
     page.write_text(body(email.message_from_bytes(eml.read_bytes(), policy=email.policy.default))[1])

@@ -1,16 +1,19 @@
-"""The payout ledger and its rules: approve twice pays once, a change after approval becomes an adjustment
+"""The payout ledger and its rules: four eyes (one person prepares, another approves what was prepared),
+approve twice pays once, a change after approval becomes an adjustment
 next quarter, small amounts carry over, negative corrections net, bad IBANs are held, no price no payout."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
+import yaml
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.payouts import ledger
 from joulo_pipelines.lib.payouts.service import run_quarter
 from joulo_pipelines.lib.quarters import Quarter
-from payouts_world import add_bookings, booking, build_world, customer
+from payouts_world import (APPROVER, PARTNERS, PREPARER, add_bookings, booking, build_world, customer,
+                           prepare_and_approve)
 
 Q1, Q2, Q3 = Quarter(2026, 1), Quarter(2026, 2), Quarter(2026, 3)
 GOOD_IBAN = "NL02ABNA0123456789"
@@ -31,10 +34,11 @@ def line(data_dir, quarter: Quarter, ref: str) -> dict:
 def test_approving_a_quarter_twice_pays_once_and_rewrites_nothing(data_dir, capsys):
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
                 [booking("alpha", "A1", "2026-01-01", "300")])
-    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]) == 0
+    assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "alpha", "--by", PREPARER]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", APPROVER]) == 0
     sepa = data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "sepa_credit_transfer.xml"
     first = sepa.read_bytes()
-    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha"]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", APPROVER]) == 0
     assert "already approved, nothing changed" in capsys.readouterr().out
     assert sepa.read_bytes() == first
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
@@ -46,13 +50,13 @@ def test_approving_a_quarter_twice_pays_once_and_rewrites_nothing(data_dir, caps
 def test_a_booking_changed_after_approval_becomes_an_adjustment_in_the_next_quarter(data_dir):
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
                 [booking("alpha", "A1", "2026-01-01", "300")])
-    run_quarter(data_dir, Q1, "alpha", approve=True)
+    prepare_and_approve(data_dir, Q1, "alpha")
     statement = (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes()
     with duckdb.connect(str(data_dir.warehouse)) as con:  # the REV issued fewer units for Q1 than we estimated
         con.execute("update ledger.booked_units set units = 250, units_source = 'rev_issued'")
         add_bookings(con, [booking("alpha", "A1", "2026-04-01", "100")])
-    run_quarter(data_dir, Q2, "alpha", approve=True)
-    run_quarter(data_dir, Q1, "alpha", approve=True)
+    prepare_and_approve(data_dir, Q2, "alpha")
+    prepare_and_approve(data_dir, Q1, "alpha")
     assert (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes() == statement
     q1, q2 = line(data_dir, Q1, "A1"), line(data_dir, Q2, "A1")
     # 300 ERE x 0.44 = 132.00 gross, 80 % net = 105.60; at 250 ERE 88.00: 17.60 too much, taken from Q2.
@@ -65,8 +69,8 @@ def test_small_amounts_carry_over_until_the_minimum_and_are_paid_when_the_mandat
                            customer("alpha", "A2", "Els Bos", GOOD_IBAN, valid_until="2026-06-30")],
                 [booking("alpha", "A1", "2026-01-01", "10"), booking("alpha", "A1", "2026-04-01", "10"),
                  booking("alpha", "A2", "2026-01-01", "5")])
-    run_quarter(data_dir, Q1, "alpha", approve=True)
-    run_quarter(data_dir, Q2, "alpha", approve=True)
+    prepare_and_approve(data_dir, Q1, "alpha")
+    prepare_and_approve(data_dir, Q2, "alpha")
     assert line(data_dir, Q1, "A1") | {"quarter_start": None} == {
         "quarter_start": None, "customer_ref": "A1", "net": 352, "adjustment": 0, "carried_in": 0, "paid": 0,
         "carried_out": 352, "status": "carried_over"}
@@ -81,7 +85,7 @@ def test_a_negative_correction_nets_against_later_payouts_and_is_never_a_negativ
                  booking("alpha", "A1", "2026-04-01", "-150", kind="correction"),
                  booking("alpha", "A1", "2026-07-01", "200")])
     for quarter in (Q1, Q2, Q3):
-        run_quarter(data_dir, quarter, "alpha", approve=True)
+        prepare_and_approve(data_dir, quarter, "alpha")
     assert (line(data_dir, Q2, "A1")["paid"], line(data_dir, Q2, "A1")["carried_out"]) == (0, -5280)
     assert line(data_dir, Q2, "A1")["status"] == "netted"
     assert (line(data_dir, Q3, "A1")["carried_in"], line(data_dir, Q3, "A1")["paid"]) == (-5280, 1760)
@@ -93,7 +97,7 @@ def test_an_invalid_iban_is_held_with_the_reason_and_left_out_of_the_sepa_file(d
     broken = GOOD_IBAN[:2] + "00" + GOOD_IBAN[4:]
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN), customer("alpha", "A2", "Els Bos", broken)],
                 [booking("alpha", "A1", "2026-01-01", "100"), booking("alpha", "A2", "2026-01-01", "100")])
-    run_quarter(data_dir, Q1, "alpha", approve=True)
+    prepare_and_approve(data_dir, Q1, "alpha")
     folder = data_dir.exports / "2026-Q1" / "payouts" / "alpha"
     statement = (folder / "statement.csv").read_text()
     assert "A2," in statement and ",held,invalid IBAN" in statement
@@ -106,7 +110,7 @@ def test_without_a_price_the_payout_is_not_computed_and_the_run_says_why(data_di
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
                 [booking("alpha", "A1", "2026-01-01", "100", delivery_year=2026)],
                 sales="sale_date,delivery_year,units,price_eur_per_ere,reference\n2026-04-20,2025,10,0.41,S-1\n")
-    [outcome] = run_quarter(data_dir, Q1, "alpha", approve=True)
+    [outcome] = prepare_and_approve(data_dir, Q1, "alpha")
     assert outcome.state == "not_computed"
     assert "no ERE sales" in outcome.message and "delivery year(s) 2026" in outcome.message
     assert lines(data_dir) == []
@@ -115,10 +119,10 @@ def test_without_a_price_the_payout_is_not_computed_and_the_run_says_why(data_di
 def test_an_earlier_quarter_cannot_be_approved_after_a_later_one_paid_its_amounts(data_dir):
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
                 [booking("alpha", "A1", "2026-01-01", "100"), booking("alpha", "A1", "2026-04-01", "100")])
-    run_quarter(data_dir, Q2, "alpha", approve=True)
+    prepare_and_approve(data_dir, Q2, "alpha")
     assert line(data_dir, Q2, "A1")["paid"] == 7040  # Q1's bookings were paid with Q2
     with pytest.raises(ledger.LedgerError, match="approve quarters in order"):
-        run_quarter(data_dir, Q1, "alpha", approve=True)
+        prepare_and_approve(data_dir, Q1, "alpha")
 
 
 def test_a_crash_while_recording_a_batch_leaves_no_trace_and_the_next_approval_pays_once(data_dir, monkeypatch):
@@ -131,8 +135,58 @@ def test_a_crash_while_recording_a_batch_leaves_no_trace_and_the_next_approval_p
     with monkeypatch.context() as patched:
         patched.setattr(ledger, "end_to_end_id", crash)
         with pytest.raises(RuntimeError):
-            run_quarter(data_dir, Q1, "alpha", approve=True)
+            prepare_and_approve(data_dir, Q1, "alpha")
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from ledger.payout_batches").fetchone()[0] == 0
-    run_quarter(data_dir, Q1, "alpha", approve=True)
+    prepare_and_approve(data_dir, Q1, "alpha")
     assert [row[5] for row in lines(data_dir)] == [3520, 3520]
+
+
+def batches(data_dir) -> list[tuple]:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute("select partner_id, prepared_by, prepared_at is not null, approved_by, "
+                           "approved_at is not null from ledger.payout_batches order by all").fetchall()
+
+
+def test_the_person_who_prepared_a_payout_cannot_approve_it(data_dir, capsys):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "300")])
+    [outcome] = run_quarter(data_dir, Q1, "alpha", approve_by=APPROVER)
+    assert (outcome.state, "nothing prepared to approve" in outcome.message) == ("refused", True)
+    assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "alpha", "--by", PREPARER]) == 0
+    assert "prepared 1 customer(s), gross EUR 132.00" in capsys.readouterr().out
+    # The same person, however the name is typed, is refused in one line and nothing is paid.
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", f" {PREPARER.upper()}"]) == 1
+    [refusal] = capsys.readouterr().out.splitlines()
+    assert "refused" in refusal and "cannot also approve it (four eyes)" in refusal
+    assert batches(data_dir) == []
+    assert not (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "sepa_credit_transfer.xml").exists()
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", APPROVER]) == 0
+    assert batches(data_dir) == [("alpha", PREPARER, True, APPROVER, True)]
+
+
+def test_a_proposal_that_changed_since_it_was_prepared_is_not_approved_until_prepared_again(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "300")])
+    run_quarter(data_dir, Q1, "alpha", prepare_by=PREPARER)
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the REV issued fewer units than were prepared
+        con.execute("update ledger.booked_units set units = 250, units_source = 'rev_issued'")
+    [outcome] = run_quarter(data_dir, Q1, "alpha", approve_by=APPROVER)
+    assert outcome.state == "refused"
+    assert f"the proposal changed since {PREPARER} prepared it" in outcome.message
+    assert "prepare it again" in outcome.message
+    assert batches(data_dir) == []
+    run_quarter(data_dir, Q1, "alpha", prepare_by=PREPARER)
+    [outcome] = run_quarter(data_dir, Q1, "alpha", approve_by=APPROVER)
+    assert outcome.state == "approved_now" and outcome.totals["gross_cents"] == 11000  # 250 ERE x 0.44
+
+
+def test_a_one_person_trial_may_prepare_and_approve_alone_when_the_registry_says_so(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "300")])
+    trial = [{**PARTNERS[0], "payouts": {"four_eyes": False}}, PARTNERS[1]]
+    data_dir.partners_file.write_text(yaml.safe_dump({"partners": trial}, sort_keys=False))
+    run_quarter(data_dir, Q1, "alpha", prepare_by=PREPARER)
+    [outcome] = run_quarter(data_dir, Q1, "alpha", approve_by=PREPARER)
+    assert outcome.state == "approved_now"
+    assert batches(data_dir) == [("alpha", PREPARER, True, PREPARER, True)]

@@ -49,7 +49,8 @@ def test_the_table_holds_the_payouts_stage_proposal_and_an_approval_moves_it_on(
                 (None, None, "2026-Q1", 0, "nothing_due", "nothing booked for this customer", expected_date)]
 
     approved, other = registry.partners[0].id, registry.partners[1].id
-    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", approved]) == 0
+    assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", approved, "--by", "preparer"]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", approved, "--by", "approver"]) == 0
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         assert {row[2] for row in _table(con, approved)} == {"2026-Q2"}
         assert {row[2] for row in _table(con, other)} == {"2026-Q1"}

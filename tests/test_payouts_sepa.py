@@ -14,7 +14,7 @@ from joulo_pipelines.lib.payouts.sepa import SepaValidationError, Transfer, cred
 from joulo_pipelines.lib.payouts.service import run_quarter
 from joulo_pipelines.lib.payouts.settings import ClientFundsAccount
 from joulo_pipelines.lib.quarters import Quarter
-from payouts_world import booking, build_world, customer
+from payouts_world import booking, build_world, customer, prepare_and_approve
 
 DEBTOR = ClientFundsAccount(name="Joulo Stichting Derdengelden", iban="NL20INGB0001234567")
 IBANS = ["NL02ABNA0123456789", "NL91ABNA0417164300", "NL20INGB0001234567"]
@@ -65,7 +65,7 @@ def test_both_partner_models_get_a_valid_file_that_pays_exactly_the_statement(da
                 [booking("alpha", f"A{i}", "2026-01-01", f"{37 + i * 101}.123456789012") for i in range(5)]
                 + [booking("beta", f"B{i}", "2026-01-01", f"{55 + i}.5") for i in range(3)],
                 payments={"sepa_schema": schema})
-    run_quarter(data_dir, Quarter(2026, 1), approve=True)
+    prepare_and_approve(data_dir, Quarter(2026, 1))
     for partner_id, transactions in (("alpha", 5), ("beta", 1)):
         folder = data_dir.exports / "2026-Q1" / "payouts" / partner_id
         document = (folder / "sepa_credit_transfer.xml").read_bytes()
@@ -82,7 +82,7 @@ def test_both_partner_models_get_a_valid_file_that_pays_exactly_the_statement(da
 
 def test_rewriting_an_approved_batch_gives_byte_identical_files(data_dir):
     build_world(data_dir, [customer("alpha", "A1", "Klant", IBANS[0])], [booking("alpha", "A1", "2026-01-01", "100")])
-    run_quarter(data_dir, Quarter(2026, 1), approve=True)
+    prepare_and_approve(data_dir, Quarter(2026, 1))
     folder = data_dir.exports / "2026-Q1" / "payouts" / "alpha"
     before = {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     run_quarter(data_dir, Quarter(2026, 1))

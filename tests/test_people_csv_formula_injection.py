@@ -13,7 +13,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 from conftest import drop
-from payouts_world import booking, build_world, customer
+from payouts_world import booking, build_world, customer, prepare_and_approve
 
 from joulo_pipelines.lib.eligibility.mid_scan import (
     scan_prospect,
@@ -21,7 +21,6 @@ from joulo_pipelines.lib.eligibility.mid_scan import (
     write_scan,
 )
 from joulo_pipelines.lib.intake import ingest_file
-from joulo_pipelines.lib.payouts.service import run_quarter
 from joulo_pipelines.lib.people_csv import copy_query, safe_cell
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.booking_ids import BookingId
@@ -64,7 +63,7 @@ def test_payout_statement_and_breakdown_neutralise_hostile_names_and_refs(data_d
     refs = [f"-B{i}" for i in range(len(names))]
     build_world(data_dir, [customer("beta", ref, name, None) for ref, name in zip(refs, names)],
                 [booking("beta", ref, "2026-01-01", "55.5") for ref in refs])
-    run_quarter(data_dir, Quarter(2026, 1), approve=True)
+    prepare_and_approve(data_dir, Quarter(2026, 1))
     folder = data_dir.exports / "2026-Q1" / "payouts" / "beta"
     breakdown = read_back((folder / "payout_breakdown.csv").read_text())
     assert sorted(row["account_holder"] for row in breakdown) == sorted("'" + name for name in names)

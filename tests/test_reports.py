@@ -216,7 +216,8 @@ def test_approved_payouts_submitted_and_issued_bookings_show_after_a_rebuild(dem
     result = tmp_path / "rev_result.csv"
     result.write_text(f"booking_id,ean,units\n2026-Q1,{issued_ean},{issued}\n")
     assert cli.main(["rev", "import-result", str(result)]) == 0
-    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", partner]) == 0
+    assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", partner, "--by", "preparer"]) == 0
+    assert cli.main(["payouts", "approve", "2026-Q1", "--partner", partner, "--by", "approver"]) == 0
     capsys.readouterr()
     assert cli.main(["reports", "2026-Q1"]) == 0
     assert f"reports 2026-Q1 {partner}: " in capsys.readouterr().out

@@ -38,7 +38,8 @@ def run_demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
         return 1
     from joulo_pipelines.lib.partners import load_registry
 
-    print(f"\npayouts, approved by the demo (exports/<quarter>/payouts/<partner>/ under {data_dir.exports}):")
+    print(f"\npayouts, prepared by {payouts.DEMO_PREPARER} and approved by {payouts.DEMO_APPROVER} "
+          f"(exports/<quarter>/payouts/<partner>/ under {data_dir.exports}):")
     if payouts.approve_quarters(load_registry(data_dir.partners_file).ids,
                                 [Quarter(2026, number) for number in range(1, 5)]) != 0:
         return 1

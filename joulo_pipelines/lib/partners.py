@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from joulo_pipelines.lib.iban import Iban
 
@@ -51,6 +51,14 @@ class Source(BaseModel):
         return self
 
 
+class PayoutControls(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Four eyes: the person who approves a payout batch is not the one who prepared it. Only a one-person
+    # trial turns this off, in the registry, where it shows.
+    four_eyes: StrictBool = True
+
+
 class Partner(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,6 +70,7 @@ class Partner(BaseModel):
     service_fee_pct: Decimal = Field(ge=0, le=100)
     partner_share_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)
     source: Source = Source()
+    payouts: PayoutControls = PayoutControls()
 
     @model_validator(mode="after")
     def _money_terms_add_up(self) -> "Partner":

@@ -1,6 +1,7 @@
 """The quarter's payouts per partner: a proposal to review until the quarter is approved, then the frozen
-batch's statement, SEPA file, breakdown and emails. Approval is a run of `payouts_job` with the partner in
-its config (what `joulo payouts approve 2026-Q1 --partner P` starts), so the Dagster run log records it."""
+batch's statement, SEPA file, breakdown and emails. Preparing and approving are runs of `payouts_job` with the
+partner and the person in its config (what `joulo payouts prepare|approve 2026-Q1 --partner P --by NAME`
+starts), so the Dagster run log records them."""
 
 import dagster as dg
 
@@ -16,7 +17,9 @@ PAYOUTS_KEY = dg.AssetKey(["exports", "payouts"])
 
 
 class PayoutsConfig(dg.Config):
-    approve_partner: str | None = None  # freeze this partner's quarter in the ledger before writing
+    partner: str | None = None  # the one partner to prepare or approve
+    prepare_by: str | None = None  # record the partner's proposal as prepared by this person
+    approve_by: str | None = None  # freeze the prepared proposal in the ledger, approved by this person
 
 
 @dg.asset(
@@ -35,17 +38,17 @@ def payouts(context: dg.AssetExecutionContext, config: PayoutsConfig, data_dir: 
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     missing = [p.name for p in (payments_file(folder), sales_file(folder)) if not p.exists()]
-    if missing and not config.approve_partner:
+    if missing and not config.partner:
         context.log.warning(f"payouts for {quarter} not computed: config/{' and config/'.join(missing)} missing "
                             "(see README, 'Payouts')")
         with errors_scrubbed(folder.root):
             next_payouts.write(folder)  # says so to the API
         return dg.MaterializeResult(metadata={"state": "not_configured", "missing": ", ".join(missing)})
     with errors_scrubbed(folder.root):
-        outcomes = run_quarter(folder, quarter, config.approve_partner, approve=config.approve_partner is not None)
+        outcomes = run_quarter(folder, quarter, config.partner, config.prepare_by, config.approve_by)
         next_payouts.write(folder)  # after an approval, the quarter after the approved one
     for outcome in outcomes:
-        if outcome.state in ("not_computed", "files_not_written"):
+        if outcome.state in ("not_computed", "files_not_written", "refused"):
             context.log.warning(scrub(outcome.message, folder.root))
     return dg.MaterializeResult(metadata={
         # States, counts and sums in cents per partner; never a customer.
@@ -61,5 +64,6 @@ payouts_job = dg.define_asset_job(
     "payouts_job",
     selection=dg.AssetSelection.assets(PAYOUTS_KEY),
     executor_def=dg.in_process_executor,
-    description="Approve (with config approve_partner) and write one quarter's payouts.",
+    description="Write one quarter's payouts; with config partner and prepare_by or approve_by, prepare or "
+                "approve that partner's payout first.",
 )

@@ -4,7 +4,11 @@ A batch (partner, quarter) and its lines (partner, customer, quarter) are writte
 never updated or deleted; primary keys make a second payment of the same line impossible, whether a run is
 repeated, an approval is given twice or a process died half-way (then nothing was written, and the next
 approval starts clean). What the files and emails say is read back from here, so they never disagree with
-what was approved."""
+what was approved.
+
+Four eyes: a batch is proposed by one person (`payout_preparations`, a row per preparation with the proposal's
+hash and totals) and approved by another, only while the proposal is still the one prepared; the batch
+keeps both names and times."""
 
 from __future__ import annotations
 
@@ -29,7 +33,24 @@ create table if not exists ledger.payout_batches (
     payment_date date not null,
     sepa_schema varchar not null,
     minimum_payout_cents bigint not null,
+    prepared_by varchar not null,
+    prepared_at timestamptz not null,
+    approved_by varchar not null,
+    proposal_hash varchar not null,
     unique (partner_id, quarter_start)
+);
+create table if not exists ledger.payout_preparations (
+    partner_id varchar not null,
+    quarter_start date not null,
+    preparation_seq integer not null,
+    prepared_at timestamptz not null,
+    prepared_by varchar not null,
+    proposal_hash varchar not null,
+    customers integer not null,
+    gross_cents bigint not null,
+    net_cents bigint not null,
+    paid_cents bigint not null,
+    primary key (partner_id, quarter_start, preparation_seq)
 );
 create table if not exists ledger.payout_lines (
     batch_id varchar not null,
@@ -90,10 +111,51 @@ class Batch:
     payment_date: date
     sepa_schema: str
     minimum_payout_cents: int
+    prepared_by: str
+    prepared_at: datetime
+    approved_by: str
+    proposal_hash: str
+
+
+@dataclass(frozen=True)
+class Preparation:
+    partner_id: str
+    quarter_start: date
+    preparation_seq: int  # 1, 2, ... per partner and quarter: the latest is the one an approval checks
+    prepared_at: datetime
+    prepared_by: str
+    proposal_hash: str
+    customers: int
+    gross_cents: int
+    net_cents: int
+    paid_cents: int
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_SQL)
+
+
+def proposal_hash(lines: list[PayoutLine], prices: dict[tuple[date, int], Decimal]) -> str:
+    """What an approver signs off: every line and every price, in a fixed order and notation."""
+    text = "\n".join([*("\x1f".join(map(str, astuple(line))) for line in sorted(lines, key=lambda l: l.customer_ref)),
+                      *(f"{start}\x1f{year}\x1f{price}" for (start, year), price in sorted(prices.items()))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def next_preparation_seq(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> int:
+    return con.execute("select coalesce(max(preparation_seq), 0) + 1 from ledger.payout_preparations "
+                       "where partner_id = ? and quarter_start = ?", [partner_id, quarter.start]).fetchone()[0]
+
+
+def record_preparation(con: duckdb.DuckDBPyConnection, preparation: Preparation) -> None:
+    con.execute(f"insert into ledger.payout_preparations values ({', '.join('?' * len(fields(Preparation)))})",
+                list(astuple(preparation)))
+
+
+def latest_preparation(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> Preparation | None:
+    row = con.execute("select * from ledger.payout_preparations where partner_id = ? and quarter_start = ? "
+                      "order by preparation_seq desc limit 1", [partner_id, quarter.start]).fetchone()
+    return Preparation(*row) if row else None
 
 
 def batch_id_for(partner_id: str, quarter: Quarter) -> str:
@@ -157,7 +219,8 @@ def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[Payou
         if later:
             raise LedgerError(f"{batch.partner_id} {quarter}: a later quarter ({Quarter.parse(later.isoformat())}) "
                               "is already approved and paid what this quarter held; approve quarters in order")
-        con.execute("insert into ledger.payout_batches values (?, ?, ?, ?, ?, ?, ?, ?)", list(astuple(batch)))
+        con.execute(f"insert into ledger.payout_batches values ({', '.join('?' * len(fields(Batch)))})",
+                    list(astuple(batch)))
         if lines:
             con.executemany(
                 f"insert into ledger.payout_lines (batch_id, partner_id, quarter_start, {', '.join(LINE_COLUMNS)}, "

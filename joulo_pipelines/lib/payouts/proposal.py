@@ -1,5 +1,5 @@
 """A partner's quarter payout from the warehouse: the booked units, the customers, the price and the
-ledger's history; and its approval, which freezes it in the ledger.
+ledger's history; its preparation by one person and its approval by another, which freezes it in the ledger.
 
 The customer data read here (IBAN, email, name) serves the payout files and emails only; nothing of it
 goes to logs or Dagster metadata."""
@@ -28,6 +28,11 @@ BOOKED_UNITS = "ledger.booked_units"
 
 class PayoutNotComputed(ValueError):
     """The quarter's payout cannot be computed (no price, no bookings table): the message says why."""
+
+
+class ApprovalRefused(ValueError):
+    """Nothing was prepared, the approver prepared it too (four eyes), or the proposal changed since it was
+    prepared: the message says which and what to do."""
 
 
 @dataclass(frozen=True)
@@ -111,21 +116,54 @@ def payment_date(quarter: Quarter, settings: PaymentSettings, approved_on: date)
     return day
 
 
-def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, settings: PaymentSettings,
-            sales: list[Sale]) -> tuple[ledger.Batch, bool]:
-    """Freeze the partner's quarter in the ledger; (the batch, whether this call created it).
+def same_person(first: str, second: str) -> bool:
+    return first.strip().casefold() == second.strip().casefold()
 
-    Approving again returns the batch approved first and changes nothing."""
+
+def prepare(con: duckdb.DuckDBPyConnection, draft: Proposal, by: str) -> ledger.Preparation:
+    """Record that `by` prepared `draft` for approval: its hash and totals, who and when."""
+    lines = draft.lines
+    preparation = ledger.Preparation(
+        partner_id=draft.partner.id, quarter_start=draft.quarter.start,
+        preparation_seq=ledger.next_preparation_seq(con, draft.partner.id, draft.quarter),
+        prepared_at=clock.now(), prepared_by=by, proposal_hash=ledger.proposal_hash(lines, draft.prices),
+        customers=len(lines), gross_cents=sum(line.gross_cents for line in lines),
+        net_cents=sum(line.net_cents for line in lines), paid_cents=sum(line.paid_cents for line in lines))
+    ledger.record_preparation(con, preparation)
+    return preparation
+
+
+def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, settings: PaymentSettings,
+            sales: list[Sale], by: str) -> tuple[ledger.Batch, bool]:
+    """Freeze the partner's quarter in the ledger as `by` approves it; (the batch, whether this call created it).
+
+    Approving again returns the batch approved first and changes nothing. Raises ApprovalRefused when nothing
+    was prepared, when `by` prepared it and the partner keeps four eyes, or when the proposal is no longer
+    the one prepared (a booking, a customer or a price changed in between)."""
     ledger.ensure_schema(con)
     existing = ledger.find_batch(con, partner.id, quarter)
     if existing:
         return existing, False
+    prepared = ledger.latest_preparation(con, partner.id, quarter)
+    if prepared is None:
+        raise ApprovalRefused(f"{partner.id} {quarter}: nothing prepared to approve; first `joulo payouts prepare "
+                              f"{quarter} --partner {partner.id} --by <name>`, then another person approves")
+    if partner.payouts.four_eyes and same_person(prepared.prepared_by, by):
+        raise ApprovalRefused(f"{partner.id} {quarter}: {by} prepared this payout and cannot also approve it "
+                              "(four eyes): another person approves")
     proposal = compute(con, partner, quarter, settings, sales)
+    if ledger.proposal_hash(proposal.lines, proposal.prices) != prepared.proposal_hash:
+        raise ApprovalRefused(f"{partner.id} {quarter}: the proposal changed since {prepared.prepared_by} prepared it "
+                              f"at {prepared.prepared_at.isoformat(timespec='seconds')}; prepare it again "
+                              f"(`joulo payouts prepare {quarter} --partner {partner.id} --by <name>`) and "
+                              "approve that")
     now = clock.now()
     batch = ledger.Batch(
         batch_id=ledger.batch_id_for(partner.id, quarter), partner_id=partner.id, quarter_start=quarter.start,
         payout_model=partner.payout_model, approved_at=now,
         payment_date=payment_date(quarter, settings, now.astimezone(AMSTERDAM).date()),
-        sepa_schema=settings.sepa_schema, minimum_payout_cents=settings.minimum_payout_cents)
+        sepa_schema=settings.sepa_schema, minimum_payout_cents=settings.minimum_payout_cents,
+        prepared_by=prepared.prepared_by, prepared_at=prepared.prepared_at, approved_by=by,
+        proposal_hash=prepared.proposal_hash)
     created = ledger.record_batch(con, batch, proposal.lines, proposal.prices)
     return (batch if created else ledger.find_batch(con, partner.id, quarter)), created

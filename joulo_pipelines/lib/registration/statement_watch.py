@@ -1,0 +1,58 @@
+"""The watches on a delivery year's two statements (deadline.py's `verifier_statement` and `nea_statement`):
+quiet while a statement is recorded or its last day is far, a warning from `warn_days()` before it, a failure
+once it has passed with the statement not recorded.
+
+Whether a statement is recorded is the verification year's to say: `recorded_statements` is the one hook that
+asks it, and the watches take the answer as a plain set of step names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from joulo_pipelines.lib.registration.deadline import DESCRIPTIONS, last_day, warn_days
+from joulo_pipelines.lib.warehouse import has_table
+
+STATEMENT_STEPS = ("verifier_statement", "nea_statement")
+# The verification year's events that record each statement (written by `joulo verification <year> ...`).
+RECORDING_EVENTS = {"verifier_statement": "statement_issued", "nea_statement": "reported"}
+
+
+@dataclass(frozen=True)
+class StatementWatch:
+    step: str
+    delivery_year: int
+    last_day: date
+    days_left: int  # to the last day: 0 on it, negative once it has passed
+    recorded: bool
+
+    @property
+    def is_overdue(self) -> bool:
+        return not self.recorded and self.days_left < 0
+
+    @property
+    def needs_attention(self) -> bool:
+        return not self.recorded and self.days_left <= warn_days()
+
+    @property
+    def description(self) -> str:
+        return DESCRIPTIONS[self.step]
+
+
+def statement_watches(delivery_year: int, today: date, recorded: set[str]) -> list[StatementWatch]:
+    """`recorded`: the steps of STATEMENT_STEPS whose statement is recorded for the year."""
+    return [StatementWatch(step, delivery_year, last_day(step, delivery_year),
+                           (last_day(step, delivery_year) - today).days, step in recorded)
+            for step in STATEMENT_STEPS]
+
+
+def recorded_statements(con: duckdb.DuckDBPyConnection, delivery_year: int) -> set[str]:
+    """The statements recorded for the year, as the verification year's events say (none before it keeps any)."""
+    if not has_table(con, "verification", "events"):
+        return set()
+    rows = con.execute("select distinct event from verification.events where delivery_year = ? and "
+                       "list_contains(?, event)", [delivery_year, list(RECORDING_EVENTS.values())]).fetchall()
+    events = {event for (event,) in rows}
+    return {step for step, event in RECORDING_EVENTS.items() if event in events}
