@@ -74,7 +74,10 @@ def verification_population(context: dg.AssetExecutionContext, data_dir: DataDir
 def verification_internal_controls(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
     year = int(context.partition_key)
-    checks = asset_checks(context.repository_def.asset_graph)
+    # A run's context knows only its own job's assets; every check is in the code location's definitions.
+    from joulo_pipelines.definitions import defs
+
+    checks = asset_checks(defs().get_repository_def().asset_graph)
     target = internal_controls.write(population.folder(folder, year) / "internal_controls.md", year, checks)
     return dg.MaterializeResult(metadata={"file": relative_path(target, folder.root), "asset_checks": len(checks)})
 
