@@ -7,6 +7,7 @@ import dagster as dg
 
 from joulo_pipelines.defs.partitions import yearly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
+from joulo_pipelines.defs.registration.assets import REV_BOOKING
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path
@@ -34,7 +35,8 @@ def asset_checks(asset_graph) -> list[internal_controls.AssetCheck]:
     group_name="verification",
     partitions_def=yearly_partitions,
     pool=WAREHOUSE_POOL,
-    deps=[dg.AssetKey(["marts", "fct_charging_sessions"]), dg.AssetKey(["marts", "fct_ean_quarter_energy"]),
+    # The year's four quarters of bookings (the ledger) and the marts their lineage is read from.
+    deps=[REV_BOOKING, dg.AssetKey(["marts", "fct_charging_sessions"]), dg.AssetKey(["marts", "fct_ean_quarter_energy"]),
           dg.AssetKey(["intermediate", "int_customers_latest"])],
     check_specs=[dg.AssetCheckSpec(
         "records_retained", asset=POPULATION, blocking=True,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -76,7 +77,7 @@ class Population:
     folder: Path
     lines: int
     eans: int
-    kwh: object
+    kwh: Decimal
     csv_sha256: str
 
 
