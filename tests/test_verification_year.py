@@ -276,3 +276,19 @@ def test_the_retention_check_fails_when_a_file_or_ledger_row_the_year_rests_on_i
     result = runner.execute("verification_job", partition_key=YEAR, raise_on_error=False)
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "records_retained"]
     assert not evaluation.passed and evaluation.metadata["problems"].value == 3
+
+
+def test_the_population_shows_who_approved_a_submission_once_the_ledger_records_it(world):
+    with duckdb.connect(str(world.warehouse)) as con:
+        con.execute("alter table ledger.rev_submissions add column approved_by varchar default 'piet'")
+    assert cli.main(["verification", YEAR, "export-population", "--by", "anna"]) == 0
+    lines = rows(world.exports / "verification" / YEAR / "population.csv")
+    assert {(r["submitted_by"], r["approved_by"]) for r in lines} == {("anna", "piet")}
+
+
+def test_year_status_reads_a_warehouse_where_nothing_was_recorded_yet(demo_world):
+    from joulo_pipelines.lib.verification.status import YearStatus, year_status
+
+    with duckdb.connect(str(demo_world.warehouse), read_only=True) as con:
+        assert year_status(con, 2026) == YearStatus(2026)
+    assert not YearStatus(2026).statement_issued and not YearStatus(2026).reported
