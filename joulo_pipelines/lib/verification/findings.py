@@ -17,7 +17,7 @@ import duckdb
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.verification.population import population_eans
-from joulo_pipelines.lib.verification.store import next_import_seq, record_event, who
+from joulo_pipelines.lib.verification.store import next_import_seq, record_event, transaction, who
 from joulo_pipelines.lib.verification.verifier_csv import read_rows, refuse_if_any
 
 COLUMNS = ("finding_id", "ean", "severity", "corrective_action", "due_date", "status")
@@ -63,14 +63,15 @@ def import_findings(con: duckdb.DuckDBPyConnection, year: int, path: Path, by: s
 
     refuse_if_any(path, rows, problem)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    seq, at = next_import_seq(con), clock.now()
-    con.executemany(
-        "insert into verification.findings by name select ? as import_seq, ? as delivery_year, ? as imported_at, "
-        "? as imported_by, ? as source_file, ? as file_sha256, ? as row_number, ? as finding_id, ? as ean, "
-        "? as severity, ? as corrective_action, ? as due_date, ? as status",
-        [(seq, year, at, who(by), path.name, sha, number, row["finding_id"], row["ean"], row["severity"],
-          row["corrective_action"], row["due_date"], row["status"]) for number, row in rows])
-    record_event(con, year, "findings_imported", by, detail=f"{path.name}: {len(rows)} finding(s)", file_sha256=sha)
+    with transaction(con):
+        seq, at = next_import_seq(con), clock.now()
+        con.executemany(
+            "insert into verification.findings by name select ? as import_seq, ? as delivery_year, ? as imported_at, "
+            "? as imported_by, ? as source_file, ? as file_sha256, ? as row_number, ? as finding_id, ? as ean, "
+            "? as severity, ? as corrective_action, ? as due_date, ? as status",
+            [(seq, year, at, who(by), path.name, sha, number, row["finding_id"], row["ean"], row["severity"],
+              row["corrective_action"], row["due_date"], row["status"]) for number, row in rows])
+        record_event(con, year, "findings_imported", by, detail=f"{path.name}: {len(rows)} finding(s)", file_sha256=sha)
     return len(rows)
 
 

@@ -107,6 +107,9 @@ def check(con: duckdb.DuckDBPyConnection, data_dir: DataDir, year: int) -> tuple
     for kind, item, sha, rows in recorded:
         if kind == "ledger_rows":
             table, booking = item.split(":", 1)
+            if table.removeprefix("ledger.") not in LEDGER_TABLES:  # the name goes into SQL: only ours
+                problems.append(Problem(kind, item, f"not a ledger table; known: {', '.join(LEDGER_TABLES)}"))
+                continue
             now = con.execute(f"select count(*) from {table} where booking_id = ?", [booking]).fetchone()[0]
             if now < rows:
                 problems.append(Problem(kind, item, f"{rows} row(s) recorded, {now} present"))

@@ -7,6 +7,7 @@ Writers go through `registration.submission.ledger_writer`: one writing process,
 from __future__ import annotations
 
 import getpass
+from contextlib import contextmanager
 
 import duckdb
 
@@ -103,3 +104,15 @@ def latest_event(con: duckdb.DuckDBPyConnection, year: int, event: str) -> tuple
     return con.execute("select recorded_at, recorded_by, detail from verification.events "
                        "where delivery_year = ? and event = ? order by recorded_at desc, rowid desc limit 1",
                        [year, event]).fetchone()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """An import's rows and its event land together or not at all."""
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

@@ -13,7 +13,7 @@ import duckdb
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.verification.population import population_eans
-from joulo_pipelines.lib.verification.store import next_import_seq, record_event, who
+from joulo_pipelines.lib.verification.store import next_import_seq, record_event, transaction, who
 from joulo_pipelines.lib.verification.verifier_csv import read_rows, refuse_if_any
 
 LISTS = {"sample": "sample_received", "site_visits": "site_visits_received"}
@@ -35,23 +35,25 @@ def import_list(con: duckdb.DuckDBPyConnection, year: int, list_kind: str, path:
         return None
 
     refuse_if_any(path, rows, problem)
-    if current_list(con, year, list_kind, sha_only=True) == sha:
+    current = current_list(con, year, list_kind)
+    if current and current[0][4] == sha:
         return len(rows)
-    seq, at = next_import_seq(con), clock.now()
-    con.executemany(
-        "insert into verification.verifier_lists by name select ? as import_seq, ? as delivery_year, "
-        "? as list_kind, ? as imported_at, ? as imported_by, ? as source_file, ? as file_sha256, ? as row_number, "
-        "? as ean, ? as partner_id, ? as location",
-        [(seq, year, list_kind, at, who(by), path.name, sha, number, row["ean"], row["partner_id"], row["location"])
-         for number, row in rows])
-    record_event(con, year, LISTS[list_kind], by, detail=f"{path.name}: {len(rows)} row(s)", file_sha256=sha)
+    with transaction(con):
+        seq, at = next_import_seq(con), clock.now()
+        con.executemany(
+            "insert into verification.verifier_lists by name select ? as import_seq, ? as delivery_year, "
+            "? as list_kind, ? as imported_at, ? as imported_by, ? as source_file, ? as file_sha256, ? as row_number, "
+            "? as ean, ? as partner_id, ? as location",
+            [(seq, year, list_kind, at, who(by), path.name, sha, number, row["ean"], row["partner_id"], row["location"])
+             for number, row in rows])
+        record_event(con, year, LISTS[list_kind], by, detail=f"{path.name}: {len(rows)} row(s)", file_sha256=sha)
     return len(rows)
 
 
-def current_list(con: duckdb.DuckDBPyConnection, year: int, list_kind: str, sha_only: bool = False):
-    """The latest import of the list: rows (ean, partner_id, location, source_file, file_sha256), or its
-    file's SHA-256 with `sha_only`; None/[] before any import."""
-    rows = con.execute(
+def current_list(con: duckdb.DuckDBPyConnection, year: int, list_kind: str) -> list[tuple]:
+    """The latest import of the list: (ean, partner_id, location, source_file, file_sha256) per row, in the
+    file's order; empty before any import."""
+    return con.execute(
         """
         select ean, partner_id, location, source_file, file_sha256 from verification.verifier_lists
         where delivery_year = ? and list_kind = ?
@@ -59,6 +61,3 @@ def current_list(con: duckdb.DuckDBPyConnection, year: int, list_kind: str, sha_
                               where delivery_year = ? and list_kind = ?)
         order by row_number
         """, [year, list_kind, year, list_kind]).fetchall()
-    if sha_only:
-        return rows[0][4] if rows else None
-    return rows
