@@ -258,6 +258,7 @@ def test_the_retention_check_fails_when_a_file_or_ledger_row_the_year_rests_on_i
 
     assert cli.main(["verification", YEAR, "retention-check"]) == 0
     assert "0 problem(s); kept until 2033-01-01 at the earliest" in capsys.readouterr().out
+    assert not (world.exports / "verification" / YEAR / "internal_controls.md").exists()
 
     source = rows(world.exports / "verification" / YEAR / "population_sources.csv")[0]["file_sha256"]
     (raw,) = world.raw.glob(f"{source}.*")
@@ -276,6 +277,8 @@ def test_the_retention_check_fails_when_a_file_or_ledger_row_the_year_rests_on_i
     result = runner.execute("verification_job", partition_key=YEAR, raise_on_error=False)
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "records_retained"]
     assert not evaluation.passed and evaluation.metadata["problems"].value == 3
+    controls = world.exports / "verification" / YEAR / "internal_controls.md"
+    assert "`records_retained` | yes | Retention:" in controls.read_text()  # written by the same job
 
 
 def test_the_population_shows_who_approved_a_submission_once_the_ledger_records_it(world):
