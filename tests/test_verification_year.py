@@ -237,8 +237,13 @@ def test_prune_is_refused_with_the_date_it_becomes_allowed_and_afterwards_delete
         world, capsys, monkeypatch):
     raw_before = sorted(world.raw.iterdir())
     assert cli.main(["prune", "--year", YEAR]) == 1
-    assert ("records of delivery year 2026 are kept until 2033-01-01 (its verifier's statement is not recorded "
-            "yet; five years after the verification year, at the earliest): nothing pruned") in capsys.readouterr().err
+    refused = ("records of delivery year 2026 are kept until 2033-01-01 at the earliest (its verifier's statement "
+               "is not recorded yet; five years after the verification year): nothing pruned")
+    assert refused in capsys.readouterr().err
+    monkeypatch.setenv("JOULO_AS_OF", "2040-01-01")  # a year never verified is never pruned
+    assert cli.main(["prune", "--year", YEAR]) == 1
+    assert refused in capsys.readouterr().err
+    monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
     assert cli.main(["verification", YEAR, "record-statement", "VV-1", "--by", "piet"]) == 0
     monkeypatch.setenv("JOULO_AS_OF", "2032-12-31")
     assert cli.main(["prune", "--year", YEAR]) == 1

@@ -6,8 +6,9 @@ bytes (landing/raw/<sha256>.<ext>, whose name is its hash), its landed rows and 
 per ledger table and booking the rows. The first recording of an item stands: a later export adds new items
 and never replaces a recorded hash. `check` proves each is still there and unchanged.
 
-`prune` deletes only raw bytes of the year's files, once the year's retention has ended, and only those no
-other year still under retention (or not yet verified) rests on: the landed rows and the ledger stay."""
+`prune` deletes only raw bytes of the year's files, once the year's retention has ended (never for a year
+without a recorded statement), and only those no other year still under retention (or not yet verified)
+rests on: the landed rows and the ledger stay."""
 
 from __future__ import annotations
 
@@ -150,11 +151,13 @@ class PruneRefused(RuntimeError):
 def prune(con: duckdb.DuckDBPyConnection, data_dir: DataDir, year: int) -> list[Path]:
     """Delete the year's raw files once allowed; refuses, naming the date, before then."""
     allowed_from, final = prune_allowed_from(con, year)
+    if not final:  # a year never verified is never pruned
+        raise PruneRefused(f"records of delivery year {year} are kept until {allowed_from.isoformat()} at the "
+                           "earliest (its verifier's statement is not recorded yet; five years after the "
+                           "verification year): nothing pruned")
     if clock.today() < allowed_from:
-        why = ("five years after its verification" if final else
-               "its verifier's statement is not recorded yet; five years after the verification year, at the earliest")
-        raise PruneRefused(f"records of delivery year {year} are kept until {allowed_from.isoformat()} ({why}): "
-                           f"nothing pruned")
+        raise PruneRefused(f"records of delivery year {year} are kept until {allowed_from.isoformat()} (five years "
+                           "after its verification): nothing pruned")
     protected = set()
     for (other,) in con.execute("select distinct delivery_year from ledger.rev_booking_lines where delivery_year <> ?",
                                 [year]).fetchall():
