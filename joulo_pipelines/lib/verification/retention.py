@@ -92,8 +92,8 @@ def record(con: duckdb.DuckDBPyConnection, data_dir: DataDir, year: int) -> int:
     added = con.execute(
         """
         insert into verification.retained_items by name
-        select ? as delivery_year, ? as recorded_at, item_kind, item, sha256, row_count
-        from new_items
+        select distinct ? as delivery_year, ? as recorded_at, item_kind, item, sha256, row_count
+        from new_items  -- the same bytes dropped by two partners are one raw file
         anti join (select item_kind, item from verification.retained_items where delivery_year = ?)
             using (item_kind, item)
         """, [year, clock.now(), year]).fetchone()[0]
