@@ -1,4 +1,5 @@
-"""`joulo audit-pack`: per sampled EAN the evidence a verifier traces a booked kWh back through."""
+"""`joulo audit-pack`: per EAN of the verifier's imported sample (or named with --ean) the evidence a verifier
+traces a booked kWh back through."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import json
 
 import duckdb
+import pytest
 
 from joulo_pipelines import cli
 
@@ -13,13 +15,19 @@ FILES = {"mandate.json", "charge_points.csv", "eligibility.csv", "sessions.csv",
          "adjustments.csv", "bookings.csv"}
 
 
-def test_a_seeded_sample_writes_every_evidence_file_with_raw_lineage_and_is_reproducible(demo_world_copy):
+def test_the_verifiers_sample_gets_every_evidence_file_with_raw_lineage(demo_world_copy):
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
-    assert cli.main(["audit-pack", "--year", "2026", "--sample", "3", "--seed", "7"]) == 0
+    with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
+        chosen = [row[0] for row in con.execute(
+            "select distinct ean from ledger.rev_booking_lines order by ean desc limit 3").fetchall()]
+    sample = demo_world_copy.root / "sample.csv"
+    sample.write_text("ean\n" + "\n".join(chosen) + "\n")
+    assert cli.main(["verification", "2026", "import-sample", str(sample)]) == 0
+    assert cli.main(["audit-pack", "--year", "2026"]) == 0
     root = demo_world_copy.exports / "audit" / "2026"
     index = json.loads((root / "index.json").read_text())
-    chosen = [entry["ean"] for entry in index["eans"]]
-    assert len(chosen) == 3 and index["selection"] == {"method": "sample", "size": 3, "seed": 7}
+    assert [entry["ean"] for entry in index["eans"]] == sorted(chosen)
+    assert index["selection"]["method"] == "verifier_sample"
     for ean in chosen:
         assert {path.name for path in (root / ean).iterdir()} == FILES
         mandate = json.loads((root / ean / "mandate.json").read_text())
@@ -30,9 +38,6 @@ def test_a_seeded_sample_writes_every_evidence_file_with_raw_lineage_and_is_repr
         with (root / ean / "bookings.csv").open() as handle:
             bookings = list(csv.DictReader(handle))
         assert [(b["booking_id"], b["status"]) for b in bookings if b["status"] == "submitted"] == [("2026-Q1", "submitted")]
-
-    assert cli.main(["audit-pack", "--year", "2026", "--sample", "3", "--seed", "7"]) == 0
-    assert [e["ean"] for e in json.loads((root / "index.json").read_text())["eans"]] == chosen
 
 
 def test_requested_eans_are_written_and_an_unbooked_ean_is_refused(demo_world_copy, capsys):
@@ -47,3 +52,6 @@ def test_requested_eans_are_written_and_an_unbooked_ean_is_refused(demo_world_co
     assert written == sessions_of_ean and len(written) > 10  # a demo customer charges every few days all year
     assert cli.main(["audit-pack", "--year", "2026", "--ean", "871000000000000011"]) == 1
     assert "no booking line in that year" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # we no longer choose a sample: the verifier does
+        cli.main(["audit-pack", "--year", "2026", "--sample", "3"])
+    assert "unrecognized arguments: --sample 3" in capsys.readouterr().err

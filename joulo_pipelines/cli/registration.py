@@ -18,11 +18,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     rev_import = rev_commands.add_parser("import-result", help="import the units the REV issued (CSV or XML)")
     rev_import.add_argument("file", type=Path)
     rev_import.set_defaults(func=lambda args, data_dir: import_result(data_dir, args.file))
-    audit = commands.add_parser("audit-pack", help="the verifier's evidence per EAN under exports/audit/<year>/")
+    audit = commands.add_parser("audit-pack", help="the verifier's evidence per EAN of their imported sample "
+                                                   "(joulo verification <year> import-sample) under exports/audit/<year>/")
     audit.add_argument("--year", type=int, required=True)
-    audit.add_argument("--ean", action="append", default=[], help="an EAN to include (repeatable)")
-    audit.add_argument("--sample", type=int, help="a seeded random sample of N booked EANs")
-    audit.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    audit.add_argument("--ean", action="append", default=[],
+                       help="an EAN to include instead of the sample (repeatable)")
     audit.set_defaults(func=audit_pack)
 
 
@@ -48,7 +48,7 @@ def import_result(data_dir: DataDir, file: Path) -> int:
 def audit_pack(args: argparse.Namespace, data_dir: DataDir) -> int:
     from joulo_pipelines.lib.registration.audit_pack import write_audit_pack
 
-    root = write_audit_pack(data_dir, args.year, args.ean, args.sample, args.seed)
+    root = write_audit_pack(data_dir, args.year, args.ean)
     index = (root / "index.csv").read_text().splitlines()
     print(f"audit-pack {args.year}: {len(index) - 1} EAN(s) written to {root} (index.csv, index.json)")
     return 0

@@ -10,3 +10,13 @@ quarterly_partitions = dg.TimeWindowPartitionsDefinition(
     timezone="Europe/Amsterdam",
     end_offset=1,
 )
+
+# Delivery years, keyed by the year (2026), for the verification year's assets. The year in progress is a
+# partition too (end_offset=1), like the quarters: which year can be verified is the ledger's business.
+yearly_partitions = dg.TimeWindowPartitionsDefinition(
+    start="2026",
+    cron_schedule="0 0 1 1 *",
+    fmt="%Y",
+    timezone="Europe/Amsterdam",
+    end_offset=1,
+)

@@ -5,15 +5,16 @@ charge_points.csv (charge point, meter serial, MID certificate, the MID register
 eligibility.csv (per quarter: eligible or not, reasons, delivery period), sessions.csv (every session of the
 year with its raw lineage: file and line, OCPI CDR id or OCPP message id in source_record), meter_readings.csv,
 adjustments.csv (kWh that did not count, with reason) and bookings.csv (every booking line of the year and the
-delivery quarters it books). index.csv and index.json list the EANs and how they were selected.
+delivery quarters it books). index.csv and index.json list the EANs and where their choice came from.
 
-Selection is reproducible: the booked EANs ordered by SHA-256 of "<seed>:<ean>", the first N taken.
+The verifier chooses the sample, not us: the pack is built for exactly the sample last imported with
+`joulo verification <year> import-sample FILE`, or for EANs named with `--ean` (to answer a question).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,8 @@ import duckdb
 from joulo_pipelines.lib import people_csv, warehouse
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.registration.ledger import ensure_ledger
+from joulo_pipelines.lib.verification.store import ensure_verification
+from joulo_pipelines.lib.verification.verifier_lists import current_list
 
 _FILES = {
     "charge_points.csv": """
@@ -81,25 +84,36 @@ def _ean_literal(ean: str) -> str:
     return f"'{ean}'"
 
 
-def select_eans(booked: list[str], requested: list[str], sample: int | None, seed: int) -> list[str]:
+def select_eans(booked: list[str], requested: list[str]) -> list[str]:
+    unknown = sorted(set(requested) - set(booked))
+    if unknown:
+        raise ValueError(f"--ean {', '.join(unknown)}: no booking line in that year; booked EANs are in "
+                         "ledger.booked_units")
+    return sorted(set(requested))
+
+
+def _selection(con: duckdb.DuckDBPyConnection, year: int, requested: list[str]) -> tuple[list[str], dict]:
+    """The EANs to write and where they came from: --ean, else the verifier's imported sample."""
     if requested:
-        unknown = sorted(set(requested) - set(booked))
-        if unknown:
-            raise ValueError(f"--ean {', '.join(unknown)}: no booking line in that year; booked EANs are in "
-                             "ledger.booked_units")
-        return sorted(set(requested))
-    ordered = sorted(booked, key=lambda ean: hashlib.sha256(f"{seed}:{ean}".encode()).hexdigest())
-    return sorted(ordered[:sample] if sample is not None else ordered)
+        return requested, {"method": "requested", "eans": sorted(set(requested))}
+    sample = current_list(con, year, "sample")
+    if not sample:
+        raise ValueError(f"no sample of {year} imported: the verifier chooses it; import their CSV with "
+                         f"`joulo verification {year} import-sample FILE`, or name EANs with --ean")
+    return ([ean for ean, *_ in sample],
+            {"method": "verifier_sample", "source_file": sample[0][3], "file_sha256": sample[0][4]})
 
 
-def write_audit_pack(data_dir: DataDir, year: int, requested: list[str], sample: int | None, seed: int) -> Path:
+def write_audit_pack(data_dir: DataDir, year: int, requested: list[str]) -> Path:
     root = data_dir.exports / "audit" / str(year)
     with warehouse.connect(data_dir, read_only=False) as con:
         ensure_ledger(con)
+        ensure_verification(con)
         booked = [row[0] for row in con.execute(
             "select distinct ean from ledger.booked_units where delivery_year = ? and status = 'submitted' "
             "order by ean", [year]).fetchall()]
-        eans = select_eans(booked, [e.strip() for e in requested], sample, seed)
+        chosen, selection = _selection(con, year, [e.strip() for e in requested])
+        eans = select_eans(booked, chosen)
         index = []
         for ean in eans:
             folder = root / ean
@@ -114,13 +128,20 @@ def write_audit_pack(data_dir: DataDir, year: int, requested: list[str], sample:
             index.append({"ean": ean, "partner_id": partner, "customer_ref": customer,
                           "booked_kwh": f"{kwh:.3f}", "booking_lines": lines, "folder": ean})
     root.mkdir(parents=True, exist_ok=True)
-    selection = ({"method": "requested", "eans": sorted(set(requested))} if requested else
-                 {"method": "sample", "size": sample, "seed": seed} if sample is not None else {"method": "all"})
+    _remove_unselected(root, eans)
     (root / "index.json").write_text(json.dumps(
         {"delivery_year": year, "booked_eans": len(booked), "selection": selection, "eans": index}, indent=2) + "\n")
     columns = ["ean", "partner_id", "customer_ref", "booked_kwh", "booking_lines", "folder"]
     (root / "index.csv").write_text(people_csv.render(columns, [[entry[c] for c in columns] for entry in index]))
     return root
+
+
+def _remove_unselected(root: Path, eans: list[str]) -> None:
+    """The pack holds exactly this selection: folders of EANs an earlier pack held go (the pack is derived
+    from the warehouse and can be built again)."""
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name.isdigit() and folder.name not in eans:
+            shutil.rmtree(folder)
 
 
 def _write_mandates(con: duckdb.DuckDBPyConnection, ean: str, target: Path) -> None:
