@@ -15,6 +15,7 @@ from joulo_pipelines.defs.registration.assets import rev_booking
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.registration.deadline import booking_deadline, deadlines, last_booking_day, last_day
 from joulo_pipelines.lib.registration.statement_watch import recorded_statements, statement_watches
+from joulo_pipelines.lib.verification.store import ensure_verification, record_event
 
 
 def _book(partition_key: str) -> dict[str, dg.AssetCheckEvaluation]:
@@ -59,12 +60,12 @@ def test_a_statement_watch_warns_ahead_fails_after_and_is_quiet_once_recorded():
 def test_a_statement_counts_as_recorded_once_the_verification_year_records_it():
     with duckdb.connect() as con:
         assert recorded_statements(con, 2026) == set()  # no verification year kept yet
-        con.execute("create schema verification; create table verification.events (delivery_year integer, "
-                    "event varchar)")
-        con.execute("insert into verification.events values (2026, 'population_sent'), (2026, 'statement_issued'), "
-                    "(2025, 'reported')")
+        ensure_verification(con)
+        record_event(con, 2026, "population_sent", "anna")
+        record_event(con, 2026, "statement_issued", "anna", detail="VER-2026-001")
+        record_event(con, 2025, "reported", "anna")
         assert recorded_statements(con, 2026) == {"verifier_statement"}
-        con.execute("insert into verification.events values (2026, 'reported')")
+        record_event(con, 2026, "reported", "bert")
         assert recorded_statements(con, 2026) == {"verifier_statement", "nea_statement"}
 
 

@@ -13,11 +13,9 @@ from datetime import date
 import duckdb
 
 from joulo_pipelines.lib.registration.deadline import DESCRIPTIONS, last_day, warn_days
-from joulo_pipelines.lib.warehouse import has_table
+from joulo_pipelines.lib.verification.status import year_status
 
 STATEMENT_STEPS = ("verifier_statement", "nea_statement")
-# The verification year's events that record each statement (written by `joulo verification <year> ...`).
-RECORDING_EVENTS = {"verifier_statement": "statement_issued", "nea_statement": "reported"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,7 @@ def statement_watches(delivery_year: int, today: date, recorded: set[str]) -> li
 
 
 def recorded_statements(con: duckdb.DuckDBPyConnection, delivery_year: int) -> set[str]:
-    """The statements recorded for the year, as the verification year's events say (none before it keeps any)."""
-    if not has_table(con, "verification", "events"):
-        return set()
-    rows = con.execute("select distinct event from verification.events where delivery_year = ? and "
-                       "list_contains(?, event)", [delivery_year, list(RECORDING_EVENTS.values())]).fetchall()
-    events = {event for (event,) in rows}
-    return {step for step, event in RECORDING_EVENTS.items() if event in events}
+    """The statements recorded for the year, as the verification year's status says (none before it keeps any)."""
+    status = year_status(con, delivery_year)
+    return {step for step, done in (("verifier_statement", status.statement_issued),
+                                    ("nea_statement", status.reported)) if done}
