@@ -1,8 +1,9 @@
 """Nothing booked twice, nothing lost: over any sequence of changing eligible kWh (late files, corrected
-sessions, credit CDRs, EANs that stop or start qualifying), quarter runs and submissions, the kWh booked per
-EAN and delivery quarter (and so per year) end up exactly the eligible kWh rounded once to 3 decimals, and
-ledger rows once written never change. Runs the real booking SQL, files, XSD and `submit` on a warehouse
-whose eligibility mart the test writes directly (dbt is exercised by test_rev_booking.py)."""
+sessions, credit CDRs, EANs that stop or start qualifying), quarter runs and submissions, the latest kWh
+booked per EAN and delivery quarter (the delivery, or its last amendment) end up exactly the eligible kWh
+rounded once to 3 decimals, every amendment starts from the total before it, no kWh is negative, and ledger
+rows once written never change. Runs the real booking SQL, files, schemas, `submit` and `approve` on a
+warehouse whose eligibility mart the test writes directly (dbt is exercised by test_rev_booking.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
 from joulo_pipelines.lib.registration.publish import publish_quarter
-from joulo_pipelines.lib.registration.submission import submit
+from joulo_pipelines.lib.registration.submission import approve, submit
 
 EANS = ["871000000000000011", "871000000000000028", "871000000000000035"]
 TODAY = date(2027, 1, 15)
@@ -49,7 +50,8 @@ def _warehouse(data_dir: DataDir) -> None:
             select 'alpha' as partner_id, 'C' || i as customer_ref, 'Holder ' || i as customer_name,
                    'Dorpsstraat' as street, cast(i as varchar) as house_number, '1011AB' as postal_code,
                    'Amsterdam' as city, timestamptz '2025-12-01 10:00:00+01' as mandate_signed_at,
-                   date '2026-01-01' as mandate_valid_from, date '2026-12-31' as mandate_valid_until
+                   date '2026-01-01' as mandate_valid_from, date '2026-12-31' as mandate_valid_until,
+                   case when i = 2 then '12345678' end as kvk_number
             from range(3) t(i);
         """)
         ensure_ledger(con)
@@ -74,16 +76,16 @@ def _run(data_dir: DataDir, number: int) -> None:
 
 def _submit(data_dir: DataDir, label: str) -> None:
     try:
-        submit(data_dir, label, "property-test")
+        submit(data_dir, label, "preparer")
+        approve(data_dir, label, "approver")
     except RuntimeError:
         pass  # refused (out of order, twice, no draft): refusals are part of the sequence
 
 
 def _ledger(data_dir: DataDir) -> list[tuple]:
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-        return (con.execute("select * from ledger.rev_submissions order by all").fetchall()
-                + con.execute("select * from ledger.rev_booking_lines order by all").fetchall()
-                + con.execute("select * from ledger.rev_booking_line_quarters order by all").fetchall())
+        return [row for table in ("rev_preparations", "rev_submissions", "rev_booking_lines", "rev_connections")
+                for row in con.execute(f"select * from ledger.{table} order by all").fetchall()]
 
 
 def _drain(data_dir: DataDir) -> None:
@@ -100,6 +102,10 @@ def _drain(data_dir: DataDir) -> None:
         if not pending:
             return
         _submit(data_dir, pending[0][0])
+
+
+ORDERED_LINES = ("(select lines.*, submissions.submission_seq from ledger.rev_booking_lines as lines "
+                 "join ledger.rev_submissions as submissions using (booking_id))")
 
 
 @pytest.fixture(autouse=True)
@@ -140,19 +146,27 @@ def test_over_any_sequence_of_data_runs_and_submissions_every_eligible_kwh_is_bo
 
         with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
             booked = dict(((ean, quarter_start), kwh) for ean, quarter_start, kwh in con.execute(
+                f"select ean, delivery_quarter_start, arg_max(kwh, submission_seq) from {ORDERED_LINES} "
+                "group by all having arg_max(kwh, submission_seq) <> 0").fetchall())
+            changes = dict(((ean, quarter_start), kwh) for ean, quarter_start, kwh in con.execute(
                 "select ean, delivery_quarter_start, sum(kwh) from ledger.rev_booking_line_quarters "
                 "group by all having sum(kwh) <> 0").fetchall())
-            per_line = con.execute(
-                "select count(*) from ledger.rev_booking_lines l left join (select booking_id, line_number, "
-                "sum(kwh) as kwh from ledger.rev_booking_line_quarters group by all) q using (booking_id, line_number) "
-                "where l.kwh is distinct from coalesce(q.kwh, 0)").fetchone()[0]
+            broken_chains = con.execute(
+                f"""
+                select count(*) from (
+                    select kind, previous_kwh,
+                           lag(kwh, 1, 0) over (partition by ean, delivery_quarter_start order by submission_seq) as before,
+                           row_number() over (partition by ean, delivery_quarter_start order by submission_seq) as n
+                    from {ORDERED_LINES})
+                where previous_kwh <> before or (n = 1) <> (kind = 'delivery')
+                """).fetchone()[0]
+            negative = con.execute("select count(*) from ledger.rev_booking_lines where kwh < 0").fetchone()[0]
             submitted = {row[0] for row in con.execute("select booking_id from ledger.rev_submissions").fetchall()}
         expected = {(EANS[index], Quarter(2026, number).start): value.quantize(Decimal("0.001"), ROUND_HALF_UP)
                     for (index, number), value in eligible.items()
                     if value.quantize(Decimal("0.001"), ROUND_HALF_UP) != 0}
         assert booked == expected
-        assert per_line == 0, "a booking line's kWh differ from the delivery quarters it books"
+        assert changes == expected, "the lines' changes (what payouts count) do not add up to the latest totals"
+        assert broken_chains == 0, "an amendment does not start from the total before it, or a delivery is sent twice"
+        assert negative == 0
         assert {"2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"} <= submitted
-        for per_ean_year in {ean for ean, _ in expected}:
-            assert sum(v for (e, _), v in booked.items() if e == per_ean_year) == \
-                sum(v for (e, _), v in expected.items() if e == per_ean_year)

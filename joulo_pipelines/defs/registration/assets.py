@@ -28,10 +28,12 @@ REV_RECONCILIATION = dg.AssetKey(["registration", "rev_reconciliation"])
         description="Warns from JOULO_REV_DEADLINE_WARN_DAYS (default 60) days before the year's booking "
                     "deadline (1 March of the next year, JOULO_REV_DEADLINE) while eligible kWh of ended "
                     "quarters are not in a submitted booking.")],
-    description="The quarter's REV booking: exports/<YYYY>-Q<n>/rev/rev_booking.xml (validated against "
-                "lib/registration/rev_booking.xsd), rev_booking.csv and summary.json. A draft until `joulo rev submit`; "
-                "after that reproduced from the ledger. Late changes to submitted quarters are correction lines "
-                "in the first open quarter, or a supplementary booking (<YYYY>-S<n>) once the year is submitted.",
+    description="The quarter's REV booking package: exports/<YYYY>-Q<n>/rev/connections.xml, deliveries.xml and "
+                "amendments.xml for the register (each validated against its schema in "
+                "lib/registration/schemas/) and manifest.json with what is internal. A draft until prepared "
+                "(`joulo rev submit`) and approved by a second person (`joulo rev approve`); after that "
+                "reproduced from the ledger. Changes to submitted quarters are amendments (the new total) in "
+                "the first open quarter, or in a supplementary booking (<YYYY>-S<n>) once the year is submitted.",
 )
 def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
@@ -42,10 +44,11 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
         submitted = submitted_booking_ids(con, quarter.year)  # once: the booking and the deadline watch agree
         published = publish_quarter(con, folder, quarter, today, submitted)
         status = deadline_status(con, quarter.year, today, submitted)
-    # Counts and totals only: booking lines carry names and addresses.
+    # Counts and totals only: connections carry names and addresses.
     yield dg.MaterializeResult(metadata={
         "bookings": dg.MetadataValue.json([
-            {key: summary[key] for key in ("booking_id", "status", "ean_count", "line_count", "kwh", "ere_estimate")}
+            {key: summary[key] for key in ("booking_id", "status", "ean_count", "deliveries", "amendments",
+                                            "connections", "kwh_change", "ere_estimate")}
             for summary in published.summaries]),
         "folder": relative_path(folder.exports / quarter.label / "rev", folder.root),
         "unbooked_after_deadline_lines": published.unbooked_lines,
