@@ -19,13 +19,8 @@ from hypothesis import strategies as st
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
-from joulo_pipelines.lib.registration.publish import publish_quarter
 from joulo_pipelines.lib.registration.submission import approve, submit
-
-EANS = ["871000000000000011", "871000000000000028", "871000000000000035"]
-TODAY = date(2027, 1, 15)
-ERE_PER_KWH = Decimal("0.3326940000")
+from rev_world import EANS, TODAY, make_warehouse, run, set_eligible
 
 kwh = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("4000"), places=6)
 actions = st.lists(st.one_of(
@@ -33,45 +28,6 @@ actions = st.lists(st.one_of(
     st.tuples(st.just("run"), st.integers(1, 4)),
     st.tuples(st.just("submit"), st.sampled_from(["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2026-S1", "2026-S2"])),
 ), max_size=14)
-
-
-def _warehouse(data_dir: DataDir) -> None:
-    with duckdb.connect(str(data_dir.warehouse)) as con:
-        con.execute("""
-            create schema marts; create schema intermediate;
-            create table marts.fct_ean_quarter_energy (
-                partner_id varchar, ean varchar, quarter_start date, delivery_year integer,
-                kwh decimal(18, 6), session_count bigint, charge_point_count bigint,
-                ere_per_kwh decimal(20, 10), ere_estimate decimal(38, 12), eligible_customer_ref varchar,
-                delivery_period_start date, delivery_period_end date, eligible_kwh decimal(18, 6),
-                eligible_session_count bigint, eligible_charge_point_count bigint,
-                eligible_ere_estimate decimal(38, 12));
-            create table intermediate.int_customers_latest as
-            select 'alpha' as partner_id, 'C' || i as customer_ref, 'Holder ' || i as customer_name,
-                   'Dorpsstraat' as street, cast(i as varchar) as house_number, '1011AB' as postal_code,
-                   'Amsterdam' as city, timestamptz '2025-12-01 10:00:00+01' as mandate_signed_at,
-                   date '2026-01-01' as mandate_valid_from, date '2026-12-31' as mandate_valid_until,
-                   case when i = 2 then '12345678' end as kvk_number
-            from range(3) t(i);
-        """)
-        ensure_ledger(con)
-
-
-def _set_eligible(data_dir: DataDir, index: int, quarter: Quarter, value: Decimal | None) -> None:
-    with duckdb.connect(str(data_dir.warehouse)) as con:
-        con.execute("delete from marts.fct_ean_quarter_energy where ean = ? and quarter_start = ?",
-                    [EANS[index], quarter.start])
-        if value is not None:
-            con.execute(
-                "insert into marts.fct_ean_quarter_energy values "
-                "('alpha', ?, ?, 2026, ?, 1, 1, ?, ?, ?, ?, ?, ?, 1, 1, ?)",
-                [EANS[index], quarter.start, value, ERE_PER_KWH, value * ERE_PER_KWH, f"C{index}", quarter.start,
-                 date.fromordinal(quarter.end.toordinal() - 1), value, value * ERE_PER_KWH])
-
-
-def _run(data_dir: DataDir, number: int) -> None:
-    with duckdb.connect(str(data_dir.warehouse)) as con:
-        publish_quarter(con, data_dir, Quarter(2026, number), TODAY, submitted_booking_ids(con, 2026))
 
 
 def _submit(data_dir: DataDir, label: str) -> None:
@@ -91,10 +47,10 @@ def _ledger(data_dir: DataDir) -> list[tuple]:
 def _drain(data_dir: DataDir) -> None:
     """Book everything still open, in order, the way an operator would before the deadline."""
     for number in range(1, 5):
-        _run(data_dir, number)
+        run(data_dir, number)
         _submit(data_dir, f"2026-Q{number}")
     for _ in range(3):
-        _run(data_dir, 4)
+        run(data_dir, 4)
         with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
             pending = con.execute(
                 "select booking_id from registration.rev_booking_drafts where booking_id like '2026-S%' "
@@ -119,24 +75,24 @@ def _clock(monkeypatch):
 def test_over_any_sequence_of_data_runs_and_submissions_every_eligible_kwh_is_booked_exactly_once(initial, steps):
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = DataDir(Path(tmp)).ensure()
-        _warehouse(data_dir)
+        make_warehouse(data_dir)
         eligible: dict[tuple[int, int], Decimal] = {}
         for position, value in enumerate(initial):
             index, number = divmod(position, 4)
-            _set_eligible(data_dir, index, Quarter(2026, number + 1), value)
+            set_eligible(data_dir, index, Quarter(2026, number + 1), value)
             if value is not None:
                 eligible[(index, number + 1)] = value
         ledger = _ledger(data_dir)
         for step in steps:
             if step[0] == "data":
                 _, index, number, value = step
-                _set_eligible(data_dir, index, Quarter(2026, number), value)
+                set_eligible(data_dir, index, Quarter(2026, number), value)
                 if value is None:
                     eligible.pop((index, number), None)
                 else:
                     eligible[(index, number)] = value
             elif step[0] == "run":
-                _run(data_dir, step[1])
+                run(data_dir, step[1])
             else:
                 _submit(data_dir, step[1])
             now = _ledger(data_dir)

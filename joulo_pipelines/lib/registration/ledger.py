@@ -142,12 +142,13 @@ from ledger.rev_booking_lines;
 
 create or replace view ledger.rev_issued_units as
 with latest as (
-    select *, max(import_seq) over (partition by booking_id, ean) as latest_seq
+    -- every row has its own import_seq; an import is one file (its bytes are imported once)
+    select *, arg_max(import_sha256, import_seq) over (partition by booking_id, ean) as latest_import
     from ledger.rev_results
 )
 select booking_id, ean, sum(units) as units
 from latest
-where import_seq = latest_seq
+where import_sha256 = latest_import
 group by booking_id, ean;
 
 create or replace view ledger.rev_delivery_ids as

@@ -91,7 +91,8 @@ def approve(data_dir: DataDir, label: str, approved_by: str | None = None) -> di
             raise RuntimeError(f"{booking} is not prepared: joulo rev submit {booking} --by NAME first")
         by = _name(approved_by)
         if four_eyes_required() and by.casefold() == prepared["prepared_by"].casefold():
-            raise RuntimeError(f"{booking} was prepared by {by}: another person approves it (four eyes)")
+            raise RuntimeError(f"{booking} was prepared by {prepared['prepared_by']}: another person approves it "
+                               "(four eyes; JOULO_REV_FOUR_EYES=off only for a one-person trial)")
         folder = booking_folder(data_dir, booking)
         package = _current_draft(con, booking, folder)
         if package.hashes != prepared["hashes"]:
