@@ -8,7 +8,6 @@ warehouse whose eligibility mart the test writes directly (dbt is exercised by t
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -16,13 +15,13 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rev_world import EANS, TODAY, make_warehouse, run, set_eligible
 
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.submission import approve, submit
-from rev_world import EANS, TODAY, make_warehouse, run, set_eligible
 
-kwh = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("4000"), places=6)
+kwh = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(4000), places=6)
 actions = st.lists(st.one_of(
     st.tuples(st.just("data"), st.integers(0, 2), st.integers(1, 4), st.none() | kwh),
     st.tuples(st.just("run"), st.integers(1, 4)),
@@ -101,12 +100,12 @@ def test_over_any_sequence_of_data_runs_and_submissions_every_eligible_kwh_is_bo
         _drain(data_dir)
 
         with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-            booked = dict(((ean, quarter_start), kwh) for ean, quarter_start, kwh in con.execute(
+            booked = {(ean, quarter_start): kwh for ean, quarter_start, kwh in con.execute(
                 f"select ean, delivery_quarter_start, arg_max(kwh, submission_seq) from {ORDERED_LINES} "
-                "group by all having arg_max(kwh, submission_seq) <> 0").fetchall())
-            changes = dict(((ean, quarter_start), kwh) for ean, quarter_start, kwh in con.execute(
+                "group by all having arg_max(kwh, submission_seq) <> 0").fetchall()}
+            changes = {(ean, quarter_start): kwh for ean, quarter_start, kwh in con.execute(
                 "select ean, delivery_quarter_start, sum(kwh) from ledger.rev_booking_line_quarters "
-                "group by all having sum(kwh) <> 0").fetchall())
+                "group by all having sum(kwh) <> 0").fetchall()}
             broken_chains = con.execute(
                 f"""
                 select count(*) from (

@@ -9,12 +9,15 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from rev_world import EANS, TODAY, make_warehouse, run, set_eligible
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.export import REGISTER_FILES, validate_register_file
-from rev_world import EANS, TODAY, make_warehouse, run, set_eligible
+from joulo_pipelines.lib.registration.export import (
+    REGISTER_FILES,
+    validate_register_file,
+)
 
 
 @pytest.fixture
@@ -79,7 +82,7 @@ def test_a_late_change_is_an_amendment_to_the_new_total_with_the_registers_deliv
     result.write_text("booking_id;ean;units;delivery_id;connection_id\n"
                       + "".join(f"2026-Q1;{ean};33,31;REV-D-{n};REV-C-{n}\n" for n, ean in enumerate(EANS)))
     assert cli.main(["rev", "import-result", str(result)]) == 0
-    set_eligible(world, 0, Quarter(2026, 1), Decimal("150"))
+    set_eligible(world, 0, Quarter(2026, 1), Decimal(150))
     set_eligible(world, 1, Quarter(2026, 1), None)  # stops qualifying
     run(world, 2)
 
@@ -137,7 +140,7 @@ def test_the_preparer_cannot_approve_a_second_person_can(world, monkeypatch, cap
 def test_a_draft_that_changed_after_it_was_prepared_is_not_approved(world, capsys):
     run(world, 1)
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "an"]) == 0
-    set_eligible(world, 0, Quarter(2026, 1), Decimal("7"))
+    set_eligible(world, 0, Quarter(2026, 1), Decimal(7))
     run(world, 1)
     assert cli.main(["rev", "approve", "2026-Q1", "--by", "bo"]) == 1
     assert "draft changed since an prepared it" in capsys.readouterr().err
@@ -147,7 +150,7 @@ def test_a_draft_that_changed_after_it_was_prepared_is_not_approved(world, capsy
 
 def test_import_result_keeps_the_registers_ids_and_refuses_a_delivery_id_it_cannot_place(world, tmp_path, capsys):
     _book(world, "2026-Q1")
-    set_eligible(world, 0, Quarter(2026, 1), Decimal("150"))
+    set_eligible(world, 0, Quarter(2026, 1), Decimal(150))
     _book(world, "2026-Q2")
     bad = tmp_path / "bad.xml"
     bad.write_text(f'<revResult><booking bookingId="2026-Q2"><issued ean="{EANS[0]}" units="1" deliveryId="X"/>'

@@ -31,7 +31,11 @@ from joulo_pipelines.lib.registration.export import (
     write_package,
 )
 from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
-from joulo_pipelines.lib.registration.publish import booking_folder, latest_preparation, submitted_status
+from joulo_pipelines.lib.registration.publish import (
+    booking_folder,
+    latest_preparation,
+    submitted_status,
+)
 from joulo_pipelines.lib.registration.results import parse_result_file
 
 
