@@ -15,6 +15,7 @@ FILES = {"mandate.json", "charge_points.csv", "eligibility.csv", "sessions.csv",
 
 def test_a_seeded_sample_writes_every_evidence_file_with_raw_lineage_and_is_reproducible(demo_world_copy):
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     assert cli.main(["audit-pack", "--year", "2026", "--sample", "3", "--seed", "7"]) == 0
     root = demo_world_copy.exports / "audit" / "2026"
     index = json.loads((root / "index.json").read_text())
@@ -37,6 +38,7 @@ def test_a_seeded_sample_writes_every_evidence_file_with_raw_lineage_and_is_repr
 
 def test_requested_eans_are_written_and_an_unbooked_ean_is_refused(demo_world_copy, capsys):
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
         ean = con.execute("select min(ean) from ledger.rev_booking_lines").fetchone()[0]
         sessions_of_ean = con.execute("select partner_id, session_ref from marts.fct_charging_sessions "

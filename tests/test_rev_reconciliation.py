@@ -18,6 +18,7 @@ from joulo_pipelines.lib.registration.results import ResultFileError, parse_resu
 @pytest.fixture
 def submitted_q1(demo_world_copy):
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
         estimates = con.execute("select ean, sum(ere_estimate) from ledger.rev_booking_lines "
                                 "where booking_id = '2026-Q1' group by ean order by ean").fetchall()
