@@ -11,13 +11,16 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from test_rev_registrations import assert_register_files_hold_nothing_internal
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.export import REGISTER_FILES, validate_register_file
+from joulo_pipelines.lib.registration.export import (
+    REGISTER_FILES,
+    validate_register_file,
+)
 from joulo_pipelines.lib.registration.late_drop import drop_late_sessions
-from test_rev_registrations import assert_register_files_hold_nothing_internal
 
 QUARTERS = ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
 
