@@ -1,5 +1,5 @@
-"""What a quarter run does for the register: the quarter's booking files, from the ledger once submitted,
-else from a fresh draft; the year's supplementary booking once every quarter is submitted; and after the
+"""What a quarter run does for the register: the quarter's booking package, from the ledger once submitted,
+else from a fresh draft (marked prepared while it is what was last prepared); the year's supplementary booking once every quarter is submitted; and after the
 year's deadline, a report of what can no longer be booked instead of a draft."""
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ from joulo_pipelines.lib.registration.booking import (
 )
 from joulo_pipelines.lib.registration.booking_ids import BookingId
 from joulo_pipelines.lib.registration.deadline import booking_deadline
-from joulo_pipelines.lib.registration.export import read_package, write_package
+from joulo_pipelines.lib.registration.export import (
+    BookingPackage,
+    read_package,
+    write_package,
+)
 from joulo_pipelines.lib.registration.unbooked import write_unbooked_report
 
 
@@ -73,7 +77,7 @@ def _write_draft(con: duckdb.DuckDBPyConnection, data_dir: DataDir, booking: Boo
     return write_package(booking_folder(data_dir, booking), booking, package, draft_status(con, booking, package))
 
 
-def draft_status(con: duckdb.DuckDBPyConnection, booking: BookingId, package) -> dict:
+def draft_status(con: duckdb.DuckDBPyConnection, booking: BookingId, package: BookingPackage) -> dict:
     """'prepared' (by whom, when) while the latest preparation of the booking is this package, else 'draft'."""
     prepared = latest_preparation(con, booking)
     if prepared and prepared["hashes"] == package.hashes:

@@ -25,6 +25,7 @@ from joulo_pipelines.lib.registration.booking import (
 from joulo_pipelines.lib.registration.booking_ids import BookingId
 from joulo_pipelines.lib.registration.deadline import booking_deadline
 from joulo_pipelines.lib.registration.export import (
+    BookingPackage,
     on_disk_matches,
     read_package,
     schemas_sha256,
@@ -137,7 +138,7 @@ def _name(given: str | None) -> str:
     return name
 
 
-def _current_draft(con, booking: BookingId, folder):
+def _current_draft(con: duckdb.DuckDBPyConnection, booking: BookingId, folder: Path) -> BookingPackage:
     """The booking's draft package, refusing when the files on disk are not that draft."""
     if not (folder / "deliveries.xml").exists():
         raise RuntimeError(f"no booking files in {folder}: run the quarter first (joulo run --quarter ...)")
