@@ -109,10 +109,9 @@ def test_over_any_sequence_of_data_runs_and_submissions_every_eligible_kwh_is_bo
             broken_chains = con.execute(
                 f"""
                 select count(*) from (
-                    select kind, previous_kwh,
-                           lag(kwh, 1, 0) over (partition by ean, delivery_quarter_start order by submission_seq) as before,
-                           row_number() over (partition by ean, delivery_quarter_start order by submission_seq) as n
-                    from {ORDERED_LINES})
+                    select kind, previous_kwh, lag(kwh, 1, 0) over delivery as before, row_number() over delivery as n
+                    from {ORDERED_LINES}
+                    window delivery as (partition by ean, delivery_quarter_start order by submission_seq))
                 where previous_kwh <> before or (n = 1) <> (kind = 'delivery')
                 """).fetchone()[0]
             negative = con.execute("select count(*) from ledger.rev_booking_lines where kwh < 0").fetchone()[0]

@@ -1,6 +1,7 @@
 """What a quarter run does for the register: the quarter's booking package, from the ledger once submitted,
-else from a fresh draft (marked prepared while it is what was last prepared); the year's supplementary booking once every quarter is submitted; and after the
-year's deadline, a report of what can no longer be booked instead of a draft."""
+else from a fresh draft (marked prepared while it is what was last prepared); the year's supplementary
+booking once every quarter is submitted; and after the year's deadline, a report of what can no longer be
+booked instead of a draft."""
 
 from __future__ import annotations
 
