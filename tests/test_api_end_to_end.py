@@ -83,6 +83,7 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
         # Booking and payout: the REV submission by the CLI, then the approval; the snapshot job (hourly, and
         # after every payouts_job) announces them.
         assert cli.main(["rev", "submit", "2026-Q1"]) == 0
+        assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
         snapshot_job = definitions.resolve_job_def("api_snapshot_job")
         assert snapshot_job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key="2026-10-01").success
         until(lambda: receiver.events_of("booking.submitted"), "booking.submitted")

@@ -33,6 +33,7 @@ def _assert_python_json(documents: dict, states: dict) -> None:
 
 def test_documents_with_payouts_are_pythons_json(demo_world_copy):
     assert cli.main(["rev", "submit", "2026-Q1"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "voltnet", "--by", "preparer"]) == 0
     assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "voltnet", "--by", "approver"]) == 0
     with duckdb.connect(str(demo_world_copy.warehouse)) as con:

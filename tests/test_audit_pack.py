@@ -17,6 +17,7 @@ FILES = {"mandate.json", "charge_points.csv", "eligibility.csv", "sessions.csv",
 
 def test_the_verifiers_sample_gets_every_evidence_file_with_raw_lineage(demo_world_copy):
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
         chosen = [row[0] for row in con.execute(
             "select distinct ean from ledger.rev_booking_lines order by ean desc limit 3").fetchall()]
@@ -42,6 +43,7 @@ def test_the_verifiers_sample_gets_every_evidence_file_with_raw_lineage(demo_wor
 
 def test_requested_eans_are_written_and_an_unbooked_ean_is_refused(demo_world_copy, capsys):
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
         ean = con.execute("select min(ean) from ledger.rev_booking_lines").fetchone()[0]
         sessions_of_ean = con.execute("select partner_id, session_ref from marts.fct_charging_sessions "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import xml.etree.ElementTree as ET
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,7 +18,7 @@ from joulo_pipelines import cli
 
 ERE_PER_KWH_2026 = Decimal("0.332694")  # 0.505 x 183 g/MJ x 3.6 MJ/kWh / 1000 (data/reference/ere_parameters.csv)
 PARTNERS = {"voltnet": "VoltNet", "laadwerk": "Laadwerk", "groenstroom": "GroenStroom"}
-REV = "{urn:joulo:rev-booking:1}"
+REV = "{urn:joulo:rev:deliveries:1}"
 SEPA = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 CENT = Decimal("0.01")
 
@@ -52,32 +53,35 @@ def test_the_demo_succeeds_and_says_where_it_writes(demo):
 
 
 @pytest.mark.parametrize("quarter", ["2026-Q1", "2026-Q2", "2026-Q3"])
-def test_each_submitted_booking_is_the_xml_it_prints_with_ere_at_the_2026_factor(demo, quarter):
+def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026_factor(demo, quarter):
     root, _, printed = demo
-    said = re.search(rf"^rev submit {quarter}: (\d+) line\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d.]+) ERE; "
-                     r"submitted 2027-01-14T23:00:00\+00:00 by demo; rev_booking.xml sha256 ([0-9a-f]{12})\.\.\.$",
+    assert re.search(rf"^rev submit {quarter}: prepared .* by demo-preparer; upload the files", printed, re.MULTILINE)
+    said = re.search(rf"^rev approve {quarter}: submitted (\d+) delivery\(ies\), 0 amendment\(s\), (\d+) connection"
+                     rf"\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d.]+) ERE; prepared by demo-preparer, approved "
+                     r"2027-01-14T23:00:00\+00:00 by demo-approver; deliveries.xml sha256 ([0-9a-f]{12})\.\.\.$",
                      printed, re.MULTILINE)
     assert said, printed
-    lines, eans, kwh, ere, sha_prefix = said.groups()
-    booking = root / "exports" / quarter / "rev" / "rev_booking.xml"
-    assert hashlib.sha256(booking.read_bytes()).hexdigest().startswith(sha_prefix)
-    document = ET.parse(booking).getroot()
-    assert (document.get("bookingId"), document.get("deliveryYear")) == (quarter, "2026")
-    booked = [(line.findtext(f"{REV}ean"), Decimal(line.findtext(f"{REV}kWh")), Decimal(line.findtext(f"{REV}ereEstimate")))
-              for line in document.iter(f"{REV}line")]
-    assert len(booked) == int(lines) > 25 and len({ean for ean, _, _ in booked}) == int(eans)
-    assert sum(k for _, k, _ in booked) == Decimal(kwh)
-    assert all(estimate == k * ERE_PER_KWH_2026 for _, k, estimate in booked)
-    assert sum(e for _, _, e in booked).quantize(CENT, ROUND_HALF_UP) == Decimal(ere)
+    deliveries, connections, eans, kwh, ere, sha_prefix = said.groups()
+    folder = root / "exports" / quarter / "rev"
+    assert hashlib.sha256((folder / "deliveries.xml").read_bytes()).hexdigest().startswith(sha_prefix)
+    booked = [(delivery.findtext(f"{REV}ean"), Decimal(delivery.findtext(f"{REV}kWh")))
+              for delivery in ET.parse(folder / "deliveries.xml").getroot().iter(f"{REV}delivery")]
+    assert len(booked) == int(deliveries) > 25 and len({ean for ean, _ in booked}) == int(eans)
+    assert sum(k for _, k in booked) == Decimal(kwh)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["connections"] == int(connections) and manifest["status"] == "submitted"
+    estimates = {line["ean"]: Decimal(line["ere_estimate"]) for line in manifest["lines"]}
+    assert all(estimates[ean] == k * ERE_PER_KWH_2026 for ean, k in booked)
+    assert sum(estimates.values()).quantize(CENT, ROUND_HALF_UP) == Decimal(ere)
 
 
-def test_the_late_q1_data_becomes_a_q4_correction_and_q4_stays_a_draft(demo):
+def test_the_late_q1_data_becomes_q4_amendments_and_q4_stays_a_draft(demo):
     _, _, printed = demo
     table = printed[printed.index("REV bookings of 2026"):]
     rows = {tuple(line.split()[:3]) for line in table.splitlines()[3:9] if line.startswith("2026-")}
-    assert rows == {("2026-Q1", "submitted", "regular"), ("2026-Q2", "submitted", "regular"),
-                    ("2026-Q3", "submitted", "regular"), ("2026-Q4", "draft", "regular"),
-                    ("2026-Q4", "draft", "correction")}
+    assert rows == {("2026-Q1", "submitted", "delivery"), ("2026-Q2", "submitted", "delivery"),
+                    ("2026-Q3", "submitted", "delivery"), ("2026-Q4", "draft", "delivery"),
+                    ("2026-Q4", "draft", "amendment")}
     assert "REV: late data for 2026-Q1 arrives (inbox/groenstroom/sessions_2026-Q1_late.csv)" in printed
 
 

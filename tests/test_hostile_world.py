@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from pathlib import Path
 
@@ -125,10 +126,10 @@ def _marts_rows(data_dir: DataDir, table: str) -> list[tuple]:
 
 
 def _booking_rows(data_dir: DataDir) -> list[dict]:
-    """Booking lines of the other partners, without the file's own line numbering."""
-    with (data_dir.exports / QUARTER / "rev" / "rev_booking.csv").open(newline="") as handle:
-        return [{k: v for k, v in row.items() if k != "line_number"}
-                for row in csv.DictReader(handle) if row["partner_id"] != HOSTILE]
+    """Booking lines of the other partners (from the booking's manifest), without the package's own line numbering."""
+    manifest = json.loads((data_dir.exports / QUARTER / "rev" / "manifest.json").read_text())
+    return [{k: v for k, v in line.items() if k != "line_number"}
+            for line in manifest["lines"] if line["partner_id"] != HOSTILE]
 
 
 def _api_rows(data_dir: DataDir, query: str) -> list[tuple]:

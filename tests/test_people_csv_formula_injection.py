@@ -1,5 +1,5 @@
 """CSV formula injection: a text cell beginning with =, +, -, @, a tab or a carriage return goes out with a
-leading apostrophe in every CSV meant for people (REV booking, payout statement and breakdown, MID scan,
+leading apostrophe in every CSV meant for people (payout statement and breakdown, MID scan,
 quarantine reports, reports copied from the warehouse), while numbers such as -12.50 stay numbers and
 machine-read files (rejected lines kept as delivered) stay exactly as delivered."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -23,8 +22,6 @@ from joulo_pipelines.lib.eligibility.mid_scan import (
 from joulo_pipelines.lib.intake import ingest_file
 from joulo_pipelines.lib.people_csv import copy_query, safe_cell
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.booking_ids import BookingId
-from joulo_pipelines.lib.registration.export import render_booking
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
 
@@ -42,20 +39,6 @@ def test_text_that_would_start_a_formula_gets_an_apostrophe_and_numbers_stay_num
     assert [safe_cell(v) for v in ["-12.50", "+31612345678", "-5", "12.500", Decimal("-1.5"), -3, None, "An"]] == \
         ["-12.50", "+31612345678", "-5", "12.500", Decimal("-1.5"), -3, None, "An"]
     assert safe_cell("-") == "'-" and safe_cell("-1-1") == "'-1-1"
-
-
-def test_rev_booking_csv_neutralises_hostile_names_and_keeps_a_negative_correction_a_number():
-    line = {"line_number": 1, "kind": "regular", "partner_id": "alpha", "customer_ref": "C1",
-            "ean": "871685900000000011", "delivery_period_start": date(2026, 1, 1),
-            "delivery_period_end": date(2026, 3, 31), "kwh": Decimal("-12.500"), "street": "Kerkstraat",
-            "house_number": "1", "postal_code": "1011AB", "city": "Amsterdam", "mandate_issued_on": date(2025, 12, 1),
-            "mandate_valid_from": date(2026, 1, 1), "mandate_valid_until": date(2026, 12, 31),
-            "ere_per_kwh": Decimal("0.1"), "ere_estimate": Decimal("-1.250000000000"), "reason": None}
-    lines = [{**line, "line_number": n, "ean": f"8716859000000000{n:02d}", "connection_name": name, "street": name.strip()}
-             for n, name in enumerate(HOSTILE[:-1], start=1)]  # a name with a line break is never booked
-    rows = read_back(render_booking(BookingId.parse("2026-Q1"), lines).csv.decode())
-    assert all(neutralised(row["connection_name"]) for row in rows)
-    assert {row["kwh"] for row in rows} == {"-12.500"} and {row["ere_estimate"] for row in rows} == {"-1.250000000000"}
 
 
 def test_payout_statement_and_breakdown_neutralise_hostile_names_and_refs(data_dir):

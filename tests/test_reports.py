@@ -208,6 +208,7 @@ def test_no_report_holds_anything_of_another_partners_customers(in_demo_world):
 def test_approved_payouts_submitted_and_issued_bookings_show_after_a_rebuild(demo_world_copy, tmp_path, capsys):
     data_dir, partner = demo_world_copy, "voltnet"
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     with warehouse(data_dir) as con:
         issued_ean, estimate = con.execute(
             "select ean, sum(units) from ledger.booked_units where partner_id = 'voltnet' "

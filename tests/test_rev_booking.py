@@ -1,5 +1,6 @@
-"""The quarterly REV booking on the demo world: exports validated against the shipped XSD, byte-identical
-reruns, submissions that freeze a quarter, and late data landing as a correction in the next open quarter."""
+"""The quarterly REV booking on the demo world: register files validated against the shipped schemas and free
+of internal data, byte-identical reruns, submissions (prepared and approved by two people) that freeze a
+quarter, and late data landing as amendments in the next open quarter, with the register's delivery ids."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from test_rev_registrations import assert_register_files_hold_nothing_internal
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.export import validate_booking_xml
+from joulo_pipelines.lib.registration.export import (
+    REGISTER_FILES,
+    validate_register_file,
+)
 from joulo_pipelines.lib.registration.late_drop import drop_late_sessions
 
 QUARTERS = ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
@@ -22,12 +27,13 @@ QUARTERS = ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
 
 def _hashes(folder) -> dict[str, str]:
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.iterdir()) if path.name.startswith("rev_booking")}
+            for path in sorted(folder.iterdir()) if path.name in REGISTER_FILES}
 
 
 @pytest.fixture(scope="module")
 def late_data_world(demo_world, tmp_path_factory):
-    """The demo world after: Q1-Q3 submitted, a late Q1 file ingested, Q1 and Q4 run again."""
+    """The demo world after: Q1-Q3 prepared and approved, the register's ids for Q1 imported, a late Q1 file
+    ingested, Q1 and Q4 run again."""
     root = tmp_path_factory.mktemp("rev_late") / "data"
     shutil.copytree(demo_world.root, root, symlinks=True)
     data_dir = DataDir(root)
@@ -36,9 +42,17 @@ def late_data_world(demo_world, tmp_path_factory):
         monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
         monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
         for quarter in QUARTERS[:3]:
-            assert cli.main(["rev", "submit", quarter, "--by", "test"]) == 0
+            assert cli.main(["rev", "submit", quarter, "--by", "preparer"]) == 0
+            assert cli.main(["rev", "approve", quarter, "--by", "approver"]) == 0
         before = {q: _hashes(data_dir.exports / q / "rev") for q in QUARTERS}
         submitted_rows = _ledger_rows(data_dir)
+        with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+            q1 = con.execute("select ean, ere_estimate from ledger.rev_booking_lines where booking_id = '2026-Q1' "
+                             "order by ean").fetchall()
+        result = root.parent / "rev_result_2026-Q1.csv"
+        result.write_text("booking_id,ean,units,connection_id,delivery_id\n" + "".join(
+            f"2026-Q1,{ean},{units},REV-C-{ean[-6:]},REV-D-{ean[-6:]}\n" for ean, units in q1))
+        assert cli.main(["rev", "import-result", str(result)]) == 0
         late = drop_late_sessions(data_dir, Quarter(2026, 1))
         # the same late file delivered twice is one delivery
         shutil.copy(late[0], late[0].with_name("sessions_2026-Q1_late_again.csv"))
@@ -53,20 +67,25 @@ def _ledger_rows(data_dir: DataDir) -> list[tuple]:
         return con.execute("select * from ledger.rev_booking_lines order by booking_id, line_number").fetchall()
 
 
-def test_every_exported_booking_validates_against_the_shipped_xsd_and_reruns_are_byte_identical(
-        in_demo_world, definitions):
+def test_every_register_file_validates_against_its_schema_and_the_manifest_names_it(in_demo_world, definitions):
     before = {}
     for quarter in QUARTERS:
         folder = in_demo_world.exports / quarter / "rev"
-        validate_booking_xml((folder / "rev_booking.xml").read_bytes())
-        assert (folder / "rev_booking.csv").read_text().count("\n") > 1
+        for name in REGISTER_FILES:
+            validate_register_file(name, (folder / name).read_bytes())
         before[quarter] = _hashes(folder)
     with duckdb.connect(str(in_demo_world.warehouse), read_only=True) as con:
         eligible = con.execute("select count(*) from marts.fct_ean_quarter_energy "
                                "where quarter_start = '2026-01-01' and eligible_kwh > 0").fetchone()[0]
-    summary = json.loads((in_demo_world.exports / "2026-Q1" / "rev" / "summary.json").read_text())
-    assert summary["ean_count"] == eligible and summary["status"] == "draft"
-    assert summary["files"]["rev_booking.xml"] == before["2026-Q1"]["rev_booking.xml"]
+    manifest = json.loads((in_demo_world.exports / "2026-Q1" / "rev" / "manifest.json").read_text())
+    assert manifest["ean_count"] == manifest["deliveries"] == manifest["connections"] == eligible
+    assert manifest["status"] == "draft" and manifest["amendments"] == 0
+    assert manifest["files"] == before["2026-Q1"]
+
+
+def test_no_register_file_holds_internal_data_or_a_negative_kwh(late_data_world):
+    data_dir, _, _ = late_data_world
+    assert assert_register_files_hold_nothing_internal(data_dir) == 3 * len(QUARTERS)
 
 
 def test_a_submitted_quarter_stays_byte_identical_after_late_data_arrives(late_data_world):
@@ -75,26 +94,34 @@ def test_a_submitted_quarter_stays_byte_identical_after_late_data_arrives(late_d
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         grew = con.execute(
             "select count(*) from marts.fct_ean_quarter_energy e "
-            "join ledger.rev_booking_line_quarters b on b.ean = e.ean and b.delivery_quarter_start = e.quarter_start "
+            "join ledger.rev_booking_lines b on b.ean = e.ean and b.delivery_quarter_start = e.quarter_start "
             "where e.quarter_start = '2026-01-01' and round(e.eligible_kwh, 3) > b.kwh").fetchone()[0]
     assert grew > 0, "the late file should have raised the eligible kWh of Q1"
 
 
-def test_late_data_for_a_submitted_quarter_becomes_a_correction_in_the_next_open_quarter(late_data_world):
+def test_late_data_for_a_submitted_quarter_becomes_an_amendment_in_the_next_open_quarter(late_data_world):
     data_dir, before, _ = late_data_world
-    assert _hashes(data_dir.exports / "2026-Q4" / "rev") != before["2026-Q4"]
-    xml = (data_dir.exports / "2026-Q4" / "rev" / "rev_booking.xml").read_bytes()
-    validate_booking_xml(xml)
+    folder = data_dir.exports / "2026-Q4" / "rev"
+    assert _hashes(folder) != before["2026-Q4"]
+    for name in REGISTER_FILES:
+        validate_register_file(name, (folder / name).read_bytes())
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-        corrections = con.execute(
-            "select ean, kwh, delivery_period_start, reason from registration.rev_booking_drafts "
-            "where booking_id = '2026-Q4' and kind = 'correction'").fetchall()
-    assert len(corrections) == 3
-    for _, kwh, period_start, reason in corrections:
-        assert kwh == Decimal("34.500")  # two late sessions of 17.25 kWh, the duplicate file counted once
-        assert str(period_start) == "2026-01-01"
-        assert reason.startswith("2026-Q1: late or corrected data added kWh")
-    assert b'kind="correction"' in xml
+        amendments = con.execute(
+            "select ean, kwh, previous_kwh, delivery_period_start, amends_booking_id, register_delivery_id, reason "
+            "from registration.rev_booking_drafts where booking_id = '2026-Q4' and kind = 'amendment'").fetchall()
+        earlier_quarters = con.execute(
+            "select count(*) from registration.rev_booking_drafts where booking_id = '2026-Q4' "
+            "and delivery_quarter_start <> '2026-10-01'").fetchone()[0]
+    assert len(amendments) == 3 and earlier_quarters == 3  # the amendments, and no late delivery
+    for ean, kwh, previous, period_start, amends, delivery_id, reason in amendments:
+        assert kwh - previous == Decimal("34.500")  # two late sessions of 17.25 kWh, the duplicate file counted once
+        assert (str(period_start), amends, delivery_id) == ("2026-01-01", "2026-Q1", f"REV-D-{ean[-6:]}")
+        assert reason == f"late or corrected data added kWh (was {previous} kWh)"
+    xml = (folder / "amendments.xml").read_text()
+    for ean, kwh, _, _, _, delivery_id, _ in amendments:
+        assert f"<registerDeliveryId>{delivery_id}</registerDeliveryId>\n    <kWh>{kwh}</kWh>" in xml
+    deliveries = (folder / "deliveries.xml").read_text()
+    assert 'begin="2026-01-01"' not in deliveries, "a change to a sent delivery is never a second delivery"
 
 
 def test_submitted_ledger_rows_never_change(late_data_world):
@@ -103,6 +130,8 @@ def test_submitted_ledger_rows_never_change(late_data_world):
 
 
 def test_the_kwh_booked_per_ean_and_year_equal_the_eligible_kwh(late_data_world):
+    """Over deliveries and amendments, what ledger.booked_units counts (each line's change) per EAN and year is
+    the rounded eligible kWh: payouts count an amendment once, by its difference."""
     data_dir, _, _ = late_data_world
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         differences = con.execute(
@@ -127,6 +156,8 @@ def test_submitting_twice_out_of_order_or_before_a_quarter_ends_is_refused(late_
     monkeypatch.setenv("DAGSTER_HOME", str(data_dir.dagster_home))
     monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
     assert cli.main(["rev", "submit", "2026-Q2"]) == 1
+    assert "already submitted" in capsys.readouterr().err
+    assert cli.main(["rev", "approve", "2026-Q2", "--by", "someone"]) == 1
     assert "already submitted" in capsys.readouterr().err
     monkeypatch.setenv("JOULO_AS_OF", "2026-12-01")
     assert cli.main(["rev", "submit", "2026-Q4"]) == 1

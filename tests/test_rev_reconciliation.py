@@ -21,6 +21,7 @@ from joulo_pipelines.lib.registration.results import ResultFileError, parse_resu
 def submitted_q1(demo_world_copy):
     """The demo's 2026-Q1 submitted; per EAN its kWh, the factor it was booked with and kWh x factor, exact."""
     assert cli.main(["rev", "submit", "2026-Q1", "--by", "test"]) == 0
+    assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
     with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
         expected = con.execute("select ean, sum(kwh), any_value(ere_per_kwh), sum(kwh * ere_per_kwh) "
                                "from ledger.rev_booking_lines where booking_id = '2026-Q1' group by ean "

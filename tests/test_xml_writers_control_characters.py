@@ -17,20 +17,28 @@ from joulo_pipelines import cli
 from joulo_pipelines.lib.payouts.sepa import SepaValidationError, Transfer, credit_transfer, xml_schema
 from joulo_pipelines.lib.payouts.settings import ClientFundsAccount
 from joulo_pipelines.lib.registration.booking_ids import BookingId
-from joulo_pipelines.lib.registration.export import render_booking, validate_booking_xml
+from joulo_pipelines.lib.registration.export import render_package, validate_register_file
 from joulo_pipelines.lib.xml_text import NotXmlText, check_xml_text, is_xml_text
 
 EAN_A, EAN_B = "871685900000000011", "871685900000000035"
 
 
 def booking_line(**changes) -> dict:
-    line = {"line_number": 1, "kind": "regular", "partner_id": "alpha", "customer_ref": "C1", "ean": EAN_A,
-            "delivery_period_start": date(2026, 1, 1), "delivery_period_end": date(2026, 3, 31),
-            "kwh": Decimal("12.500"), "connection_name": "An Jansen", "street": "Kerkstraat", "house_number": "1",
-            "postal_code": "1011AB", "city": "Amsterdam", "mandate_issued_on": date(2025, 12, 1),
-            "mandate_valid_from": date(2026, 1, 1), "mandate_valid_until": date(2026, 12, 31),
-            "ere_per_kwh": Decimal("0.1"), "ere_estimate": Decimal("1.250000000000"), "reason": None}
+    line = {"line_number": 1, "kind": "delivery", "partner_id": "alpha", "customer_ref": "C1", "ean": EAN_A,
+            "delivery_quarter_start": date(2026, 1, 1), "delivery_period_start": date(2026, 1, 1),
+            "delivery_period_end": date(2026, 3, 31), "kwh": Decimal("12.500"), "previous_kwh": Decimal("0.000"),
+            "amends_booking_id": None, "register_delivery_id": None, "ere_per_kwh": Decimal("0.1"),
+            "ere_estimate": Decimal("1.250000000000"), "reason": None}
     return {**line, **changes}
+
+
+def connection(**changes) -> dict:
+    row = {"booking_id": "2026-Q1", "partner_id": "alpha", "customer_ref": "C1", "ean": EAN_A,
+           "register_connection_id": None, "holder_name": "An Jansen", "street": "Kerkstraat", "house_number": "1",
+           "postal_code": "1011AB", "city": "Amsterdam", "grid_operator": None, "mandate_issued_on": date(2025, 12, 1),
+           "mandate_valid_from": date(2026, 1, 1), "mandate_valid_until": date(2026, 12, 31), "company_name": None,
+           "kvk_number": None, "signatory_name": None}
+    return {**row, **changes}
 
 
 def test_xml_text_is_the_char_production_of_xml_1_0():
@@ -40,13 +48,13 @@ def test_xml_text_is_the_char_production_of_xml_1_0():
         check_xml_text("An\x0bJansen", "partner alpha, name")
 
 
-def test_the_rev_booking_xml_refuses_a_control_character_naming_partner_and_customer_ref_not_the_name():
+def test_the_rev_connections_xml_refuses_a_control_character_naming_partner_and_customer_ref_not_the_name():
     booking = BookingId.parse("2026-Q1")
-    assert render_booking(booking, [booking_line()]).line_count == 1
+    assert len(render_package(booking, [booking_line()], [connection()]).lines) == 1
     with pytest.raises(NotXmlText) as refused:
-        render_booking(booking, [booking_line(connection_name="An\x0bJansen")])
+        render_package(booking, [booking_line()], [connection(holder_name="An\x0bJansen")])
     message = str(refused.value)
-    assert "line 1 (partner 'alpha', customer_ref 'C1'), connection_name" in message
+    assert f"connections.xml of 2026-Q1, EAN {EAN_A} (partner 'alpha', customer_ref 'C1'), holder_name" in message
     assert "U+000B" in message and "Jansen" not in message
 
 
@@ -97,10 +105,10 @@ def quarter_with_a_control_character(module_data_dir):
 def test_a_customer_whose_name_xml_cannot_hold_is_not_eligible_and_the_others_are_booked(
         quarter_with_a_control_character):
     data_dir = quarter_with_a_control_character
-    xml = (data_dir.exports / "2026-Q1" / "rev" / "rev_booking.xml").read_bytes()
-    validate_booking_xml(xml)
-    eans = [e.text for e in ET.fromstring(xml).iter("{urn:joulo:rev-booking:1}ean")]
-    assert eans == [EAN_B]
+    for name in ("deliveries.xml", "connections.xml"):
+        xml = (data_dir.exports / "2026-Q1" / "rev" / name).read_bytes()
+        validate_register_file(name, xml)
+        assert [e.text for e in ET.fromstring(xml).iter() if e.tag.endswith("}ean")] == [EAN_B]
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         rows = con.execute("select partner_id, is_eligible, reasons from marts.fct_charge_point_eligibility "
                            "where quarter_start = '2026-01-01' order by partner_id").fetchall()

@@ -1,4 +1,5 @@
-"""`joulo rev submit`, `joulo rev import-result` and `joulo audit-pack`, and the demo's REV story."""
+"""`joulo rev submit` (prepare), `joulo rev approve`, `joulo rev import-result` and `joulo audit-pack`, and
+the demo's REV story."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from joulo_pipelines.lib.paths import DataDir
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    rev = commands.add_parser("rev", help="REV registration: submit a booking, import what the REV issued")
+    rev = commands.add_parser("rev", help="REV registration: prepare and approve a booking, import what the REV "
+                                          "issued")
     rev_commands = rev.add_subparsers(dest="rev_command", required=True)
-    rev_submit = rev_commands.add_parser("submit", help="record a booking as submitted in the ledger")
+    rev_submit = rev_commands.add_parser("submit", help="prepare a booking: record its files, who and when")
     rev_submit.add_argument("booking", help="2026-Q1, or 2026-S1 for a supplementary booking of 2026")
-    rev_submit.add_argument("--by", help="who submitted it (default: the OS user)")
+    rev_submit.add_argument("--by", help="who prepared it (default: the OS user)")
     rev_submit.set_defaults(func=lambda args, data_dir: submit(data_dir, args.booking, args.by))
-    rev_import = rev_commands.add_parser("import-result", help="import the units the REV issued (CSV or XML)")
+    rev_approve = rev_commands.add_parser("approve", help="approve a prepared booking (someone else than who "
+                                                          "prepared it): it is submitted")
+    rev_approve.add_argument("booking", help="2026-Q1, or 2026-S1 for a supplementary booking of 2026")
+    rev_approve.add_argument("--by", help="who approved it (default: the OS user)")
+    rev_approve.set_defaults(func=lambda args, data_dir: approve(data_dir, args.booking, args.by))
+    rev_import = rev_commands.add_parser("import-result", help="import the units the REV issued and the ids it "
+                                                               "gave connections and deliveries (CSV or XML)")
     rev_import.add_argument("file", type=Path)
     rev_import.set_defaults(func=lambda args, data_dir: import_result(data_dir, args.file))
     audit = commands.add_parser("audit-pack", help="the verifier's evidence per EAN of their imported sample "
@@ -29,11 +37,26 @@ def register(commands: argparse._SubParsersAction) -> None:
 def submit(data_dir: DataDir, booking: str, by: str | None) -> int:
     from joulo_pipelines.lib.registration import submission
 
-    summary = submission.submit(data_dir, booking, by)
-    print(f"rev submit {summary['booking_id']}: {summary['line_count']} line(s), {summary['ean_count']} EAN(s), "
-          f"{summary['kwh']} kWh, ~{float(summary['ere_estimate']):.2f} ERE; submitted {summary['submitted_at']} "
-          f"by {summary['submitted_by']}; rev_booking.xml sha256 {summary['files']['rev_booking.xml'][:12]}...")
+    manifest = submission.submit(data_dir, booking, by)
+    print(f"rev submit {manifest['booking_id']}: prepared {_package(manifest)} by {manifest['prepared_by']}; "
+          f"upload the files, then another person approves (joulo rev approve {manifest['booking_id']})")
     return 0
+
+
+def approve(data_dir: DataDir, booking: str, by: str | None) -> int:
+    from joulo_pipelines.lib.registration import submission
+
+    manifest = submission.approve(data_dir, booking, by)
+    print(f"rev approve {manifest['booking_id']}: submitted {_package(manifest)}; prepared by "
+          f"{manifest['prepared_by']}, approved {manifest['approved_at']} by {manifest['approved_by']}; "
+          f"deliveries.xml sha256 {manifest['files']['deliveries.xml'][:12]}...")
+    return 0
+
+
+def _package(manifest: dict) -> str:
+    return (f"{manifest['deliveries']} delivery(ies), {manifest['amendments']} amendment(s), "
+            f"{manifest['connections']} connection(s), {manifest['ean_count']} EAN(s), {manifest['kwh_change']} kWh, "
+            f"~{float(manifest['ere_estimate']):.2f} ERE")
 
 
 def import_result(data_dir: DataDir, file: Path) -> int:
@@ -55,15 +78,17 @@ def audit_pack(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def rev_demo(data_dir: DataDir) -> int:
-    """The demo's registration story: Q1-Q3 of 2026 submitted, a partner's late file for Q1, and Q4's draft
-    booking carrying the correction while Q1's submitted files stay as they were."""
+    """The demo's registration story: Q1-Q3 of 2026 prepared and approved by two people, a partner's late file
+    for Q1, and Q4's draft booking carrying the amendments of Q1 while Q1's submitted files stay as they were."""
     from joulo_pipelines.cli.warehouse import ingest, run_quarter
     from joulo_pipelines.lib.quarters import Quarter
     from joulo_pipelines.lib.registration.late_drop import drop_late_sessions
 
-    print("\nREV: submitting 2026-Q1..Q3 (the files under exports/<quarter>/rev/ are what is uploaded)")
+    print("\nREV: preparing and approving 2026-Q1..Q3 (the XML files under exports/<quarter>/rev/ are what is "
+          "uploaded)")
     for number in range(1, 4):
-        submit(data_dir, f"2026-Q{number}", "demo")
+        submit(data_dir, f"2026-Q{number}", "demo-preparer")
+        approve(data_dir, f"2026-Q{number}", "demo-approver")
     late = drop_late_sessions(data_dir, Quarter(2026, 1))
     print(f"REV: late data for 2026-Q1 arrives ({', '.join(str(p.relative_to(data_dir.root)) for p in late)})")
     if ingest() != 0 or run_quarter(Quarter(2026, 1)) != 0 or run_quarter(Quarter(2026, 4)) != 0:

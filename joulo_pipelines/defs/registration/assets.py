@@ -40,10 +40,12 @@ MAX_LISTED_BREAKS = 20  # in the check's metadata; reconciliation.csv and the ru
                         "while it is not recorded; fails once that day has passed without it.")
           for step, month in (("verifier_statement", "April"), ("nea_statement", "May"))),
     ],
-    description="The quarter's REV booking: exports/<YYYY>-Q<n>/rev/rev_booking.xml (validated against "
-                "lib/registration/rev_booking.xsd), rev_booking.csv and summary.json. A draft until `joulo rev submit`; "
-                "after that reproduced from the ledger. Late changes to submitted quarters are correction lines "
-                "in the first open quarter, or a supplementary booking (<YYYY>-S<n>) once the year is submitted.",
+    description="The quarter's REV booking package: exports/<YYYY>-Q<n>/rev/connections.xml, deliveries.xml and "
+                "amendments.xml for the register (each validated against its schema in "
+                "lib/registration/schemas/) and manifest.json with what is internal. A draft until prepared "
+                "(`joulo rev submit`) and approved by a second person (`joulo rev approve`); after that "
+                "reproduced from the ledger. Changes to submitted quarters are amendments (the new total) in "
+                "the first open quarter, or in a supplementary booking (<YYYY>-S<n>) once the year is submitted.",
 )
 def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
@@ -55,10 +57,11 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
         published = publish_quarter(con, folder, quarter, today, submitted)
         status = deadline_status(con, quarter.year, today, submitted)
         watches = statement_watches(quarter.year, today, recorded_statements(con, quarter.year))
-    # Counts and totals only: booking lines carry names and addresses.
+    # Counts and totals only: connections carry names and addresses.
     yield dg.MaterializeResult(metadata={
         "bookings": dg.MetadataValue.json([
-            {key: summary[key] for key in ("booking_id", "status", "ean_count", "line_count", "kwh", "ere_estimate")}
+            {key: summary[key] for key in ("booking_id", "status", "ean_count", "deliveries", "amendments",
+                                            "connections", "kwh_change", "ere_estimate")}
             for summary in published.summaries]),
         "folder": relative_path(folder.exports / quarter.label / "rev", folder.root),
         "unbooked_after_deadline_lines": published.unbooked_lines,

@@ -1,5 +1,5 @@
 """Booking ids: `2026-Q1` for a quarter's booking, `2026-S1`, `2026-S2` ... for supplementary bookings of
-delivery year 2026 (corrections that arrive once every quarter of the year has been submitted)."""
+delivery year 2026 (amendments and late deliveries that arrive once every quarter of the year has been submitted)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,15 @@
-"""The booking files: rev_booking.xml (validated against rev_booking.xsd), rev_booking.csv and
-summary.json, rendered from booking lines only, so a submitted booking renders from the ledger to the same
-bytes. Nothing in them depends on the wall clock; lines come ordered by line number."""
+"""A booking's package under exports/<booking>/rev/: the register files connections.xml, deliveries.xml and
+amendments.xml (each validated against its schema in schemas/ before it is written) and manifest.json beside
+them with everything internal (partner, customer reference, our ERE estimate, totals, the files' hashes).
+
+Rendered from ledger or draft rows only, so a submitted booking renders from the ledger to the same bytes.
+Nothing in the register files depends on the wall clock; lines come ordered by line number.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -15,93 +18,135 @@ from pathlib import Path
 import duckdb
 import xmlschema
 
-from joulo_pipelines.lib import people_csv
+from joulo_pipelines.lib.registration import rev_adapter
 from joulo_pipelines.lib.registration.booking_ids import BookingId
-from joulo_pipelines.lib.xml_text import check_xml_text
 
-XSD_PATH = Path(__file__).with_name("rev_booking.xsd")
-NAMESPACE = "urn:joulo:rev-booking:1"
+REGISTER_FILES = list(rev_adapter.FILES)
 
-CSV_COLUMNS = [
-    "line_number", "kind", "partner_id", "customer_ref", "ean", "delivery_period_start", "delivery_period_end",
-    "kwh", "connection_name", "street", "house_number", "postal_code", "city", "mandate_issued_on",
-    "mandate_valid_from", "mandate_valid_until", "ere_per_kwh", "ere_estimate", "reason",
+# What manifest.json says of each line (the register files say only what the register needs).
+MANIFEST_LINE_FIELDS = [
+    "line_number", "kind", "partner_id", "customer_ref", "ean", "delivery_quarter_start", "delivery_period_start",
+    "delivery_period_end", "kwh", "previous_kwh", "amends_booking_id", "register_delivery_id", "ere_per_kwh",
+    "ere_estimate", "reason",
 ]
 
 
 @dataclass(frozen=True)
-class BookingFiles:
-    xml: bytes
-    csv: bytes
-    line_count: int
-    ean_count: int
-    kwh: Decimal
-    ere_estimate: Decimal
+class BookingPackage:
+    files: dict[str, bytes]  # register file name -> bytes
+    lines: list[dict]
+    connections: list[dict]
+
+    def sha256(self, name: str) -> str:
+        return hashlib.sha256(self.files[name]).hexdigest()
 
     @property
-    def xml_sha256(self) -> str:
-        return hashlib.sha256(self.xml).hexdigest()
+    def hashes(self) -> dict[str, str]:
+        return {name: self.sha256(name) for name in REGISTER_FILES}
 
     @property
-    def csv_sha256(self) -> str:
-        return hashlib.sha256(self.csv).hexdigest()
+    def kwh_change(self) -> Decimal:
+        return sum((line["kwh"] - line["previous_kwh"] for line in self.lines), Decimal("0.000"))
+
+    @property
+    def ere_estimate(self) -> Decimal:
+        return sum((line["ere_estimate"] for line in self.lines), Decimal("0E-12"))
+
+    def count(self, kind: str) -> int:
+        return sum(1 for line in self.lines if line["kind"] == kind)
 
 
-def xsd_sha256() -> str:
-    return hashlib.sha256(XSD_PATH.read_bytes()).hexdigest()
+def schemas_sha256() -> str:
+    """One hash over the schema files the register files rest on, in a fixed order."""
+    digest = hashlib.sha256()
+    for name in rev_adapter.SCHEMA_FILES:
+        digest.update(name.encode() + b"\0" + (rev_adapter.SCHEMA_DIR / name).read_bytes())
+    return digest.hexdigest()
 
 
 @cache
-def _schema() -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(XSD_PATH))
+def _schema(name: str) -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(rev_adapter.SCHEMA_DIR / rev_adapter.FILES[name][0]))
 
 
-def validate_booking_xml(xml: bytes, name: str = "rev_booking.xml") -> None:
-    """Raise ValueError naming the element, the value and the rule when `xml` breaks rev_booking.xsd."""
-    errors = list(_schema().iter_errors(xml.decode("utf-8")))
+def validate_register_file(name: str, content: bytes, where: str | None = None) -> None:
+    """Raise ValueError naming the file, the element and the rule when `content` breaks the schema of `name`."""
+    errors = list(_schema(name).iter_errors(content.decode("utf-8")))
     if errors:
         first = errors[0]
-        raise ValueError(f"{name} does not validate against {XSD_PATH.name} ({len(errors)} error(s)); first at "
-                         f"{first.path}: {first.reason}")
+        raise ValueError(f"{where or name} does not validate against {rev_adapter.FILES[name][0]} "
+                         f"({len(errors)} error(s)); first at {first.path}: {first.reason}")
 
 
-def read_lines(con: duckdb.DuckDBPyConnection, table: str, booking: BookingId) -> list[dict]:
-    """The lines of one booking from `ledger.rev_booking_lines` or `registration.rev_booking_drafts`."""
-    cursor = con.execute(f"select * from {table} where booking_id = ? order by line_number", [booking.label])
+def read_rows(con: duckdb.DuckDBPyConnection, table: str, booking: BookingId, order: str) -> list[dict]:
+    cursor = con.execute(f"select * from {table} where booking_id = ? order by {order}", [booking.label])
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def render_booking(booking: BookingId, lines: list[dict]) -> BookingFiles:
-    kwh = sum((line["kwh"] for line in lines), Decimal("0.000"))
-    ere = sum((line["ere_estimate"] for line in lines), Decimal("0E-12"))
-    xml = _render_xml(booking, lines, kwh, ere)
-    validate_booking_xml(xml, f"rev_booking.xml of {booking}")
-    return BookingFiles(xml=xml, csv=_render_csv(lines), line_count=len(lines),
-                        ean_count=len({line["ean"] for line in lines}), kwh=kwh, ere_estimate=ere)
+def read_package(con: duckdb.DuckDBPyConnection, booking: BookingId, submitted: bool) -> BookingPackage:
+    """The booking's package from the ledger (`submitted`) or from its draft."""
+    lines_table, connections_table = (("ledger.rev_booking_lines", "ledger.rev_connections") if submitted else
+                                      ("registration.rev_booking_drafts", "registration.rev_connection_drafts"))
+    return render_package(booking, read_rows(con, lines_table, booking, "line_number"),
+                          read_rows(con, connections_table, booking, "ean"))
 
 
-def write_booking(folder: Path, booking: BookingId, files: BookingFiles, status: dict) -> dict:
-    """Write the three files into `folder` (exports/<booking>/rev/), only where their bytes changed.
-    Returns the summary."""
+def render_package(booking: BookingId, lines: list[dict], connections: list[dict]) -> BookingPackage:
+    negative = [line["line_number"] for line in lines if line["kwh"] < 0]
+    if negative:
+        raise ValueError(f"booking {booking}: line(s) {negative} have negative kWh; a change is an amendment to a "
+                         "new total, never a negative delivery")
+    rows = {"connections.xml": connections,
+            "deliveries.xml": [line for line in lines if line["kind"] == "delivery"],
+            "amendments.xml": [line for line in lines if line["kind"] == "amendment"]}
+    files = {}
+    for name in REGISTER_FILES:
+        files[name] = rev_adapter.render(name, booking.label, rows[name])
+        validate_register_file(name, files[name], f"{name} of {booking}")
+    return BookingPackage(files=files, lines=lines, connections=connections)
+
+
+def on_disk_matches(folder: Path, package: BookingPackage) -> bool:
+    return all((folder / name).exists() and (folder / name).read_bytes() == package.files[name]
+               for name in REGISTER_FILES)
+
+
+def write_package(folder: Path, booking: BookingId, package: BookingPackage, status: dict) -> dict:
+    """Write the register files and manifest.json into `folder` (exports/<booking>/rev/), only where their
+    bytes changed. Returns the manifest."""
     folder.mkdir(parents=True, exist_ok=True)
-    summary = {
+    manifest = {
         "booking_id": booking.label,
         "booking_kind": booking.kind,
         "delivery_year": booking.delivery_year,
         "booking_quarter_start": booking.booking_quarter_start.isoformat(),
         **status,
-        "ean_count": files.ean_count,
-        "line_count": files.line_count,
-        "kwh": f"{files.kwh:.3f}",
-        "ere_estimate": f"{files.ere_estimate:.12f}",
-        "files": {"rev_booking.xml": files.xml_sha256, "rev_booking.csv": files.csv_sha256},
-        "schema": {"file": XSD_PATH.name, "sha256": xsd_sha256()},
+        "ean_count": len({line["ean"] for line in package.lines}),
+        "line_count": len(package.lines),
+        "deliveries": package.count("delivery"),
+        "amendments": package.count("amendment"),
+        "connections": len(package.connections),
+        "kwh_change": f"{package.kwh_change:.3f}",
+        "ere_estimate": f"{package.ere_estimate:.12f}",
+        "files": package.hashes,
+        "schemas": {"files": rev_adapter.SCHEMA_FILES, "sha256": schemas_sha256()},
+        "lines": [{field: _json(line[field]) for field in MANIFEST_LINE_FIELDS} for line in package.lines],
+        "connections_sent": [{"ean": row["ean"], "partner_id": row["partner_id"], "customer_ref": row["customer_ref"]}
+                             for row in package.connections],
     }
-    _write_if_changed(folder / "rev_booking.xml", files.xml)
-    _write_if_changed(folder / "rev_booking.csv", files.csv)
-    _write_if_changed(folder / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
-    return summary
+    for name in REGISTER_FILES:
+        _write_if_changed(folder / name, package.files[name])
+    _write_if_changed(folder / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+    return manifest
+
+
+def _json(value):
+    if value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return value.isoformat()
 
 
 def _write_if_changed(path: Path, content: bytes) -> None:
@@ -110,64 +155,3 @@ def _write_if_changed(path: Path, content: bytes) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_bytes(content)
     partial.replace(path)
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    return str(value)
-
-
-def _render_csv(lines: list[dict]) -> bytes:
-    return people_csv.render(CSV_COLUMNS, [[_text(line[column]) for column in CSV_COLUMNS] for line in lines]).encode()
-
-
-def _check_xml_text(booking: BookingId, line: dict) -> None:
-    """NotXmlText naming the booking, line, partner, customer_ref and field when a value of the line cannot be
-    written in XML 1.0 (eligibility keeps such customers out; this is the writer's own guard)."""
-    for field, value in line.items():
-        if isinstance(value, str):
-            check_xml_text(value, f"rev_booking.xml of {booking}, line {line['line_number']} (partner "
-                                  f"{line['partner_id']!a}, customer_ref {line['customer_ref']!a}), {field}")
-
-
-def _render_xml(booking: BookingId, lines: list[dict], kwh: Decimal, ere: Decimal) -> bytes:
-    ET.register_namespace("", NAMESPACE)
-
-    def tag(name: str) -> str:
-        return f"{{{NAMESPACE}}}{name}"
-
-    def child(parent: ET.Element, name: str, text=None, **attributes) -> ET.Element:
-        element = ET.SubElement(parent, tag(name), {key: _text(value) for key, value in attributes.items()})
-        if text is not None:
-            element.text = _text(text)
-        return element
-
-    root = ET.Element(tag("revBooking"), {
-        "schemaVersion": "1", "bookingId": booking.label, "bookingKind": booking.kind,
-        "deliveryYear": str(booking.delivery_year),
-    })
-    for line in lines:
-        _check_xml_text(booking, line)
-        element = child(root, "line", number=line["line_number"], kind=line["kind"])
-        child(element, "ean", line["ean"])
-        child(element, "deliveryPeriod", start=line["delivery_period_start"], end=line["delivery_period_end"])
-        child(element, "kWh", line["kwh"])
-        connection = child(element, "connection")
-        child(connection, "holderName", line["connection_name"])
-        child(connection, "street", line["street"])
-        child(connection, "houseNumber", line["house_number"])
-        child(connection, "postalCode", line["postal_code"])
-        child(connection, "city", line["city"])
-        child(element, "mandate", issuedOn=line["mandate_issued_on"], validFrom=line["mandate_valid_from"],
-              validUntil=line["mandate_valid_until"])
-        child(element, "partner", line["partner_id"])
-        child(element, "customerRef", line["customer_ref"])
-        child(element, "ereEstimate", line["ere_estimate"])
-        if line["reason"]:
-            child(element, "remark", line["reason"])
-    child(root, "totals", lines=len(lines), kWh=f"{kwh:.3f}", ereEstimate=f"{ere:.12f}")
-    ET.indent(root)
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"

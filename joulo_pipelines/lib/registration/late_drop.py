@@ -1,6 +1,6 @@
 """The demo's late data: a partner delivers, after its quarter was submitted to the REV, sessions of that
 quarter it had missed. Written as an ordinary file drop, so it goes through intake, dbt and booking like
-any other file, and ends up as correction lines in the first open quarter."""
+any other file, and ends up as amendments in the first open quarter."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""What a quarter run does for the register: the quarter's booking files, from the ledger once submitted,
-else from a fresh draft; the year's supplementary booking once every quarter is submitted; and after the
-year's deadline, a report of what can no longer be booked instead of a draft."""
+"""What a quarter run does for the register: the quarter's booking package, from the ledger once submitted,
+else from a fresh draft (marked prepared while it is what was last prepared); the year's supplementary
+booking once every quarter is submitted; and after the year's deadline, a report of what can no longer be
+booked instead of a draft."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from joulo_pipelines.lib.registration.booking import (
 from joulo_pipelines.lib.registration.booking_ids import BookingId
 from joulo_pipelines.lib.registration.deadline import booking_deadline
 from joulo_pipelines.lib.registration.export import (
-    read_lines,
-    render_booking,
-    write_booking,
+    BookingPackage,
+    read_package,
+    write_package,
 )
 from joulo_pipelines.lib.registration.unbooked import write_unbooked_report
 
@@ -73,27 +74,55 @@ def publish_draft(con: duckdb.DuckDBPyConnection, data_dir: DataDir, booking: Bo
 
 
 def _write_draft(con: duckdb.DuckDBPyConnection, data_dir: DataDir, booking: BookingId) -> dict:
-    files = render_booking(booking, read_lines(con, "registration.rev_booking_drafts", booking))
-    return write_booking(booking_folder(data_dir, booking), booking, files, {"status": "draft"})
+    package = read_package(con, booking, submitted=False)
+    return write_package(booking_folder(data_dir, booking), booking, package, draft_status(con, booking, package))
+
+
+def draft_status(con: duckdb.DuckDBPyConnection, booking: BookingId, package: BookingPackage) -> dict:
+    """'prepared' (by whom, when) while the latest preparation of the booking is this package, else 'draft'."""
+    prepared = latest_preparation(con, booking)
+    if prepared and prepared["hashes"] == package.hashes:
+        return {"status": "prepared", "prepared_at": prepared["prepared_at"].isoformat(),
+                "prepared_by": prepared["prepared_by"]}
+    return {"status": "draft"}
+
+
+def latest_preparation(con: duckdb.DuckDBPyConnection, booking: BookingId) -> dict | None:
+    row = con.execute(
+        "select prepared_at, prepared_by, connections_sha256, deliveries_sha256, amendments_sha256 "
+        "from ledger.rev_preparations where booking_id = ? order by preparation_seq desc limit 1",
+        [booking.label]).fetchone()
+    if row is None:
+        return None
+    return {"prepared_at": row[0], "prepared_by": row[1],
+            "hashes": {"connections.xml": row[2], "deliveries.xml": row[3], "amendments.xml": row[4]}}
 
 
 def reproduce_submitted(con: duckdb.DuckDBPyConnection, data_dir: DataDir, booking: BookingId) -> dict:
     """Render a submitted booking from the ledger; refuse if that no longer gives the submitted bytes."""
-    files = render_booking(booking, read_lines(con, "ledger.rev_booking_lines", booking))
-    xml_sha, csv_sha, at, by = con.execute(
-        "select xml_sha256, csv_sha256, submitted_at, submitted_by from ledger.rev_submissions "
-        "where booking_id = ?", [booking.label]).fetchone()
-    if (files.xml_sha256, files.csv_sha256) != (xml_sha, csv_sha):
+    package = read_package(con, booking, submitted=True)
+    (connections, deliveries, amendments, prepared_at, prepared_by, approved_at,
+     approved_by) = con.execute(
+        "select connections_sha256, deliveries_sha256, amendments_sha256, prepared_at, prepared_by, approved_at, "
+        "approved_by from ledger.rev_submissions where booking_id = ?", [booking.label]).fetchone()
+    submitted = {"connections.xml": connections, "deliveries.xml": deliveries, "amendments.xml": amendments}
+    if package.hashes != submitted:
         raise RuntimeError(f"booking {booking} renders from the ledger to files whose SHA-256 differ from the "
-                           f"submitted ones (xml {xml_sha}, csv {csv_sha}): the writer or schema changed since; "
-                           "restore them, a submitted booking never changes")
-    status = {"status": "submitted", "submitted_at": at.isoformat(), "submitted_by": by}
-    return write_booking(booking_folder(data_dir, booking), booking, files, status)
+                           f"submitted ones ({submitted}): the writer or schema changed since; restore them, a "
+                           "submitted booking never changes")
+    return write_package(booking_folder(data_dir, booking), booking, package, submitted_status(
+        prepared_at, prepared_by, approved_at, approved_by))
+
+
+def submitted_status(prepared_at, prepared_by: str, approved_at, approved_by: str) -> dict:
+    return {"status": "submitted", "prepared_at": prepared_at.isoformat(), "prepared_by": prepared_by,
+            "approved_at": approved_at.isoformat(), "approved_by": approved_by,
+            "submitted_at": approved_at.isoformat()}
 
 
 def discard_unsubmitted_drafts(con: duckdb.DuckDBPyConnection, year: int) -> None:
     """Drafts are proposals, not ledger rows: after the deadline a year has none left to submit."""
     unsubmitted = "booking_id not in (select booking_id from ledger.rev_submissions)"
-    con.execute(f"delete from registration.rev_booking_draft_quarters where {unsubmitted} and booking_id in "
+    con.execute(f"delete from registration.rev_connection_drafts where {unsubmitted} and booking_id in "
                 "(select booking_id from registration.rev_booking_drafts where delivery_year = ?)", [year])
     con.execute(f"delete from registration.rev_booking_drafts where {unsubmitted} and delivery_year = ?", [year])

@@ -2,10 +2,11 @@
 
 The register computes units from kWh with the year's published factor, so per EAN of a booking it issues
 kWh x factor up to its own rounding (the factor is `marts.dim_ere_factors.ere_per_kwh`, carried on every
-booking line). Its precision is not public: we take REV_UNIT_DECIMALS decimals, so an issued figure is
-right when it lies within half a unit of that last decimal of the exact kWh x factor (whichever way the
-register rounds a midpoint). Any other difference, on any EAN, is a break: an error that names the booking,
-the EAN, both figures and the factor.
+booking line); for an amendment it issues (or withdraws) the change to the delivery's total. Its precision
+is not public: we take REV_UNIT_DECIMALS decimals, so an issued figure is right when it lies within half a
+unit of that last decimal of the exact kWh x factor (whichever way the register rounds a midpoint). Any
+other difference, on any EAN, is a break: an error that names the booking, the EAN, both figures and the
+factor.
 
 The verifier's 2 % materiality applies only to a delivery year's totals (over every booking of the year
 with issued units): it says whether the breaks together would matter to the statement, never excuses one.
@@ -27,11 +28,10 @@ REV_UNIT_DECIMALS = 3
 TOLERANCE_UNITS = Decimal(5) / 10 ** (REV_UNIT_DECIMALS + 1)  # half a unit of the last decimal
 MATERIALITY_PCT = 2
 
-_ISSUED_SQL = """
-select booking_id, ean, units as issued_units
-from ledger.rev_results
-qualify row_number() over (partition by booking_id, ean order by import_seq desc) = 1
-"""
+_ISSUED_SQL = "select booking_id, ean, units as issued_units from ledger.rev_issued_units"
+
+# What a line asks the register to issue: a delivery its kWh, an amendment the change to its delivery's total.
+_LINE_KWH = "(kwh - previous_kwh)"
 
 _COMPARISON_SQL = f"""
 with lines as (
@@ -40,9 +40,9 @@ with lines as (
 
 expected as (
     select
-        booking_id, partner_id, ean, sum(kwh) as kwh,
+        booking_id, partner_id, ean, sum({_LINE_KWH}) as kwh,
         string_agg(distinct cast(ere_per_kwh as varchar), ' ' order by cast(ere_per_kwh as varchar)) as ere_per_kwh,
-        sum(kwh * ere_per_kwh) as expected_units
+        sum({_LINE_KWH} * ere_per_kwh) as expected_units
     from lines
     group by booking_id, partner_id, ean
 ),
@@ -70,7 +70,7 @@ _YEAR_SQL = f"""
 with issued as ({_ISSUED_SQL}),
 
 per_ean as (
-    select lines.delivery_year, lines.booking_id, lines.ean, sum(lines.kwh * lines.ere_per_kwh) as expected_units
+    select lines.delivery_year, lines.booking_id, lines.ean, sum({_LINE_KWH} * lines.ere_per_kwh) as expected_units
     from ledger.rev_booking_lines as lines
     where lines.delivery_year in (
         select delivery_year from ledger.rev_booking_lines where booking_quarter_start = $booking_quarter_start)

@@ -22,22 +22,32 @@ import duckdb
 from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.paths import DataDir
 
-# Who prepared and approved a submission, where the ledger records it (four eyes); absent columns are left out.
-_APPROVAL_COLUMNS = ("prepared_at", "prepared_by", "approved_at", "approved_by")
-
+# A line's connection as the register has it: the latest one sent for its EAN up to the line's booking
+# (ledger.rev_connections holds a row only where a booking sent or re-sent it).
 _LINES = """
     select lines.booking_id, submissions.booking_kind, lines.booking_quarter_start, lines.delivery_year,
            lines.line_number, lines.kind, lines.partner_id, lines.customer_ref, lines.ean,
-           lines.delivery_period_start, lines.delivery_period_end, lines.kwh, lines.ere_per_kwh, lines.ere_estimate,
-           lines.postal_code, lines.city, lines.mandate_issued_on, lines.mandate_valid_from,
-           lines.mandate_valid_until, lines.reason, submissions.submitted_at, submissions.submitted_by{approval},
+           lines.delivery_quarter_start, lines.delivery_period_start, lines.delivery_period_end, lines.kwh,
+           lines.previous_kwh, lines.amends_booking_id, lines.register_delivery_id, lines.ere_per_kwh,
+           lines.ere_estimate, connections.postal_code, connections.city, connections.mandate_issued_on,
+           connections.mandate_valid_from, connections.mandate_valid_until, lines.reason,
+           submissions.prepared_at, submissions.prepared_by, submissions.approved_at, submissions.approved_by,
            mandates.source_file as mandate_source_file, mandates.line_number as mandate_line_number,
            mandates.file_sha256 as mandate_file_sha256
     from ledger.rev_booking_lines as lines
     join ledger.rev_submissions as submissions using (booking_id)
+    left join (
+        select sent.*, sent_in.submission_seq
+        from ledger.rev_connections as sent
+        join ledger.rev_submissions as sent_in using (booking_id)
+    ) as connections
+        on lines.partner_id = connections.partner_id and lines.ean = connections.ean
+        and connections.submission_seq <= submissions.submission_seq
     left join intermediate.int_customers_latest as mandates
         on lines.partner_id = mandates.partner_id and lines.customer_ref = mandates.customer_ref
     where lines.delivery_year = {year}
+    qualify row_number() over (partition by lines.booking_id, lines.line_number
+                               order by connections.submission_seq desc nulls last) = 1
 """
 
 _QUARTERS = """
@@ -85,12 +95,8 @@ def folder(data_dir: DataDir, year: int) -> Path:
     return data_dir.exports / "verification" / str(year)
 
 
-def lines_sql(con: duckdb.DuckDBPyConnection, year: int) -> str:
-    present = {row[0] for row in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'ledger' "
-        "and table_name = 'rev_submissions'").fetchall()}
-    approval = "".join(f", submissions.{name}" for name in _APPROVAL_COLUMNS if name in present)
-    return _LINES.format(approval=approval, year=int(year))
+def lines_sql(year: int) -> str:
+    return _LINES.format(year=int(year))
 
 
 def population_eans(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, set[str]]:
@@ -103,8 +109,9 @@ def population_eans(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, set[
 
 
 def export_population(con: duckdb.DuckDBPyConnection, data_dir: DataDir, year: int) -> Population:
-    lines = lines_sql(con, year)
-    count, eans, kwh = con.execute(f"select count(*), count(distinct ean), sum(kwh) from ({lines})").fetchone()
+    lines = lines_sql(year)
+    # an amendment line holds its delivery's new total: the year's kWh are the sum of the lines' changes
+    count, eans, kwh = con.execute(f"select count(*), count(distinct ean), sum(kwh - previous_kwh) from ({lines})").fetchone()
     if not count:
         raise RuntimeError(f"no submitted booking line of delivery year {year}: nothing to verify yet "
                            "(submit the year's bookings first)")

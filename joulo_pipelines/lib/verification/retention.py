@@ -24,7 +24,7 @@ from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.verification.store import latest_event
 
 RETENTION_YEARS = 5
-LEDGER_TABLES = ("rev_submissions", "rev_booking_lines", "rev_booking_line_quarters", "rev_results")
+LEDGER_TABLES = ("rev_preparations", "rev_submissions", "rev_booking_lines", "rev_connections", "rev_results")
 
 # Every file a year's booking lines rest on, by partner and SHA-256 of the delivered bytes.
 _LINEAGE = """
