@@ -272,12 +272,12 @@ def test_the_retention_check_fails_when_a_file_or_ledger_row_the_year_rests_on_i
     landed = next(world.landing.glob(f"*/*/{source}.parquet"))
     landed.write_bytes(landed.read_bytes() + b"\0")
     with duckdb.connect(str(world.warehouse)) as con:
-        con.execute("delete from ledger.rev_booking_line_quarters where booking_id = '2026-Q3' and line_number = 1")
+        con.execute("delete from ledger.rev_booking_lines where booking_id = '2026-Q3' and line_number = 1")
     assert cli.main(["verification", YEAR, "retention-check"]) == 1
     out = capsys.readouterr().out
     assert f"raw_file landing/raw/{source}: missing (recorded SHA-256 {source})" in out
     assert f"landed_rows {landed.relative_to(world.root).as_posix()}: changed" in out
-    assert "ledger_rows ledger.rev_booking_line_quarters:2026-Q3:" in out and "3 problem(s)" in out
+    assert "ledger_rows ledger.rev_booking_lines:2026-Q3:" in out and "3 problem(s)" in out
 
     # the Dagster asset check of the year's population says the same
     result = runner.execute("verification_job", partition_key=YEAR, raise_on_error=False)
