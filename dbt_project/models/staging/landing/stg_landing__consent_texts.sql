@@ -1,0 +1,5 @@
+select
+    consent_text_version,
+    language,
+    consent_text_sha256
+from {{ source('landing', 'consent_texts') }}
