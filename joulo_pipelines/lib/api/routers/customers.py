@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response
 
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, consent_texts
 from joulo_pipelines.lib.api import landing, store
 from joulo_pipelines.lib.api.dependencies import Authenticated, Caller, CustomerRef, Folder, not_found
 from joulo_pipelines.lib.api.models import CustomerStatus, Enrolment, Problem
@@ -25,8 +25,9 @@ router = APIRouter(tags=["customers"])
 
 @router.post("/customers", status_code=201, response_model=CustomerStatus,
              responses={200: {"model": CustomerStatus, "description": "Already enrolled: updated or unchanged."},
-                        422: {"description": "Invalid field, or the Idempotency-Key was used for another "
-                                             "request."}})
+                        422: {"description": "Invalid field (a consent text version we do not publish, or "
+                                             "a hash that is not its text's, among them), or the "
+                                             "Idempotency-Key was used for another request."}})
 def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated, data_dir: Folder,
                    idempotency_key: Annotated[str, Header(min_length=1, max_length=255,
                                                           pattern=r"^[\x21-\x7e]+$")]) -> dict:
@@ -42,6 +43,11 @@ def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated,
     if enrolment.mandate.signed_at > clock.now():
         problems.append({"loc": ["body", "mandate", "signed_at"], "type": "value_error",
                          "msg": "is in the future"})
+    consent = consent_texts.problem(consent_texts.consent_texts(data_dir), enrolment.mandate.consent_text_version,
+                                    enrolment.mandate.consent_text_sha256)
+    if consent is not None:
+        field, message = consent
+        problems.append({"loc": ["body", "mandate", field], "type": "value_error", "msg": message})
     if problems:
         raise HTTPException(422, problems)
     content = json.dumps(enrolment.model_dump(mode="json"), sort_keys=True)
