@@ -61,7 +61,7 @@ _ARROW_TYPES = {
 }
 CDR_SCHEMA = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in CDR_COLUMNS.items()])
 CONSENT_TEXTS_SCHEMA = pa.schema([("consent_text_version", pa.string()), ("language", pa.string()),
-                                  ("consent_text_sha256", pa.string())])
+                                  ("consent_text_sha256", pa.string()), ("consent_text", pa.string())])
 
 
 def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
@@ -79,14 +79,15 @@ def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
 
 
 def land_consent_texts(data_dir: DataDir) -> Path:
-    """The consent texts we have (config/consent_texts/), as data for the warehouse's mandate rule:
-    landing/_registry/consent_texts/consent_texts.parquet (version, language, sha256), dbt's source
-    landing.consent_texts; written beside the partner registry, empty when there are none."""
+    """The consent texts we have (config/consent_texts/), as data for the warehouse's mandate rule and the
+    mandate document: landing/_registry/consent_texts/consent_texts.parquet (version, language, sha256, the
+    text), dbt's source landing.consent_texts; written beside the partner registry, empty without texts."""
     texts = consent_texts(data_dir)
     target = data_dir.landing / "_registry" / CONSENT_TEXTS_DATASET / "consent_texts.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({"consent_text_version": [t.version for t in texts], "language": [t.language for t in texts],
-                      "consent_text_sha256": [t.sha256 for t in texts]}, schema=CONSENT_TEXTS_SCHEMA)
+                      "consent_text_sha256": [t.sha256 for t in texts], "consent_text": [t.text for t in texts]},
+                     schema=CONSENT_TEXTS_SCHEMA)
     _replace(target, lambda temporary: pq.write_table(table, temporary))
     return target
 
@@ -134,6 +135,6 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
         _replace(manifest, lambda temporary: temporary.write_bytes(b"[]"))
     ensure_cdr_schema(data_dir)
     consent_texts_schema = _schema_file(data_dir, CONSENT_TEXTS_DATASET)
-    if not consent_texts_schema.exists():
+    if not consent_texts_schema.exists() or pq.read_schema(consent_texts_schema) != CONSENT_TEXTS_SCHEMA:
         consent_texts_schema.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(CONSENT_TEXTS_SCHEMA.empty_table(), consent_texts_schema)
