@@ -1,5 +1,7 @@
 """What landed data looks like, for every way it arrives: the file drops' datasets (their columns in
-lib/contract.py, plus lineage) and the OCPI pull's CDRs, each as Parquet under landing/<partner>/<dataset>/.
+lib/contract.py, plus lineage) and the OCPI pull's CDRs, each as Parquet under landing/<partner>/<dataset>/;
+and what the warehouse needs of our own config (the partner registry, the consent texts) under
+landing/_registry/.
 
 dbt reads each dataset with a glob; an empty Parquet file per dataset under landing/_schema/ makes the glob
 match, and shows every column, before the first delivery of it or when no partner sends an optional one.
@@ -124,9 +126,8 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             columns = [f"null::{kind} as {name}" for name, kind in LINEAGE_COLUMNS.items()]
             columns += [f"null::{DUCKDB_TYPES[c.type]} as {c.name}" for c in dataset.columns]
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            con.execute(f"copy (select {', '.join(columns)} where false) to '{temporary}' (format parquet)")
-            os.replace(temporary, target)
+            _replace(target, lambda temporary: con.execute(
+                f"copy (select {', '.join(columns)} where false) to '{temporary}' (format parquet)"))
     finally:
         con.close()
     manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
@@ -137,4 +138,4 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
     consent_texts_schema = _schema_file(data_dir, CONSENT_TEXTS_DATASET)
     if not consent_texts_schema.exists() or pq.read_schema(consent_texts_schema) != CONSENT_TEXTS_SCHEMA:
         consent_texts_schema.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(CONSENT_TEXTS_SCHEMA.empty_table(), consent_texts_schema)
+        _replace(consent_texts_schema, lambda temporary: pq.write_table(CONSENT_TEXTS_SCHEMA.empty_table(), temporary))
