@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from joulo_pipelines import cli
+from joulo_pipelines.lib.eligibility.mandate_document import render_mandate_document
 from conftest import drop
 from signing_records import signed
 
@@ -137,3 +138,14 @@ def test_a_revocation_stands_when_the_next_customers_file_shows_the_mandate_acti
     # A new signing after the revocation, with its own record, is a new mandate: nothing revoked.
     assert customers["RESIGNED"][0] is None
     assert customers["RENEWED"][2] is True
+
+
+def test_the_mandate_documents_show_the_missing_record_and_the_revocation_that_stands(built, module_data_dir):
+    with duckdb.connect(str(module_data_dir.warehouse), read_only=True) as con:
+        unsigned = render_mandate_document(con, "alpha", "NOSIGN", fmt="text")
+        revoked = render_mandate_document(con, "alpha", "REVOKED", fmt="text")
+    assert "  ! mandate_signing_record_missing: the mandate has no complete signing record" in unsigned
+    assert "Signing record:\n  none delivered for this signing moment" in unsigned
+    assert "Revoked at:         2026-01-15T10:00:00+01:00" in revoked
+    assert ("2026-02-02T07:00:00+01:00  delivered as active after the revocation: ignored: the revocation stands "
+            "without a new signing  [alpha/customers_2026-02.csv:2]") in revoked

@@ -45,7 +45,8 @@ def test_the_mandate_document_shows_the_exact_consent_text_and_the_signing_recor
                   "Authenticated by:   otp", "Client IP address:  203.0.113.9",
                   "Client user agent:  Mozilla/5.0 (X11; Linux x86_64)",
                   f"version 2026-01 (nl), SHA-256 {CONSENT_TEXT_SHA256}", "2026-01-01 to 2027-12-31",
-                  "none: a signing record", "Revoked at:         not revoked"):
+                  "Findings (the mandate's reasons in 2026-Q1, the latest quarter built):\n  none\n",
+                  "Revoked at:         not revoked"):
         assert shown in text, shown
     page = (tmp_path / "mandate.html").read_text(encoding="utf-8")
     assert f'<pre class="consent-text" id="consent-text">{html.escape(NL_TEXT)}</pre>' in page

@@ -4,8 +4,8 @@ the validity, and every later change (revocation, address, IBAN, EAN, a new sign
 with when it arrived and in which file.
 
 Rendered on demand from the warehouse (`intermediate.int_customers_latest`, which decides the signing
-record and the revocation that stands, and every delivery in `staging.stg_landing__customers`), never
-stored: `joulo mandate show`, and the audit pack for a sampled EAN. It holds personal data (name, address,
+record and the revocation that stands, every delivery in `staging.stg_landing__customers`, and the
+mandate's reasons in the latest quarter of `marts.fct_customer_quarter_status`), never stored: `joulo mandate show`, and the audit pack for a sampled EAN. It holds personal data (name, address,
 IP address): for the verifier's eyes, never for logs."""
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Literal
 import duckdb
 
 from joulo_pipelines.lib.clock import AMSTERDAM
+from joulo_pipelines.lib.eligibility.rules import reasons
 from joulo_pipelines.lib.payouts.emails import mask_iban
+from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.templating import environment
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -86,27 +88,26 @@ def render_mandate_document(con: duckdb.DuckDBPyConnection, partner_id: str, cus
                         "where consent_text_version = $version and consent_text_sha256 = $sha256",
                    {"version": mandate["consent_text_version"], "sha256": mandate["consent_text_sha256"]})
     deliveries = _all(con, _DELIVERIES_SQL, {"partner_id": partner_id, "customer_ref": customer_ref})
+    quarter, findings = _findings(con, partner_id, customer_ref)
     template = environment(TEMPLATES).get_template(f"mandate_document.{'html' if fmt == 'html' else 'txt'}.j2")
     return template.render(
         partner_id=partner_id, customer_ref=customer_ref, mandate=mandate,
         moment=_moment, consent_text=consent["consent_text"] if consent else None,
-        findings=_findings(mandate), events=_events(deliveries, mandate["revoked_at"]),
+        quarter=quarter, findings=findings, events=_events(deliveries, mandate["revoked_at"]),
         validity_years=_validity_years(mandate["mandate_valid_from"], mandate["mandate_valid_until"]))
 
 
-def _findings(mandate: dict) -> list[str]:
-    """What keeps this mandate from being booked, as the warehouse's rules see it (the reason codes)."""
-    found = []
-    if not mandate["has_signing_record"]:
-        found.append("mandate_signing_record_missing: no complete signing record for this signing moment")
-    elif not mandate["is_consent_text_known"]:
-        found.append("mandate_consent_text_unknown: the signing record names a consent text we do not have")
-    start, end = mandate["mandate_valid_from"], mandate["mandate_valid_until"]
-    if (start.month, start.day, end.month, end.day) != (1, 1, 12, 31):
-        found.append("mandate_not_whole_years: the validity is not whole calendar years ending on 31 December")
-    if mandate["is_renewed_tacitly"]:
-        found.append("mandate_renewed_tacitly: the validity was extended without a new signing")
-    return found
+def _findings(con: duckdb.DuckDBPyConnection, partner_id: str, customer_ref: str) -> tuple[str | None, list[str]]:
+    """The latest quarter built and the mandate's reasons there (the marts decide them; codes and rules
+    from the reason catalogue), or no quarter when none was built."""
+    latest = _one(con, "select quarter_start, reasons from marts.fct_customer_quarter_status "
+                       "where partner_id = $partner_id and customer_ref = $customer_ref "
+                       "order by quarter_start desc limit 1", {"partner_id": partner_id, "customer_ref": customer_ref})
+    if latest is None:
+        return None, []
+    catalogue = reasons()
+    codes = [code for code in (latest["reasons"] or "").split(";") if code.startswith("mandate_")]
+    return Quarter.containing(latest["quarter_start"]).label, [f"{code}: {catalogue[code].rule}" for code in codes]
 
 
 def _events(deliveries: list[dict], standing_revocation: datetime | None) -> list[Event]:
