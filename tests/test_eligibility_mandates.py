@@ -26,6 +26,7 @@ NOSIGN,H,h@x.nl,NL91ABNA0417164300,S,8,1011 AB,Amsterdam,871687120000000509,2025
 REVOKED,I,i@x.nl,NL91ABNA0417164300,S,9,1011 AB,Amsterdam,871687120000000608,2025-12-01T10:00:00Z,2026-01-01,2026-12-31,
 RESIGNED,J,j@x.nl,NL91ABNA0417164300,S,10,1011 AB,Amsterdam,871687120000000707,2025-12-01T10:00:00Z,2026-01-01,2026-12-31,
 RENEWED,K,k@x.nl,NL91ABNA0417164300,S,11,1011 AB,Amsterdam,871687120000000806,2025-12-01T10:00:00Z,2026-01-01,2026-12-31,
+AHEAD,M,m@x.nl,NL91ABNA0417164300,S,13,1011 AB,Amsterdam,871687120000001100,2025-12-01T10:00:00Z,2026-01-01,2026-12-31,2026-03-31T00:00:00Z
 """
 # A month later the partner revokes two mandates...
 REVOCATIONS = """customer_ref,name,email,iban,street,house_number,postal_code,city,ean,mandate_signed_at,mandate_valid_from,mandate_valid_until,revoked_at
@@ -55,6 +56,7 @@ CP-REVOKED,REVOKED,Alfen,Eve Single Pro-line DE,S9,M9,
 CP-RESIGNED,RESIGNED,Alfen,Eve Single Pro-line DE,S10,M10,
 CP-RENEWED,RENEWED,Alfen,Eve Single Pro-line DE,S11,M11,
 CP-BADTEXT,BADTEXT,Alfen,Eve Single Pro-line DE,S12,M12,
+CP-AHEAD,AHEAD,Alfen,Eve Single Pro-line DE,S13,M13,
 CP-ORPHAN,NOBODY,Alfen,Eve Single Pro-line DE,S7,M7,
 """
 # beta claims OK's EAN only from 2027: one provider per EAN per calendar year, so 2026 is no conflict.
@@ -108,6 +110,7 @@ def built(module_data_dir):
     ("CP-RENEWED", "mandate_renewed_tacitly"),
     ("CP-REVOKED", ""),  # revoked inside the quarter: eligible up to the revocation (no kWh before it here)
     ("CP-RESIGNED", ""),
+    ("CP-AHEAD", ""),  # revoked in the quarter, when its file arrived: no kWh after it
 ])
 def test_mandate_claim_iban_and_customer_rules_pass_and_fail_as_the_rules_say(built, ref, reasons):
     eligibility, *_ = built
@@ -138,6 +141,12 @@ def test_a_revocation_stands_when_the_next_customers_file_shows_the_mandate_acti
     # A new signing after the revocation, with its own record, is a new mandate: nothing revoked.
     assert customers["RESIGNED"][0] is None
     assert customers["RENEWED"][2] is True
+
+
+def test_a_revocation_dated_ahead_ends_the_mandate_when_it_arrives(built):
+    eligibility, _, customers = built
+    assert customers["AHEAD"][0] == datetime(2026, 1, 2, 6, tzinfo=timezone.utc)  # the file's arrival
+    assert eligibility["CP-AHEAD"][2] == 0  # its session of 10 February is after it
 
 
 def test_the_mandate_documents_show_the_missing_record_and_the_revocation_that_stands(built, module_data_dir):

@@ -3,9 +3,9 @@
 -- - the signing record: the first delivery of this mandate (the same mandate_signed_at) with every column
 --   of one, preferring one that names a consent text we have (version and the hash of its bytes). A later
 --   file that leaves the columns empty does not take it away; a new signing moment needs its own.
--- - the revocation: the earliest revoked_at delivered for the customer ends the mandate, and no later
---   delivery undoes or postpones it, unless it is a new mandate: signed after the revocation, with a
---   signing record of its own.
+-- - the revocation: the earliest revoked_at delivered for the customer (at the latest the moment its file
+--   arrived) ends the mandate, and no later delivery undoes or postpones it, unless it is a new mandate:
+--   signed after the revocation, with a signing record of its own.
 -- - tacit renewal: the mandate's validity ends later than an earlier delivery of the same signing said.
 with deliveries as (
     select * from {{ ref('stg_landing__customers') }}
@@ -65,20 +65,26 @@ mandate_record as (
         and latest.mandate_signed_at = signing_records.mandate_signed_at
 ),
 
+-- a revocation ends the mandate at revoked_at, and at the latest when it arrives (one dated ahead ends it then)
+revocations as (
+    select partner_id, customer_ref, least(revoked_at, received_at) as revoked_at
+    from deliveries
+    where revoked_at is not null
+),
+
 standing_revocations as (
     select
         latest.partner_id,
         latest.customer_ref,
-        min(deliveries.revoked_at) as revoked_at
+        min(revocations.revoked_at) as revoked_at
     from latest
-    inner join deliveries
-        on latest.partner_id = deliveries.partner_id
-        and latest.customer_ref = deliveries.customer_ref
+    inner join revocations
+        on latest.partner_id = revocations.partner_id
+        and latest.customer_ref = revocations.customer_ref
     inner join mandate_record
         on latest.partner_id = mandate_record.partner_id
         and latest.customer_ref = mandate_record.customer_ref
-    where deliveries.revoked_at is not null
-        and not (latest.mandate_signed_at > deliveries.revoked_at and mandate_record.signer_user_id is not null)
+    where not (latest.mandate_signed_at > revocations.revoked_at and mandate_record.signer_user_id is not null)
     group by latest.partner_id, latest.customer_ref
 ),
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -277,7 +277,12 @@ def _write_partner_files(data_dir: DataDir, partner: DemoPartner, customers: pd.
 
     con.register("customers", customers)
     con.register("charge_points", charge_points)
-    drop("customers.csv", "select * from customers order by customer_ref", f"{YEAR}-01-02")
+    drop("customers.csv", "select * replace (null as revoked_at) from customers order by customer_ref", f"{YEAR}-01-02")
+    # A revocation arrives when it happens: the customer's row again, in the next morning's file.
+    for revoked_at in sorted(customers["revoked_at"].dropna().unique()):
+        day = (datetime.fromisoformat(revoked_at).date() + timedelta(days=1)).isoformat()
+        drop(f"customers_revocations_{day}.csv",
+             f"select * from customers where revoked_at = '{revoked_at}' order by customer_ref", day)
     drop("charge_points.csv", "select * from charge_points order by charge_point_ref", f"{YEAR}-01-02")
 
     con.register("sessions", sessions)
