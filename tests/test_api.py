@@ -174,6 +174,16 @@ def test_revoking_lands_the_customer_again_with_revoked_at_and_twice_is_a_no_op(
     assert alpha.delete("/v1/customers/NOBODY/mandate").status_code == 404
 
 
+def test_a_revoked_customer_sent_again_as_signed_before_still_reads_revoked(api, alpha):
+    body = enrolment("C-AGAIN", "871000000000000044", "CP-AGAIN")
+    alpha.post("/v1/customers", json=body, headers={"Idempotency-Key": "k-again-1"})
+    revoked_at = alpha.delete("/v1/customers/C-AGAIN/mandate").json()["mandate"]["revoked_at"]
+    again = alpha.post("/v1/customers", json=body, headers={"Idempotency-Key": "k-again-2"})
+    assert again.status_code == 200
+    assert again.json()["state"] == "received" and again.json()["mandate"]["revoked_at"] == revoked_at
+    assert alpha.get("/v1/customers/C-AGAIN").json()["mandate"]["revoked_at"] == revoked_at
+
+
 def _store_quarter_summary(api, partner_id: str, quarter_start: str) -> None:
     document = {"quarter": "2026-Q1", "as_of": "2027-01-15T00:00:00+01:00", "customers": 1,
                 "charge_points": {"eligible": 1}, "reasons": {}, "eligible_eans": 1, "kwh": "10.000000",

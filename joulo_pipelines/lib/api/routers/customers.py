@@ -63,7 +63,7 @@ def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated,
             valid_from, valid_until = landing.mandate_period(enrolment)
             summary = {"mandate": {"signed_at": enrolment.mandate.signed_at.isoformat(),
                                    "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(),
-                                   "revoked_at": None},
+                                   "revoked_at": _standing_revocation(con, who.partner_id, enrolment)},
                        "charge_point_refs": [c.charge_point_ref for c in enrolment.charge_points]}
             seq = _accept(con, who.partner_id, enrolment.customer_ref, "enrolment", content_hash, summary)
             files = landing.land_enrolment(data_dir, load_registry(data_dir.partners_file).ids,
@@ -106,6 +106,17 @@ def revoke_mandate(customer_ref: CustomerRef, who: Authenticated, data_dir: Fold
             con.execute("update accepted_requests set files = ? where seq = ?", [json.dumps(files), seq])
             document = _customer_status(con, who.partner_id, customer_ref)
     return document
+
+
+def _standing_revocation(con: sqlite3.Connection, partner_id: str, enrolment: Enrolment) -> str | None:
+    """What the warehouse will make of a revoked customer sent again (int_customers_latest): the revocation
+    stands unless the enrolment is a new signing after it. Said now, so that the answer before the next run
+    does not show the mandate active again."""
+    current = _customer_status(con, partner_id, enrolment.customer_ref)
+    revoked_at = (current or {}).get("mandate", {}).get("revoked_at")
+    if revoked_at is None or enrolment.mandate.signed_at > datetime.fromisoformat(revoked_at):
+        return None
+    return revoked_at
 
 
 def _replay(con: sqlite3.Connection, who: Caller, key: str, request_hash: str, response: Response) -> dict | None:
