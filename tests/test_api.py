@@ -16,7 +16,7 @@ from joulo_pipelines.lib.api import store
 from joulo_pipelines.lib.api.app import ApiSettings
 from joulo_pipelines.lib.api.delivery import RetryPolicy
 from joulo_pipelines.lib.api.webhooks import event_id, record_event
-from test_api_servers import ApiServer, WebhookReceiver, enrolment, until
+from test_api_servers import CONSENT_TEXT_SHA256, ApiServer, WebhookReceiver, enrolment, until
 
 FAST_RETRIES = RetryPolicy(first_wait_seconds=0.2, max_wait_seconds=1.0, max_attempts=4, timeout_seconds=60)
 SETTINGS = ApiSettings(rate_limit="100000/minute", max_body_bytes=64 * 1024, allow_http_webhooks=True,
@@ -74,7 +74,14 @@ def test_an_enrolment_lands_as_partner_files_and_reads_back_as_received(api, alp
     rows = [r for r in landed_customers(api, "alpha") if r[0] == "C-LAND"]
     assert len(rows) == 1 and rows[0][1] == "871000000000000013"
     raw = (api.data_dir.inbox / rows[0][5]).read_text()
-    assert "permission_grid_data" in raw and "nl-2026-01" in raw  # the mandate's evidence, kept in the raw copy
+    assert "permission_grid_data" in raw  # the mandate's evidence the contract has no column for, kept raw
+    with duckdb.connect() as con:  # the signing record, in the contract's columns of the landed row
+        record = con.execute("select consent_text_version, consent_text_sha256, signer_user_id, signer_authentication, "
+                             "signer_ip, signer_user_agent, mandate_signed_at from read_parquet(?) where customer_ref = 'C-LAND'",
+                             [str(api.data_dir.landing / "alpha" / "customers" / "*.parquet")]).fetchone()
+    assert record[:6] == ("2026-01", CONSENT_TEXT_SHA256, "user-C-LAND", "otp", "203.0.113.9",
+                          "Mozilla/5.0 (X11; Linux x86_64)")
+    assert record[6] == datetime(2026, 2, 1, 9, 15, tzinfo=timezone.utc)
     with duckdb.connect() as con:
         charge_points = con.execute("select charge_point_ref, customer_ref from read_parquet(?)", [
             str(api.data_dir.landing / "alpha" / "charge_points" / "*.parquet")]).fetchall()
@@ -101,6 +108,11 @@ def test_the_same_idempotency_key_replays_the_answer_and_the_same_content_change
     assert len([r for r in landed_customers(api, "alpha") if r[0] == "C-IDEM"]) == 2  # the latest delivery wins
 
 
+def _mandate(**changes) -> dict:
+    """A complete mandate (with its signing record) but for the changes."""
+    return {**enrolment("C-BAD", "871000000000000037", "CP-BAD")["mandate"], **changes}
+
+
 @pytest.mark.parametrize("change, location", [
     ({"ean": "871000000000000014"}, ["body", "ean"]),
     ({"ean": "541000000000000014"}, ["body", "ean"]),
@@ -108,14 +120,11 @@ def test_the_same_idempotency_key_replays_the_answer_and_the_same_content_change
     ({"iban": None}, ["body", "iban"]),
     ({"address": {"street": "X", "house_number": "1", "postal_code": "12345", "city": "Y"}},
      ["body", "address", "postal_code"]),
-    ({"mandate": {"signed_at": "2026-02-01T10:15:00+01:00", "validity_years": 1, "permission_grid_data": False,
-                  "permission_site_inspection": True, "consent_text_version": "v1"}},
+    ({"mandate": _mandate(validity_years=1, permission_grid_data=False)},
      ["body", "mandate", "permission_grid_data"]),
-    ({"mandate": {"signed_at": "2026-02-01T10:15:00", "validity_years": 1, "permission_grid_data": True,
-                  "permission_site_inspection": True, "consent_text_version": "v1"}},
+    ({"mandate": _mandate(validity_years=1, signed_at="2026-02-01T10:15:00")},
      ["body", "mandate", "signed_at"]),
-    ({"mandate": {"signed_at": "2031-02-01T10:15:00+01:00", "validity_years": 1, "permission_grid_data": True,
-                  "permission_site_inspection": True, "consent_text_version": "v1"}},
+    ({"mandate": _mandate(validity_years=1, signed_at="2031-02-01T10:15:00+01:00")},
      ["body", "mandate", "signed_at"]),
     ({"charge_points": []}, ["body", "charge_points"]),
     ({"name": "Anna\nde Vries"}, ["body", "name"]),
@@ -126,6 +135,28 @@ def test_an_invalid_enrolment_is_refused_with_the_field_named(api, alpha, change
     assert refused.status_code == 422, refused.text
     assert location in [error["loc"] for error in refused.json()["detail"]]
     assert not [r for r in landed_customers(api, "alpha") if r[0] == "C-BAD"]
+
+
+@pytest.mark.parametrize("change, location, says", [
+    ({"consent_text_version": "2025-99"}, "consent_text_version", "unknown consent text version; known versions: 2026-01"),
+    ({"consent_text_sha256": "0" * 64}, "consent_text_sha256", "is not the SHA-256 of consent text 2026-01"),
+])
+def test_an_enrolment_naming_a_consent_text_we_do_not_publish_is_refused(api, alpha, change, location, says):
+    body = enrolment("C-CONSENT", "871000000000000037", "CP-CONSENT")
+    body["mandate"].update(change)
+    refused = alpha.post("/v1/customers", json=body, headers={"Idempotency-Key": f"k-consent-{location}"})
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["detail"]
+    assert problem["loc"] == ["body", "mandate", location] and problem["msg"].startswith(says)
+    assert not [r for r in landed_customers(api, "alpha") if r[0] == "C-CONSENT"]
+
+
+def test_an_enrolment_without_its_signing_record_is_refused(api, alpha):
+    body = enrolment("C-NOSIG", "871000000000000037", "CP-NOSIG")
+    del body["mandate"]["signature"]
+    refused = alpha.post("/v1/customers", json=body, headers={"Idempotency-Key": "k-nosig"})
+    assert refused.status_code == 422
+    assert ["body", "mandate", "signature"] in [problem["loc"] for problem in refused.json()["detail"]]
 
 
 def test_revoking_lands_the_customer_again_with_revoked_at_and_twice_is_a_no_op(api, alpha):
@@ -141,6 +172,16 @@ def test_revoking_lands_the_customer_again_with_revoked_at_and_twice_is_a_no_op(
     assert alpha.delete("/v1/customers/C-REV/mandate").status_code == 200
     assert len([r for r in landed_customers(api, "alpha") if r[0] == "C-REV"]) == 2
     assert alpha.delete("/v1/customers/NOBODY/mandate").status_code == 404
+
+
+def test_a_revoked_customer_sent_again_as_signed_before_still_reads_revoked(api, alpha):
+    body = enrolment("C-AGAIN", "871000000000000044", "CP-AGAIN")
+    alpha.post("/v1/customers", json=body, headers={"Idempotency-Key": "k-again-1"})
+    revoked_at = alpha.delete("/v1/customers/C-AGAIN/mandate").json()["mandate"]["revoked_at"]
+    again = alpha.post("/v1/customers", json=body, headers={"Idempotency-Key": "k-again-2"})
+    assert again.status_code == 200
+    assert again.json()["state"] == "received" and again.json()["mandate"]["revoked_at"] == revoked_at
+    assert alpha.get("/v1/customers/C-AGAIN").json()["mandate"]["revoked_at"] == revoked_at
 
 
 def _store_quarter_summary(api, partner_id: str, quarter_start: str) -> None:

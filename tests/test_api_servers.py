@@ -3,6 +3,7 @@ and a webhook receiver that verifies every delivery with the Standard Webhooks r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -14,12 +15,18 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from joulo_pipelines.lib.api import keys, store
 from joulo_pipelines.lib.api.app import ApiSettings, create_app
+from joulo_pipelines.lib.consent_texts import REFERENCE_TEXTS, install_reference_texts
 from joulo_pipelines.lib.paths import DataDir
+
+
+# The nl text of the consent text version the enrolments below name (data/reference/consent_texts/).
+CONSENT_TEXT_SHA256 = hashlib.sha256((REFERENCE_TEXTS / "2026-01.nl.md").read_bytes()).hexdigest()
 
 
 class ApiServer:
     def __init__(self, data_dir: DataDir, settings: ApiSettings):
         self.data_dir = data_dir
+        install_reference_texts(data_dir)  # as installed: the API knows the consent texts we publish
         self.app = create_app(data_dir, settings)
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
@@ -117,7 +124,9 @@ def enrolment(ref: str, ean: str, charge_point_ref: str, **overrides) -> dict:
         "ean": ean,
         "mandate": {"signed_at": "2026-02-01T10:15:00+01:00", "validity_years": 2,
                     "permission_grid_data": True, "permission_site_inspection": True,
-                    "consent_text_version": "nl-2026-01"},
+                    "consent_text_version": "2026-01", "consent_text_sha256": CONSENT_TEXT_SHA256,
+                    "signature": {"partner_user_id": f"user-{ref}", "authentication": "otp",
+                                  "ip_address": "203.0.113.9", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"}},
         "charge_points": [{"charge_point_ref": charge_point_ref, "brand": "Alfen",
                            "model": "Eve Single Pro-line DE", "serial_number": f"SN-{charge_point_ref}",
                            "meter_serial": f"M-{charge_point_ref}"}],

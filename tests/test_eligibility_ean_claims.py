@@ -21,6 +21,7 @@ import dagster as dg
 from joulo_pipelines import cli
 from joulo_pipelines.lib.api import store
 from conftest import drop, make_data_dir
+from signing_records import signed
 
 EAN = "871687120000000004"  # alpha's A1; beta and gamma claim it later
 SHARED_BY_ALPHA = "871685900000000011"  # alpha's A2 (earlier mandate) and A3
@@ -61,7 +62,7 @@ def _sessions(refs: list[str]) -> str:
 
 def _deliver(data_dir, partner_id: str, customers: str, when: str) -> None:
     refs = [line.split(",")[0] for line in customers.splitlines()[1:]]
-    drop(data_dir, partner_id, "customers.csv", customers, when)
+    drop(data_dir, partner_id, "customers.csv", signed(data_dir, customers), when)
     drop(data_dir, partner_id, "charge_points.csv", _charge_points(refs), when)
     # B4 charges nothing: its (legitimate) booking would change the quarter's REV file that alpha shares
     drop(data_dir, partner_id, "sessions_2026.csv", _sessions([ref for ref in refs if ref != "B4"]), when)

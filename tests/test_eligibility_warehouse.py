@@ -10,7 +10,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from joulo_pipelines.lib.demo.world import SHARED_EAN
+from joulo_pipelines.lib.demo.world import SHARED_EAN, UNSIGNED_AT
 from joulo_pipelines.lib.paths import REFERENCE_DIR
 
 
@@ -44,11 +44,28 @@ def _reasons(row: dict) -> set[str]:
     ("groenstroom", 2, "iban_invalid"),
     ("groenstroom", 1, "ean_claimed_by_another_mandate"),
     ("voltnet", 8, "mid_evidence_missing"),
+    ("voltnet", UNSIGNED_AT, "mandate_signing_record_missing"),
+    ("laadwerk", UNSIGNED_AT, "mandate_signing_record_missing"),
+    ("groenstroom", UNSIGNED_AT, "mandate_signing_record_missing"),
 ])
 def test_each_rule_fails_the_charge_point_that_breaks_it(warehouse, partner, position, reason):
     row = _row(warehouse, partner, position)
     assert reason in _reasons(row)
     assert not row["is_eligible"] and row["eligible_kwh"] == 0 and row["delivery_period_start"] is None
+
+
+def test_a_demo_customer_without_a_signing_record_needs_an_action_and_the_others_have_one(warehouse):
+    rows = warehouse.execute("""
+        select c.partner_id, c.customer_ref, c.has_signing_record and c.is_consent_text_known, s.status,
+               s.reasons
+        from intermediate.int_customers_latest c
+        join marts.fct_customer_quarter_status s using (partner_id, customer_ref)
+        where s.quarter_start = '2026-04-01'""").fetchall()
+    unsigned = {(partner, ref) for partner, ref, signed, *_ in rows if not signed}
+    assert unsigned == {(p, f"{p[:3].upper()}-C{UNSIGNED_AT + 1:05d}") for p in ("voltnet", "laadwerk", "groenstroom")}
+    for partner, ref, signed, status, reasons in rows:
+        if not signed:
+            assert status != "eligible" and "mandate_signing_record_missing" in reasons, (partner, ref)
 
 
 def test_every_failing_reason_is_listed_not_just_the_first(warehouse):

@@ -148,4 +148,4 @@ def test_every_jinja_environment_is_built_by_the_one_that_escapes():
     assert builders == ["lib/templating.py"]
     templates = [path.name for path in package.rglob("*.j2")]
     assert {name for name in templates if not templating.environment(package).autoescape(name)} == \
-        {name for name in templates if name.endswith(".txt.j2")} == {"payout_email.txt.j2"}
+        {name for name in templates if name.endswith(".txt.j2")} == {"payout_email.txt.j2", "mandate_document.txt.j2"}

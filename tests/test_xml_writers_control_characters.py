@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from conftest import drop
+from signing_records import signed
 from joulo_pipelines import cli
 from joulo_pipelines.lib.payouts.sepa import SepaValidationError, Transfer, credit_transfer, xml_schema
 from joulo_pipelines.lib.payouts.settings import ClientFundsAccount
@@ -86,9 +87,9 @@ def quarter_with_a_control_character(module_data_dir):
     """alpha's customer name gets a \\x0b in the landed rows (as if the intake had let it through)."""
     data_dir = module_data_dir
     for partner, customer, cp, ean in (("alpha", "CA1", "CPA1", EAN_A), ("beta", "CB1", "CPB1", EAN_B)):
-        drop(data_dir, partner, "customers.csv", CUSTOMERS_HEADER + f"{customer},Name {customer},{customer}@mail.example,NL91ABNA0417164300,"
-             f"Kerkstraat,1,1011 AB,Amsterdam,{ean},2025-12-01T10:00:00Z,2026-01-01,2026-12-31\n",
-             mtime="2026-01-02T06:00:00+00:00")
+        drop(data_dir, partner, "customers.csv", signed(data_dir, CUSTOMERS_HEADER + f"{customer},Name {customer},"
+             f"{customer}@mail.example,NL91ABNA0417164300,Kerkstraat,1,1011 AB,Amsterdam,{ean},2025-12-01T10:00:00Z,"
+             "2026-01-01,2026-12-31\n"), mtime="2026-01-02T06:00:00+00:00")
         drop(data_dir, partner, "charge_points.csv", CHARGE_POINTS.format(cp=cp, customer=customer),
              mtime="2026-01-02T06:00:00+00:00")
         drop(data_dir, partner, "sessions.csv", SESSIONS.format(cp=cp), mtime="2026-03-02T06:00:00+00:00")

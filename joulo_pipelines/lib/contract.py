@@ -115,6 +115,16 @@ DATASETS: dict[str, Dataset] = {
                 Column("revoked_at", "timestamp"),
                 Column("kvk_number"),
                 Column("language", "language"),
+                # The signing record (a simple electronic signature): which consent text the customer ticked
+                # (version and the SHA-256 of its bytes, config/consent_texts/), who the partner had
+                # authenticated and how, and the client as the partner saw it; the moment is
+                # mandate_signed_at. Without a complete one the mandate is not booked (action_needed).
+                Column("consent_text_version"),
+                Column("consent_text_sha256"),
+                Column("signer_user_id", personal=True),
+                Column("signer_authentication"),
+                Column("signer_ip", personal=True),
+                Column("signer_user_agent", personal=True),
             ),
             row_rules=(
                 RowRule(
@@ -176,6 +186,10 @@ DATASETS: dict[str, Dataset] = {
         ),
     )
 }
+
+# The customers' columns that make up the signing record, beside mandate_signed_at (the moment).
+SIGNING_RECORD_COLUMNS = ("consent_text_version", "consent_text_sha256", "signer_user_id", "signer_authentication",
+                          "signer_ip", "signer_user_agent")
 
 # Lineage columns every landed row carries, in front of the dataset's own columns.
 LINEAGE_COLUMNS: dict[str, str] = {

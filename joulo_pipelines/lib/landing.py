@@ -1,5 +1,7 @@
 """What landed data looks like, for every way it arrives: the file drops' datasets (their columns in
-lib/contract.py, plus lineage) and the OCPI pull's CDRs, each as Parquet under landing/<partner>/<dataset>/.
+lib/contract.py, plus lineage) and the OCPI pull's CDRs, each as Parquet under landing/<partner>/<dataset>/;
+and what the warehouse needs of our own config (the partner registry, the consent texts) under
+landing/_registry/.
 
 dbt reads each dataset with a glob; an empty Parquet file per dataset under landing/_schema/ makes the glob
 match, and shows every column, before the first delivery of it or when no partner sends an optional one.
@@ -16,12 +18,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from joulo_pipelines.lib.consent_texts import consent_texts
 from joulo_pipelines.lib.contract import DATASETS, DUCKDB_TYPES, LINEAGE_COLUMNS
 from joulo_pipelines.lib.partners import PartnerRegistry
 from joulo_pipelines.lib.paths import DataDir
 
 CDR_DATASET = "ocpi_cdrs"
 PARTNERS_DATASET = "partners"
+CONSENT_TEXTS_DATASET = "consent_texts"
 # The landed CDR row, in order, as DuckDB types: lib/ocpi/pull.py writes it, dbt's ocpi source reads it.
 CDR_COLUMNS: dict[str, str] = {
     "partner_id": "VARCHAR",
@@ -58,6 +62,8 @@ _ARROW_TYPES = {
     "BIGINT": pa.int64(),
 }
 CDR_SCHEMA = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in CDR_COLUMNS.items()])
+CONSENT_TEXTS_SCHEMA = pa.schema([("consent_text_version", pa.string()), ("language", pa.string()),
+                                  ("consent_text_sha256", pa.string()), ("consent_text", pa.string())])
 
 
 def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
@@ -70,6 +76,20 @@ def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
     table = pa.table({"partner_id": [p.id for p in registry.partners],
                       "payout_model": [p.payout_model for p in registry.partners]},
                      schema=pa.schema([("partner_id", pa.string()), ("payout_model", pa.string())]))
+    _replace(target, lambda temporary: pq.write_table(table, temporary))
+    return target
+
+
+def land_consent_texts(data_dir: DataDir) -> Path:
+    """The consent texts we have (config/consent_texts/), as data for the warehouse's mandate rule and the
+    mandate document: landing/_registry/consent_texts/consent_texts.parquet (version, language, sha256, the
+    text), dbt's source landing.consent_texts; written beside the partner registry, empty without texts."""
+    texts = consent_texts(data_dir)
+    target = data_dir.landing / "_registry" / CONSENT_TEXTS_DATASET / "consent_texts.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"consent_text_version": [t.version for t in texts], "language": [t.language for t in texts],
+                      "consent_text_sha256": [t.sha256 for t in texts], "consent_text": [t.text for t in texts]},
+                     schema=CONSENT_TEXTS_SCHEMA)
     _replace(target, lambda temporary: pq.write_table(table, temporary))
     return target
 
@@ -99,12 +119,15 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
     try:
         for dataset in DATASETS.values():
             target = _schema_file(data_dir, dataset.name)
-            if target.exists():
+            names = [*LINEAGE_COLUMNS, *(c.name for c in dataset.columns)]
+            # A data dir from before a column was added to the contract gets the file again, with it.
+            if target.exists() and pq.read_schema(target).names == names:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             columns = [f"null::{kind} as {name}" for name, kind in LINEAGE_COLUMNS.items()]
             columns += [f"null::{DUCKDB_TYPES[c.type]} as {c.name}" for c in dataset.columns]
-            con.execute(f"copy (select {', '.join(columns)} where false) to '{target}' (format parquet)")
+            _replace(target, lambda temporary: con.execute(
+                f"copy (select {', '.join(columns)} where false) to '{temporary}' (format parquet)"))
     finally:
         con.close()
     manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
@@ -112,3 +135,7 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
         manifest.parent.mkdir(parents=True, exist_ok=True)
         _replace(manifest, lambda temporary: temporary.write_bytes(b"[]"))
     ensure_cdr_schema(data_dir)
+    consent_texts_schema = _schema_file(data_dir, CONSENT_TEXTS_DATASET)
+    if not consent_texts_schema.exists() or pq.read_schema(consent_texts_schema) != CONSENT_TEXTS_SCHEMA:
+        consent_texts_schema.parent.mkdir(parents=True, exist_ok=True)
+        _replace(consent_texts_schema, lambda temporary: pq.write_table(CONSENT_TEXTS_SCHEMA.empty_table(), temporary))

@@ -5,7 +5,7 @@ import dagster as dg
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.contract import DATASETS
 from joulo_pipelines.lib.intake import IntakeResult, inbox_files, ingest_files
-from joulo_pipelines.lib.landing import land_partner_registry
+from joulo_pipelines.lib.landing import land_consent_texts, land_partner_registry
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path, scrub_value
 from joulo_pipelines.lib.partners import load_registry
 
@@ -40,6 +40,7 @@ def landed_files(context: dg.AssetExecutionContext, config: IntakeConfig, data_d
     failed: list[str] = []
     with errors_scrubbed(folder.root):
         land_partner_registry(folder, registry)
+        land_consent_texts(folder)
         landed = ingest_files(folder, registry.ids, paths)
     for path, result in landed:
         if isinstance(result, Exception):  # one broken file must not stop the others

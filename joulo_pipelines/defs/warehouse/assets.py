@@ -12,7 +12,7 @@ from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
-from joulo_pipelines.lib.landing import ensure_landing_schemas, land_partner_registry
+from joulo_pipelines.lib.landing import ensure_landing_schemas, land_consent_texts, land_partner_registry
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
 
@@ -53,6 +53,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
     folder = data_dir.data_dir.ensure()
     ensure_landing_schemas(folder)
     land_partner_registry(folder, load_registry(folder.partners_file))
+    land_consent_texts(folder)
     folder.export_env()
     os.environ[PARENT_PID_ENV] = str(os.getpid())  # dbt dies with this process (lib/dbt_dies_with_parent)
     # The one clock reaches SQL as a var: "timestamps in the future" means after it.

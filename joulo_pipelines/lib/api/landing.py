@@ -4,8 +4,9 @@ on the one path files take. The inbox sensor sees the same files later and finds
 
 File names carry the API's request sequence (`customers_api_0000000042.csv`): the intake orders two
 deliveries with the same arrival time by file name, so the latest request wins even under a pinned
-clock. The mandate's evidence that the typed contract has no column for (the two permissions, the consent
-text version, the business signatory) travels as extra columns, kept in the raw copy of the file."""
+clock. The signing record lands in the contract's columns; the mandate's evidence the typed contract has
+no column for (the two permissions, the business signatory) travels as extra columns, kept in the raw copy
+of the file."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from joulo_pipelines.lib.contract import DATASETS
 from joulo_pipelines.lib.intake import IntakeResult, ingest_file
 from joulo_pipelines.lib.paths import DataDir
 
-MANDATE_EVIDENCE_COLUMNS = ("permission_grid_data", "permission_site_inspection", "consent_text_version",
-                            "company_name", "signatory_name", "api_request")
+MANDATE_EVIDENCE_COLUMNS = ("permission_grid_data", "permission_site_inspection", "company_name", "signatory_name",
+                            "api_request")
 CUSTOMER_COLUMNS = tuple(c.name for c in DATASETS["customers"].columns) + MANDATE_EVIDENCE_COLUMNS
 CHARGE_POINT_COLUMNS = tuple(c.name for c in DATASETS["charge_points"].columns) + ("api_request",)
 
@@ -52,6 +53,11 @@ def enrolment_rows(enrolment: Enrolment, seq: int) -> tuple[dict, list[dict]]:
         "language": enrolment.language,
         "permission_grid_data": "true", "permission_site_inspection": "true",
         "consent_text_version": enrolment.mandate.consent_text_version,
+        "consent_text_sha256": enrolment.mandate.consent_text_sha256,
+        "signer_user_id": enrolment.mandate.signature.partner_user_id,
+        "signer_authentication": enrolment.mandate.signature.authentication,
+        "signer_ip": str(enrolment.mandate.signature.ip_address),
+        "signer_user_agent": enrolment.mandate.signature.user_agent,
         "company_name": business.company_name if business else None,
         "signatory_name": business.signatory_name if business else None,
         "api_request": seq,

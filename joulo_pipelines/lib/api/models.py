@@ -4,8 +4,8 @@
 The mandate carries what DOMAIN.md requires of one: the connection holder's name, address and EAN, the
 two permissions (the NEa may request the connection's data from the grid operator; the verifier may
 inspect the location), the moment it was signed, a validity in whole calendar years without tacit
-renewal, and the exact consent text version the customer saw; businesses add company, KvK number and
-signatory. Amounts are integer cents, kWh and ERE decimal strings: never a float."""
+renewal, and the exact consent text the customer saw (version and hash) with the signing record (who the
+partner authenticated, how, and from which client); businesses add company, KvK number and signatory. Amounts are integer cents, kWh and ERE decimal strings: never a float."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, IPvAnyAddress, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from joulo_pipelines.lib.contract import (CONTROL_CHARACTERS, EMAIL_PATTERN, REF_MAX_LENGTH, REF_PATTERN,
                                           TEXT_PATTERN)
@@ -49,6 +49,19 @@ class Business(Strict):
     signatory_name: Text = Field(description="Who signed for the company.")
 
 
+class Signature(Strict):
+    """How the partner knew it was the customer who ticked the box: with the consent text's version and hash
+    and the moment (`signed_at`), a simple electronic signature. Kept append-only, never logged."""
+
+    partner_user_id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TEXT_PATTERN)] = Field(
+        description="The customer's user id in the partner's platform, as authenticated when they ticked the box.")
+    authentication: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{1,31}$")] = Field(
+        description="How the partner authenticated them: `password`, `otp`, `idin`, `sso`, ...")
+    ip_address: IPvAnyAddress = Field(description="The client's IP address as the partner saw it.")
+    user_agent: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=TEXT_PATTERN)] = Field(
+        description="The client's User-Agent as the partner saw it.")
+
+
 class Mandate(Strict):
     # A lower bound also keeps far-off offsets from overflowing when the time is converted (year 1 at +14:00).
     signed_at: AwareDatetime = Field(ge=SIGNED_FROM, description="When the customer ticked the box; with a UTC "
@@ -63,7 +76,11 @@ class Mandate(Strict):
     permission_site_inspection: Literal[True] = Field(description="The verifier may inspect the location. "
                                                                   "Required: true.")
     consent_text_version: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=TEXT_PATTERN)] = \
-        Field(description="The exact version of the consent text the customer saw, e.g. `nl-2026-03`.")
+        Field(description="The version of the consent text the customer saw, one we publish, e.g. `2026-01`.")
+    consent_text_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="SHA-256 (hex) of the consent text's bytes as the customer saw it, in their language: "
+                    "the hash we publish with the version.")
+    signature: Signature
 
 
 class ChargePoint(Strict):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from joulo_pipelines.lib.consent_texts import consent_texts, install_reference_texts
 from joulo_pipelines.lib.demo.world import session_frame
 from joulo_pipelines.lib.ean import random_eans
 from joulo_pipelines.lib.paths import DataDir
@@ -33,6 +34,8 @@ def generate_bench(data_dir: DataDir, charge_points: int, quarter: Quarter, seed
     data_dir.partners_file.write_text(yaml.safe_dump({"partners": [
         {"id": p, "name": f"CPO {p}", "payout_model": "direct", "service_fee_pct": "15",
          "brand": {"display_name": p.upper(), "sender_email": f"payouts@{p}.example"}} for p in partners]}))
+    install_reference_texts(data_dir)
+    consent = next(t for t in consent_texts(data_dir) if t.language == "nl")
     days = pd.date_range(quarter.start, quarter.end, inclusive="left")
     sessions = 0
     con = duckdb.connect()
@@ -50,6 +53,9 @@ def generate_bench(data_dir: DataDir, charge_points: int, quarter: Quarter, seed
             "postal_code": "1011AB", "city": "Amsterdam", "ean": random_eans(rng, count),
             "mandate_signed_at": "2025-12-01T10:00:00Z", "mandate_valid_from": f"{quarter.year}-01-01",
             "mandate_valid_until": f"{quarter.year}-12-31",
+            "consent_text_version": consent.version, "consent_text_sha256": consent.sha256,
+            "signer_user_id": [f"user-{i}" for i in range(count)], "signer_authentication": "password",
+            "signer_ip": "203.0.113.7", "signer_user_agent": "Mozilla/5.0",
         })
         charge_point_frame = pd.DataFrame({
             "charge_point_ref": refs, "customer_ref": customers["customer_ref"], "brand": "Alfen",

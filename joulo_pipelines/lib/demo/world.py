@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -18,6 +18,8 @@ import pandas as pd
 import yaml
 from schwifty import IBAN
 
+from joulo_pipelines.lib.consent_texts import ConsentText, consent_texts, install_reference_texts
+from joulo_pipelines.lib.contract import SIGNING_RECORD_COLUMNS
 from joulo_pipelines.lib.demo.payout_config import write_demo_payout_config
 from joulo_pipelines.lib.ean import gs1_check_digit, random_eans
 from joulo_pipelines.lib.paths import DataDir
@@ -40,6 +42,12 @@ CHARGERS = [("Alfen", "Eve Single Pro-line"), ("alfen", "EVE SINGLE S-LINE"), ("
 # mandate, EAN, IBAN or postal code keeps them from being booked.
 CHARGER_AT = {7: ("Tesla", "Wall Connector Gen 3 MID 1529455-02-D"), 8: ("Lader.nl", "HomeCharge X1"),
               9: ("Alfen", "Eve Single Pro-line DE")}
+UNSIGNED_AT = 10  # the customer at this position of every partner comes without a signing record
+DEMO_CONSENT_VERSION = "2026-01"
+SIGNER_AUTHENTICATIONS = ["password", "otp", "idin"]
+USER_AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+               "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+               "VoltApp/4.2.0 (Android 15; Pixel 8)"]
 SHARED_EAN_BODY = "87168700000004242"
 SHARED_EAN = SHARED_EAN_BODY + str(gs1_check_digit(SHARED_EAN_BODY))  # voltnet holds it, groenstroom is refused
 
@@ -74,7 +82,8 @@ YEAR = 2026
 
 
 def generate_demo(data_dir: DataDir, seed: int = 2026, scale: float = 1.0) -> list[Path]:
-    """Write config/partners.yaml and every partner's file drops for 2026; returns the files written.
+    """Write config/partners.yaml, our consent texts and every partner's file drops for 2026; returns the
+    files written.
 
     `scale` shrinks or grows the number of customers per partner (tests use a small world)."""
     data_dir.ensure()
@@ -83,16 +92,18 @@ def generate_demo(data_dir: DataDir, seed: int = 2026, scale: float = 1.0) -> li
                              for p in PARTNERS]}
     data_dir.partners_file.write_text(yaml.safe_dump(registry, sort_keys=False, allow_unicode=True))
     write_demo_payout_config(data_dir)
+    install_reference_texts(data_dir)
+    texts = {t.language: t for t in consent_texts(data_dir) if t.version == DEMO_CONSENT_VERSION}
     written: list[Path] = []
     for partner in PARTNERS:
-        customers = _customers(rng, partner, max(25, round(partner.customers * scale)))
+        customers = _customers(rng, partner, max(25, round(partner.customers * scale)), texts)
         charge_points = _charge_points(rng, partner, customers)
         sessions = _sessions(rng, charge_points, days=pd.date_range(f"{YEAR}-01-01", f"{YEAR}-12-31"))
         written += _write_partner_files(data_dir, partner, customers, charge_points, sessions, rng)
     return written
 
 
-def _customers(rng: np.random.Generator, partner: DemoPartner, n: int) -> pd.DataFrame:
+def _customers(rng: np.random.Generator, partner: DemoPartner, n: int, texts: dict[str, ConsentText]) -> pd.DataFrame:
     first = rng.choice(FIRST_NAMES, n)
     last = rng.choice(LAST_NAMES, n)
     city_index = rng.integers(0, len(CITIES), n)
@@ -121,8 +132,24 @@ def _customers(rng: np.random.Generator, partner: DemoPartner, n: int) -> pd.Dat
         "revoked_at": revoked,
         "language": np.where(rng.random(n) < 0.15, "en", "nl"),
     })
+    _add_signing_records(frame, texts)
     _add_customer_mess(partner, frame)
     return frame
+
+
+def _add_signing_records(frame: pd.DataFrame, texts: dict[str, ConsentText]) -> None:
+    """What the partner's platform saw when each customer ticked the box: the consent text in the
+    customer's language, their login there and how it was checked, the browser's address and user agent.
+    Derived from the position, not drawn from the seeded stream, so every other value stays the same."""
+    n = len(frame)
+    frame["consent_text_version"] = DEMO_CONSENT_VERSION
+    frame["consent_text_sha256"] = [texts[language].sha256 for language in frame["language"]]
+    frame["signer_user_id"] = [f"user-{100000 + i * 37}" for i in range(n)]
+    frame["signer_authentication"] = [SIGNER_AUTHENTICATIONS[i % len(SIGNER_AUTHENTICATIONS)] for i in range(n)]
+    frame["signer_ip"] = [f"203.0.113.{i % 250 + 1}" if i % 5 else f"2001:db8::{i + 1:x}" for i in range(n)]
+    frame["signer_user_agent"] = [USER_AGENTS[i % len(USER_AGENTS)] for i in range(n)]
+    # A customer delivered without their signing record: the partner must send it (action_needed).
+    frame.loc[UNSIGNED_AT, list(SIGNING_RECORD_COLUMNS)] = None
 
 
 def _add_customer_mess(partner: DemoPartner, frame: pd.DataFrame) -> None:
@@ -250,7 +277,12 @@ def _write_partner_files(data_dir: DataDir, partner: DemoPartner, customers: pd.
 
     con.register("customers", customers)
     con.register("charge_points", charge_points)
-    drop("customers.csv", "select * from customers order by customer_ref", f"{YEAR}-01-02")
+    drop("customers.csv", "select * replace (null as revoked_at) from customers order by customer_ref", f"{YEAR}-01-02")
+    # A revocation arrives when it happens: the customer's row again, in the next morning's file.
+    for revoked_at in sorted(customers["revoked_at"].dropna().unique()):
+        day = (datetime.fromisoformat(revoked_at).date() + timedelta(days=1)).isoformat()
+        drop(f"customers_revocations_{day}.csv",
+             f"select * from customers where revoked_at = '{revoked_at}' order by customer_ref", day)
     drop("charge_points.csv", "select * from charge_points order by charge_point_ref", f"{YEAR}-01-02")
 
     con.register("sessions", sessions)

@@ -19,7 +19,8 @@ from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.warehouse import has_table
 
 MANDATE_REASONS = ("mandate_not_whole_years", "mandate_not_started", "mandate_expired", "mandate_revoked",
-                   "mandate_not_signed")
+                   "mandate_not_signed", "mandate_signing_record_missing", "mandate_consent_text_unknown",
+                   "mandate_renewed_tacitly")
 FILE_DATASETS = ("customers", "charge_points", "sessions", "meter_readings")
 MONEY_COLUMNS = ("gross_cents", "fee_cents", "partner_share_cents", "net_cents", "adjustment_cents",
                  "carried_in_cents", "paid_cents", "carried_out_cents")

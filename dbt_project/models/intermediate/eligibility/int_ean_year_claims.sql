@@ -2,7 +2,8 @@
 -- and the one place this is decided: every consumer reads is_holder here.
 --
 -- A claim is a customer (of any partner) whose mandate is valid for the year: whole calendar years,
--- covering the year, not revoked before it began. (A mandate revoked during the year still holds that
+-- covering the year, signed with a signing record that names a consent text we have, not renewed
+-- tacitly, not revoked before the year began. (A mandate revoked during the year still holds that
 -- year, as the register has it for the year; from the next year the connection is free.) Of the claims on
 -- one EAN and year the holder is, in this order:
 --   1. a claim already in a booking submitted to the REV for that year (int_ean_claims_submitted): a later
@@ -43,6 +44,8 @@ claimed_years as (
     from customers
     where month(mandate_valid_from) = 1 and day(mandate_valid_from) = 1
         and month(mandate_valid_until) = 12 and day(mandate_valid_until) = 31
+        -- a mandate we cannot prove, or one extended without a signing, claims nothing
+        and has_signing_record and is_consent_text_known and not is_renewed_tacitly
 ),
 
 claims as (

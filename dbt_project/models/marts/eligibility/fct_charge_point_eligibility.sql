@@ -84,6 +84,11 @@ checked as (
             case when customers.mandate_valid_until < quarter.quarter_start then 'mandate_expired' end,
             case when customers.revoked_at <= quarter.window_start then 'mandate_revoked' end,
             case when customers.mandate_signed_at > quarter.booked_at then 'mandate_not_signed' end,
+            case when customers.customer_ref is not null and not customers.has_signing_record
+                then 'mandate_signing_record_missing' end,
+            case when customers.has_signing_record and not customers.is_consent_text_known
+                then 'mandate_consent_text_unknown' end,
+            case when customers.is_renewed_tacitly then 'mandate_renewed_tacitly' end,
             case when not claims.is_holder then 'ean_claimed_by_another_mandate' end,
             case when customer_checks.pays_customer_directly and not customer_checks.has_valid_iban
                 then 'iban_invalid' end,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response
 
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, consent_texts
 from joulo_pipelines.lib.api import landing, store
 from joulo_pipelines.lib.api.dependencies import Authenticated, Caller, CustomerRef, Folder, not_found
 from joulo_pipelines.lib.api.models import CustomerStatus, Enrolment, Problem
@@ -25,8 +25,9 @@ router = APIRouter(tags=["customers"])
 
 @router.post("/customers", status_code=201, response_model=CustomerStatus,
              responses={200: {"model": CustomerStatus, "description": "Already enrolled: updated or unchanged."},
-                        422: {"description": "Invalid field, or the Idempotency-Key was used for another "
-                                             "request."}})
+                        422: {"description": "Invalid field (a consent text version we do not publish, or "
+                                             "a hash that is not its text's, among them), or the "
+                                             "Idempotency-Key was used for another request."}})
 def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated, data_dir: Folder,
                    idempotency_key: Annotated[str, Header(min_length=1, max_length=255,
                                                           pattern=r"^[\x21-\x7e]+$")]) -> dict:
@@ -42,6 +43,11 @@ def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated,
     if enrolment.mandate.signed_at > clock.now():
         problems.append({"loc": ["body", "mandate", "signed_at"], "type": "value_error",
                          "msg": "is in the future"})
+    consent = consent_texts.problem(consent_texts.consent_texts(data_dir), enrolment.mandate.consent_text_version,
+                                    enrolment.mandate.consent_text_sha256)
+    if consent is not None:
+        field, message = consent
+        problems.append({"loc": ["body", "mandate", field], "type": "value_error", "msg": message})
     if problems:
         raise HTTPException(422, problems)
     content = json.dumps(enrolment.model_dump(mode="json"), sort_keys=True)
@@ -57,7 +63,7 @@ def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated,
             valid_from, valid_until = landing.mandate_period(enrolment)
             summary = {"mandate": {"signed_at": enrolment.mandate.signed_at.isoformat(),
                                    "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(),
-                                   "revoked_at": None},
+                                   "revoked_at": _standing_revocation(con, who.partner_id, enrolment)},
                        "charge_point_refs": [c.charge_point_ref for c in enrolment.charge_points]}
             seq = _accept(con, who.partner_id, enrolment.customer_ref, "enrolment", content_hash, summary)
             files = landing.land_enrolment(data_dir, load_registry(data_dir.partners_file).ids,
@@ -100,6 +106,17 @@ def revoke_mandate(customer_ref: CustomerRef, who: Authenticated, data_dir: Fold
             con.execute("update accepted_requests set files = ? where seq = ?", [json.dumps(files), seq])
             document = _customer_status(con, who.partner_id, customer_ref)
     return document
+
+
+def _standing_revocation(con: sqlite3.Connection, partner_id: str, enrolment: Enrolment) -> str | None:
+    """What the warehouse will make of a revoked customer sent again (int_customers_latest): the revocation
+    stands unless the enrolment is a new signing after it. Said now, so that the answer before the next run
+    does not show the mandate active again."""
+    current = _customer_status(con, partner_id, enrolment.customer_ref)
+    revoked_at = (current or {}).get("mandate", {}).get("revoked_at")
+    if revoked_at is None or enrolment.mandate.signed_at > datetime.fromisoformat(revoked_at):
+        return None
+    return revoked_at
 
 
 def _replay(con: sqlite3.Connection, who: Caller, key: str, request_hash: str, response: Response) -> dict | None:
