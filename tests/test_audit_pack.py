@@ -4,12 +4,15 @@ traces a booked kWh back through."""
 from __future__ import annotations
 
 import csv
+import html
 import json
+import re
 
 import duckdb
 import pytest
 
 from joulo_pipelines import cli
+from joulo_pipelines.lib.consent_texts import REFERENCE_TEXTS
 
 FILES = {"mandate.json", "charge_points.csv", "eligibility.csv", "sessions.csv", "meter_readings.csv",
          "adjustments.csv", "bookings.csv"}
@@ -30,9 +33,20 @@ def test_the_verifiers_sample_gets_every_evidence_file_with_raw_lineage(demo_wor
     assert [entry["ean"] for entry in index["eans"]] == sorted(chosen)
     assert index["selection"]["method"] == "verifier_sample"
     for ean in chosen:
-        assert {path.name for path in (root / ean).iterdir()} == FILES
         mandate = json.loads((root / ean / "mandate.json").read_text())
         assert mandate["mandates"][0]["mandate_valid_from"].startswith("2026")
+        documents = {entry["document"] for entry in mandate["mandates"]}
+        assert {path.name for path in (root / ean).iterdir()} == FILES | documents
+        # the mandate document carries the consent text exactly as the customer saw it, in their language
+        with duckdb.connect(str(demo_world_copy.warehouse), read_only=True) as con:
+            version, language = con.execute(
+                "select consent_text_version, consent_text_language from intermediate.int_customers_latest "
+                "where ean = ? and partner_id = ? and customer_ref = ?",
+                [ean, mandate["mandates"][0]["partner_id"], mandate["mandates"][0]["customer_ref"]]).fetchone()
+        text = (REFERENCE_TEXTS / f"{version}.{language}.md").read_text(encoding="utf-8")
+        document = (root / ean / mandate["mandates"][0]["document"]).read_text()
+        shown = re.search(r'<pre class="consent-text" id="consent-text">(.*?)</pre>', document, re.S).group(1)
+        assert html.unescape(shown) == text
         with (root / ean / "sessions.csv").open() as handle:
             sessions = list(csv.DictReader(handle))
         assert sessions and all(row["source_file"] and row["line_number"] and row["source_record"] for row in sessions)

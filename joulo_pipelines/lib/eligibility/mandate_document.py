@@ -19,7 +19,7 @@ import duckdb
 
 from joulo_pipelines.lib.clock import AMSTERDAM
 from joulo_pipelines.lib.eligibility.rules import reasons
-from joulo_pipelines.lib.payouts.emails import mask_iban
+from joulo_pipelines.lib.iban import mask_iban
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.templating import environment
 

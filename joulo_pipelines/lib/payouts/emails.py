@@ -18,6 +18,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from joulo_pipelines.lib import labels, templating
+from joulo_pipelines.lib.iban import mask_iban
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.payouts.amounts import PayoutLine
 from joulo_pipelines.lib.payouts.money import cents_to_eur
@@ -33,14 +34,6 @@ class EmailRecipient:
     email: str
     iban: str | None
     language: str
-
-
-def mask_iban(iban: str | None) -> str:
-    """NL91ABNA0417164300 -> 'NL91 **** **** 4300': enough to recognise, not enough to use."""
-    if not iban or len(iban) < 8:
-        return "****"
-    compact = iban.replace(" ", "")
-    return f"{compact[:4]} **** **** {compact[-4:]}"
 
 
 def euro(cents: int, language: str) -> str:

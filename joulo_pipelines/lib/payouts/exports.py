@@ -17,7 +17,8 @@ from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import ledger
 from joulo_pipelines.lib.payouts.amounts import PayoutLine
-from joulo_pipelines.lib.payouts.emails import EmailRecipient, build_message, mask_iban, send
+from joulo_pipelines.lib.iban import mask_iban
+from joulo_pipelines.lib.payouts.emails import EmailRecipient, build_message, send
 from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.payouts.proposal import read_customers
 from joulo_pipelines.lib.payouts.sepa import Transfer, credit_transfer

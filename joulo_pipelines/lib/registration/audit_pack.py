@@ -1,6 +1,7 @@
 """The verifier's audit pack: per sampled EAN everything that traces a booked kWh back to its evidence.
 
-exports/audit/<year>/<ean>/: mandate.json (the mandate as delivered, with its file and line),
+exports/audit/<year>/<ean>/: mandate.json (the mandate as delivered, with its file and line), mandate_<n>.html
+(each mandate's document: the consent text as the customer saw it, the signing record, every later event),
 charge_points.csv (charge point, meter serial, MID certificate, the MID register's verdict),
 eligibility.csv (per quarter: eligible or not, reasons, delivery period), sessions.csv (every session of the
 year with its raw lineage: file and line, OCPI CDR id or OCPP message id in source_record), meter_readings.csv,
@@ -20,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from joulo_pipelines.lib import people_csv, warehouse
+from joulo_pipelines.lib.eligibility.mandate_document import render_mandate_document
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.registration.ledger import ensure_ledger
 from joulo_pipelines.lib.verification.store import ensure_verification
@@ -155,4 +157,10 @@ def _write_mandates(con: duckdb.DuckDBPyConnection, ean: str, target: Path) -> N
     names = [column[0] for column in cursor.description]
     mandates = [{name: (value.isoformat() if hasattr(value, "isoformat") else value)
                  for name, value in zip(names, row)} for row in cursor.fetchall()]
+    # Each mandate's document beside it: the consent text exactly as the customer saw it, the signing record
+    # and every later event; numbered, because a customer reference is the partner's text, not a file name.
+    for number, mandate in enumerate(mandates, start=1):
+        mandate["document"] = f"mandate_{number}.html"
+        (target.parent / mandate["document"]).write_text(
+            render_mandate_document(con, mandate["partner_id"], mandate["customer_ref"]))
     target.write_text(json.dumps({"ean": ean, "mandates": mandates}, indent=2, default=str) + "\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib.iban import mask_iban_sql
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.warehouse import has_table
@@ -290,13 +291,11 @@ def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter)
     """One row per customer of the partner: mandate, and from marts.fct_customer_quarter_status (the one
     definition the API shares) their charge points, status, every failing reason, the quarter's clean and
     eligible kWh and ERE estimate."""
-    return _rows(con, """
+    return _rows(con, f"""
         with customer as (
             select customer_ref, customer_name, ean, language, mandate_valid_from, mandate_valid_until, revoked_at,
                    -- masked here, as the payout email masks it: the IBAN itself never leaves the warehouse
-                   case when length(replace(coalesce(iban, ''), ' ', '')) < 8 then '****'
-                        else left(replace(iban, ' ', ''), 4) || ' **** **** ' || right(replace(iban, ' ', ''), 4)
-                   end as iban_masked
+                   {mask_iban_sql('iban')} as iban_masked
             from intermediate.int_customers_latest
             where partner_id = $partner
         ),
