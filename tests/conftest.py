@@ -55,13 +55,21 @@ def pytest_collection_modifyitems(config, items):
             continue
         reason = _slow_because(item)
         item.add_marker(pytest.mark.slow(reason=reason) if reason else pytest.mark.fast)
-    items[:] = _demo_world_first(items)
+    items[:] = _work_order(items)
 
 
-def _demo_world_first(items: list) -> list:
-    """Modules in the order the xdist workers take them: one that needs the demo world first (its worker
-    builds it), then the slow modules that do not need it and the fast ones (the other workers' work while
-    it builds), then the rest of the demo world's. A module's tests stay together."""
+# The modules that take longest (README, Testing), longest first: each starts first in its group, so that no
+# worker is left running one of them alone at the end.
+LONGEST_MODULES = ("test_operations_postgres.py", "test_eligibility_ean_claims.py",
+                   "test_calendar_edges_warehouse.py", "test_rev_booking.py", "test_api_end_to_end.py")
+
+
+def _work_order(items: list) -> list:
+    """Modules in the order the xdist workers take them (each worker takes the next when it is free): first
+    the longest that needs the demo world (its worker runs `joulo demo`, which builds it), then the slow
+    modules that do not need it (the other worker's work meanwhile), then the rest of the demo world's, then
+    the fast ones, short, to even out the end. Longest first within each group; a module's tests stay
+    together."""
     modules: dict[str, list] = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::")[0], []).append(item)
@@ -69,14 +77,19 @@ def _demo_world_first(items: list) -> list:
     def uses_demo_world(module_items) -> bool:
         return any(SLOW_FIXTURES.intersection(item.fixturenames) for item in module_items)
 
-    first = next((name for name, module_items in modules.items() if uses_demo_world(module_items)), None)
+    def length(name: str) -> int:
+        file = name.rsplit("/", 1)[-1]
+        return LONGEST_MODULES.index(file) if file in LONGEST_MODULES else len(LONGEST_MODULES)
 
-    def rank(name: str) -> int:
-        if name == first:
-            return 0
-        if uses_demo_world(modules[name]):
-            return 3
-        return 1 if any(item.get_closest_marker("slow") for item in modules[name]) else 2
+    demo_world = sorted((name for name, module_items in modules.items() if uses_demo_world(module_items)),
+                        key=length)
+
+    def rank(name: str) -> tuple[int, int]:
+        if name in demo_world:
+            group = 0 if name == demo_world[0] else 2
+        else:
+            group = 1 if any(item.get_closest_marker("slow") for item in modules[name]) else 3
+        return group, length(name)
 
     return [item for name in sorted(modules, key=rank) for item in modules[name]]
 
