@@ -12,6 +12,7 @@ from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
+from joulo_pipelines.lib.dbt_manifest import seed_partial_parse
 from joulo_pipelines.lib.landing import ensure_landing_schemas, land_partner_registry
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
@@ -79,6 +80,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
     with errors_scrubbed(folder.root), stdout_scrubbed(folder.root):
         # The data dir's own dbt target, kept between its builds: dbt's record of its last parse is there, so
         # the next build parses only what changed (dagster-dbt's default is a new folder per build).
+        seed_partial_parse(folder.dbt_target)
         with _environment(dbt_env_for(context.partition_time_window)):
             build = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context,
                             target_path=folder.dbt_target)
