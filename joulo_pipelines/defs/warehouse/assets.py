@@ -45,7 +45,9 @@ def dbt_env_for(window: dg.TimeWindow) -> dict[str, str]:
 
 @contextmanager
 def _environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """These variables set for what starts meanwhile (dbt takes a copy of this process's environment)."""
+    """These variables set for what starts meanwhile (dbt takes a copy of this process's environment), and
+    given back after: left set, they would outlive the build and override the vars of any dbt this process
+    starts later (a unit test's, a build by hand)."""
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:
