@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -26,7 +27,7 @@ TESTS_DIR = Path(__file__).parent
 # A test is slow when it, a fixture it uses, or a helper of this folder they call (followed by name, all the
 # way down) does one of these; everything else is fast. A test may say `@pytest.mark.slow` (or `fast`)
 # itself, which wins.
-SLOW_FIXTURES = {"demo_world"}  # built once per session, but minutes: whoever needs it is in the slow tier
+SLOW_FIXTURES = {"joulo_demo", "demo_world"}  # run once per session, but minutes: whoever needs it is in the slow tier
 SLOW_WORK = {
     # `joulo run --quarter`, `joulo demo` or `joulo bench` (cli.main or a subprocess), or the quarter's job
     "builds a quarter": re.compile(r'"run",\s*"--quarter"|[\[,]\s*"(demo|bench)"\s*[,\]]|\brun_benchmark\('
@@ -54,13 +55,21 @@ def pytest_collection_modifyitems(config, items):
             continue
         reason = _slow_because(item)
         item.add_marker(pytest.mark.slow(reason=reason) if reason else pytest.mark.fast)
-    items[:] = _demo_world_first(items)
+    items[:] = _work_order(items)
 
 
-def _demo_world_first(items: list) -> list:
-    """Modules in the order the xdist workers take them: one that needs the demo world first (its worker
-    builds it), then the slow modules that do not need it and the fast ones (the other workers' work while
-    it builds), then the rest of the demo world's. A module's tests stay together."""
+# The modules that take longest (README, Testing), longest first: each starts first in its group, so that no
+# worker is left running one of them alone at the end.
+LONGEST_MODULES = ("test_operations_postgres.py", "test_eligibility_ean_claims.py",
+                   "test_calendar_edges_warehouse.py", "test_rev_booking.py", "test_api_end_to_end.py")
+
+
+def _work_order(items: list) -> list:
+    """Modules in the order the xdist workers take them (each worker takes the next when it is free): first
+    the longest that needs the demo world (its worker runs `joulo demo`, which builds it), then the slow
+    modules that do not need it (the other worker's work meanwhile), then the rest of the demo world's, then
+    the fast ones, short, to even out the end. Longest first within each group; a module's tests stay
+    together."""
     modules: dict[str, list] = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::")[0], []).append(item)
@@ -68,14 +77,19 @@ def _demo_world_first(items: list) -> list:
     def uses_demo_world(module_items) -> bool:
         return any(SLOW_FIXTURES.intersection(item.fixturenames) for item in module_items)
 
-    first = next((name for name, module_items in modules.items() if uses_demo_world(module_items)), None)
+    def length(name: str) -> int:
+        file = name.rsplit("/", 1)[-1]
+        return LONGEST_MODULES.index(file) if file in LONGEST_MODULES else len(LONGEST_MODULES)
 
-    def rank(name: str) -> int:
-        if name == first:
-            return 0
-        if uses_demo_world(modules[name]):
-            return 3
-        return 1 if any(item.get_closest_marker("slow") for item in modules[name]) else 2
+    demo_world = sorted((name for name, module_items in modules.items() if uses_demo_world(module_items)),
+                        key=length)
+
+    def rank(name: str) -> tuple[int, int]:
+        if name in demo_world:
+            group = 0 if name == demo_world[0] else 2
+        else:
+            group = 1 if any(item.get_closest_marker("slow") for item in modules[name]) else 3
+        return group, length(name)
 
     return [item for name in sorted(modules, key=rank) for item in modules[name]]
 
@@ -270,33 +284,75 @@ def _point_env_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> DataDir:
     return make_data_dir(root, ["alpha", "beta"])
 
 
+@dataclass(frozen=True)
+class DemoRun:
+    """What `joulo demo` left: its data dir, its exit code and what it printed."""
+
+    root: Path
+    code: int
+    printed: str
+
+
 @pytest.fixture(scope="session")
-def demo_world(tmp_path_factory, definitions) -> DataDir:
-    """A small demo world (~80 customers, all of 2026) ingested and built for 2026-Q1..Q4, once per test
-    run: under xdist the first worker to need it builds it and the others wait for it (a file lock in the
-    run's shared temp dir). Read-only: a test that changes data uses `demo_world_copy`."""
+def joulo_demo(tmp_path_factory, definitions) -> DemoRun:
+    """`joulo demo --scale 0.06` run once per test run in an empty data dir, as a person runs it. Under xdist
+    the first worker to need it (or `demo_world`) runs it and the others wait for it (a file lock in the
+    run's shared temp dir). Read-only, like the demo world it leaves on its way."""
     from filelock import FileLock
 
-    from joulo_pipelines import cli
-    from joulo_pipelines.lib.demo.world import generate_demo
-
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the run's folder, above each worker's own
-    root, built = shared / "demo_world" / "data", shared / "demo_world" / "built"
-    with FileLock(shared / "demo_world.lock"):
-        if not built.exists():
+    shared = _run_dir(tmp_path_factory)
+    folder = shared / "joulo_demo"
+    root, printed, code = folder / "data", folder / "stdout.txt", folder / "exit_code"
+    with FileLock(shared / "joulo_demo.lock"):
+        if not code.exists():  # written last: a run that stopped half-way is run again
             import shutil
+            from unittest import mock
 
-            shutil.rmtree(root.parent, ignore_errors=True)  # a build that failed half-way
-            with pytest.MonkeyPatch.context() as monkeypatch:
-                data_dir = _point_env_at(root, monkeypatch)
-                generate_demo(data_dir, scale=0.06)
-                assert cli.main(["ingest"]) == 0
-                for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
-                    assert cli.main(["run", "--quarter", quarter]) == 0
-            built.touch()
+            from joulo_pipelines import cli
+            from joulo_pipelines.cli import registration
+
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(shared / "demo_world", ignore_errors=True)
+            folder.mkdir()
+            rev_demo = registration.rev_demo
+
+            def demo_world_then_rev_demo(data_dir: DataDir) -> int:
+                # The demo world is this data dir once the four quarters are built, before the demo's REV
+                # story (submissions, a late file) and its payouts change it: the demo builds it only once.
+                shutil.copytree(data_dir.root, _demo_world_root(shared), symlinks=True)
+                return rev_demo(data_dir)
+
+            # patch.dict gives the whole environment back afterwards, the demo's own clock (JOULO_AS_OF) too.
+            env = {"JOULO_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster_home")}
+            with mock.patch.dict(os.environ, env), pytest.MonkeyPatch.context() as monkeypatch, \
+                    printed.open("w") as out:
+                os.environ.pop("JOULO_AS_OF", None)  # the demo pins its own
+                monkeypatch.setattr(registration, "rev_demo", demo_world_then_rev_demo)
+                monkeypatch.setattr("sys.stdout", out)
+                exit_code = cli.main(["demo", "--scale", "0.06"])
+            code.write_text(str(exit_code))
+    return DemoRun(root, int(code.read_text()), printed.read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_world(joulo_demo, tmp_path_factory) -> DataDir:
+    """A small demo world (~80 customers, all of 2026) ingested and built for 2026-Q1..Q4, once per test
+    run: the data dir of `joulo_demo` when its quarters were built. Read-only: a test that changes data uses
+    `demo_world_copy`."""
+    root = _demo_world_root(_run_dir(tmp_path_factory))
+    assert root.exists(), f"`joulo demo` stopped (exit code {joulo_demo.code}) before its quarters were " \
+                          f"built; it printed:\n{joulo_demo.printed[-3000:]}"
     return DataDir(root)
+
+
+def _run_dir(tmp_path_factory) -> Path:
+    """The temp dir of this test run that every xdist worker sees (each has its own below it)."""
+    shared = tmp_path_factory.getbasetemp()
+    return shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+
+
+def _demo_world_root(run_dir: Path) -> Path:
+    return run_dir / "demo_world" / "data"
 
 
 @pytest.fixture

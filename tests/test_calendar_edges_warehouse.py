@@ -8,7 +8,7 @@ Dagster's quarter partitions end at the wall clock's quarter (not JOULO_AS_OF's)
 parameters yet, which fails that build by design after the energy marts are built: the first test is where
 that rule (assert_every_delivery_year_has_ere_parameters, naming how many years miss them) is tested."""
 
-import json
+import os
 import subprocess
 from decimal import Decimal
 
@@ -63,13 +63,15 @@ DBT_BUILDS = {"2027-Q1": ("2027-01-01", "2027-04-01"), "2028-Q1": ("2028-01-01",
 
 
 def dbt_build(data_dir, quarter_start: str, quarter_end: str) -> subprocess.CompletedProcess:
-    """The quarter's build as the quarter job runs it: without dbt's unit tests (test_pipeline runs them)."""
-    dbt_vars = {"quarter_start": quarter_start, "quarter_end": quarter_end, "as_of": "2028-04-15T00:00:00+02:00"}
+    """The quarter's build as the quarter job runs it: the quarter and the clock in the environment, in the
+    data dir's dbt target (where the runs before it left their parse), without dbt's unit tests (test_pipeline
+    runs them)."""
+    quarter = {"JOULO_QUARTER_START": quarter_start, "JOULO_QUARTER_END": quarter_end,
+               "JOULO_BUILD_AS_OF": "2028-04-15T00:00:00+02:00"}
     return subprocess.run(
-        [str(DBT_EXECUTABLE), "build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars),
-         "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(data_dir.root / "dbt_target")],
-        capture_output=True, text=True)
+        [str(DBT_EXECUTABLE), "build", "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(data_dir.dbt_target)],
+        capture_output=True, text=True, env={**os.environ, **quarter})
 
 
 @pytest.fixture(scope="module")

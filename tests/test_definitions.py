@@ -8,12 +8,14 @@ def test_definitions_load_with_the_jobs_sensor_and_quarterly_marts(definitions):
     assert quarter_job.partitions_def.get_partition_keys()[:2] == ["2026-01-01", "2026-04-01"]
 
 
-def test_dbt_vars_are_the_quarter_as_local_dates():
+def test_dbt_gets_the_quarter_as_local_dates_and_the_one_clock(monkeypatch):
     from joulo_pipelines.defs.partitions import quarterly_partitions
-    from joulo_pipelines.defs.warehouse.assets import dbt_vars_for
+    from joulo_pipelines.defs.warehouse.assets import dbt_env_for
 
+    monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
     window = quarterly_partitions.time_window_for_partition_key("2026-10-01")
-    assert dbt_vars_for(window) == {"quarter_start": "2026-10-01", "quarter_end": "2027-01-01"}
+    assert dbt_env_for(window) == {"JOULO_QUARTER_START": "2026-10-01", "JOULO_QUARTER_END": "2027-01-01",
+                                   "JOULO_BUILD_AS_OF": "2027-01-14T23:00:00+00:00"}
 
 
 def test_the_dbt_resource_knows_the_dbt_it_runs_without_asking_it_and_opens_no_adapter(definitions):

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from joulo_pipelines import cli
-
 ERE_PER_KWH_2026 = Decimal("0.332694")  # 0.505 x 183 g/MJ x 3.6 MJ/kWh / 1000 (data/reference/ere_parameters.csv)
 PARTNERS = {"voltnet": "VoltNet", "laadwerk": "Laadwerk", "groenstroom": "GroenStroom"}
 REV = "{urn:joulo:rev:deliveries:1}"
@@ -24,17 +22,10 @@ CENT = Decimal("0.01")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """`joulo demo --scale 0.06` run once in an empty data dir: (data dir, what it printed)."""
-    root = tmp_path_factory.mktemp("joulo_demo") / "data"
-    capture = tmp_path_factory.mktemp("joulo_demo_out") / "stdout.txt"
-    with pytest.MonkeyPatch.context() as monkeypatch, capture.open("w") as out:
-        monkeypatch.setenv("JOULO_DATA_DIR", str(root))
-        monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        monkeypatch.delenv("JOULO_AS_OF", raising=False)  # the demo pins its own clock
-        monkeypatch.setattr("sys.stdout", out)
-        code = cli.main(["demo", "--scale", "0.06"])
-    return root, code, capture.read_text()
+def demo(joulo_demo):
+    """`joulo demo --scale 0.06` run once in an empty data dir (tests/conftest.py, shared with the demo
+    world): (data dir, exit code, what it printed)."""
+    return joulo_demo.root, joulo_demo.code, joulo_demo.printed
 
 
 def test_the_demo_succeeds_and_says_where_it_writes(demo):

@@ -4,6 +4,6 @@
 -#}
 {% macro replace_quarter_partition() -%}
     {% if is_incremental() -%}
-        delete from {{ this }} where quarter_start = cast('{{ var("quarter_start") }}' as date)
+        delete from {{ this }} where quarter_start = cast('{{ quarter_start() }}' as date)
     {%- endif %}
 {%- endmacro %}

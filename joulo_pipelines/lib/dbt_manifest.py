@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR, REFERENCE_DIR
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+PARTIAL_PARSE = MANIFEST.with_name("partial_parse.msgpack")  # dbt's record of its parse, for the next one
 
 
 def _newest_source_mtime() -> float:
@@ -24,3 +26,13 @@ def ensure_manifest(force: bool = False) -> Path:
             check=True,
         )
     return MANIFEST
+
+
+def seed_partial_parse(target: Path) -> None:
+    """A dbt target's first build starts from the project's parse, when there is one: dbt reuses it if
+    nothing it depends on changed (the warehouse's path among them). Copied here rather than by dagster-dbt,
+    whose copy keeps the project file's mode, where a data dir's files are private (paths.keep_private)."""
+    own = target / PARTIAL_PARSE.name
+    if PARTIAL_PARSE.exists() and not own.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PARTIAL_PARSE, own)

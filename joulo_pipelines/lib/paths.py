@@ -68,6 +68,11 @@ class DataDir:
     def dagster_home(self) -> Path:
         return self.root / "dagster_home"
 
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's artifacts of this warehouse's builds, kept between them for dbt's partial parsing."""
+        return self.root / "dbt_target"
+
     def ensure(self) -> "DataDir":
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Also a data dir made before this rule or by another process: nothing below it is others' to read.

@@ -14,12 +14,12 @@
 
 with charge_points as (
     select * from {{ ref('fct_charge_point_quarter_energy') }}
-    where quarter_start = cast('{{ var("quarter_start") }}' as date)
+    where quarter_start = cast('{{ quarter_start() }}' as date)
 ),
 
 eligible as (
     select * from {{ ref('fct_charge_point_eligibility') }}
-    where quarter_start = cast('{{ var("quarter_start") }}' as date)
+    where quarter_start = cast('{{ quarter_start() }}' as date)
         and is_eligible
         and eligible_kwh > 0
 ),

@@ -1,6 +1,6 @@
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -12,6 +12,7 @@ from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
+from joulo_pipelines.lib.dbt_manifest import seed_partial_parse
 from joulo_pipelines.lib.landing import ensure_landing_schemas, land_consent_texts, land_partner_registry
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
@@ -34,9 +35,29 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
 
 
-def dbt_vars_for(window: dg.TimeWindow) -> dict[str, str]:
-    """The quarter as the half-open window of Europe/Amsterdam dates the models filter on."""
-    return {"quarter_start": window.start.date().isoformat(), "quarter_end": window.end.date().isoformat()}
+def dbt_env_for(window: dg.TimeWindow) -> dict[str, str]:
+    """The quarter as the half-open window of Europe/Amsterdam dates the models filter on, and the one clock
+    (timestamps after it are "in the future"). Environment variables rather than dbt --vars: dbt then
+    re-parses only the models that read one that changed, not the whole project (dbt_project/macros)."""
+    return {"JOULO_QUARTER_START": window.start.date().isoformat(),
+            "JOULO_QUARTER_END": window.end.date().isoformat(), "JOULO_BUILD_AS_OF": clock.now().isoformat()}
+
+
+@contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """These variables set for what starts meanwhile (dbt takes a copy of this process's environment), and
+    given back after: left set, they would outlive the build and override the vars of any dbt this process
+    starts later (a unit test's, a build by hand)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dbt_assets(
@@ -56,11 +77,14 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
     land_consent_texts(folder)
     folder.export_env()
     os.environ[PARENT_PID_ENV] = str(os.getpid())  # dbt dies with this process (lib/dbt_dies_with_parent)
-    # The one clock reaches SQL as a var: "timestamps in the future" means after it.
-    dbt_vars = {**dbt_vars_for(context.partition_time_window), "as_of": clock.now().isoformat()}
     # Unit tests check the SQL, not the data: they run in the test suite (and `dbt test`), not in every
     # quarter's build, where they cost a fixed ~20 s.
     # dbt's messages quote values and the warehouse's absolute path; Dagster gets them scrubbed.
     with errors_scrubbed(folder.root), stdout_scrubbed(folder.root):
-        yield from dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)],
-                           context=context).stream()
+        # The data dir's own dbt target, kept between its builds: dbt's record of its last parse is there, so
+        # the next build parses only what changed (dagster-dbt's default is a new folder per build).
+        seed_partial_parse(folder.dbt_target)
+        with _environment(dbt_env_for(context.partition_time_window)):
+            build = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context,
+                            target_path=folder.dbt_target)
+        yield from build.stream()

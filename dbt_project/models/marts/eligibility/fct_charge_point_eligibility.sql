@@ -13,10 +13,10 @@
 
 with quarter as (
     select
-        cast('{{ var("quarter_start") }}' as date) as quarter_start,
-        cast(cast('{{ var("quarter_end") }}' as date) - interval 1 day as date) as quarter_last_day,
+        cast('{{ quarter_start() }}' as date) as quarter_start,
+        cast(cast('{{ quarter_end() }}' as date) - interval 1 day as date) as quarter_last_day,
         {{ quarter_window_start() }} as window_start,
-        -- the one clock (var as_of, from lib/clock.py): a mandate signed after it cannot be booked yet
+        -- the one clock (macro as_of, from lib/clock.py): a mandate signed after it cannot be booked yet
         {{ as_of() }} as booked_at
 ),
 
