@@ -112,6 +112,10 @@ def test_a_delivery_year_goes_from_the_first_quarter_to_the_statement_reported_t
     sample = tmp_path / "steekproef.csv"
     sample.write_text(f"ean;location\n{EANS[2]};site 2\n{EANS[0]};site 0\n")
     assert cli.main(["verification", str(YEAR), "import-sample", str(sample), "--by", "verifier"]) == 0
+    # This small world has no landed customers or consent texts for a mandate document to show: the document
+    # (consent text, signing record, events) is tested over the demo world in test_audit_pack.py.
+    monkeypatch.setattr("joulo_pipelines.lib.registration.audit_pack.render_mandate_document",
+                        lambda con, partner_id, customer_ref: f"mandate of {partner_id}/{customer_ref}")
     assert cli.main(["audit-pack", "--year", str(YEAR)]) == 0
     pack = data_dir.exports / "audit" / str(YEAR)
     index = json.loads((pack / "index.json").read_text())
