@@ -4,13 +4,19 @@ code on it."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import Decimal
 
 import duckdb
 
+from joulo_pipelines import cli
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.registration.export import (
+    REGISTER_FILES,
+    validate_register_file,
+)
 from joulo_pipelines.lib.registration.ledger import ensure_ledger, submitted_booking_ids
 from joulo_pipelines.lib.registration.publish import publish_quarter
 
@@ -56,3 +62,46 @@ def set_eligible(data_dir: DataDir, index: int, quarter: Quarter, value: Decimal
 def run(data_dir: DataDir, number: int) -> None:
     with duckdb.connect(str(data_dir.warehouse)) as con:
         publish_quarter(con, data_dir, Quarter(2026, number), TODAY, submitted_booking_ids(con, 2026))
+
+
+def book(data_dir: DataDir, label: str, preparer: str = "an", approver: str = "bo") -> None:
+    run(data_dir, int(label[-1]))
+    assert cli.main(["rev", "submit", label, "--by", preparer]) == 0
+    assert cli.main(["rev", "approve", label, "--by", approver]) == 0
+
+
+def register_elements(data_dir: DataDir, label: str, name: str) -> list[ET.Element]:
+    content = (data_dir.exports / label / "rev" / name).read_bytes()
+    validate_register_file(name, content)
+    return list(ET.fromstring(content))
+
+
+def child_text(element: ET.Element, name: str) -> str | None:
+    found = [child for child in element if child.tag.endswith("}" + name)]
+    return found[0].text if found else None
+
+
+INTERNAL_NAMES = {"partner", "partnerid", "customerref", "customer", "ereestimate", "ere", "totals", "total",
+                  "bookingid", "ereperkwh", "previouskwh", "estimate"}
+
+
+def assert_register_files_hold_nothing_internal(data_dir: DataDir) -> int:
+    """Parse every register file under exports/: no element or attribute named for an internal field, and no
+    value that is a partner id, customer reference or ERE estimate of any booking line. Returns the files."""
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        internal = {str(value) for row in con.execute(
+            "select partner_id, customer_ref, ere_estimate from ledger.rev_booking_lines union all "
+            "select partner_id, customer_ref, ere_estimate from registration.rev_booking_drafts").fetchall()
+            for value in row}
+    files = [path for path in sorted(data_dir.exports.glob("*/rev/*.xml")) if path.name in REGISTER_FILES]
+    assert files
+    for path in files:
+        validate_register_file(path.name, path.read_bytes())
+        for element in ET.parse(path).getroot().iter():
+            names = [element.tag.rsplit("}", 1)[-1]] + list(element.attrib)
+            assert not {name.replace("_", "").lower() for name in names} & INTERNAL_NAMES, (path, names)
+            values = [element.text.strip() if element.text else ""] + list(element.attrib.values())
+            assert not set(values) & internal, (path, set(values) & internal)
+            if element.tag.endswith("}kWh"):
+                assert Decimal(element.text) >= 0
+    return len(files)

@@ -9,14 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import dagster as dg
 import duckdb
-from rev_world import EANS, ERE_PER_KWH, make_warehouse, run, set_eligible
-from test_rev_registrations import assert_register_files_hold_nothing_internal
+from rev_world import (
+    EANS,
+    ERE_PER_KWH,
+    assert_register_files_hold_nothing_internal,
+    book,
+    child_text,
+    make_warehouse,
+    register_elements,
+    run,
+    set_eligible,
+)
 
 from joulo_pipelines import cli
 from joulo_pipelines.defs.registration.assets import rev_reconciliation
@@ -26,7 +34,6 @@ from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.deadline import last_booking_day
 from joulo_pipelines.lib.registration.export import (
     REGISTER_FILES,
-    validate_register_file,
 )
 from joulo_pipelines.lib.registration.reconciliation import REV_UNIT_DECIMALS, reconcile
 
@@ -68,23 +75,23 @@ def test_a_delivery_year_goes_from_the_first_quarter_to_the_statement_reported_t
             [(ean, f"REV-C-{ean[-2:]}") for ean in EANS]
 
     on("2026-07-02")
-    _book(data_dir, "2026-Q2", "an", "bo")
-    assert _elements(data_dir, "2026-Q2", "amendments.xml") == []
+    book(data_dir, "2026-Q2", "an", "bo")
+    assert register_elements(data_dir, "2026-Q2", "amendments.xml") == []
     _import_result(data_dir, tmp_path, "2026-Q2")
 
     # A late file raises EANS[0]'s Q1 to 150 kWh: Q3 amends the Q1 delivery to the new total, by the
     # register's id of that delivery; Q3's own deliveries are as ever.
     set_eligible(data_dir, 0, Quarter(YEAR, 1), Decimal(150))
     on("2026-10-02")
-    _book(data_dir, "2026-Q3", "bo", "an")
-    [amendment] = _elements(data_dir, "2026-Q3", "amendments.xml")
-    assert (_text(amendment, "ean"), _text(amendment, "kWh"), _text(amendment, "registerDeliveryId")) == \
+    book(data_dir, "2026-Q3", "bo", "an")
+    [amendment] = register_elements(data_dir, "2026-Q3", "amendments.xml")
+    assert (child_text(amendment, "ean"), child_text(amendment, "kWh"), child_text(amendment, "registerDeliveryId")) == \
         (EANS[0], "150.000", _delivery_id("2026-Q1", EANS[0]))
     assert amendment.find("{*}period").attrib == {"begin": "2026-01-01", "end": "2026-03-31"}
-    assert {_text(d, "ean") for d in _elements(data_dir, "2026-Q3", "deliveries.xml")} == set(EANS)
+    assert {child_text(d, "ean") for d in register_elements(data_dir, "2026-Q3", "deliveries.xml")} == set(EANS)
 
     on("2027-01-04")
-    _book(data_dir, "2026-Q4", "an", "bo")
+    book(data_dir, "2026-Q4", "an", "bo")
     _import_result(data_dir, tmp_path, "2026-Q4")
 
     # Q3 issued with a renewable share of 0.495 where the factor rests on 0.505: a break on every EAN, named.
@@ -139,8 +146,8 @@ def test_a_delivery_year_goes_from_the_first_quarter_to_the_statement_reported_t
     set_eligible(data_dir, 1, Quarter(YEAR, 2), Decimal("120.5"))
     on("2027-02-01")
     run(data_dir, 4)  # every quarter is submitted: the change goes into the year's supplementary booking
-    [correction] = _elements(data_dir, "2026-S1", "amendments.xml")
-    assert (_text(correction, "ean"), _text(correction, "kWh"), _text(correction, "registerDeliveryId")) == \
+    [correction] = register_elements(data_dir, "2026-S1", "amendments.xml")
+    assert (child_text(correction, "ean"), child_text(correction, "kWh"), child_text(correction, "registerDeliveryId")) == \
         (EANS[1], "120.500", _delivery_id("2026-Q2", EANS[1]))
     on("2027-02-26")  # the register's last day for 2026 bookings
     assert cli.main(["rev", "submit", "2026-S1", "--by", "an"]) == 0
@@ -223,23 +230,6 @@ def _add_evidence(data_dir: DataDir) -> None:
                 partner_id varchar, charge_point_ref varchar, ean varchar, session_ref varchar, source_record varchar,
                 quarter_start date, kwh decimal(18, 6), reason_code varchar, detail varchar);
         """)
-
-
-def _book(data_dir: DataDir, label: str, preparer: str, approver: str) -> None:
-    run(data_dir, int(label[-1]))
-    assert cli.main(["rev", "submit", label, "--by", preparer]) == 0
-    assert cli.main(["rev", "approve", label, "--by", approver]) == 0
-
-
-def _elements(data_dir: DataDir, label: str, name: str) -> list[ET.Element]:
-    content = (data_dir.exports / label / "rev" / name).read_bytes()
-    validate_register_file(name, content)
-    return list(ET.fromstring(content))
-
-
-def _text(element: ET.Element, name: str) -> str | None:
-    found = [child for child in element if child.tag.endswith("}" + name)]
-    return found[0].text if found else None
 
 
 def _delivery_id(booking: str, ean: str) -> str:

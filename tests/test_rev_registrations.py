@@ -4,20 +4,25 @@ four eyes on every submission, and the register's ids kept by import-result."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import duckdb
 import pytest
-from rev_world import EANS, TODAY, make_warehouse, run, set_eligible
+from rev_world import (
+    EANS,
+    TODAY,
+    assert_register_files_hold_nothing_internal,
+    book,
+    child_text,
+    make_warehouse,
+    register_elements,
+    run,
+    set_eligible,
+)
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.registration.export import (
-    REGISTER_FILES,
-    validate_register_file,
-)
 
 
 @pytest.fixture
@@ -31,23 +36,6 @@ def world(data_dir: DataDir, monkeypatch) -> DataDir:
     return data_dir
 
 
-def _book(data_dir: DataDir, label: str, preparer: str = "an", approver: str = "bo") -> None:
-    run(data_dir, int(label[-1]))
-    assert cli.main(["rev", "submit", label, "--by", preparer]) == 0
-    assert cli.main(["rev", "approve", label, "--by", approver]) == 0
-
-
-def _elements(data_dir: DataDir, label: str, name: str) -> list[ET.Element]:
-    content = (data_dir.exports / label / "rev" / name).read_bytes()
-    validate_register_file(name, content)
-    return list(ET.fromstring(content))
-
-
-def _text(element: ET.Element, name: str) -> str | None:
-    found = [child for child in element if child.tag.endswith("}" + name)]
-    return found[0].text if found else None
-
-
 def _set_customer(data_dir: DataDir, index: int, **fields) -> None:
     with duckdb.connect(str(data_dir.warehouse)) as con:
         for name, value in fields.items():
@@ -56,28 +44,28 @@ def _set_customer(data_dir: DataDir, index: int, **fields) -> None:
 
 
 def test_a_connection_is_sent_once_and_again_only_when_its_data_change(world, tmp_path):
-    _book(world, "2026-Q1")
-    sent = _elements(world, "2026-Q1", "connections.xml")
-    assert [_text(c, "ean") for c in sent] == EANS
-    assert [_text(c, "kvkNumber") for c in sent[2].iter() if c.tag.endswith("}business")] == ["12345678"]
-    _book(world, "2026-Q2")
-    assert _elements(world, "2026-Q2", "connections.xml") == []
+    book(world, "2026-Q1")
+    sent = register_elements(world, "2026-Q1", "connections.xml")
+    assert [child_text(c, "ean") for c in sent] == EANS
+    assert [child_text(c, "kvkNumber") for c in sent[2].iter() if c.tag.endswith("}business")] == ["12345678"]
+    book(world, "2026-Q2")
+    assert register_elements(world, "2026-Q2", "connections.xml") == []
 
     result = tmp_path / "result.csv"
     result.write_text(f"booking_id,ean,units,connection_id\n2026-Q1,{EANS[1]},33.31,REV-C-28\n")
     assert cli.main(["rev", "import-result", str(result)]) == 0
     _set_customer(world, 1, street="Kerkstraat")
     run(world, 3)
-    [again] = _elements(world, "2026-Q3", "connections.xml")
-    assert (_text(again, "ean"), _text(again, "registerConnectionId")) == (EANS[1], "REV-C-28")
+    [again] = register_elements(world, "2026-Q3", "connections.xml")
+    assert (child_text(again, "ean"), child_text(again, "registerConnectionId")) == (EANS[1], "REV-C-28")
     assert [c.text for c in again.iter() if c.tag.endswith("}street")] == ["Kerkstraat"]
-    _book(world, "2026-Q3")
-    _book(world, "2026-Q4")
-    assert _elements(world, "2026-Q4", "connections.xml") == []
+    book(world, "2026-Q3")
+    book(world, "2026-Q4")
+    assert register_elements(world, "2026-Q4", "connections.xml") == []
 
 
 def test_a_late_change_is_an_amendment_to_the_new_total_with_the_registers_delivery_id(world, tmp_path):
-    _book(world, "2026-Q1")
+    book(world, "2026-Q1")
     result = tmp_path / "result.csv"
     result.write_text("booking_id;ean;units;delivery_id;connection_id\n"
                       + "".join(f"2026-Q1;{ean};33,31;REV-D-{n};REV-C-{n}\n" for n, ean in enumerate(EANS)))
@@ -86,17 +74,17 @@ def test_a_late_change_is_an_amendment_to_the_new_total_with_the_registers_deliv
     set_eligible(world, 1, Quarter(2026, 1), None)  # stops qualifying
     run(world, 2)
 
-    amendments = _elements(world, "2026-Q2", "amendments.xml")
-    assert [(_text(a, "ean"), _text(a, "registerDeliveryId"), _text(a, "kWh"), _text(a, "reason"))
+    amendments = register_elements(world, "2026-Q2", "amendments.xml")
+    assert [(child_text(a, "ean"), child_text(a, "registerDeliveryId"), child_text(a, "kWh"), child_text(a, "reason"))
             for a in amendments] == [
         (EANS[0], "REV-D-0", "150.000", "late or corrected data added kWh (was 100.123 kWh)"),
         (EANS[1], "REV-D-1", "0.000", "no longer eligible (was 100.123 kWh)")]
     assert all(a.find("{*}period").attrib == {"begin": "2026-01-01", "end": "2026-03-31"} for a in amendments)
-    deliveries = _elements(world, "2026-Q2", "deliveries.xml")
-    assert {(_text(d, "ean"), d.find("{*}period").get("begin")) for d in deliveries} == \
+    deliveries = register_elements(world, "2026-Q2", "deliveries.xml")
+    assert {(child_text(d, "ean"), d.find("{*}period").get("begin")) for d in deliveries} == \
         {(ean, "2026-04-01") for ean in EANS}
 
-    _book(world, "2026-Q2")
+    book(world, "2026-Q2")
     with duckdb.connect(str(world.warehouse), read_only=True) as con:
         lines = con.execute(
             "select booking_id, kind, kwh, previous_kwh, amends_booking_id, register_delivery_id from "
@@ -149,9 +137,9 @@ def test_a_draft_that_changed_after_it_was_prepared_is_not_approved(world, capsy
 
 
 def test_import_result_keeps_the_registers_ids_and_refuses_a_delivery_id_it_cannot_place(world, tmp_path, capsys):
-    _book(world, "2026-Q1")
+    book(world, "2026-Q1")
     set_eligible(world, 0, Quarter(2026, 1), Decimal(150))
-    _book(world, "2026-Q2")
+    book(world, "2026-Q2")
     bad = tmp_path / "bad.xml"
     bad.write_text(f'<revResult><booking bookingId="2026-Q2"><issued ean="{EANS[0]}" units="1" deliveryId="X"/>'
                    f'<issued ean="{EANS[1]}" units="1" periodStart="2026-02-01"/></booking></revResult>')
@@ -176,33 +164,7 @@ def test_import_result_keeps_the_registers_ids_and_refuses_a_delivery_id_it_cann
 
 
 def test_every_register_file_holds_nothing_internal(world, tmp_path):
-    _book(world, "2026-Q1")
+    book(world, "2026-Q1")
     set_eligible(world, 2, Quarter(2026, 1), Decimal("1.5"))
     run(world, 2)
     assert_register_files_hold_nothing_internal(world)
-
-
-INTERNAL_NAMES = {"partner", "partnerid", "customerref", "customer", "ereestimate", "ere", "totals", "total",
-                  "bookingid", "ereperkwh", "previouskwh", "estimate"}
-
-
-def assert_register_files_hold_nothing_internal(data_dir: DataDir) -> int:
-    """Parse every register file under exports/: no element or attribute named for an internal field, and no
-    value that is a partner id, customer reference or ERE estimate of any booking line. Returns the files."""
-    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-        internal = {str(value) for row in con.execute(
-            "select partner_id, customer_ref, ere_estimate from ledger.rev_booking_lines union all "
-            "select partner_id, customer_ref, ere_estimate from registration.rev_booking_drafts").fetchall()
-            for value in row}
-    files = [path for path in sorted(data_dir.exports.glob("*/rev/*.xml")) if path.name in REGISTER_FILES]
-    assert files
-    for path in files:
-        validate_register_file(path.name, path.read_bytes())
-        for element in ET.parse(path).getroot().iter():
-            names = [element.tag.rsplit("}", 1)[-1]] + list(element.attrib)
-            assert not {name.replace("_", "").lower() for name in names} & INTERNAL_NAMES, (path, names)
-            values = [element.text.strip() if element.text else ""] + list(element.attrib.values())
-            assert not set(values) & internal, (path, set(values) & internal)
-            if element.tag.endswith("}kWh"):
-                assert Decimal(element.text) >= 0
-    return len(files)
