@@ -18,7 +18,7 @@ client_funds:
   iban: NL20INGB0001234567
 sepa_schema: pain.001.001.09      # or pain.001.001.03
 minimum_payout_eur: "5.00"        # below it the amount carries over to the next quarter
-payment_days_after_quarter: 25    # never before the approval date; weekends move to Monday
+payment_days_after_quarter: 25    # never before the approval date; weekends and TARGET2 holidays move to the next bank day
 pay_booking_statuses: [draft, submitted]
 # smtp: {host: smtp.example, port: 587, starttls: true, username_env: JOULO_SMTP_USER, password_env: JOULO_SMTP_PASSWORD}
 """

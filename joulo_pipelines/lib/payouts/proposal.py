@@ -15,7 +15,7 @@ import duckdb
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.payouts import ledger
+from joulo_pipelines.lib.payouts import bank_days, ledger
 from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PayoutLine, PriceBook, payout_lines
 from joulo_pipelines.lib.payouts.money import NoPriceError, realised_price
 from joulo_pipelines.lib.payouts.settings import PaymentSettings, Sale
@@ -109,11 +109,9 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
 
 
 def payment_date(quarter: Quarter, settings: PaymentSettings, approved_on: date) -> date:
-    """The configured day after the quarter, but never before the approval; weekends move to Monday."""
-    day = max(quarter.end + timedelta(days=settings.payment_days_after_quarter), approved_on)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+    """The configured day after the quarter, but never before the approval, moved to the next bank day (the
+    SEPA execution date and the date the emails promise)."""
+    return bank_days.on_or_after(max(quarter.end + timedelta(days=settings.payment_days_after_quarter), approved_on))
 
 
 def same_person(first: str, second: str) -> bool:
