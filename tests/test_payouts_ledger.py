@@ -1,6 +1,6 @@
 """The payout ledger and its rules: four eyes (one person prepares, another approves what was prepared),
-approve twice pays once, a change after approval becomes an adjustment
-next quarter, small amounts carry over, negative corrections net, bad IBANs are held, no price no payout."""
+approve twice pays once, only units the register issued are paid (a submitted line waits for its result,
+a draft is never paid), a change after approval becomes an adjustment next quarter, small amounts carry over, negative corrections net, bad IBANs are held, no price no payout."""
 
 from __future__ import annotations
 
@@ -47,13 +47,37 @@ def test_approving_a_quarter_twice_pays_once_and_rewrites_nothing(data_dir, caps
     assert first.count(b"<CdtTrfTxInf>") == 1
 
 
+def test_only_issued_units_are_paid_and_a_result_imported_later_is_paid_once_by_the_next_payout(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN),
+                           customer("alpha", "A2", "Els Bakker", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100"),
+                 booking("alpha", "A1", "2026-01-01", "200", source="estimate", n=1),  # submitted, not issued yet
+                 booking("alpha", "A1", "2026-01-01", "50", source="estimate", status="draft", n=2),
+                 booking("alpha", "A2", "2026-01-01", "40", source="estimate")])
+    prepare_and_approve(data_dir, Q1, "alpha")
+    # Only A1's 100 issued ERE: 100 x 0.44 = 44.00 gross; alpha keeps 15 % fee and 5 % share, A1 gets 35.20.
+    assert lines(data_dir) == [(Q1.start, "A1", 3520, 0, 0, 3520, 0, "paid")]
+
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the register issues Q1's submitted lines
+        con.execute("update ledger.booked_units set units = case customer_ref when 'A1' then 190 else 40 end, "
+                    "units_source = 'rev_issued' where status = 'submitted' and units_source = 'estimate'")
+    prepare_and_approve(data_dir, Q2, "alpha")
+    prepare_and_approve(data_dir, Q2, "alpha")
+    # Q2 books nothing new; it pays what Q1's results added: A1 190 x 0.44 = 83.60 gross, 66.88 net;
+    # A2 40 x 0.44 = 17.60 gross, 14.08 net. The draft's 50 ERE are never paid.
+    assert lines(data_dir)[1:] == [(Q2.start, "A1", 0, 6688, 0, 6688, 0, "paid"),
+                                   (Q2.start, "A2", 0, 1408, 0, 1408, 0, "paid")]
+    prepare_and_approve(data_dir, Q3, "alpha")
+    assert [row[5] for row in lines(data_dir) if row[0] == Q3.start] == [0, 0]  # nothing paid twice
+
+
 def test_a_booking_changed_after_approval_becomes_an_adjustment_in_the_next_quarter(data_dir):
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
                 [booking("alpha", "A1", "2026-01-01", "300")])
     prepare_and_approve(data_dir, Q1, "alpha")
     statement = (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes()
-    with duckdb.connect(str(data_dir.warehouse)) as con:  # the REV issued fewer units for Q1 than we estimated
-        con.execute("update ledger.booked_units set units = 250, units_source = 'rev_issued'")
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the register's corrected result: fewer units for Q1
+        con.execute("update ledger.booked_units set units = 250")
         add_bookings(con, [booking("alpha", "A1", "2026-04-01", "100")])
     prepare_and_approve(data_dir, Q2, "alpha")
     prepare_and_approve(data_dir, Q1, "alpha")

@@ -94,7 +94,7 @@ def test_a_payment_date_on_a_target2_closing_day_moves_to_the_next_bank_day(data
     # 2026-Q4 is paid 25 days after its end (Tuesday 26 January 2027) but never before its approval: approved
     # on Easter Monday 29 March 2027, when TARGET2 is closed, it is paid on Tuesday 30 March, the next bank day.
     build_world(data_dir, [customer("alpha", "A1", "Klant", IBANS[0])],
-                [booking("alpha", "A1", "2026-10-01", "100", source="rev_issued")])
+                [booking("alpha", "A1", "2026-10-01", "100", )])
     monkeypatch.setenv("JOULO_AS_OF", "2027-03-29")
     prepare_and_approve(data_dir, Quarter(2026, 4), "alpha")
     document = (data_dir.exports / "2026-Q4" / "payouts" / "alpha" / "sepa_credit_transfer.xml").read_bytes()

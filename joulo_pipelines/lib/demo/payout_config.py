@@ -19,7 +19,6 @@ client_funds:
 sepa_schema: pain.001.001.09      # or pain.001.001.03
 minimum_payout_eur: "5.00"        # below it the amount carries over to the next quarter
 payment_days_after_quarter: 25    # never before the approval date; weekends and TARGET2 holidays move to the next bank day
-pay_booking_statuses: [draft, submitted]
 # smtp: {host: smtp.example, port: 587, starttls: true, username_env: JOULO_SMTP_USER, password_env: JOULO_SMTP_PASSWORD}
 """
 

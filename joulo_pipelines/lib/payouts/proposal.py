@@ -54,18 +54,19 @@ class Proposal:
     prices: dict[tuple[date, int], Decimal]  # the price of every (booking quarter, delivery year) valued
 
 
-def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
-                  statuses: list[str]) -> list[Booking]:
+def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[Booking]:
+    """The units the register issued (imported with `joulo rev import-result`), the only units paid: a draft
+    may still change and a submitted line waits for its result; the first payout after the import pays it,
+    because every payout counts what the bookings are worth to date minus what earlier batches counted."""
     if not has_table(con, "ledger", "booked_units"):
         raise PayoutNotComputed(f"{BOOKED_UNITS} does not exist yet: book the quarter first")
     rows = con.execute(f"""
-        select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units),
-               case when count(distinct units_source) = 1 then any_value(units_source) else 'mixed' end
+        select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units), 'rev_issued'
         from {BOOKED_UNITS}
-        where partner_id = ? and booking_quarter_start <= ? and list_contains(?, status)
+        where partner_id = ? and booking_quarter_start <= ? and units_source = 'rev_issued'
         group by customer_ref, booking_quarter_start, delivery_year
         order by customer_ref, booking_quarter_start, delivery_year
-    """, [partner_id, quarter.start, statuses]).fetchall()
+    """, [partner_id, quarter.start]).fetchall()
     return [Booking(ref, start, int(year), Decimal(kwh), Decimal(units), source)
             for ref, start, year, kwh, units, source in rows]
 
@@ -87,7 +88,7 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
             sales: list[Sale]) -> Proposal:
     """The payout as it would be approved now. Raises PayoutNotComputed saying why when it cannot be."""
     ledger.ensure_schema(con)
-    bookings = read_bookings(con, partner.id, quarter, settings.pay_booking_statuses)
+    bookings = read_bookings(con, partner.id, quarter)
     customers = read_customers(con, partner.id)
     frozen = ledger.frozen_prices(con, partner.id)
     today = clock.today()
