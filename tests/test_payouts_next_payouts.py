@@ -60,6 +60,8 @@ def test_the_table_holds_the_payouts_stage_proposal_and_an_approval_moves_it_on(
 
 
 def test_the_api_shows_the_tables_next_payout_and_computes_none_itself(demo_world_copy):
+    issue(demo_world_copy, "2026-Q1")
+    next_payouts.write(demo_world_copy)
     with duckdb.connect(str(demo_world_copy.warehouse)) as con:
         partner_id, ref = con.execute("select partner_id, customer_ref from payouts.next_payouts "
                                       "where amount_cents > 0 order by all limit 1").fetchone()
