@@ -29,7 +29,7 @@ PARTNERS = [
 ]
 
 SALES = ("sale_date,delivery_year,units,price_eur_per_ere,reference\n"
-         "2026-04-20,2026,10000,0.41,S-1\n2026-07-15,2026,30000,0.45,S-2\n")  # weighted: 0.44
+         "2026-04-20,2026,40000,0.44,S-1\n")  # one price, so the tests' amounts are units x 0.44
 
 CUSTOMER_COLUMNS = ["partner_id", "customer_ref", "customer_name", "email", "iban", "account_holder", "language",
                     "mandate_valid_until", "revoked_at"]

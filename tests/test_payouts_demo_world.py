@@ -16,7 +16,7 @@ from joulo_pipelines import cli
 from joulo_pipelines.lib.payouts.sepa import xml_schema
 from payouts_world import issue
 
-PRICE = Decimal("0.443125")  # the demo's ERE sales of 2026, volume-weighted
+PRICE = Decimal("0.41")  # the demo's first ERE sale of 2026 (400,000 ERE), first in, first out: more than this world's
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 
 
