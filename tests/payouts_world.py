@@ -9,6 +9,8 @@ from decimal import Decimal
 import duckdb
 import yaml
 
+from joulo_pipelines import cli
+from joulo_pipelines.lib.demo.rev_results import write_rev_result
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts.service import PartnerOutcome, run_quarter
 from joulo_pipelines.lib.quarters import Quarter
@@ -27,7 +29,7 @@ PARTNERS = [
 ]
 
 SALES = ("sale_date,delivery_year,units,price_eur_per_ere,reference\n"
-         "2026-04-20,2026,10000,0.41,S-1\n2026-07-15,2026,30000,0.45,S-2\n")  # weighted: 0.44
+         "2026-04-20,2026,40000,0.44,S-1\n")  # one price, so the tests' amounts are units x 0.44
 
 CUSTOMER_COLUMNS = ["partner_id", "customer_ref", "customer_name", "email", "iban", "account_holder", "language",
                     "mandate_valid_until", "revoked_at"]
@@ -41,11 +43,12 @@ def customer(partner_id: str, ref: str, name: str, iban: str | None, language: s
 
 
 def booking(partner_id: str, ref: str, quarter_start: str, units: str, kwh: str = "1000",
-            kind: str = "regular", source: str = "estimate", delivery_year: int = 2026, n: int = 0) -> dict:
+            kind: str = "regular", source: str = "rev_issued", delivery_year: int = 2026, n: int = 0,
+            status: str = "submitted") -> dict:
     return {"partner_id": partner_id, "customer_ref": ref, "ean": "871687000000000000",
             "booking_quarter_start": date.fromisoformat(quarter_start), "delivery_year": delivery_year,
             "booking_id": f"{partner_id}-{ref}-{quarter_start}-{kind}-{n}", "kind": kind, "kwh": Decimal(kwh),
-            "units": Decimal(units), "units_source": source, "status": "submitted"}
+            "units": Decimal(units), "units_source": source, "status": status}
 
 
 def build_world(data_dir: DataDir, customers: list[dict], bookings: list[dict], payments: dict | None = None,
@@ -76,6 +79,15 @@ def add_bookings(con: duckdb.DuckDBPyConnection, bookings: list[dict]) -> None:
     if bookings:
         con.executemany(f"insert into ledger.booked_units values ({', '.join('?' * len(columns))})",
                         [[b[k] for k in columns] for b in bookings])
+
+
+def issue(data_dir: DataDir, *bookings: str) -> None:
+    """The REV steps before a payout, through the CLI: each booking prepared, submitted by another person,
+    and the register's result imported (the demo's result file: kWh x factor, rounded as the register does)."""
+    for booking_id in bookings:
+        assert cli.main(["rev", "submit", booking_id, "--by", "rev-preparer"]) == 0
+        assert cli.main(["rev", "approve", booking_id, "--by", "rev-approver"]) == 0
+        assert cli.main(["rev", "import-result", str(write_rev_result(data_dir, booking_id))]) == 0
 
 
 def prepare_and_approve(data_dir: DataDir, quarter: Quarter, partner_id: str | None = None) -> list[PartnerOutcome]:

@@ -13,6 +13,7 @@ from joulo_pipelines.defs.api.assets import api_snapshot_after_payouts
 from joulo_pipelines.lib.api.app import ApiSettings
 from joulo_pipelines.lib.api.delivery import RetryPolicy
 from joulo_pipelines.lib.api.snapshot import take_snapshot
+from joulo_pipelines.lib.demo.rev_results import write_rev_result
 from test_api_servers import ApiServer, WebhookReceiver, enrolment, until
 
 SESSIONS = """session_ref,charge_point_ref,started_at,ended_at,energy_kwh
@@ -53,10 +54,10 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
         assert status["eligibility"]["status"] == "eligible" and status["eligibility"]["quarter"] == "2026-Q4"
         assert status["year_to_date"]["kwh"] == status["year_to_date"]["eligible_kwh"] == "39.750000"
         assert status["year_to_date"]["ere_estimate"].startswith("13.2245")  # 39.75 kWh x 0.332694
-        # Nothing is approved yet, so the next payout is 2026-Q1's, where this new customer has nothing booked;
+        # Nothing is approved yet, so the next payout is 2026-Q1's, where this new customer has nothing issued;
         # paid on the approval day at the earliest: the pinned today, 2027-01-15 (a Friday).
         assert status["next_payout"] == {"quarter": "2026-Q1", "amount_cents": 0, "status": "nothing_due",
-                                         "reason": "nothing booked for this customer", "payment_date": "2027-01-15"}
+                                         "reason": "no units issued for this customer yet", "payment_date": "2027-01-15"}
         assert status.get("next_payout_unavailable") is None
         refused = client.get("/v1/customers/API-E2E-2").json()["eligibility"]
         assert refused["status"] == "action_needed"
@@ -80,10 +81,11 @@ def test_an_api_enrolment_is_followed_through_the_quarter_run_to_status_and_webh
         with duckdb.connect(str(demo_world_copy.warehouse)) as con:
             assert take_snapshot(demo_world_copy, con).events == {}  # the same state announces nothing twice
 
-        # Booking and payout: the REV submission by the CLI, then the approval; the snapshot job (hourly, and
-        # after every payouts_job) announces them.
+        # Booking and payout: the REV submission by the CLI, the register's result, then the approval; the
+        # snapshot job (hourly, and after every payouts_job) announces them.
         assert cli.main(["rev", "submit", "2026-Q1"]) == 0
         assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
+        assert cli.main(["rev", "import-result", str(write_rev_result(demo_world_copy, "2026-Q1"))]) == 0
         snapshot_job = definitions.resolve_job_def("api_snapshot_job")
         assert snapshot_job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key="2026-10-01").success
         until(lambda: receiver.events_of("booking.submitted"), "booking.submitted")

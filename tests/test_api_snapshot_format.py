@@ -11,6 +11,7 @@ import duckdb
 from joulo_pipelines import cli
 from joulo_pipelines.lib.api import store
 from joulo_pipelines.lib.api.snapshot import take_snapshot
+from joulo_pipelines.lib.demo.rev_results import write_rev_result
 
 
 def _stored(data_dir) -> tuple[dict, dict]:
@@ -34,6 +35,7 @@ def _assert_python_json(documents: dict, states: dict) -> None:
 def test_documents_with_payouts_are_pythons_json(demo_world_copy):
     assert cli.main(["rev", "submit", "2026-Q1"]) == 0
     assert cli.main(["rev", "approve", "2026-Q1", "--by", "approver"]) == 0  # four eyes
+    assert cli.main(["rev", "import-result", str(write_rev_result(demo_world_copy, "2026-Q1"))]) == 0
     assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "voltnet", "--by", "preparer"]) == 0
     assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "voltnet", "--by", "approver"]) == 0
     with duckdb.connect(str(demo_world_copy.warehouse)) as con:

@@ -14,8 +14,9 @@ import duckdb
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.payouts.sepa import xml_schema
+from payouts_world import issue
 
-PRICE = Decimal("0.443125")  # the demo's ERE sales of 2026, volume-weighted
+PRICE = Decimal("0.41")  # the demo's first ERE sale of 2026 (400,000 ERE), first in, first out: more than this world's
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 
 
@@ -25,6 +26,7 @@ def files_of(folder):
 
 def test_demo_payouts_validate_agree_to_the_cent_and_approving_twice_changes_nothing(demo_world_copy, capsys):
     data_dir = demo_world_copy
+    issue(data_dir, "2026-Q1", "2026-Q2")
     for quarter in ("2026-Q1", "2026-Q2"):
         for partner_id in ("voltnet", "laadwerk"):
             for step, by in (("prepare", "preparer"), ("approve", "approver")):
@@ -42,7 +44,7 @@ def test_demo_payouts_validate_agree_to_the_cent_and_approving_twice_changes_not
         expected = dict(con.execute("""
             select partner_id, sum(round(units * ?, 2))
             from (select partner_id, customer_ref, sum(units) as units from ledger.booked_units
-                  where booking_quarter_start = date '2026-01-01' group by all)
+                  where booking_quarter_start = date '2026-01-01' and units_source = 'rev_issued' group by all)
             group by partner_id
         """, [PRICE]).fetchall())
 

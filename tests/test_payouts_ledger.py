@@ -1,8 +1,10 @@
 """The payout ledger and its rules: four eyes (one person prepares, another approves what was prepared),
-approve twice pays once, a change after approval becomes an adjustment
-next quarter, small amounts carry over, negative corrections net, bad IBANs are held, no price no payout."""
+approve twice pays once, only units the register issued are paid (a submitted line waits for its result,
+a draft is never paid), a change after approval becomes an adjustment next quarter, small amounts carry over, negative corrections net, bad IBANs are held, no price no payout."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -47,13 +49,74 @@ def test_approving_a_quarter_twice_pays_once_and_rewrites_nothing(data_dir, caps
     assert first.count(b"<CdtTrfTxInf>") == 1
 
 
+def test_only_issued_units_are_paid_and_a_result_imported_later_is_paid_once_by_the_next_payout(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN),
+                           customer("alpha", "A2", "Els Bakker", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100"),
+                 booking("alpha", "A1", "2026-01-01", "200", source="estimate", n=1),  # submitted, not issued yet
+                 booking("alpha", "A1", "2026-01-01", "50", source="estimate", status="draft", n=2),
+                 booking("alpha", "A2", "2026-01-01", "40", source="estimate")])
+    prepare_and_approve(data_dir, Q1, "alpha")
+    # Only A1's 100 issued ERE: 100 x 0.44 = 44.00 gross; alpha keeps 15 % fee and 5 % share, A1 gets 35.20.
+    assert lines(data_dir) == [(Q1.start, "A1", 3520, 0, 0, 3520, 0, "paid")]
+
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the register issues Q1's submitted lines
+        con.execute("update ledger.booked_units set units = case customer_ref when 'A1' then 190 else 40 end, "
+                    "units_source = 'rev_issued' where status = 'submitted' and units_source = 'estimate'")
+    prepare_and_approve(data_dir, Q2, "alpha")
+    prepare_and_approve(data_dir, Q2, "alpha")
+    # Q2 books nothing new; it pays what Q1's results added: A1 190 x 0.44 = 83.60 gross, 66.88 net;
+    # A2 40 x 0.44 = 17.60 gross, 14.08 net. The draft's 50 ERE are never paid.
+    assert lines(data_dir)[1:] == [(Q2.start, "A1", 0, 6688, 0, 6688, 0, "paid"),
+                                   (Q2.start, "A2", 0, 1408, 0, 1408, 0, "paid")]
+    prepare_and_approve(data_dir, Q3, "alpha")
+    assert [row[5] for row in lines(data_dir) if row[0] == Q3.start] == [0, 0]  # nothing paid twice
+
+
+def test_a_new_sale_at_another_price_between_two_approvals_changes_only_the_later_payout(data_dir):
+    sales = "sale_date,delivery_year,units,price_eur_per_ere,reference\n2026-04-20,2026,150,0.40,S-1\n"
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN), customer("beta", "B1", "Els Bos", None)],
+                [booking("alpha", "A1", "2026-01-01", "100"), booking("alpha", "A1", "2026-04-01", "100"),
+                 booking("beta", "B1", "2026-01-01", "10")], sales=sales)
+    prepare_and_approve(data_dir, Q1, "alpha")
+    statement = (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes()
+    # 100 ERE of S-1 at 0.40 = 40.00 gross; alpha's customers get 80 %: 32.00.
+    assert line(data_dir, Q1, "A1")["net"] == 3200
+
+    (data_dir.config / "ere_sales.csv").write_text(sales + "2026-12-01,2026,1000,0.50,S-2\n")
+    prepare_and_approve(data_dir, Q2, "alpha")
+    prepare_and_approve(data_dir, Q1, "beta")
+    run_quarter(data_dir, Q1)
+    assert (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes() == statement
+    assert line(data_dir, Q1, "A1")["net"] == 3200
+    # Q2's 100 ERE take S-1's last 50 at 0.40 and S-2's first 50 at 0.50: price 0.45, 45.00 gross, 36.00 net.
+    assert (line(data_dir, Q2, "A1")["net"], line(data_dir, Q2, "A1")["adjustment"]) == (3600, 0)
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        # beta's 10 ERE come after alpha's 200: S-2 at 0.50, 5.00 gross, 80 % net after beta's 20 % fee.
+        assert con.execute("select net_cents from ledger.payout_lines where partner_id = 'beta'").fetchall() == [(400,)]
+        assert con.execute("select partner_id, quarter_start, price_eur_per_ere from ledger.payout_prices "
+                           "order by all").fetchall() == [("alpha", Q1.start, Decimal("0.4")),
+                                                          ("alpha", Q2.start, Decimal("0.45")),
+                                                          ("beta", Q1.start, Decimal("0.5"))]
+
+
+def test_units_beyond_what_was_sold_are_not_paid_and_the_run_says_why(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100")],
+                sales="sale_date,delivery_year,units,price_eur_per_ere,reference\n2026-04-20,2026,99.5,0.40,S-1\n")
+    [outcome] = prepare_and_approve(data_dir, Q1, "alpha")
+    assert outcome.state == "not_computed"
+    assert "100 ERE of delivery year 2026 to pay, but only 99.5 sold" in outcome.message
+    assert lines(data_dir) == []
+
+
 def test_a_booking_changed_after_approval_becomes_an_adjustment_in_the_next_quarter(data_dir):
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
                 [booking("alpha", "A1", "2026-01-01", "300")])
     prepare_and_approve(data_dir, Q1, "alpha")
     statement = (data_dir.exports / "2026-Q1" / "payouts" / "alpha" / "statement.csv").read_bytes()
-    with duckdb.connect(str(data_dir.warehouse)) as con:  # the REV issued fewer units for Q1 than we estimated
-        con.execute("update ledger.booked_units set units = 250, units_source = 'rev_issued'")
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the register's corrected result: fewer units for Q1
+        con.execute("update ledger.booked_units set units = 250")
         add_bookings(con, [booking("alpha", "A1", "2026-04-01", "100")])
     prepare_and_approve(data_dir, Q2, "alpha")
     prepare_and_approve(data_dir, Q1, "alpha")
@@ -112,7 +175,7 @@ def test_without_a_price_the_payout_is_not_computed_and_the_run_says_why(data_di
                 sales="sale_date,delivery_year,units,price_eur_per_ere,reference\n2026-04-20,2025,10,0.41,S-1\n")
     [outcome] = prepare_and_approve(data_dir, Q1, "alpha")
     assert outcome.state == "not_computed"
-    assert "no ERE sales" in outcome.message and "delivery year(s) 2026" in outcome.message
+    assert "no ERE sales for delivery year 2026" in outcome.message
     assert lines(data_dir) == []
 
 

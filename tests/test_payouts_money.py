@@ -1,5 +1,5 @@
-"""Money: amounts split to the cent for any input, the price is the volume-weighted realised price, and a
-quarter without a price is never valued at zero."""
+"""Money: amounts split to the cent for any input, sales priced first in, first out, and a quarter without a
+price (no sale, or fewer units sold than issued) is never valued at zero."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PriceBook, payout_lines
-from joulo_pipelines.lib.payouts.money import NoPriceError, allocate, cents_to_eur, realised_price, split_gross, to_cents
+from joulo_pipelines.lib.payouts.money import NoPriceError, allocate, cents_to_eur, fifo_prices, split_gross, to_cents
 from joulo_pipelines.lib.payouts.settings import Sale
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -48,7 +48,7 @@ def test_every_customers_lines_add_up_to_the_cent_for_random_bookings(units, fee
     quarter = Quarter(2026, 1)
     bookings = [Booking(f"c{i}", quarter.start, 2026, Decimal(1), u, "estimate") for i, u in enumerate(units)]
     customers = {f"c{i}": Customer(f"c{i}", "NL91ABNA0417164300", None, None) for i in range(len(units))}
-    lines = payout_lines(quarter, partner, bookings, customers, {}, PriceBook({2026: price}, {}), 500)
+    lines = payout_lines(quarter, partner, bookings, customers, {}, PriceBook({(quarter.start, 2026): price}, {}), 500)
     by_ref = {line.customer_ref: line for line in lines}
     for i, u in enumerate(units):
         line = by_ref[f"c{i}"]
@@ -59,18 +59,25 @@ def test_every_customers_lines_add_up_to_the_cent_for_random_bookings(units, fee
     assert sum(l.gross_cents for l in lines) == sum(l.fee_cents + l.partner_share_cents + l.net_cents for l in lines)
 
 
-def test_the_price_is_the_volume_weighted_price_of_the_delivery_years_sales_up_to_the_day():
-    sales = [Sale(date(2026, 5, 1), 2026, Decimal(1000), Decimal("0.40"), "a"),
-             Sale(date(2026, 8, 1), 2026, Decimal(3000), Decimal("0.48"), "b"),
+def test_sales_are_taken_first_in_first_out_after_the_units_approved_payouts_took():
+    sales = [Sale(date(2026, 8, 1), 2026, Decimal(3000), Decimal("0.48"), "b"),
+             Sale(date(2026, 5, 1), 2026, Decimal(1000), Decimal("0.40"), "a"),
              Sale(date(2026, 9, 1), 2025, Decimal(9000), Decimal("0.10"), "other year"),
              Sale(date(2027, 2, 1), 2026, Decimal(9000), Decimal("0.10"), "not yet sold")]
-    assert realised_price(sales, 2026, date(2027, 1, 15)) == Decimal("0.460000")
-    assert realised_price(sales, 2026, date(2026, 6, 1)) == Decimal("0.400000")
+    q1, q2, q3 = (Quarter(2026, n).start for n in (1, 2, 3))
+    # 500 of a taken before; Q1's 1500: a's other 500 at 0.40 and 1000 of b at 0.48 = 680 / 1500 = 0.453333.
+    # Q2 needs nothing: the next unit's price, b's. Q3's 2000 are the rest of b.
+    assert fifo_prices(sales, 2026, date(2027, 1, 15), Decimal(500),
+                       [(q1, Decimal(1500)), (q2, Decimal(0)), (q3, Decimal(2000))]) == \
+        {q1: Decimal("0.453333"), q2: Decimal("0.48"), q3: Decimal("0.48")}
+    with pytest.raises(NoPriceError, match="2001 ERE of delivery year 2026 to pay, but only 2000 sold"):
+        fifo_prices(sales, 2026, date(2027, 1, 15), Decimal(2000), [(q1, Decimal(2001))])
 
 
 def test_a_delivery_year_without_sales_has_no_price_rather_than_zero():
     with pytest.raises(NoPriceError, match="delivery year 2027"):
-        realised_price([Sale(date(2026, 5, 1), 2026, Decimal(1), Decimal("0.4"), "a")], 2027, date(2027, 6, 1))
+        fifo_prices([Sale(date(2026, 5, 1), 2026, Decimal(1), Decimal("0.4"), "a")], 2027, date(2027, 6, 1),
+                    Decimal(0), [(date(2027, 1, 1), Decimal(1))])
 
 
 def test_cents_are_rounded_half_away_from_zero_once_and_printed_exactly():

@@ -14,10 +14,11 @@ from joulo_pipelines import cli
 from joulo_pipelines.lib.api import store
 from joulo_pipelines.lib.api.snapshot import take_snapshot
 from joulo_pipelines.lib.partners import load_registry
-from joulo_pipelines.lib.payouts import proposal
+from joulo_pipelines.lib.payouts import next_payouts, proposal
 from joulo_pipelines.lib.payouts.service import payments_file, sales_file
 from joulo_pipelines.lib.payouts.settings import load_payment_settings, load_sales
 from joulo_pipelines.lib.quarters import Quarter
+from payouts_world import issue
 
 TODAY = date(2027, 1, 15)  # the fixture's pinned clock
 
@@ -38,6 +39,8 @@ def test_the_table_holds_the_payouts_stage_proposal_and_an_approval_moves_it_on(
     registry = load_registry(data_dir.partners_file)
     settings, sales = load_payment_settings(payments_file(data_dir)), load_sales(sales_file(data_dir))
     q1 = Quarter.parse("2026-Q1")
+    issue(data_dir, "2026-Q1")
+    next_payouts.write(data_dir)  # as the payouts stage's next run does
     expected_date = proposal.payment_date(q1, settings, TODAY)
     with duckdb.connect(str(data_dir.warehouse)) as con:
         for partner in registry.partners:
@@ -46,7 +49,7 @@ def test_the_table_holds_the_payouts_stage_proposal_and_an_approval_moves_it_on(
             assert _table(con, partner.id) == [
                 *[(line.customer_ref, None, "2026-Q1", line.paid_cents, line.status, line.reason, expected_date)
                   for line in sorted(lines, key=lambda line: line.customer_ref)],
-                (None, None, "2026-Q1", 0, "nothing_due", "nothing booked for this customer", expected_date)]
+                (None, None, "2026-Q1", 0, "nothing_due", "no units issued for this customer yet", expected_date)]
 
     approved, other = registry.partners[0].id, registry.partners[1].id
     assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", approved, "--by", "preparer"]) == 0
@@ -57,6 +60,8 @@ def test_the_table_holds_the_payouts_stage_proposal_and_an_approval_moves_it_on(
 
 
 def test_the_api_shows_the_tables_next_payout_and_computes_none_itself(demo_world_copy):
+    issue(demo_world_copy, "2026-Q1")
+    next_payouts.write(demo_world_copy)
     with duckdb.connect(str(demo_world_copy.warehouse)) as con:
         partner_id, ref = con.execute("select partner_id, customer_ref from payouts.next_payouts "
                                       "where amount_cents > 0 order by all limit 1").fetchone()

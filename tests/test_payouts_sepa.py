@@ -10,9 +10,10 @@ from decimal import Decimal
 
 import pytest
 
+from joulo_pipelines.lib.payouts.proposal import payment_date
 from joulo_pipelines.lib.payouts.sepa import SepaValidationError, Transfer, credit_transfer, validate, xml_schema
 from joulo_pipelines.lib.payouts.service import run_quarter
-from joulo_pipelines.lib.payouts.settings import ClientFundsAccount
+from joulo_pipelines.lib.payouts.settings import ClientFundsAccount, load_payment_settings
 from joulo_pipelines.lib.quarters import Quarter
 from payouts_world import booking, build_world, customer, prepare_and_approve
 
@@ -87,3 +88,19 @@ def test_rewriting_an_approved_batch_gives_byte_identical_files(data_dir):
     before = {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     run_quarter(data_dir, Quarter(2026, 1))
     assert {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_a_payment_date_on_a_target2_closing_day_moves_to_the_next_bank_day(data_dir, monkeypatch):
+    # 2026-Q4 is paid 25 days after its end (Tuesday 26 January 2027) but never before its approval: approved
+    # on Easter Monday 29 March 2027, when TARGET2 is closed, it is paid on Tuesday 30 March, the next bank day.
+    build_world(data_dir, [customer("alpha", "A1", "Klant", IBANS[0])],
+                [booking("alpha", "A1", "2026-10-01", "100", )])
+    monkeypatch.setenv("JOULO_AS_OF", "2027-03-29")
+    prepare_and_approve(data_dir, Quarter(2026, 4), "alpha")
+    document = (data_dir.exports / "2026-Q4" / "payouts" / "alpha" / "sepa_credit_transfer.xml").read_bytes()
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+    assert "".join(ET.fromstring(document).find(".//p:PmtInf/p:ReqdExctnDt", ns).itertext()).strip() == "2027-03-30"
+    settings = load_payment_settings(data_dir.config / "payments.yaml")
+    # Good Friday 26 March 2027, then the weekend and Easter Monday: the next bank day is again Tuesday.
+    assert payment_date(Quarter(2026, 4), settings, date(2027, 3, 26)) == date(2027, 3, 30)
+    assert payment_date(Quarter(2026, 4), settings, date(2027, 1, 20)) == date(2027, 1, 26)

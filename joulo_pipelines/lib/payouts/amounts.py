@@ -1,9 +1,9 @@
 """What each customer is owed for a quarter, and what is paid now: the payout rules.
 
 Per customer the ledger is a running account. A quarter's *earned* amount is everything the customer's
-bookings up to and including the quarter are worth now, minus what earlier approved quarters already
-counted; so a booking that changed after approval (a correction, REV-issued units replacing our estimate)
-shows up as an adjustment in the next quarter instead of rewriting history. Then:
+issued bookings up to and including the quarter are worth now, minus what earlier approved quarters already
+counted; so units the register issued after an approval, or a corrected result, show up as an adjustment in
+the next quarter instead of rewriting history. Then:
 - payable = earned + what was carried in from the previous quarter;
 - payable below the minimum payout carries over; when the mandate ends, whatever is positive is paid;
 - a negative payable (a correction larger than the new earnings) carries over and nets against later
@@ -53,18 +53,15 @@ class History:
 
 @dataclass(frozen=True)
 class PriceBook:
-    """EUR per ERE by delivery year. A booking quarter valued in an approved batch keeps the price it was
-    paid at (`frozen`), so later sales do not re-price what was paid; everything else uses `current`."""
-    current: dict[int, Decimal]
+    """EUR per ERE by (booking quarter, delivery year). A booking quarter valued in an approved batch keeps
+    the price it was paid at (`frozen`), so later sales do not re-price what was paid; the others use
+    `current`, the price of the sales they take next (money.fifo_prices)."""
+    current: dict[tuple[date, int], Decimal]
     frozen: dict[tuple[date, int], Decimal]
 
     def price(self, quarter_start: date, delivery_year: int) -> Decimal:
         key = (quarter_start, delivery_year)
-        return self.frozen[key] if key in self.frozen else self.current[delivery_year]
-
-    def missing_years(self, bookings: list[Booking]) -> list[int]:
-        return sorted({b.delivery_year for b in bookings
-                       if (b.quarter_start, b.delivery_year) not in self.frozen and b.delivery_year not in self.current})
+        return self.frozen[key] if key in self.frozen else self.current[key]
 
 
 @dataclass(frozen=True)

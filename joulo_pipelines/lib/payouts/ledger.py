@@ -84,6 +84,14 @@ create table if not exists ledger.payout_prices (
     price_eur_per_ere decimal(18, 6) not null,
     primary key (partner_id, quarter_start, delivery_year)
 );
+create table if not exists ledger.payout_sale_units (
+    batch_id varchar not null,
+    partner_id varchar not null,
+    quarter_start date not null,
+    delivery_year integer not null,
+    units decimal(38, 12) not null check (units > 0),
+    primary key (batch_id, quarter_start, delivery_year)
+);
 create table if not exists ledger.email_log (
     partner_id varchar not null,
     quarter_start date not null,
@@ -198,6 +206,18 @@ def frozen_prices(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[tuple
     return {(start, year): price for start, year, price in rows}
 
 
+def valued_units(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[tuple[date, int], Decimal]:
+    """Per (booking quarter, delivery year): the units the partner's approved batches paid from sales."""
+    rows = con.execute("select quarter_start, delivery_year, sum(units) from ledger.payout_sale_units "
+                       "where partner_id = ? group by all", [partner_id]).fetchall()
+    return {(start, year): units for start, year, units in rows}
+
+
+def consumed_units(con: duckdb.DuckDBPyConnection) -> dict[int, Decimal]:
+    """Per delivery year: the sold units every partner's approved batches took, the front of the FIFO queue."""
+    return dict(con.execute("select delivery_year, sum(units) from ledger.payout_sale_units group by all").fetchall())
+
+
 def later_batch(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> date | None:
     row = con.execute("select min(quarter_start) from ledger.payout_batches where partner_id = ? and "
                       "quarter_start > ?", [partner_id, quarter.start]).fetchone()
@@ -205,8 +225,9 @@ def later_batch(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarte
 
 
 def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[PayoutLine],
-                 prices: dict[tuple[date, int], Decimal]) -> bool:
-    """Freeze a batch, its lines and the prices it valued bookings at, all or nothing.
+                 prices: dict[tuple[date, int], Decimal], sold_units: dict[tuple[date, int], Decimal]) -> bool:
+    """Freeze a batch, its lines, the prices it valued bookings at and the sold units it took (per booking
+    quarter and delivery year, the units valued for the first time), all or nothing.
 
     Returns False (and writes nothing) when the partner's quarter was approved before."""
     quarter = Quarter.parse(batch.quarter_start.isoformat())
@@ -231,6 +252,10 @@ def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[Payou
             con.executemany(
                 "insert into ledger.payout_prices values (?, ?, ?, ?, ?) on conflict do nothing",
                 [[batch.batch_id, batch.partner_id, start, year, price] for (start, year), price in sorted(prices.items())])
+        if sold_units:
+            con.executemany("insert into ledger.payout_sale_units values (?, ?, ?, ?, ?)",
+                            [[batch.batch_id, batch.partner_id, start, year, units]
+                             for (start, year), units in sorted(sold_units.items())])
         con.execute("commit")
     except Exception:
         con.execute("rollback")

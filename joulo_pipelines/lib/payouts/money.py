@@ -1,4 +1,4 @@
-"""Money: the price of a delivery year's credits, the one rounding step to cents, and the largest-remainder
+"""Money: the price of a delivery year's credits (its sales, first in, first out), the one rounding step to cents, and the largest-remainder
 split of a gross amount into our fee, the partner's share and the customer's net.
 
 Amounts are integer euro cents; prices and units are Decimal. Nothing here ever touches a float."""
@@ -18,18 +18,48 @@ class NoPriceError(ValueError):
     pass
 
 
-def realised_price(sales: list[Sale], delivery_year: int, as_of: date) -> Decimal:
-    """Volume-weighted price of the sales of a delivery year's credits made on or before `as_of`.
-
-    Stated to six decimals (the statement shows the price that computed the gross). No sale: an error,
-    never zero, because a zero price would pay people nothing without anyone noticing."""
-    sold = [s for s in sales if s.delivery_year == delivery_year and s.sale_date <= as_of]
-    if not sold:
+def fifo_prices(sales: list[Sale], delivery_year: int, as_of: date, consumed: Decimal,
+                needs: list[tuple[date, Decimal]]) -> dict[date, Decimal]:
+    """Per booking quarter of `needs` (in order), the price of its units taken from the delivery year's sales
+    made on or before `as_of`, first in, first out: in sale date order (the file's order within a day), after
+    the `consumed` units that approved payouts took. A quarter's price is the volume-weighted price of its
+    slice, stated to six decimals (the statement shows the price that computed the gross); a quarter needing
+    no units gets the price of the next unit. No sale, or fewer units sold than needed: an error, never zero
+    or a guess, because a customer is paid only for credits we sold."""
+    sold = sorted((s for s in sales if s.delivery_year == delivery_year and s.sale_date <= as_of),
+                  key=lambda s: s.sale_date)
+    queue = [[s.units, s.price_eur_per_ere] for s in sold]
+    if not queue:
         raise NoPriceError(f"no ERE sales for delivery year {delivery_year} on or before {as_of} in "
                            "config/ere_sales.csv")
-    value = sum((s.units * s.price_eur_per_ere for s in sold), Decimal(0))
-    units = sum((s.units for s in sold), Decimal(0))
-    return (value / units).quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+    left = sum((units for units, _ in queue), Decimal(0)) - consumed
+    needed = sum((max(units, Decimal(0)) for _, units in needs), Decimal(0))
+    if needed > left:
+        raise NoPriceError(f"{needed.normalize():f} ERE of delivery year {delivery_year} to pay, but only "
+                           f"{max(left, Decimal(0)).normalize():f} "
+                           f"sold on or before {as_of} and not yet paid out (config/ere_sales.csv)")
+    _take(queue, consumed)
+    prices = {}
+    for quarter_start, units in needs:
+        if units <= 0:
+            prices[quarter_start] = (queue[0][1] if queue else sold[-1].price_eur_per_ere).quantize(PRICE_PLACES)
+            continue
+        value = sum((taken * price for taken, price in _take(queue, units)), Decimal(0))
+        prices[quarter_start] = (value / units).quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+    return prices
+
+
+def _take(queue: list[list], units: Decimal) -> list[tuple[Decimal, Decimal]]:
+    """Remove `units` from the front of the queue of [units, price] slices; the (units, price) taken."""
+    taken = []
+    while units > 0 and queue:
+        part = min(units, queue[0][0])
+        taken.append((part, queue[0][1]))
+        queue[0][0] -= part
+        units -= part
+        if queue[0][0] == 0:
+            queue.pop(0)
+    return taken
 
 
 def to_cents(amount_eur: Decimal) -> int:

@@ -94,7 +94,7 @@ def compute(data_dir: DataDir, con: duckdb.DuckDBPyConnection, today: date) -> l
         expected = proposal.payment_date(quarter, settings, today)
         rows += [(partner.id, line.customer_ref, None, quarter.label, line.paid_cents, line.status, line.reason,
                   expected) for line in draft.lines]
-        rows.append((partner.id, None, None, quarter.label, 0, "nothing_due", "nothing booked for this customer",
+        rows.append((partner.id, None, None, quarter.label, 0, "nothing_due", "no units issued for this customer yet",
                      expected))
     return rows
 

@@ -15,9 +15,9 @@ import duckdb
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.payouts import ledger
+from joulo_pipelines.lib.payouts import bank_days, ledger
 from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PayoutLine, PriceBook, payout_lines
-from joulo_pipelines.lib.payouts.money import NoPriceError, realised_price
+from joulo_pipelines.lib.payouts.money import NoPriceError, fifo_prices
 from joulo_pipelines.lib.payouts.settings import PaymentSettings, Sale
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.warehouse import has_table
@@ -52,20 +52,22 @@ class Proposal:
     quarter: Quarter
     lines: list[PayoutLine]
     prices: dict[tuple[date, int], Decimal]  # the price of every (booking quarter, delivery year) valued
+    sold_units: dict[tuple[date, int], Decimal]  # the sold units it takes, per (booking quarter, delivery year)
 
 
-def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
-                  statuses: list[str]) -> list[Booking]:
+def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[Booking]:
+    """The units the register issued (imported with `joulo rev import-result`), the only units paid: a draft
+    may still change and a submitted line waits for its result; the first payout after the import pays it,
+    because every payout counts what the bookings are worth to date minus what earlier batches counted."""
     if not has_table(con, "ledger", "booked_units"):
         raise PayoutNotComputed(f"{BOOKED_UNITS} does not exist yet: book the quarter first")
     rows = con.execute(f"""
-        select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units),
-               case when count(distinct units_source) = 1 then any_value(units_source) else 'mixed' end
+        select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units), 'rev_issued'
         from {BOOKED_UNITS}
-        where partner_id = ? and booking_quarter_start <= ? and list_contains(?, status)
+        where partner_id = ? and booking_quarter_start <= ? and units_source = 'rev_issued'
         group by customer_ref, booking_quarter_start, delivery_year
         order by customer_ref, booking_quarter_start, delivery_year
-    """, [partner_id, quarter.start, statuses]).fetchall()
+    """, [partner_id, quarter.start]).fetchall()
     return [Booking(ref, start, int(year), Decimal(kwh), Decimal(units), source)
             for ref, start, year, kwh, units, source in rows]
 
@@ -87,33 +89,39 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
             sales: list[Sale]) -> Proposal:
     """The payout as it would be approved now. Raises PayoutNotComputed saying why when it cannot be."""
     ledger.ensure_schema(con)
-    bookings = read_bookings(con, partner.id, quarter, settings.pay_booking_statuses)
+    bookings = read_bookings(con, partner.id, quarter)
     customers = read_customers(con, partner.id)
-    frozen = ledger.frozen_prices(con, partner.id)
     today = clock.today()
+    issued: dict[tuple[date, int], Decimal] = {}
+    for b in bookings:
+        issued[(b.quarter_start, b.delivery_year)] = issued.get((b.quarter_start, b.delivery_year), 0) + b.units
+    # Units issued since the partner's last batch take the next sales in line; a correction downwards
+    # gives no sale back (what was paid from it stays paid).
+    valued, consumed = ledger.valued_units(con, partner.id), ledger.consumed_units(con)
+    frozen = ledger.frozen_prices(con, partner.id)
+    sold_units = {key: units - valued.get(key, 0) for key, units in sorted(issued.items())
+                  if units > valued.get(key, 0)}
     current = {}
-    for year in sorted({b.delivery_year for b in bookings}):
+    for year in sorted({year for _, year in issued}):
+        needs = [(start, sold_units.get((start, y), Decimal(0))) for start, y in sorted(issued)
+                 if y == year and ((start, y) in sold_units or (start, y) not in frozen)]
+        if not needs:
+            continue
         try:
-            current[year] = realised_price(sales, year, today)
-        except NoPriceError:
-            pass
+            current |= {(start, year): price for start, price in
+                        fifo_prices(sales, year, today, consumed.get(year, Decimal(0)), needs).items()}
+        except NoPriceError as exc:
+            raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: {exc}") from None
     book = PriceBook(current, frozen)
-    missing = book.missing_years(bookings)
-    if missing:
-        raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: no ERE sales on or before {today} "
-                                f"for delivery year(s) {', '.join(map(str, missing))} in config/ere_sales.csv")
     lines = payout_lines(quarter, partner, bookings, {ref: c for ref, (c, _) in customers.items()},
                          ledger.history_before(con, partner.id, quarter), book, settings.minimum_payout_cents)
-    used = {(b.quarter_start, b.delivery_year): book.price(b.quarter_start, b.delivery_year) for b in bookings}
-    return Proposal(partner, quarter, lines, used)
+    return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units)
 
 
 def payment_date(quarter: Quarter, settings: PaymentSettings, approved_on: date) -> date:
-    """The configured day after the quarter, but never before the approval; weekends move to Monday."""
-    day = max(quarter.end + timedelta(days=settings.payment_days_after_quarter), approved_on)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+    """The configured day after the quarter, but never before the approval, moved to the next bank day (the
+    SEPA execution date and the date the emails promise)."""
+    return bank_days.on_or_after(max(quarter.end + timedelta(days=settings.payment_days_after_quarter), approved_on))
 
 
 def same_person(first: str, second: str) -> bool:
@@ -165,5 +173,5 @@ def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
         sepa_schema=settings.sepa_schema, minimum_payout_cents=settings.minimum_payout_cents,
         prepared_by=prepared.prepared_by, prepared_at=prepared.prepared_at, approved_by=by,
         proposal_hash=prepared.proposal_hash)
-    created = ledger.record_batch(con, batch, proposal.lines, proposal.prices)
+    created = ledger.record_batch(con, batch, proposal.lines, proposal.prices, proposal.sold_units)
     return (batch if created else ledger.find_batch(con, partner.id, quarter)), created

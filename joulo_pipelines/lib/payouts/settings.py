@@ -53,8 +53,6 @@ class PaymentSettings(BaseModel):
     minimum_payout_eur: Decimal = Field(default=Decimal("5.00"), ge=0, decimal_places=2)
     # Leaders promise payment within 30 days after the quarter; the date is also never before approval.
     payment_days_after_quarter: int = Field(default=25, ge=0, le=90)
-    # Bookings whose status is listed here are paid; a draft booking may still change before the REV.
-    pay_booking_statuses: list[Literal["draft", "submitted"]] = ["draft", "submitted"]
     smtp: SmtpSettings | None = None
 
     @property
