@@ -70,12 +70,13 @@ def test_a_demo_customer_without_a_signing_record_needs_an_action_and_the_others
 
 def test_every_failing_reason_is_listed_not_just_the_first(warehouse):
     # laadwerk's customer at position 3 has an expired mandate (a customer rule), and the seeded world gave its
-    # charger neither a meter serial nor MID evidence (the charger's own rules): all three show, every quarter.
+    # charger (a Tesla Wall Connector Gen 3, sold with and without MID) neither a meter serial nor MID evidence
+    # (the charger's own rules): all three show, every quarter.
     rows = warehouse.execute("select quarter_start, reasons from marts.fct_charge_point_eligibility "
                              "where partner_id = 'laadwerk' and charge_point_ref = 'LAADWERK-CP00004'").fetchall()
     assert len(rows) == 4
     for quarter, reasons in rows:
-        assert set(reasons.split(";")) == {"mandate_expired", "meter_serial_missing", "mid_evidence_missing"}, quarter
+        assert set(reasons.split(";")) == {"mandate_expired", "meter_serial_missing", "mid_unit_check_needed"}, quarter
 
 
 def test_the_iban_rule_applies_only_to_partners_that_pay_customers_directly(demo_world_copy):
@@ -113,8 +114,8 @@ def test_an_unregistered_charger_is_reported_unmatched_and_can_qualify_with_evid
 
 
 def test_register_confirmed_and_certificate_backed_meters_are_eligible_when_nothing_else_fails(warehouse):
-    confirmed = _row(warehouse, "voltnet", 9)  # Alfen Eve Single Pro-line DE: 'yes' in the register
-    assert confirmed["mid_status"] == "yes" and confirmed["mid_evidence"] == "register"
+    confirmed = _row(warehouse, "voltnet", 9)  # KEBA KeContact P40 Pro MID: 'integrated' in the register
+    assert confirmed["mid_status"] == "integrated" and confirmed["mid_evidence"] == "register"
     assert confirmed["is_eligible"] and confirmed["eligibility_status"] == "eligible"
     assert confirmed["eligible_kwh"] == confirmed["kwh"] > 0
     assert (confirmed["delivery_period_start"], confirmed["delivery_period_end"]) == (date(2026, 4, 1), date(2026, 6, 30))
