@@ -73,10 +73,12 @@ def test_every_reason_names_an_action_or_says_it_cannot_be_fixed():
 
 
 @pytest.mark.parametrize("brand,model,status", [
-    ("Wallbox", "Pulsar Plus", "none"),
-    ("wallbox", "PULSAR-PLUS 22kW", "none"),
-    ("  Wallbox ", "pulsar_plus", "none"),
-    ("Wallbox", "Wallbox Pulsar Plus", "none"),
+    ("Wallbox", "Pulsar Plus", "external"),
+    ("wallbox", "PULSAR-PLUS 22kW", "external"),
+    ("  Wallbox ", "pulsar_plus", "external"),
+    ("Wallbox", "Wallbox Pulsar Plus", "external"),
+    ("Wallbox", "Commander 2", "none"),
+    ("Easee", "Home", "none"),
     ("Wallbox", "Pulsar Max", "external"),
     ("Tesla", "Wall Connector Gen 3 MID 1529455-02-D", "integrated"),
     ("Tesla", "Wall Connector Gen 3", "optional"),

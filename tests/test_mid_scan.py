@@ -51,7 +51,7 @@ S3;CP-2;2026-02-01T18:00:00Z;2026-02-01T20:00:00Z;;;5,5
 # A missing meter serial is checked at onboarding, never a gap in a prospect's scan (CP-3, CP-6).
 EXPECTED = {
     "CP-1": ("unit_check", "action_needed", "mid_evidence_missing"),  # Eichrecht (DE manual) is not MID evidence
-    "CP-2": ("cannot_qualify", "not_eligible", "mid_meter_absent"),
+    "CP-2": ("external_meter", "action_needed", "mid_external_meter_needed"),
     "CP-3": ("as_sold", "eligible", ""),  # unknown model, but its MID certificate was given
     "CP-4": ("unit_check", "action_needed", "mid_evidence_missing"),
     "CP-5": ("unit_check", "action_needed", "mid_unit_check_needed;ean_invalid"),
@@ -69,8 +69,8 @@ TEN_COMMON = [("Alfen", "Eve Single Pro-line"), ("Alfen", "Eve Single S-line"), 
 TEN_COMMON_GROUPS = {
     "unit_check": {"Eve Single Pro-line", "Eve Single S-line", "Eve Double Pro-line", "Charge", "Go", "Home Peblar",
                    "Wall Connector Gen 3"},
-    "external_meter": {"Pulsar Max"},
-    "cannot_qualify": {"Home Easee", "Pulsar Plus"},
+    "external_meter": {"Pulsar Max", "Pulsar Plus"},
+    "cannot_qualify": {"Home Easee"},
 }
 
 
@@ -190,7 +190,7 @@ def test_the_page_in_chromium_is_the_partners_in_both_languages_with_the_csvs_gr
                          "--lang", lang]) == 0
         with (out / "mid_scan.csv").open(encoding="utf-8") as handle:
             csv_groups = Counter(row["group"] for row in csv.DictReader(handle))
-        assert csv_groups == {"unit_check": 8, "external_meter": 1, "cannot_qualify": 2}
+        assert csv_groups == {"unit_check": 8, "external_meter": 2, "cannot_qualify": 1}
 
         dom = dump_dom(out / "mid_scan.html", tmp_path / f"chromium-{lang}")
         shown = {group: int(re.search(rf'id="count-{group}">(\d+)<', dom).group(1))
