@@ -8,7 +8,8 @@ actions, estimated annual kWh) written as mid_scan.csv, and a self-contained mid
 the partner's brand and in Dutch or English (mid_scan_words.py).
 
 A prospect has not mandated us yet, so the mandate and the payout IBAN are not scanned, and a meter serial
-the prospect does not have yet is "to check at onboarding", not a gap: those come with onboarding. Money is Decimal; ERE and euros are estimates, rounded to cents once, at the end.
+the prospect does not have yet is "to check at onboarding", not a gap: those come with onboarding. Money is
+Decimal; ERE and euros are estimates, rounded to cents once, at the end.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 # Stated in the report when no sessions are given: a typical Dutch home charger's year [assumption].
 TYPICAL_ANNUAL_KWH = Decimal("2500")
 DEFAULT_PRICE_PER_ERE = Decimal("0.45")
-STATUSES = ("eligible", "action_needed", "not_eligible")
 # The four groups a sales team reads, in the page's order.
 GROUPS = ("as_sold", "unit_check", "external_meter", "cannot_qualify")
 UNIT_CHECK_REASONS = {"mid_unit_check_needed", "mid_evidence_missing"}
