@@ -25,7 +25,11 @@ from babel.numbers import format_currency, format_decimal
 
 from joulo_pipelines.lib import people_csv, templating, warehouse
 from joulo_pipelines.lib.eligibility import mid_scan_words
-from joulo_pipelines.lib.eligibility.mid_register import UNMATCHED, match_pairs, mid_reason
+from joulo_pipelines.lib.eligibility.mid_register import (
+    UNMATCHED,
+    match_pairs,
+    mid_reason,
+)
 from joulo_pipelines.lib.eligibility.rules import (
     ean_problem,
     is_dutch_postal_code,
@@ -139,7 +143,8 @@ def scan_prospect(charge_points_csv: Path, customers_csv: Path | None = None, se
         reasons_of = (mid_reason(status, certificate is not None)
                       for status, certificate in zip(points["mid_status"], points["mid_certificate"]))
         reason_lists: list[list[str]] = [[reason] if reason else [] for reason in reasons_of]
-        points["to_check_at_onboarding"] = ["meter_serial" if serial is None else "" for serial in points["meter_serial"]]
+        points["to_check_at_onboarding"] = ["meter_serial" if serial is None else ""
+                                            for serial in points["meter_serial"]]
         if customers_csv is not None:
             _add_customer_reasons(con, customers_csv, points, reason_lists)
         points["annual_kwh"], points["kwh_basis"] = _annual_kwh(con, sessions_csv, points, typical_annual_kwh)

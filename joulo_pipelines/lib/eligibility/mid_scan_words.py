@@ -9,8 +9,8 @@ LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 
 PAGE = {
     "nl": {
-        "title": "MID-scan", "for": "voor", "scanned": "{n} laadpunten vergeleken met ons register van MID-meters, "
-        "leverjaar {year}.",
+        "title": "MID-scan", "for": "voor", "scanned": ("{n} laadpunten vergeleken met ons register van MID-meters, "
+                                             "leverjaar {year}."),
         "as_sold": "komen in aanmerking zoals verkocht",
         "unit_check": "komen in aanmerking na een controle van de lader",
         "external_meter": "hebben een externe MID-meter nodig",
@@ -34,8 +34,8 @@ PAGE = {
         "by": "Een scan van {brand}.", "provider": "Inboeking door Joulo als inboekdienstverlener.",
     },
     "en": {
-        "title": "MID scan", "for": "for", "scanned": "{n} charge points checked against our MID meter register, "
-        "delivery year {year}.",
+        "title": "MID scan", "for": "for", "scanned": ("{n} charge points checked against our MID meter register, "
+                                            "delivery year {year}."),
         "as_sold": "qualify as sold",
         "unit_check": "qualify after a check of the charger",
         "external_meter": "need an external MID meter",
@@ -68,8 +68,8 @@ REASONS = {
         "mid_evidence_missing": ("We kunnen voor dit model nog niet bevestigen dat er een MID-meter in zit.",
                                  "Stuur een foto van het typeplaatje van de meter of de conformiteitsverklaring."),
         "mid_unit_check_needed": ("Dit model bestaat met en zonder MID-meter.",
-                                  "Stuur een foto van het typeplaatje van de meter (M-markering) of de "
-                                  "conformiteitsverklaring van deze lader."),
+                                  ("Stuur een foto van het typeplaatje van de meter (M-markering) of de "
+                                   "conformiteitsverklaring van deze lader.")),
         "mid_external_meter_needed": ("Dit model heeft geen ingebouwde MID-meter, maar telt mee met een MID-meter ernaast.",
                                       "Plaats een MID-meter naast de lader, of laat zien welke er al zit."),
         "meter_serial_missing": ("Het serienummer van de meter ontbreekt.", "Geef het serienummer van het typeplaatje door."),
@@ -85,8 +85,8 @@ REASONS = {
         "mid_evidence_missing": ("We cannot confirm yet that this model has a MID meter.",
                                  "Send a photo of the meter's type plate or its declaration of conformity."),
         "mid_unit_check_needed": ("This model is sold with and without a MID meter.",
-                                  "Send a photo of the meter's type plate (M-mark) or this charger's declaration of "
-                                  "conformity."),
+                                  ("Send a photo of the meter's type plate (M-mark) or this charger's declaration "
+                                   "of conformity.")),
         "mid_external_meter_needed": ("This model has no built-in MID meter, but counts with a MID meter fitted beside it.",
                                       "Fit a MID meter beside the charger, or show the one already there."),
         "meter_serial_missing": ("The meter's serial number is missing.", "Send the serial number from the type plate."),

@@ -71,7 +71,8 @@ def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[s
     for partner in registry.partners:
         rows = frame[frame["partner_id"] == partner.id]
         if len(rows):
-            rows = rows.assign(group=[group_for(status, codes) for status, codes in zip(rows["status"], rows["reasons"])])
+            groups = [group_for(status, codes) for status, codes in zip(rows["status"], rows["reasons"])]
+            rows = rows.assign(group=groups)
             yield partner.id, partner.brand, rows[CSV_COLUMNS].reset_index(drop=True)
 
 
