@@ -70,13 +70,12 @@ def test_a_demo_customer_without_a_signing_record_needs_an_action_and_the_others
 
 def test_every_failing_reason_is_listed_not_just_the_first(warehouse):
     # laadwerk's customer at position 3 has an expired mandate (a customer rule), and the seeded world gave its
-    # charger (a Tesla Wall Connector Gen 3, sold with and without MID) neither a meter serial nor MID evidence
-    # (the charger's own rules): all three show, every quarter.
+    # charger neither a meter serial nor MID evidence (the charger's own rules): all three show, every quarter.
     rows = warehouse.execute("select quarter_start, reasons from marts.fct_charge_point_eligibility "
                              "where partner_id = 'laadwerk' and charge_point_ref = 'LAADWERK-CP00004'").fetchall()
     assert len(rows) == 4
     for quarter, reasons in rows:
-        assert set(reasons.split(";")) == {"mandate_expired", "meter_serial_missing", "mid_unit_check_needed"}, quarter
+        assert set(reasons.split(";")) == {"mandate_expired", "meter_serial_missing", "mid_evidence_missing"}, quarter
 
 
 def test_the_iban_rule_applies_only_to_partners_that_pay_customers_directly(demo_world_copy):
