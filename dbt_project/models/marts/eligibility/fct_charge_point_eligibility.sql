@@ -61,17 +61,25 @@ checked as (
         meter_matches.mid_status,
         meter_matches.register_line,
         case
-            when meter_matches.mid_status = 'yes' then 'register'
-            when meter_matches.mid_status <> 'no' and charge_points.mid_certificate is not null then 'partner_certificate'
+            when meter_matches.mid_status = 'integrated' then 'register'
+            when meter_matches.mid_status <> 'none' and charge_points.mid_certificate is not null then 'partner_certificate'
         end as mid_evidence,
         customers.mandate_valid_from,
         customers.mandate_valid_until,
         customers.revoked_at,
         list_filter([
             case when customers.customer_ref is null then 'customer_unknown' end,
-            case when meter_matches.mid_status = 'no' then 'mid_meter_absent' end,
-            case when coalesce(meter_matches.mid_status, 'unmatched') not in ('yes', 'no')
-                and charge_points.mid_certificate is null then 'mid_evidence_missing' end,
+            -- the register's status as mid_register.mid_reason maps it: optional and external are a check
+            -- of the unit, never a rejection
+            case when meter_matches.mid_status = 'none' then 'mid_meter_absent' end,
+            case when charge_points.mid_certificate is null then
+                case coalesce(meter_matches.mid_status, 'unmatched')
+                    when 'optional' then 'mid_unit_check_needed'
+                    when 'external' then 'mid_external_meter_needed'
+                    when 'unknown' then 'mid_evidence_missing'
+                    when 'unmatched' then 'mid_evidence_missing'
+                end
+            end,
             case when charge_points.meter_serial is null then 'meter_serial_missing' end,
             case when customers.customer_ref is not null and not customer_checks.has_valid_ean then 'ean_invalid' end,
             case when customers.customer_ref is not null and not customer_checks.has_dutch_postal_code
