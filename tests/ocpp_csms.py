@@ -40,7 +40,7 @@ class Recording:
 
 
 class Csms16(Recording, ChargePoint16):
-    csms: "Csms"
+    csms: Csms
 
     @on("BootNotification")
     async def on_boot_notification(self, **_):
@@ -78,7 +78,7 @@ class Csms16(Recording, ChargePoint16):
 
 
 class Csms201(Recording, ChargePoint201):
-    csms: "Csms"
+    csms: Csms
 
     @on("BootNotification")
     async def on_boot_notification(self, **_):
