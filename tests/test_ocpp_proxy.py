@@ -21,6 +21,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
+from joulo_pipelines.lib.ocpp_gateway.proxy import upstream_credentials
+from joulo_pipelines.lib.partners import Source
 from ocpp_clients import SECRET, SECRET_ENV, GatewayProcess, Link, basic_auth_header, gateway, make_ocpp_partner
 from ocpp_csms import FIRST_TRANSACTION_ID, Csms, Recording
 
@@ -215,3 +217,14 @@ def test_a_sigkilled_proxy_loses_no_accepted_call_and_journals_none_twice(proxie
     # Every call journaled is one the CSMS got.
     seen_by_csms = {json.loads(frame)[1] for frames in csms.received.values() for frame in frames}
     assert set(journaled) <= seen_by_csms
+
+
+def test_the_upstream_password_is_one_for_all_or_each_charge_points_own():
+    source = Source(type="ocpp", upstream_url="wss://csms.example/ocpp", upstream_auth_env="CSMS_PASSWORDS")
+    assert upstream_credentials(source, "CP-1", {"CSMS_PASSWORDS": "shared"}) == ("CP-1", "shared")
+    mine = {"CSMS_PASSWORDS": json.dumps({"CP-1": "one", "CP-2": "two"})}
+    assert upstream_credentials(source, "CP-2", mine) == ("CP-2", "two")
+    assert upstream_credentials(source, "CP-3", mine) is None
+    assert upstream_credentials(source, "CP-1", {}) is None
+    with pytest.raises(ValueError, match="ocpp source"):
+        Source(type="files", upstream_url="wss://csms.example/ocpp")
