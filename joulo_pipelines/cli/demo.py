@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from joulo_pipelines.cli import payouts, registration, reports, warehouse
+from joulo_pipelines.cli import ingest, payouts, registration, reports, warehouse
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -29,7 +29,7 @@ def run_demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, scale {scale:g}, "
           f"as of {os.environ['JOULO_AS_OF']})")
     generate_demo(data_dir, seed=seed, scale=scale)
-    if warehouse.ingest() != 0:
+    if ingest.ingest(data_dir, ["files"], None) != 0:
         return 1
     for number in range(1, 5):
         if warehouse.run_quarter(Quarter(2026, number)) != 0:

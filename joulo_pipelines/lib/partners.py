@@ -43,11 +43,17 @@ class Source(BaseModel):
     basic_auth_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
     # OCPP: open connections the partner's charge points may hold at once; more are refused (503).
     max_connections: int = Field(default=10_000, ge=1)
+    # OCPP proxy mode: the partner keeps its own back office (CSMS) at this URL; each charger's connection is
+    # relayed to <upstream_url>/<charge point>, with the password in this env var (ocpp_gateway/proxy.py).
+    upstream_url: str | None = Field(default=None, pattern=r"^wss?://")
+    upstream_auth_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
 
     @model_validator(mode="after")
     def _ocpi_needs_url_and_token(self) -> "Source":
         if self.type == "ocpi" and not (self.url and self.token_env):
             raise ValueError("an ocpi source needs `url` and `token_env` (the env var holding the token)")
+        if self.type != "ocpp" and (self.upstream_url or self.upstream_auth_env):
+            raise ValueError("`upstream_url` and `upstream_auth_env` are for an ocpp source (proxy mode)")
         return self
 
 
