@@ -36,6 +36,15 @@ meter_matches as (
     select * from {{ ref('int_charge_point_meter_matches') }}
 ),
 
+-- per unit: a MID document a person accepted, and what an OCPP charger says of its own meter
+mid_documents as (
+    select * from {{ ref('int_charge_point_mid_documents') }}
+),
+
+charger_meters as (
+    select * from {{ ref('int_ocpp_charge_point_meters') }}
+),
+
 claims as (
     select * from {{ ref('int_ean_year_claims') }}
 ),
@@ -60,7 +69,9 @@ checked as (
         charge_points.model,
         meter_matches.mid_status,
         meter_matches.register_line,
+        mid_documents.document_sha256 as mid_document_sha256,
         case
+            when mid_documents.document_sha256 is not null then 'accepted_document'
             when meter_matches.mid_status = 'yes' then 'register'
             when meter_matches.mid_status <> 'no' and charge_points.mid_certificate is not null then 'partner_certificate'
         end as mid_evidence,
@@ -69,10 +80,16 @@ checked as (
         customers.revoked_at,
         list_filter([
             case when customers.customer_ref is null then 'customer_unknown' end,
-            case when meter_matches.mid_status = 'no' then 'mid_meter_absent' end,
+            case when meter_matches.mid_status = 'no' and mid_documents.document_sha256 is null
+                then 'mid_meter_absent' end,
             case when coalesce(meter_matches.mid_status, 'unmatched') not in ('yes', 'no')
-                and charge_points.mid_certificate is null then 'mid_evidence_missing' end,
-            case when charge_points.meter_serial is null then 'meter_serial_missing' end,
+                and charge_points.mid_certificate is null and mid_documents.document_sha256 is null
+                then 'mid_evidence_missing' end,
+            case when charge_points.meter_serial is null and charger_meters.meter_serial is null
+                then 'meter_serial_missing' end,
+            case when upper(replace(charge_points.meter_serial, ' ', ''))
+                    <> upper(replace(charger_meters.meter_serial, ' ', ''))
+                then 'meter_serial_mismatch' end,
             case when customers.customer_ref is not null and not customer_checks.has_valid_ean then 'ean_invalid' end,
             case when customers.customer_ref is not null and not customer_checks.has_dutch_postal_code
                 then 'postal_code_invalid' end,
@@ -106,6 +123,12 @@ checked as (
     left join meter_matches
         on charge_points.brand is not distinct from meter_matches.brand
         and charge_points.model is not distinct from meter_matches.model
+    left join mid_documents
+        on charge_points.partner_id = mid_documents.partner_id
+        and charge_points.charge_point_ref = mid_documents.charge_point_ref
+    left join charger_meters
+        on charge_points.partner_id = charger_meters.partner_id
+        and charge_points.charge_point_ref = charger_meters.charge_point_ref
     left join claims
         on customers.partner_id = claims.partner_id
         and customers.customer_ref = claims.customer_ref
@@ -155,6 +178,7 @@ final as (
         checked.model,
         coalesce(checked.mid_status, 'unmatched') as mid_status,
         checked.mid_evidence,
+        checked.mid_document_sha256,
         len(checked.reason_list) = 0 as is_eligible,
         case
             when len(checked.reason_list) = 0 then 'eligible'
