@@ -4,6 +4,7 @@ and PNG files made from them (fpdf2 writes a PDF with a real text layer; Pillow 
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mid_evidence"
@@ -17,6 +18,7 @@ def pdf_of(name: str) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF()
+    pdf.set_creation_date(datetime(2026, 1, 2, tzinfo=timezone.utc))  # the same bytes every time
     pdf.add_page()
     pdf.set_font("Helvetica", size=10)
     for line in fixture_text(name).splitlines():
