@@ -1,18 +1,21 @@
 """MID evidence per unit in one real quarter build: a document a person accepted makes a unit pass the MID
-rule whatever the register says of its model (unknown, or no MID meter), and the audit pack carries it; an
-OCPP 1.6 charger's BootNotification fills a missing meter serial and, where it reports another serial than
-the partner's, shows the mismatch as a reason. Partner alpha delivers files, beta's chargers speak OCPP
-over real WebSockets to the gateway on loopback."""
+rule whatever the register says of its model (unknown, or no MID meter), and the audit pack carries it; what
+an OCPP charger reports of its meter (1.6 BootNotification, 2.0.1 signed meter value) fills a missing meter
+serial and, where it is another serial than the partner's, shows the mismatch as a reason. Partner alpha
+delivers files, beta's chargers speak OCPP over real WebSockets to the gateway on loopback."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import hashlib
+import json
 
 import duckdb
 import pytest
 from ocpp.v16 import call as call16
+from ocpp.v201 import call as call201
 
 from conftest import drop
 from joulo_pipelines import cli
@@ -37,10 +40,12 @@ SESSIONS = "".join(["session_ref,charge_point_ref,started_at,ended_at,energy_kwh
     f"S-{ref},{ref},2026-02-10T18:00:00Z,2026-02-10T20:00:00Z,10.5\n" for ref in ("CP-DOC", "CP-NODOC", "CP-NONE")])
 BETA_CUSTOMERS = HEADER + "".join(
     f"{ref},B,b@x.nl,NL91ABNA0417164300,S,{n},1011 AB,Amsterdam,{ean},2025-12-01T10:00:00Z,2026-01-01,2026-12-31\n"
-    for n, (ref, ean) in enumerate([("MIS", "871687120000000103"), ("FILL", "871687120000000301")], 1))
+    for n, (ref, ean) in enumerate([("MIS", "871687120000000103"), ("FILL", "871687120000000301"),
+                                    ("SIGNED", "871687120000000509")], 1))
 BETA_CHARGE_POINTS = """charge_point_ref,customer_ref,brand,model,serial_number,meter_serial
 CP-MISMATCH,MIS,Alfen,Eve Single Pro-line,S4,EM-PARTNER-1
 CP-FILL,FILL,Alfen,Eve Single Pro-line,S5,
+CP-SIGNED,SIGNED,Alfen,Eve Single Pro-line,S6,EM-PARTNER-2
 """
 DELIVERED = "2026-01-02T06:00:00+00:00"
 
@@ -50,6 +55,21 @@ async def _boots(port: int) -> None:
         async with charge_point(port, identity, "1.6") as cp:
             await cp.call(call16.BootNotification(charge_point_model="Eve Single Pro-line", charge_point_vendor="Alfen",
                                                   meter_type="Inepro PRO380-Mod", meter_serial_number=serial))
+    # OCPP 2.0.1: no meter serial in the boot; the signed meter value (OCMF, base64) names its meter (MS).
+    ocmf = "OCMF|" + json.dumps({"FV": "1.0", "GI": "Alfen", "MS": "EM-SIGNED-7", "RD": [
+        {"TM": "2026-02-01T10:00:00,000+0000 S", "RV": 2000.0, "RU": "kWh", "RI": "1-b:1.8.0"}]}) + '|{"SD":"00"}'
+    async with charge_point(port, "CP-SIGNED", "2.0.1") as cp:
+        await cp.call(call201.BootNotification(charging_station={"model": "Eve", "vendor_name": "Alfen",
+                                                                 "serial_number": "S6"}, reason="PowerUp"))
+        await cp.call(call201.TransactionEvent(
+            event_type="Started", timestamp="2026-02-01T10:00:00+00:00", trigger_reason="CablePluggedIn", seq_no=0,
+            transaction_info={"transaction_id": "TX-SIGNED"},
+            meter_value=[{"timestamp": "2026-02-01T10:00:00+00:00", "sampled_value": [
+                {"value": 2000.0, "context": "Transaction.Begin", "measurand": "Energy.Active.Import.Register",
+                 "unit_of_measure": {"unit": "kWh"},
+                 "signed_meter_value": {"signed_meter_data": base64.b64encode(ocmf.encode()).decode(),
+                                        "signing_method": "ECDSA-secp256r1-SHA256", "encoding_method": "OCMF",
+                                        "public_key": "00"}}]}]))
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +126,8 @@ def test_an_accepted_document_counts_whatever_the_register_says_of_the_model(bui
 
 def test_a_charger_reporting_another_meter_serial_than_the_partner_gets_the_mismatch_reason(built):
     _, rows, _ = built
-    assert "meter_serial_mismatch" in rows["CP-MISMATCH"][3].split(";")
+    assert "meter_serial_mismatch" in rows["CP-MISMATCH"][3].split(";")  # 1.6 BootNotification
+    assert "meter_serial_mismatch" in rows["CP-SIGNED"][3].split(";")  # 2.0.1 signed meter value
     # The charger filled the serial the partner left out: no meter_serial_missing, and nothing to mismatch.
     assert not {"meter_serial_missing", "meter_serial_mismatch"} & set((rows["CP-FILL"][3] or "").split(";"))
 

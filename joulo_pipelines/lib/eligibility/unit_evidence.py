@@ -72,7 +72,8 @@ def read(data_dir: DataDir, receipt: Receipt) -> Reading:
 
 def documents(data_dir: DataDir, partner_id: str | None = None) -> list[tuple[Receipt, Reading, dict | None]]:
     """Every document with its reading and its decision (None while pending), oldest first."""
-    return [(receipt, read(data_dir, receipt), review_of(data_dir, receipt)) for receipt in receipts(data_dir, partner_id)]
+    return [(receipt, read(data_dir, receipt), review_of(data_dir, receipt))
+            for receipt in receipts(data_dir, partner_id)]
 
 
 def review(data_dir: DataDir, record_id: str, decision: str, reviewed_by: str) -> dict:

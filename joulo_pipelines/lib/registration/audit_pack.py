@@ -49,7 +49,8 @@ _FILES = {
         order by cp.partner_id, cp.charge_point_ref""",
     "eligibility.csv": """
         select partner_id, charge_point_ref, quarter_start, is_eligible, eligibility_status, reasons, mid_status,
-               mid_evidence, mid_document_sha256, delivery_period_start, delivery_period_end, kwh, eligible_kwh, session_count
+               mid_evidence, mid_document_sha256, delivery_period_start, delivery_period_end, kwh, eligible_kwh,
+               session_count
         from marts.fct_charge_point_eligibility
         where ean = {ean} and delivery_year = {year}
         order by partner_id, charge_point_ref, quarter_start""",
