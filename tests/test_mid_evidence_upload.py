@@ -115,3 +115,11 @@ def test_joulo_mid_review_lists_the_markings_found_and_records_the_decision_once
     assert "already accepted by Ria Reviewer" in capsys.readouterr().err
     assert cli.main(["mid", "review"]) == 0
     assert "declaration.pdf" not in capsys.readouterr().out  # no longer pending
+
+
+def test_evidence_dropped_with_its_charge_points_lands_after_them(data_dir):
+    charge_points = drop(data_dir, "alpha", "charge_points.csv",
+                         "charge_point_ref,customer_ref,brand,model,serial_number\nCP-NEW,C-NEW,Zaptec,Go,S1\n")
+    evidence = drop(data_dir, "alpha", "evidence/CP-NEW__declaration.pdf", pdf_of("doc_mid_meter.txt"))
+    results = dict(ingest_files(data_dir, ["alpha", "beta"], [evidence, charge_points]))
+    assert (results[charge_points].status, results[evidence].status) == ("landed", "landed")

@@ -211,12 +211,14 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
 
     Partners land side by side in threads: hashing, copying and counting lines leave a core idle that
     another partner's DuckDB parse can use. A partner's own files land one after the other, in the order
-    given, so a file dropped twice is still recognised as a duplicate."""
+    given (MID evidence last), so a file dropped twice is still recognised as a duplicate."""
     data_dir.ensure()
     ensure_landing_schemas(data_dir)  # before the threads, which would all find it missing
     by_partner: dict[Path, list[Path]] = {}
-    for path in paths:
-        by_partner.setdefault(path.parent, []).append(path)  # inbox/<partner>/<file>
+    # inbox/<partner>/<file>, and inbox/<partner>/evidence/<file> after the partner's other files: a
+    # document of evidence needs its charge point landed first.
+    for path in sorted(paths, key=lambda p: _is_evidence(data_dir, p)):
+        by_partner.setdefault(path.parent.parent if _is_evidence(data_dir, path) else path.parent, []).append(path)
 
     def land(partner_paths: list[Path]) -> list[tuple[Path, IntakeResult | Exception]]:
         landed: list[tuple[Path, IntakeResult | Exception]] = []
@@ -230,6 +232,10 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
     with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
         results = dict(item for landed in pool.map(land, by_partner.values()) for item in landed)
     return [(path, results[path]) for path in paths]
+
+
+def _is_evidence(data_dir: DataDir, path: Path) -> bool:
+    return path.parent.name == EVIDENCE_FOLDER and path.parent.parent.parent == data_dir.inbox
 
 
 def _relative(data_dir: DataDir, path: Path) -> str:
