@@ -113,8 +113,8 @@ def test_an_unregistered_charger_is_reported_unmatched_and_can_qualify_with_evid
 
 
 def test_register_confirmed_and_certificate_backed_meters_are_eligible_when_nothing_else_fails(warehouse):
-    confirmed = _row(warehouse, "voltnet", 9)  # Alfen Eve Single Pro-line DE: 'yes' in the register
-    assert confirmed["mid_status"] == "yes" and confirmed["mid_evidence"] == "register"
+    confirmed = _row(warehouse, "voltnet", 9)  # KEBA KeContact P40 Pro MID: 'integrated' in the register
+    assert confirmed["mid_status"] == "integrated" and confirmed["mid_evidence"] == "register"
     assert confirmed["is_eligible"] and confirmed["eligibility_status"] == "eligible"
     assert confirmed["eligible_kwh"] == confirmed["kwh"] > 0
     assert (confirmed["delivery_period_start"], confirmed["delivery_period_end"]) == (date(2026, 4, 1), date(2026, 6, 30))

@@ -72,19 +72,26 @@ checked as (
         mid_documents.document_sha256 as mid_document_sha256,
         case
             when mid_documents.document_sha256 is not null then 'accepted_document'
-            when meter_matches.mid_status = 'yes' then 'register'
-            when meter_matches.mid_status <> 'no' and charge_points.mid_certificate is not null then 'partner_certificate'
+            when meter_matches.mid_status = 'integrated' then 'register'
+            when meter_matches.mid_status <> 'none' and charge_points.mid_certificate is not null then 'partner_certificate'
         end as mid_evidence,
         customers.mandate_valid_from,
         customers.mandate_valid_until,
         customers.revoked_at,
         list_filter([
             case when customers.customer_ref is null then 'customer_unknown' end,
-            case when meter_matches.mid_status = 'no' and mid_documents.document_sha256 is null
+            -- the register's status as mid_register.mid_reason maps it: optional and external are a check
+            -- of the unit, never a rejection; a MID document of the unit a person accepted passes whatever it says
+            case when meter_matches.mid_status = 'none' and mid_documents.document_sha256 is null
                 then 'mid_meter_absent' end,
-            case when coalesce(meter_matches.mid_status, 'unmatched') not in ('yes', 'no')
-                and charge_points.mid_certificate is null and mid_documents.document_sha256 is null
-                then 'mid_evidence_missing' end,
+            case when charge_points.mid_certificate is null and mid_documents.document_sha256 is null then
+                case coalesce(meter_matches.mid_status, 'unmatched')
+                    when 'optional' then 'mid_unit_check_needed'
+                    when 'external' then 'mid_external_meter_needed'
+                    when 'unknown' then 'mid_evidence_missing'
+                    when 'unmatched' then 'mid_evidence_missing'
+                end
+            end,
             case when charge_points.meter_serial is null and charger_meters.meter_serial is null
                 then 'meter_serial_missing' end,
             case when upper(replace(charge_points.meter_serial, ' ', ''))
