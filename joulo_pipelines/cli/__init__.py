@@ -12,6 +12,7 @@ from joulo_pipelines.cli import (
     demo,
     eligibility,
     mandates,
+    mid,
     ocpp,
     payouts,
     registration,
@@ -25,8 +26,8 @@ from joulo_pipelines.lib.paths import DataDir, keep_private
 # function that runs it, called with the parsed arguments and the data dir. `joulo --help` lists them in
 # this order. The modules import what their commands need when they run: `joulo status` does not pay for
 # the OCPP gateway.
-COMMAND_GROUPS = (demo, warehouse, eligibility, mandates, benchmark, ocpp, payouts, registration, verification, reports,
-                  api)
+COMMAND_GROUPS = (demo, warehouse, eligibility, mid, mandates, benchmark, ocpp, payouts, registration, verification,
+                  reports, api)
 
 
 def main(argv: list[str] | None = None) -> int:

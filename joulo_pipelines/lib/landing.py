@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from joulo_pipelines.lib.consent_texts import consent_texts
 from joulo_pipelines.lib.contract import DATASETS, DUCKDB_TYPES, LINEAGE_COLUMNS
+from joulo_pipelines.lib.evidence_documents import ensure_review_schema
 from joulo_pipelines.lib.partners import PartnerRegistry
 from joulo_pipelines.lib.paths import DataDir
 
@@ -135,6 +136,7 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
         manifest.parent.mkdir(parents=True, exist_ok=True)
         _replace(manifest, lambda temporary: temporary.write_bytes(b"[]"))
     ensure_cdr_schema(data_dir)
+    ensure_review_schema(data_dir)
     consent_texts_schema = _schema_file(data_dir, CONSENT_TEXTS_DATASET)
     if not consent_texts_schema.exists() or pq.read_schema(consent_texts_schema) != CONSENT_TEXTS_SCHEMA:
         consent_texts_schema.parent.mkdir(parents=True, exist_ok=True)
