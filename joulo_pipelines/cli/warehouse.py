@@ -30,12 +30,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def ingest() -> int:
     result = runner.execute("ingest_job")
-    for materialization in result.asset_materializations_for_node("landed_files"):
-        if materialization.asset_key.path[-1] == "files":
-            meta = {k: v.value for k, v in materialization.metadata.items()}
-            print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
-                  f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
-                  f"{meta['rows_quarantined']} rows quarantined")
+    files = [m for m in result.asset_materializations_for_node("landed_files") if m.asset_key.path[-1] == "files"]
+    for materialization in files:
+        meta = {k: v.value for k, v in materialization.metadata.items()}
+        print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
+              f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
+              f"{meta['rows_quarantined']} rows quarantined")
+    if result.success and not files:
+        print("ingest: nothing new in the inbox (every file landed before, as it is)")
     for entry, why in inbox_not_read(DataDir.from_env()):
         print(f"ingest: not read: inbox/{entry} {why}")
     return 0 if result.success else 1
