@@ -46,10 +46,11 @@ def test_the_demo_succeeds_and_says_where_it_writes(demo):
 @pytest.mark.parametrize("quarter", ["2026-Q1", "2026-Q2", "2026-Q3"])
 def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026_factor(demo, quarter):
     root, _, printed = demo
-    assert re.search(rf"^rev submit {quarter}: prepared .* by demo-preparer; upload the files", printed, re.MULTILINE)
+    assert re.search(rf"^rev submit {quarter}: prepared .* by demo-preparer at 2027-01-15 00:00 CET; upload the "
+                     "files", printed, re.MULTILINE)
     said = re.search(rf"^rev approve {quarter}: submitted (\d+) delivery\(ies\), 0 amendment\(s\), (\d+) connection"
                      rf"\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d.]+) ERE; prepared by demo-preparer, approved "
-                     r"2027-01-14T23:00:00\+00:00 by demo-approver; deliveries.xml sha256 ([0-9a-f]{12})\.\.\.$",
+                     r"2027-01-15 00:00 CET by demo-approver; deliveries.xml sha256 ([0-9a-f]{12})\.\.\.$",
                      printed, re.MULTILINE)
     assert said, printed
     deliveries, connections, eans, kwh, ere, sha_prefix = said.groups()
