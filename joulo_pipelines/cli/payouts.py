@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from joulo_pipelines.cli import runner
+from joulo_pipelines.cli import console, runner
+from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -32,8 +34,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.add_argument("quarter", type=Quarter.parse, help="2026-Q1 or 2026-01-01")
         parser.add_argument("--partner", required=True)
         parser.add_argument("--by", required=True, type=_person, help="your name, kept in the payout ledger")
-    prepare_parser.set_defaults(func=lambda args, data_dir: prepare(args.quarter, args.partner, args.by))
-    approve_parser.set_defaults(func=lambda args, data_dir: approve(args.quarter, args.partner, args.by))
+    prepare_parser.set_defaults(func=lambda args, data_dir: prepare(args.quarter, _partner(data_dir, args.partner), args.by))
+    approve_parser.set_defaults(func=lambda args, data_dir: approve(args.quarter, _partner(data_dir, args.partner), args.by))
+
+
+def _partner(data_dir: DataDir, partner_id: str) -> str:
+    return load_registry(data_dir.partners_file).require(partner_id).id
 
 
 def _payouts_run(quarter: Quarter, partner_id: str, step: str, by: str) -> tuple[bool, dict]:
@@ -44,7 +50,7 @@ def _payouts_run(quarter: Quarter, partner_id: str, step: str, by: str) -> tuple
         run_config={"ops": {"exports__payouts": {"config": {"partner": partner_id, step: by}}}})
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
-        reason = failure.step_failure_data.error.message.strip() if failure else "see the Dagster run"
+        reason = console.failure_reason(failure) if failure else "see the Dagster run"
         return False, {"state": "FAILED", "message": f"{reason} (run id {result.run_id})"}
     outcome = {}
     for materialization in result.asset_materializations_for_node("exports__payouts"):
