@@ -35,12 +35,18 @@ def test_the_demo_succeeds_and_says_where_it_writes(demo):
                                        "(seed 2026, scale 0.06, as of 2027-01-15)")
     for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
         assert f"run {quarter}: succeeded" in printed
+        assert f"outputs: {root / 'exports' / quarter}/ (" in printed
     named = dict(re.findall(r"^(warehouse|landing|quarantine|reports|dagster):\s+(\S+)", printed, re.MULTILINE))
     assert named == {"warehouse": str(root / "warehouse.duckdb"), "landing": str(root / "landing"),
                      "quarantine": str(root / "quarantine"), "reports": f"{root / 'exports'}/<YYYY>-Q<n>/reports/<partner>/",
                      "dagster": str(root / "dagster_home")}
     for name in ("warehouse", "landing", "quarantine", "dagster"):
         assert Path(named[name]).exists(), name
+
+
+def test_the_demo_keeps_its_clock_in_the_data_dir_for_every_later_command(demo):
+    root, _, _ = demo
+    assert (root / "config" / "as_of").read_text() == "2027-01-15\n"
 
 
 @pytest.mark.parametrize("quarter", ["2026-Q1", "2026-Q2", "2026-Q3"])
