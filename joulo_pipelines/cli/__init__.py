@@ -36,7 +36,6 @@ COMMAND_GROUPS = (demo, warehouse, eligibility, mandates, benchmark, ocpp, payou
 # else is a bug: one line saying so and exit code 1. `-v` shows the traceback of either.
 EXPECTED_FAILURES = (ValueError, RuntimeError, OSError)
 BUGS_AMONG_THEM = (NotImplementedError, RecursionError)
-USAGE_ERROR = 2
 
 
 class JouloParser(argparse.ArgumentParser):
@@ -56,7 +55,7 @@ class JouloParser(argparse.ArgumentParser):
         return super().add_argument(*args, **kwargs)
 
     def error(self, message: str):
-        self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(console.USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _keeping_its_message(convert: Callable) -> Callable:
@@ -102,6 +101,6 @@ def main(argv: list[str] | None = None) -> int:
 def _failed(command: str, exc: Exception) -> int:
     if isinstance(exc, EXPECTED_FAILURES) and not isinstance(exc, BUGS_AMONG_THEM):
         console.say(f"{command}: {exc}", "red")
-        return USAGE_ERROR
+        return console.USAGE_ERROR
     console.say(f"{command}: {type(exc).__name__}: {exc} (a bug: run it again with -v to see where)", "red")
     return 1

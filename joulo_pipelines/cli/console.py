@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _EXCEPTION_NAMES = re.compile(r"^(?:[\w.]*(?:Error|Exception|Failure): )+")
 err = Console(stderr=True, highlight=False)
 verbose = False  # `joulo -v` / `joulo <command> ... -v`
+USAGE_ERROR = 2  # the exit code of an expected failure: wrong input, or a refusal
 
 
 def say(line: str, style: str | None = None) -> None:

@@ -61,13 +61,18 @@ def _payouts_run(quarter: Quarter, partner_id: str, step: str, by: str) -> tuple
 def prepare(quarter: Quarter, partner_id: str, by: str) -> int:
     _, outcome = _payouts_run(quarter, partner_id, "prepare_by", by)
     print(describe(quarter, partner_id, outcome))
-    return 0 if outcome.get("state") in ("prepared", "approved_before") else 1
+    return _exit_code(outcome, outcome.get("state") in ("prepared", "approved_before"))
 
 
 def approve(quarter: Quarter, partner_id: str, by: str) -> int:
     _, outcome = _payouts_run(quarter, partner_id, "approve_by", by)
     print(describe(quarter, partner_id, outcome))
-    return 0 if outcome.get("state", "").startswith("approved") else 1
+    return _exit_code(outcome, outcome.get("state", "").startswith("approved"))
+
+
+def _exit_code(outcome: dict, done: bool) -> int:
+    """0 when done, 1 when the run failed, 2 when it refused (four eyes, nothing prepared...): as cli.main."""
+    return 0 if done else 1 if outcome.get("state") == "FAILED" else console.USAGE_ERROR
 
 
 def approve_quarters(partner_ids: list[str], quarters: list[Quarter]) -> int:
