@@ -56,7 +56,9 @@ def test_ingest_lands_the_sources_and_partners_asked_for_and_status_shows_their_
         assert cli.main(["ingest"]) == 0
         assert server.requests and (data_dir.landing / "gamma" / "ocpi_cursor.json").exists()
         assert (data_dir.landing / "alpha" / "manifest").exists()
-    assert cli.main(["ingest", "--partner", "nobody"]) == 1
+    capsys.readouterr()
+    assert cli.main(["ingest", "--partner", "nobody"]) == 2  # one line naming the partners there are
+    assert "partner 'nobody' is not in config/partners.yaml; known: alpha" in capsys.readouterr().err
 
     capsys.readouterr()
     assert cli.main(["status"]) == 0

@@ -154,7 +154,7 @@ def test_annual_kwh_comes_from_the_sessions_scaled_to_a_year_and_money_stays_dec
 def test_a_missing_required_column_names_the_file_and_the_column(data_dir, tmp_path, capsys):
     bad = tmp_path / "charge_points_bad.csv"
     bad.write_text("charge_point_ref,brand\nCP-1,Alfen\n", encoding="utf-8")
-    assert cli.main(["mid-scan", str(bad), "--out", str(tmp_path / "out")]) == 1
+    assert cli.main(["mid-scan", str(bad), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert str(bad) in error and "model" in error and "missing" in error
 
@@ -171,7 +171,7 @@ def ere_factors(data_dir):
 
 def test_a_year_without_an_ere_factor_is_an_error_naming_the_year(data_dir, prospect, tmp_path, capsys):
     assert cli.main(["mid-scan", str(prospect["charge_points"]), "--out", str(tmp_path / "out"),
-                     "--year", "2031"]) == 1
+                     "--year", "2031"]) == 2
     error = capsys.readouterr().err
     assert "delivery year 2031" in error and "ere_parameters.csv" in error
     assert not (tmp_path / "out").exists()

@@ -57,7 +57,7 @@ def test_a_delivery_year_goes_from_the_first_quarter_to_the_statement_reported_t
         monkeypatch.setenv("JOULO_AS_OF", day)
 
     def refused(args: list[str]) -> str:
-        assert cli.main(args) == 1
+        assert cli.main(args) == 2
         return capsys.readouterr().err
 
     # Q1: not before it ends; the preparer is refused as approver, a second person approves.

@@ -4,6 +4,7 @@ built, and what the warehouse holds."""
 from __future__ import annotations
 
 import argparse
+import time
 
 from joulo_pipelines.cli import ingest, runner
 from joulo_pipelines.lib.intake import inbox_not_read
@@ -32,9 +33,27 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_quarter(quarter: Quarter) -> int:
-    result = runner.execute("quarter_job", partition_key=quarter.partition_key)
-    print(f"run {quarter}: {'succeeded' if result.success else 'FAILED'} (run id {result.run_id})")
-    return 0 if result.success else 1
+    started = time.monotonic()
+    result = runner.execute("quarter_job", partition_key=quarter.partition_key, raise_on_error=False)
+    took = _duration(time.monotonic() - started)
+    if not result.success:
+        print(f"run {quarter}: FAILED after {took} (run id {result.run_id}); the failed stage above says why, "
+              f"`joulo -v run --quarter {quarter}` shows Dagster's log")
+        return 1
+    print(f"run {quarter}: succeeded in {took} (run id {result.run_id})")
+    data_dir = DataDir.from_env()
+    totals = [row[1:] for row in quarter_totals(data_dir) if str(row[0]) == quarter.partition_key]
+    if totals:
+        print(format_table(["partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+    folder = data_dir.exports / quarter.label
+    written = ", ".join(f"{path.name}/" for path in sorted(folder.iterdir()) if path.is_dir()) if folder.exists() else ""
+    print(f"outputs: {folder}/ ({written or 'nothing written'}); the warehouse {data_dir.warehouse}")
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def status(data_dir: DataDir) -> int:

@@ -272,7 +272,7 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
     if _is_duplicate(manifest, result):
         return result
 
-    received_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    received_at = delivered_at(path)
     try:
         if dataset is None:
             raise _FileRejected([RowError(0, "", path.name, f"unknown file name; accepted: {accepted_file_names()}")])
@@ -335,6 +335,25 @@ def _refuse_entry(data_dir: DataDir, partner_ids: list[str], path: Path, relativ
     received_at = datetime.fromtimestamp(changed / 1e9, timezone.utc)
     _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, None), indent=2).encode())
     return result
+
+
+def delivered_at(path: Path) -> datetime:
+    """When the partner delivered the file: its modification time, kept as the manifest's received_at."""
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+def landed_deliveries(data_dir: DataDir, partner_ids: set[str]) -> set[tuple[str, str]]:
+    """(source_file, received_at) of every delivery of these partners the intake has taken up, whoever ran
+    it (a sensor's run, `joulo ingest`, the demo): what the inbox sensor need not run again."""
+    manifests = [path for partner_id in sorted(partner_ids)
+                 for path in (data_dir.landing / partner_id / "manifest").glob("*.json")]
+    if not manifests:
+        return set()
+    with duckdb.connect() as con:
+        return set(con.execute("""
+            select source_file, received_at
+            from read_json(?, columns = {source_file: 'VARCHAR', received_at: 'VARCHAR'})
+            """, [[str(path) for path in manifests]]).fetchall())
 
 
 def _manifest_path(data_dir: DataDir, result: IntakeResult) -> Path:

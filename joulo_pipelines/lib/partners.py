@@ -103,6 +103,13 @@ class PartnerRegistry(BaseModel):
     def get(self, partner_id: str) -> Partner | None:
         return next((p for p in self.partners if p.id == partner_id), None)
 
+    def require(self, partner_id: str) -> Partner:
+        """The partner, or a ValueError naming the ones there are."""
+        partner = self.get(partner_id)
+        if partner is None:
+            raise ValueError(f"partner {partner_id!r} is not in config/partners.yaml; known: {', '.join(self.ids)}")
+        return partner
+
     @property
     def ids(self) -> list[str]:
         return [p.id for p in self.partners]
