@@ -114,12 +114,12 @@ def test_a_bug_is_one_line_saying_so_with_exit_code_1(data_dir, monkeypatch, cap
 # --- Dagster runs: a line per stage -------------------------------------------------------------------------
 def test_a_run_shows_a_line_per_stage_and_dagsters_log_only_with_minus_v(data_dir, capfd):
     drop(data_dir, "alpha", "sessions_2026-01.csv", SESSIONS)
-    assert main(["ingest"]) == 0
+    assert main(["ingest", "--source", "files"]) == 0
     out, err = capfd.readouterr()
     assert out.splitlines() == ["ingest: 1 file(s) seen, 1 new, 0 rejected whole, 1 rows landed, 0 rows quarantined"]
     stages = said(err)
     assert len(stages) == 1 and stages[0].split()[0] == "landed_files" and stages[0].endswith(" s  2 asset(s)")
-    assert main(["ingest", "-v"]) == 0
+    assert main(["ingest", "--source", "files", "-v"]) == 0
     out, err = capfd.readouterr()
     assert "STEP_START" in err and out.splitlines()[-1] == "ingest: nothing new in the inbox"
 
