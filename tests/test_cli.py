@@ -94,8 +94,7 @@ def test_a_header_only_file_to_mid_scan_is_one_line(data_dir, tmp_path, capsys):
     header_only.write_text("charge_point_ref,customer_ref,brand,model,meter_serial,mid_certificate_ref\n")
     assert main(["mid-scan", str(header_only), "--out", str(tmp_path / "out")]) == 2
     assert said(capsys.readouterr().err) == [
-        f"joulo mid-scan: {header_only}: no charge points below the header; the scan needs a row per charge "
-        "point (the partner file contract's charge_points.csv)"]
+        f"joulo mid-scan: {header_only}: no charge points, only a header; nothing to scan"]
     assert not (tmp_path / "out").exists()
 
 

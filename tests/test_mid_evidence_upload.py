@@ -109,9 +109,9 @@ def test_joulo_mid_review_lists_the_markings_found_and_records_the_decision_once
     assert "no OCR: Tesseract is not installed on this machine; a person reads the photo" in listed
     assert set(lines) == {"alpha/CP-1", "alpha/CP-2"}
     record = [line.split()[0] for line in listed.splitlines() if "declaration.pdf" in line][0]
-    assert cli.main(["mid", "review", "accept", record]) == 1  # --by is required
+    assert cli.main(["mid", "review", "accept", record]) == 2  # --by is required
     assert cli.main(["mid", "review", "accept", record, "--by", "Ria Reviewer"]) == 0
-    assert cli.main(["mid", "review", "reject", record, "--by", "Bo"]) == 1
+    assert cli.main(["mid", "review", "reject", record, "--by", "Bo"]) == 2
     assert "already accepted by Ria Reviewer" in capsys.readouterr().err
     assert cli.main(["mid", "review"]) == 0
     assert "declaration.pdf" not in capsys.readouterr().out  # no longer pending

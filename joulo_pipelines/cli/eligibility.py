@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,9 +26,6 @@ def mid_scan(args: argparse.Namespace, data_dir: DataDir) -> int:
     from joulo_pipelines.lib.clock import today
     from joulo_pipelines.lib.eligibility.mid_scan import scan_files
 
-    if not _has_rows(args.charge_points):
-        raise ValueError(f"{args.charge_points}: no charge points below the header; the scan needs a row per "
-                         "charge point (the partner file contract's charge_points.csv)")
     year = args.year or today().year
     summary = scan_files(data_dir, args.charge_points, args.customers, args.sessions, args.price, args.out, year,
                          partner_id=args.partner, lang=args.lang)
@@ -39,10 +35,3 @@ def mid_scan(args: argparse.Namespace, data_dir: DataDir) -> int:
           f"{counts['cannot_qualify']} cannot qualify; written to {args.out / 'mid_scan.html'} and "
           f"{args.out / 'mid_scan.csv'}")
     return 0
-
-
-def _has_rows(path: Path) -> bool:
-    """Whether the CSV has a row with a value below its header."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        filled = (row for row in csv.reader(handle) if any(cell.strip() for cell in row))
-        return next(filled, None) is not None and next(filled, None) is not None
