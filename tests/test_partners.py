@@ -24,7 +24,7 @@ def write(tmp_path, text):
 def test_a_valid_registry_loads_with_normalised_iban(tmp_path):
     registry = load_registry(write(tmp_path, VALID))
     partner = registry.get("voltnet")
-    assert partner.partner_iban == "NL91ABNA0417164300"
+    assert partner.contracts[0].partner_iban == "NL91ABNA0417164300"
     assert partner.source.token_env == "VOLTNET_OCPI_TOKEN"
     assert registry.ids == ["voltnet"]
 
