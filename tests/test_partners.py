@@ -87,6 +87,9 @@ def test_the_contract_in_force_in_a_quarter_is_the_latest_valid_from_its_first_d
     with pytest.raises(NoContractInForce, match="'voltnet' has no contract in force in 2025-Q4: its first "
                                                 "contract is valid from 2026-01-01"):
         partner.contract_in_force(Quarter(2025, 4))
+    # An enrolment from 2026-Q2 on is paid by Q2's contract and Q3's (the API asks for an IBAN if either is direct).
+    assert partner.contracts_from(Quarter(2026, 2)) == [terms[2], terms[3]]
+    assert partner.contracts_from(Quarter(2027, 1)) == [terms[3]]
     # The flat form is one contract, in force from the beginning.
     flat = load_registry(write(tmp_path, VALID)).get("voltnet")
     assert flat.contract_in_force(Quarter(2020, 1)) == flat.contract_in_force(Quarter(2030, 4)) == flat.contracts[0]
