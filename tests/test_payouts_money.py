@@ -48,7 +48,8 @@ def test_every_customers_lines_add_up_to_the_cent_for_random_bookings(units, fee
     quarter = Quarter(2026, 1)
     bookings = [Booking(f"c{i}", quarter.start, 2026, Decimal(1), u, "estimate") for i, u in enumerate(units)]
     customers = {f"c{i}": Customer(f"c{i}", "NL91ABNA0417164300", None, None) for i in range(len(units))}
-    lines = payout_lines(quarter, ContractBook(partner, {}), bookings, customers, {}, PriceBook({(quarter.start, 2026): price}, {}), 500)
+    lines = payout_lines(quarter, ContractBook(partner, {}), bookings, customers, {},
+                         PriceBook({(quarter.start, 2026): price}, {}), 500)
     by_ref = {line.customer_ref: line for line in lines}
     for i, u in enumerate(units):
         line = by_ref[f"c{i}"]

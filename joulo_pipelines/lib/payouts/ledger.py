@@ -225,8 +225,8 @@ def frozen_prices(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[tuple
 
 
 def frozen_contracts(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[date, Contract]:
-    rows = con.execute("select quarter_start, valid_from, payout_model, partner_iban, service_fee_pct, partner_share_pct "
-                       "from ledger.payout_contracts where partner_id = ?", [partner_id]).fetchall()
+    rows = con.execute("select quarter_start, valid_from, payout_model, partner_iban, service_fee_pct, "
+                       "partner_share_pct from ledger.payout_contracts where partner_id = ?", [partner_id]).fetchall()
     return {start: Contract(valid_from=valid_from, payout_model=model, partner_iban=iban, service_fee_pct=fee,
                             partner_share_pct=share) for start, valid_from, model, iban, fee, share in rows}
 

@@ -141,7 +141,8 @@ def prepare(con: duckdb.DuckDBPyConnection, draft: Proposal, by: str) -> ledger.
     preparation = ledger.Preparation(
         partner_id=draft.partner.id, quarter_start=draft.quarter.start,
         preparation_seq=ledger.next_preparation_seq(con, draft.partner.id, draft.quarter),
-        prepared_at=clock.now(), prepared_by=by, proposal_hash=ledger.proposal_hash(lines, draft.prices, draft.contracts),
+        prepared_at=clock.now(), prepared_by=by,
+        proposal_hash=ledger.proposal_hash(lines, draft.prices, draft.contracts),
         customers=len(lines), gross_cents=sum(line.gross_cents for line in lines),
         net_cents=sum(line.net_cents for line in lines), paid_cents=sum(line.paid_cents for line in lines))
     ledger.record_preparation(con, preparation)
