@@ -8,7 +8,11 @@ the next quarter instead of rewriting history. Then:
 - payable below the minimum payout carries over; when the mandate ends, whatever is positive is paid;
 - a negative payable (a correction larger than the new earnings) carries over and nets against later
   payouts: it never becomes a negative transfer;
-- no transfer to a missing or invalid IBAN: the amount is held, with the reason, and carried over.
+- no transfer to a missing or invalid IBAN: the amount is held, with the reason, and carried over (only
+  when the payout quarter's contract pays customers directly).
+
+A booking quarter's fee and partner share are those of the contract in force in that quarter, frozen once a
+batch valued it, like its price; the payout model is that of the quarter being paid.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from decimal import Decimal
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.partners import Contract, Partner
 from joulo_pipelines.lib.payouts.money import cents_to_eur, split_gross, to_cents
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -65,6 +69,19 @@ class PriceBook:
 
 
 @dataclass(frozen=True)
+class ContractBook:
+    """The contract of each quarter: the one an approved batch recorded for it (`frozen`), so a registry
+    changed since never re-values what was approved; otherwise the one in force in the registry now."""
+    partner: Partner
+    frozen: dict[date, Contract]
+
+    def contract(self, quarter_start: date) -> Contract:
+        if quarter_start in self.frozen:
+            return self.frozen[quarter_start]
+        return self.partner.contract_in_force(Quarter.containing(quarter_start))
+
+
+@dataclass(frozen=True)
 class PayoutLine:
     customer_ref: str
     kwh: Decimal
@@ -83,10 +100,10 @@ class PayoutLine:
     reason: str
 
 
-def quarter_value(bookings: list[Booking], prices: PriceBook, partner: Partner) -> tuple[int, int, int, int]:
+def quarter_value(bookings: list[Booking], prices: PriceBook, contract: Contract) -> tuple[int, int, int, int]:
     """(gross, fee, partner share, net) in cents for one customer's bookings of one booking quarter."""
     gross = to_cents(sum((b.units * prices.price(b.quarter_start, b.delivery_year) for b in bookings), Decimal(0)))
-    return (gross, *split_gross(gross, partner.service_fee_pct, partner.partner_share_pct))
+    return (gross, *split_gross(gross, contract.service_fee_pct, contract.partner_share_pct))
 
 
 def iban_problem(iban: str | None) -> str | None:
@@ -100,7 +117,7 @@ def iban_problem(iban: str | None) -> str | None:
     return None
 
 
-def payout_lines(quarter: Quarter, partner: Partner, bookings: list[Booking], customers: dict[str, Customer],
+def payout_lines(quarter: Quarter, contracts: ContractBook, bookings: list[Booking], customers: dict[str, Customer],
                  history: dict[str, History], prices: PriceBook, minimum_cents: int) -> list[PayoutLine]:
     """One line per customer with bookings up to the quarter or a balance in the ledger, sorted by customer."""
     by_customer: dict[str, list[Booking]] = {}
@@ -109,23 +126,25 @@ def payout_lines(quarter: Quarter, partner: Partner, bookings: list[Booking], cu
             by_customer.setdefault(booking.customer_ref, []).append(booking)
     lines = []
     for ref in sorted(set(by_customer) | set(history)):
-        lines.append(_line(quarter, partner, ref, by_customer.get(ref, []), customers.get(ref),
+        lines.append(_line(quarter, contracts, ref, by_customer.get(ref, []), customers.get(ref),
                            history.get(ref, History()), prices, minimum_cents))
     return lines
 
 
-def _line(quarter: Quarter, partner: Partner, ref: str, bookings: list[Booking], customer: Customer | None,
+def _line(quarter: Quarter, contracts: ContractBook, ref: str, bookings: list[Booking], customer: Customer | None,
           past: History, prices: PriceBook, minimum_cents: int) -> PayoutLine:
     this_quarter = [b for b in bookings if b.quarter_start == quarter.start]
-    gross, fee, share, net = quarter_value(this_quarter, prices, partner)
-    earned_to_date = sum(quarter_value([b for b in bookings if b.quarter_start == start], prices, partner)[3]
+    gross, fee, share, net = quarter_value(this_quarter, prices, contracts.contract(quarter.start))
+    earned_to_date = sum(quarter_value([b for b in bookings if b.quarter_start == start], prices,
+                                       contracts.contract(start))[3]
                          for start in {b.quarter_start for b in bookings})
     earned = earned_to_date - past.earned_cents
     payable = earned + past.carried_out_cents
 
     mandate_ends = customer is not None and any(
         day is not None and day < quarter.end for day in (customer.mandate_valid_until, customer.revoked_at))
-    hold = iban_problem(customer.iban if customer else None) if partner.payout_model == "direct" else None
+    pays_directly = contracts.contract(quarter.start).payout_model == "direct"
+    hold = iban_problem(customer.iban if customer else None) if pays_directly else None
     if customer is None:
         hold = "customer not in the partner's customer file"
     if payable <= 0:

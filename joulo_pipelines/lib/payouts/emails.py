@@ -53,9 +53,9 @@ def _format_date(day: date, language: str) -> str:
 _environment = templating.environment(TEMPLATES)
 
 
-def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient,
+def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient, payout_model: str,
            payment_date: date) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) for one customer's line."""
+    """(subject, plain text, HTML) for one customer's line; `payout_model` is the one the batch paid with."""
     language = labels.language(recipient.language)
     t = labels.PAYOUT_EMAIL[language]
     brand = partner.brand
@@ -75,7 +75,7 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: Emai
         rows.append((t["carried_in"], euro(line.carried_in_cents, language)))
     rows.append((t["paid"], euro(line.paid_cents, language)))
     rows.append((t["carried_out"], euro(line.carried_out_cents, language)))
-    direct = partner.payout_model == "direct"
+    direct = payout_model == "direct"
     if direct:
         rows.append((t["iban"], iban))
     rows.append((t["date"], _format_date(payment_date, language)))
@@ -102,8 +102,8 @@ def message_id_for(partner: Partner, quarter: Quarter, customer_ref: str) -> str
 
 
 def build_message(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient,
-                  payment_date: date, approved_at: datetime) -> EmailMessage:
-    subject, text, html = render(partner, quarter, line, recipient, payment_date)
+                  payout_model: str, payment_date: date, approved_at: datetime) -> EmailMessage:
+    subject, text, html = render(partner, quarter, line, recipient, payout_model, payment_date)
     message = EmailMessage()
     message["From"] = Address(partner.brand.display_name, addr_spec=partner.brand.sender_email)
     message["To"] = Address(recipient.name, addr_spec=recipient.email)

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from joulo_pipelines.lib import clock
-from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.partners import Contract, NoContractInForce, Partner
 from joulo_pipelines.lib.payouts import bank_days, ledger
-from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PayoutLine, PriceBook, payout_lines
+from joulo_pipelines.lib.payouts.amounts import (Booking, ContractBook, Customer, PayoutLine, PriceBook,
+                                                  payout_lines)
 from joulo_pipelines.lib.payouts.money import NoPriceError, fifo_prices
 from joulo_pipelines.lib.payouts.settings import PaymentSettings, Sale
 from joulo_pipelines.lib.quarters import Quarter
@@ -53,6 +54,7 @@ class Proposal:
     lines: list[PayoutLine]
     prices: dict[tuple[date, int], Decimal]  # the price of every (booking quarter, delivery year) valued
     sold_units: dict[tuple[date, int], Decimal]  # the sold units it takes, per (booking quarter, delivery year)
+    contracts: dict[date, Contract]  # the contract of the quarter paid and of every booking quarter valued
 
 
 def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[Booking]:
@@ -113,9 +115,14 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
         except NoPriceError as exc:
             raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: {exc}") from None
     book = PriceBook(current, frozen)
-    lines = payout_lines(quarter, partner, bookings, {ref: c for ref, (c, _) in customers.items()},
+    terms = ContractBook(partner, ledger.frozen_contracts(con, partner.id))
+    try:
+        contracts = {start: terms.contract(start) for start in {quarter.start} | {b.quarter_start for b in bookings}}
+    except NoContractInForce as exc:
+        raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: {exc}") from None
+    lines = payout_lines(quarter, terms, bookings, {ref: c for ref, (c, _) in customers.items()},
                          ledger.history_before(con, partner.id, quarter), book, settings.minimum_payout_cents)
-    return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units)
+    return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units, contracts)
 
 
 def payment_date(quarter: Quarter, settings: PaymentSettings, approved_on: date) -> date:
@@ -134,7 +141,8 @@ def prepare(con: duckdb.DuckDBPyConnection, draft: Proposal, by: str) -> ledger.
     preparation = ledger.Preparation(
         partner_id=draft.partner.id, quarter_start=draft.quarter.start,
         preparation_seq=ledger.next_preparation_seq(con, draft.partner.id, draft.quarter),
-        prepared_at=clock.now(), prepared_by=by, proposal_hash=ledger.proposal_hash(lines, draft.prices),
+        prepared_at=clock.now(), prepared_by=by,
+        proposal_hash=ledger.proposal_hash(lines, draft.prices, draft.contracts),
         customers=len(lines), gross_cents=sum(line.gross_cents for line in lines),
         net_cents=sum(line.net_cents for line in lines), paid_cents=sum(line.paid_cents for line in lines))
     ledger.record_preparation(con, preparation)
@@ -160,7 +168,7 @@ def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
         raise ApprovalRefused(f"{partner.id} {quarter}: {by} prepared this payout and cannot also approve it "
                               "(four eyes): another person approves")
     proposal = compute(con, partner, quarter, settings, sales)
-    if ledger.proposal_hash(proposal.lines, proposal.prices) != prepared.proposal_hash:
+    if ledger.proposal_hash(proposal.lines, proposal.prices, proposal.contracts) != prepared.proposal_hash:
         raise ApprovalRefused(f"{partner.id} {quarter}: the proposal changed since {prepared.prepared_by} prepared it "
                               f"at {prepared.prepared_at.isoformat(timespec='seconds')}; prepare it again "
                               f"(`joulo payouts prepare {quarter} --partner {partner.id} --by <name>`) and "
@@ -168,10 +176,11 @@ def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
     now = clock.now()
     batch = ledger.Batch(
         batch_id=ledger.batch_id_for(partner.id, quarter), partner_id=partner.id, quarter_start=quarter.start,
-        payout_model=partner.payout_model, approved_at=now,
+        payout_model=proposal.contracts[quarter.start].payout_model, approved_at=now,
         payment_date=payment_date(quarter, settings, now.astimezone(AMSTERDAM).date()),
         sepa_schema=settings.sepa_schema, minimum_payout_cents=settings.minimum_payout_cents,
         prepared_by=prepared.prepared_by, prepared_at=prepared.prepared_at, approved_by=by,
         proposal_hash=prepared.proposal_hash)
-    created = ledger.record_batch(con, batch, proposal.lines, proposal.prices, proposal.sold_units)
+    created = ledger.record_batch(con, batch, proposal.lines, proposal.prices, proposal.sold_units,
+                                 proposal.contracts)
     return (batch if created else ledger.find_batch(con, partner.id, quarter)), created

@@ -32,6 +32,15 @@ customer_checks as (
     select * from {{ ref('int_customer_checks') }}
 ),
 
+-- the partner's contract in force in the quarter: the IBAN rule holds only when it pays customers directly
+contracts as (
+    select contracts.partner_id, contracts.payout_model
+    from {{ ref('stg_landing__partner_contracts') }} as contracts
+    cross join quarter
+    where contracts.valid_from <= quarter.quarter_start
+        and (contracts.valid_until is null or quarter.quarter_start < contracts.valid_until)
+),
+
 meter_matches as (
     select * from {{ ref('int_charge_point_meter_matches') }}
 ),
@@ -114,7 +123,7 @@ checked as (
                 then 'mandate_consent_text_unknown' end,
             case when customers.is_renewed_tacitly then 'mandate_renewed_tacitly' end,
             case when not claims.is_holder then 'ean_claimed_by_another_mandate' end,
-            case when customer_checks.pays_customer_directly and not customer_checks.has_valid_iban
+            case when contracts.payout_model = 'direct' and not customer_checks.has_valid_iban
                 then 'iban_invalid' end,
             case when customers.customer_ref is not null and not customer_checks.has_xml_text
                 then 'customer_text_not_writable' end
@@ -127,6 +136,8 @@ checked as (
     left join customer_checks
         on charge_points.partner_id = customer_checks.partner_id
         and charge_points.customer_ref = customer_checks.customer_ref
+    left join contracts
+        on charge_points.partner_id = contracts.partner_id
     left join meter_matches
         on charge_points.brand is not distinct from meter_matches.brand
         and charge_points.model is not distinct from meter_matches.model
