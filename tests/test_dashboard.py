@@ -1,0 +1,207 @@
+"""The partner dashboard over HTTP, the API under uvicorn on loopback, on the small dashboard world: a person
+sees their own partner only, every POST needs its CSRF token, repeated failures lock an account, signing out
+ends the session on the server, and the figures on the pages are the snapshot's."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal
+
+import duckdb
+import httpx
+import pytest
+
+from joulo_pipelines import cli
+from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.api.app import ApiSettings
+from joulo_pipelines.lib.dashboard import accounts
+from joulo_pipelines.lib.dashboard.snapshot import snapshot_path
+from tests.dashboard_world import ALPHA_CUSTOMERS, HOSTILE_NAME, build_world
+from tests.test_api_servers import ApiServer
+
+PASSWORD = "correct horse battery staple"
+PARTNER_URLS = ["/", "/year", "/customers", "/customers?page=2&status=eligible", "/customers.csv",
+                "/customers/A001", "/customers/A001/print", "/customers/B001", "/customers/B001/print"]
+
+
+@pytest.fixture(scope="module")
+def world(module_data_dir):
+    build_world(module_data_dir)
+    with accounts.connect(module_data_dir) as con:
+        for partner_id, email, role in [("alpha", "anna@alpha.example", "viewer"),
+                                        ("alpha", "locked@alpha.example", "viewer"),
+                                        ("beta", "bert@beta.example", "viewer")]:
+            accounts.add_user(con, partner_id, email, role, PASSWORD, clock.now())
+    return module_data_dir
+
+
+@pytest.fixture(scope="module")
+def server(world):
+    with ApiServer(world, ApiSettings(deliver_webhooks=False)) as api:
+        yield api
+
+
+def browser(server) -> httpx.Client:
+    return httpx.Client(base_url=server.url + "/dashboard", timeout=120)
+
+
+def csrf_of(page: httpx.Response) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    token = csrf_of(client.get("/sign-in"))
+    return client.post("/sign-in", data={"email": email, "password": password, "csrf": token})
+
+
+@pytest.fixture(scope="module")
+def anna(server):
+    client = browser(server)
+    assert sign_in(client, "anna@alpha.example").headers["location"].endswith("/dashboard/alpha/")
+    return client
+
+
+@pytest.fixture(scope="module")
+def snapshot(world):
+    with duckdb.connect(str(snapshot_path(world)), read_only=True) as con:
+        yield con
+
+
+def test_a_person_sees_their_own_partner_and_every_url_of_another_partners_is_404(server):
+    bert = browser(server)
+    assert sign_in(bert, "bert@beta.example").status_code == 303
+    for url in PARTNER_URLS:
+        answer = bert.get("/alpha" + url)
+        assert answer.status_code == 404, url
+        assert "Klant" not in answer.text and "A001" not in answer.text
+    assert bert.get("/beta/customers/B001").status_code == 200
+    assert bert.get("/beta/customers/A001").status_code == 404  # alpha's customer under beta's URL
+    assert "A0" not in bert.get("/beta/customers.csv").text
+    anonymous = browser(server)
+    for url in PARTNER_URLS:  # not signed in: to the sign-in page, whichever partner, existing or not
+        assert anonymous.get("/alpha" + url).headers["location"].endswith("/dashboard/sign-in"), url
+        assert anonymous.get("/nobody" + url).headers["location"].endswith("/dashboard/sign-in"), url
+
+
+def test_a_post_without_the_sessions_csrf_token_is_refused(server):
+    client = browser(server)
+    client.get("/sign-in")
+    refused = client.post("/sign-in", data={"email": "anna@alpha.example", "password": PASSWORD})
+    assert refused.status_code == 403
+    forged = client.post("/sign-in", data={"email": "anna@alpha.example", "password": PASSWORD, "csrf": "x" * 43})
+    assert forged.status_code == 403
+    assert sign_in(client, "anna@alpha.example").status_code == 303
+    assert client.post("/sign-out", data={}).status_code == 403
+    assert client.post("/language", data={"language": "en"}).status_code == 403
+    assert client.get("/alpha/").status_code == 200  # still signed in
+
+
+def test_sign_out_ends_the_session_on_the_server_too(server):
+    client = browser(server)
+    sign_in(client, "anna@alpha.example")
+    stolen = dict(client.cookies)
+    page = client.get("/alpha/")
+    assert client.post("/sign-out", data={"csrf": csrf_of(page)}).status_code == 303
+    replayed = browser(server)
+    replayed.cookies.update(stolen)
+    assert replayed.get("/alpha/").headers["location"].endswith("/dashboard/sign-in")
+
+
+def test_an_account_is_locked_after_five_wrong_passwords_and_opens_again_after_fifteen_minutes(server,
+                                                                                              monkeypatch):
+    client = browser(server)
+    for _ in range(accounts.MAX_FAILURES):
+        assert sign_in(client, "locked@alpha.example", "wrong password!").status_code == 401
+    refused = sign_in(client, "locked@alpha.example")
+    assert refused.status_code == 401 and 'id="sign-in-failed"' in refused.text
+    monkeypatch.setenv("JOULO_AS_OF", (clock.now() + accounts.LOCKOUT).isoformat())
+    assert sign_in(client, "locked@alpha.example").status_code == 303
+
+
+def test_the_quarter_overview_shows_the_snapshots_figures(anna, snapshot):
+    page = anna.get("/alpha/").text
+    shown = dict(re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', page))
+    kwh, sessions = snapshot.execute("select sum(kwh), sum(session_count) from marts.fct_charge_point_quarter_energy "
+                                     "where partner_id = 'alpha' and quarter_start = '2026-04-01'").fetchone()
+    eligible_kwh, ere = snapshot.execute("select sum(eligible_kwh), sum(eligible_ere_estimate) "
+                                         "from marts.fct_ean_quarter_energy where partner_id = 'alpha' "
+                                         "and quarter_start = '2026-04-01' and eligible_kwh > 0").fetchone()
+    eligible_points = snapshot.execute("select count(*) from marts.fct_charge_point_eligibility where partner_id = "
+                                       "'alpha' and is_eligible").fetchone()[0]
+    assert Decimal(shown["kwh"]) == kwh and Decimal(shown["eligible_kwh"]) == eligible_kwh
+    assert Decimal(shown["ere_estimate"]) == ere
+    assert int(shown["customers_enrolled"]) == ALPHA_CUSTOMERS
+    assert int(shown["charge_points_eligible"]) == eligible_points
+
+
+def test_the_customer_list_searches_filters_and_pages_as_the_snapshot_says(anna, snapshot):
+    def listed(**params) -> tuple[int, list[str]]:
+        page = anna.get("/alpha/customers", params=params).text
+        return (int(re.search(r'id="total" data-value="(\d+)"', page).group(1)),
+                re.findall(r'<tr data-customer="([^"]+)"', page))
+
+    def expected(where: str) -> list[str]:
+        return [ref for (ref,) in snapshot.execute(
+            "select customer_ref from intermediate.int_customers_latest join marts.fct_customer_quarter_status "
+            f"using (partner_id, customer_ref) where partner_id = 'alpha' and {where} "
+            "order by customer_ref").fetchall()]
+
+    total, first = listed()
+    assert total == ALPHA_CUSTOMERS and first == expected("true")[:50]
+    assert listed(page=2) == (total, expected("true")[50:])
+    assert listed(search="jansen")[1] == expected("customer_name ilike '%jansen%'")
+    assert listed(search="871610000000000012")[1] == ["A012"]  # by EAN
+    assert listed(search="a05")[1] == expected("customer_ref like 'A05%'")  # by reference
+    assert listed(search="100%")[0] == 0  # what is typed is text, not a pattern
+    assert listed(status="action_needed", reason="meter_serial_missing")[1] == \
+        expected("status = 'action_needed' and reasons like '%meter_serial_missing%'")
+    assert listed(reason="mid_meter_absent")[1] == expected("reasons like '%mid_meter_absent%'")
+
+
+def test_the_csv_export_holds_every_customer_of_the_list_and_nothing_else(anna, snapshot):
+    answer = anna.get("/alpha/customers.csv", params={"status": "eligible"})
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    expected = snapshot.execute("select customer_ref, kwh from marts.fct_customer_quarter_status where partner_id = "
+                                "'alpha' and status = 'eligible' order by customer_ref").fetchall()
+    assert [(row["customer_ref"], Decimal(row["kwh"])) for row in rows] == expected
+
+
+def test_a_statement_is_rendered_on_demand_and_names_are_escaped(anna, snapshot):
+    page = anna.get("/alpha/customers/A007")
+    printable = anna.get("/alpha/customers/A007/print")
+    assert page.status_code == printable.status_code == 200
+    for html in (page.text, printable.text):
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Zoë" in html
+    assert 'id="printable"' in page.text and 'id="dashboard-nav"' not in printable.text
+    assert 'id="sign-out"' in page.text
+    kwh = snapshot.execute("select kwh from marts.fct_customer_quarter_status where customer_ref = 'A007'").fetchone()[0]
+    assert f"{kwh:.1f}".replace(".", ",") in printable.text  # 51,0: the statement's Dutch kWh
+    assert HOSTILE_NAME not in anna.get("/alpha/customers", params={"search": "script"}).text
+
+
+def test_the_dashboard_speaks_dutch_until_asked_for_english(server):
+    client = browser(server)
+    sign_in(client, "anna@alpha.example")
+    page = client.get("/alpha/customers")
+    assert "Klanten" in page.text and "Uitloggen" in page.text
+    client.post("/language", data={"language": "en", "csrf": csrf_of(page), "back": "/dashboard/alpha/customers"})
+    english = client.get("/alpha/customers").text
+    assert "Customers" in english and "Sign out" in english
+
+
+def test_dashboard_user_add_asks_for_a_password_and_refuses_a_short_one(world, monkeypatch, capsys, server):
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli.main(["dashboard-user", "add", "--partner", "alpha", "--email", "new@alpha.example"]) == 1
+    assert "at least 12" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli.main(["dashboard-user", "add", "--partner", "alpha", "--email", "new@alpha.example",
+                     "--role", "admin"]) == 0
+    with accounts.connect(world) as con:
+        stored = con.execute("select password_hash from dashboard_users where email = 'new@alpha.example'").fetchone()
+    assert stored["password_hash"].startswith("$argon2id$") and PASSWORD not in stored["password_hash"]
+    assert sign_in(browser(server), "new@alpha.example").status_code == 303
