@@ -17,6 +17,7 @@ from joulo_pipelines import cli
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.api.app import ApiSettings
 from joulo_pipelines.lib.dashboard import accounts
+from joulo_pipelines.lib.dashboard.routes import mount_dashboard
 from joulo_pipelines.lib.dashboard.snapshot import snapshot_path
 from tests.dashboard_world import ALPHA_CUSTOMERS, HOSTILE_NAME, build_world
 from tests.test_api_servers import ApiServer
@@ -39,7 +40,9 @@ def world(module_data_dir):
 
 @pytest.fixture(scope="module")
 def server(world):
-    with ApiServer(world, ApiSettings(deliver_webhooks=False)) as api:
+    api = ApiServer(world, ApiSettings(deliver_webhooks=False))
+    mount_dashboard(api.app, world)  # as `joulo api` serves it
+    with api:
         yield api
 
 
@@ -205,3 +208,13 @@ def test_dashboard_user_add_asks_for_a_password_and_refuses_a_short_one(world, m
         stored = con.execute("select password_hash from dashboard_users where email = 'new@alpha.example'").fetchone()
     assert stored["password_hash"].startswith("$argon2id$") and PASSWORD not in stored["password_hash"]
     assert sign_in(browser(server), "new@alpha.example").status_code == 303
+
+
+def test_joulo_api_serves_the_dashboard_under_its_path(world):
+    from fastapi.testclient import TestClient
+
+    from joulo_pipelines.cli.api import serving_app
+
+    with TestClient(serving_app(world)) as client:
+        assert 'id="sign-in"' in client.get("/dashboard/sign-in").text
+        assert client.get("/v1/customers/A001").status_code == 401  # the API beside it, as before

@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.api.app import ApiSettings
 from joulo_pipelines.lib.dashboard import accounts
+from joulo_pipelines.lib.dashboard.routes import mount_dashboard
 from joulo_pipelines.lib.dashboard.snapshot import snapshot_path
 from tests.chromium import FLAGS, chromium
 from tests.dashboard_world import ALPHA_CUSTOMERS, build_world
@@ -88,7 +89,9 @@ def world(module_data_dir):
 
 @pytest.fixture(scope="module")
 def dashboard(world):
-    with ApiServer(world, ApiSettings(deliver_webhooks=False)) as api:
+    api = ApiServer(world, ApiSettings(deliver_webhooks=False))
+    mount_dashboard(api.app, world)  # as `joulo api` serves it
+    with api:
         yield api.url + "/dashboard"
 
 

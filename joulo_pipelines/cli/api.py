@@ -39,20 +39,26 @@ def settings_from_env():
         rate_limit=os.environ.get("JOULO_API_RATE_LIMIT", ApiSettings.rate_limit),
         max_body_bytes=int(os.environ.get("JOULO_API_MAX_BODY_BYTES", ApiSettings.max_body_bytes)),
         allow_http_webhooks=os.environ.get("JOULO_API_ALLOW_HTTP_WEBHOOKS") == "1",
-        dashboard_https_only=os.environ.get("JOULO_DASHBOARD_HTTPS_ONLY") == "1",
     )
 
 
 def serve(data_dir: DataDir, host: str, port: int) -> int:
     import uvicorn
 
-    from joulo_pipelines.lib.api.app import create_app
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # uvicorn's own access log prints query strings; ours (joulo.api.access) prints no more than the path.
-    uvicorn.run(create_app(data_dir, settings_from_env()), host=host, port=port, access_log=False,
-                proxy_headers=True)
+    uvicorn.run(serving_app(data_dir), host=host, port=port, access_log=False, proxy_headers=True)
     return 0
+
+
+def serving_app(data_dir: DataDir):
+    """The partner API, and under /dashboard the partner's people in a browser (the API knows no reports)."""
+    from joulo_pipelines.lib.api.app import create_app
+    from joulo_pipelines.lib.dashboard.routes import DashboardSettings, mount_dashboard
+
+    app = create_app(data_dir, settings_from_env())
+    mount_dashboard(app, data_dir, DashboardSettings(https_only=os.environ.get("JOULO_DASHBOARD_HTTPS_ONLY") == "1"))
+    return app
 
 
 def key_command(args: argparse.Namespace, data_dir: DataDir) -> int:

@@ -14,7 +14,6 @@ from joulo_pipelines.lib.api.delivery import DeliveryWorker
 from joulo_pipelines.lib.api.dependencies import ERRORS, ApiSettings
 from joulo_pipelines.lib.api.guards import AccessLog, BodySizeLimit, RateLimiter
 from joulo_pipelines.lib.api.routers import customers, quarters, webhooks
-from joulo_pipelines.lib.dashboard.routes import DashboardSettings, create_dashboard
 from joulo_pipelines.lib.paths import DataDir
 
 __all__ = ["ApiSettings", "create_app"]
@@ -45,8 +44,6 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
     app.state.limiter = RateLimiter(settings.rate_limit)
     for router in (customers.router, quarters.router, webhooks.router):
         app.include_router(router, prefix="/v1", responses=ERRORS)
-    # the partner's people, signed in with a browser (lib/dashboard): not part of the API's OpenAPI document
-    app.mount("/dashboard", create_dashboard(data_dir, DashboardSettings(https_only=settings.dashboard_https_only)))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -24,8 +24,6 @@ class ApiSettings:
     deliver_webhooks: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     poll_seconds: float = 1.0
-    # The dashboard's session cookie only over https: set behind TLS (JOULO_DASHBOARD_HTTPS_ONLY=1).
-    dashboard_https_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The dashboard's pages, an app of its own mounted by the API under /dashboard (lib/api/app.py).
+"""The dashboard's pages, an app of its own that `joulo api` mounts under /dashboard of the partner API's
+app (mount_dashboard): one process serves both, while lib/api stays free of the report code.
 
 Every page of a partner is under /dashboard/<partner_id>/ and needs a person of that partner signed in
 (auth.py). Figures come from the published snapshot (snapshot.py) through the report queries, so they are
@@ -42,6 +43,11 @@ JOULO_BRAND = Brand(display_name="Joulo", sender_email="dashboard@joulo.invalid"
 class DashboardSettings:
     # Behind TLS (production) the session cookie is sent over https only; on loopback (development, tests) not.
     https_only: bool = False
+
+
+def mount_dashboard(api: FastAPI, data_dir: DataDir, settings: DashboardSettings = DashboardSettings()) -> None:
+    """Serve the dashboard under /dashboard of the API's app (behind its access log and body size limit)."""
+    api.mount("/dashboard", create_dashboard(data_dir, settings))
 
 
 def create_dashboard(data_dir: DataDir, settings: DashboardSettings = DashboardSettings()) -> FastAPI:
