@@ -218,3 +218,31 @@ def test_joulo_api_serves_the_dashboard_under_its_path(world):
     with TestClient(serving_app(world)) as client:
         assert 'id="sign-in"' in client.get("/dashboard/sign-in").text
         assert client.get("/v1/customers/A001").status_code == 401  # the API beside it, as before
+
+
+def test_a_mid_scan_of_uploaded_files_is_shown_downloaded_and_kept_from_other_partners(anna, server):
+    from tests.test_mid_scan import CHARGE_POINTS, CUSTOMERS, EXPECTED, SESSIONS
+
+    page = anna.get("/alpha/mid-scan")
+    files = {"charge_points": ("prospect_points.csv", CHARGE_POINTS), "customers": ("prospect_customers.csv", CUSTOMERS),
+             "sessions": ("prospect_sessions.csv", SESSIONS)}
+    assert anna.post("/alpha/mid-scan", files=files, data={"title": "Prospect"}).status_code == 403  # no token
+    answer = anna.post("/alpha/mid-scan", files=files,
+                       data={"csrf": csrf_of(page), "title": "Prospect <b>X</b>", "delivery_year": "2026"})
+    assert answer.status_code == 303
+    scan_url = answer.headers["location"].removeprefix("/dashboard")
+    assert "&lt;b&gt;X&lt;/b&gt;" in anna.get(scan_url).text
+    rows = list(csv.DictReader(io.StringIO(anna.get(scan_url + "/mid_scan.csv").text)))
+    assert {row["charge_point_ref"]: (row["status"], row["reasons"]) for row in rows} == EXPECTED
+    assert scan_url.rsplit("/", 1)[1] in anna.get("/alpha/mid-scan").text  # listed with the partner's scans
+
+    bert = browser(server)
+    sign_in(bert, "bert@beta.example")
+    assert bert.get(scan_url).status_code == 404
+    assert bert.get(scan_url.replace("/alpha/", "/beta/")).status_code == 404
+    assert bert.get(scan_url.replace("/alpha/", "/beta/") + "/mid_scan.csv").status_code == 404
+
+    bad = anna.post("/alpha/mid-scan", files={"charge_points": ("points.csv", "charge_point_ref,brand\nCP-1,Alfen\n")},
+                    data={"csrf": csrf_of(page), "delivery_year": "2026"})
+    assert bad.status_code == 400
+    assert "points.csv" in bad.text and "model" in bad.text and "/mid_scans/" not in bad.text

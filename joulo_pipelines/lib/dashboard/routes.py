@@ -10,18 +10,20 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from decimal import Decimal
+
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from joulo_pipelines.lib import clock, labels, people_csv, templating
-from joulo_pipelines.lib.dashboard import accounts, auth
+from joulo_pipelines.lib.dashboard import accounts, auth, mid_scans
 from joulo_pipelines.lib.dashboard import queries as dashboard_queries
 from joulo_pipelines.lib.dashboard.snapshot import Snapshot
+from joulo_pipelines.lib.eligibility.mid_scan import DEFAULT_PRICE_PER_ERE, MidScanInputError
 from joulo_pipelines.lib.dashboard.texts import LANGUAGES, TEXTS
 from joulo_pipelines.lib.partners import Brand
 from joulo_pipelines.lib.paths import DataDir
@@ -195,6 +197,53 @@ def _routes(app: FastAPI) -> None:
     def statement_print(request: Request, member: auth.Signed, customer_ref: str,
                         quarter: str | None = None) -> HTMLResponse:
         return _statement(request, member, customer_ref, quarter, None)
+
+    @app.get("/{partner_id}/mid-scan", response_class=HTMLResponse)
+    def mid_scan_form(request: Request, member: auth.Signed) -> HTMLResponse:
+        return _mid_scan_page(request, member, None)
+
+    @app.post("/{partner_id}/mid-scan", dependencies=[auth.CsrfChecked])
+    async def mid_scan(request: Request, member: auth.Signed, charge_points: Annotated[UploadFile, File()],
+                       title: Annotated[str, Form(max_length=200)] = "",
+                       customers: Annotated[UploadFile | None, File()] = None,
+                       sessions: Annotated[UploadFile | None, File()] = None,
+                       price_per_ere: Annotated[Decimal, Form(gt=0, le=100)] = DEFAULT_PRICE_PER_ERE,
+                       delivery_year: Annotated[int | None, Form(ge=2020, le=2100)] = None) -> Response:
+        uploads = {name: (upload.filename, await upload.read()) for name, upload in
+                   (("charge_points", charge_points), ("customers", customers), ("sessions", sessions))
+                   if upload is not None and upload.filename}
+        con, _, _ = _quarter(request, member, None)
+        try:
+            scan_id = mid_scans.run_scan(request.app.state.data_dir, con, member.partner.id,
+                                         title or charge_points.filename or "MID scan", uploads, price_per_ere,
+                                         delivery_year or clock.today().year)
+        except MidScanInputError as exc:
+            return _mid_scan_page(request, member, str(exc), 400)
+        return RedirectResponse(f"{_root(request)}/{member.partner.id}/mid-scan/{scan_id}", 303)
+
+    @app.get("/{partner_id}/mid-scan/{scan_id}", response_class=HTMLResponse)
+    def mid_scan_result(request: Request, member: auth.Signed, scan_id: str) -> Response:
+        return FileResponse(_scan(request, member, scan_id).html, media_type="text/html",
+                            headers={"Cache-Control": "no-store"})
+
+    @app.get("/{partner_id}/mid-scan/{scan_id}/mid_scan.csv")
+    def mid_scan_csv(request: Request, member: auth.Signed, scan_id: str) -> Response:
+        return FileResponse(_scan(request, member, scan_id).csv, media_type="text/csv", filename="mid_scan.csv",
+                            headers={"Cache-Control": "no-store"})
+
+
+def _scan(request: Request, member: auth.Member, scan_id: str) -> mid_scans.StoredScan:
+    found = mid_scans.stored_scan(request.app.state.data_dir, member.partner.id, scan_id)
+    if found is None:
+        raise HTTPException(404, "no such scan")
+    return found
+
+
+def _mid_scan_page(request: Request, member: auth.Member, error: str | None, status: int = 200) -> HTMLResponse:
+    _, quarter, built = _quarter(request, member, None)
+    return _page(request, "mid_scan_page.html.j2", member, status, quarter=quarter, built_quarters=built, error=error,
+                 scans=mid_scans.stored_scans(request.app.state.data_dir, member.partner.id),
+                 price=DEFAULT_PRICE_PER_ERE, year=clock.today().year)
 
 
 def _statement(request: Request, member: auth.Member, customer_ref: str, asked: str | None,

@@ -16,7 +16,8 @@ TEXTS = {
         "of": "van", "previous": "Vorige", "next": "Volgende", "matching": "klanten gevonden",
         "customer": "Klant", "name": "Naam", "ean": "EAN", "kwh": "kWh", "eligible_kwh": "kWh telt mee",
         "ere": "ERE", "printable": "Printbare versie", "no_snapshot": "Er is nog geen kwartaal gepubliceerd.",
-        "quarter": "Kwartaal", "language": "English", "language_code": "en",
+        "quarter": "Kwartaal", "language": "English", "language_code": "en", "scan_title": "Naam van de scan",
+        "price_per_ere": "Prijs per ERE (EUR)", "delivery_year": "Leveringsjaar", "scan": "Scannen",
     },
     "en": {
         "dashboard": "Dashboard", "sign_in": "Sign in", "sign_out": "Sign out", "email": "Email",
@@ -28,6 +29,7 @@ TEXTS = {
         "of": "of", "previous": "Previous", "next": "Next", "matching": "customers found",
         "customer": "Customer", "name": "Name", "ean": "EAN", "kwh": "kWh", "eligible_kwh": "kWh eligible",
         "ere": "ERE", "printable": "Printable version", "no_snapshot": "No quarter has been published yet.",
-        "quarter": "Quarter", "language": "Nederlands", "language_code": "nl",
+        "quarter": "Quarter", "language": "Nederlands", "language_code": "nl", "scan_title": "Name of the scan",
+        "price_per_ere": "Price per ERE (EUR)", "delivery_year": "Delivery year", "scan": "Scan",
     },
 }
