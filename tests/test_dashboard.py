@@ -33,14 +33,16 @@ def world(module_data_dir):
     with accounts.connect(module_data_dir) as con:
         for partner_id, email, role in [("alpha", "anna@alpha.example", "viewer"),
                                         ("alpha", "locked@alpha.example", "viewer"),
-                                        ("beta", "bert@beta.example", "viewer")]:
+                                        ("alpha", "ada@alpha.example", "admin"),
+                                        ("beta", "bert@beta.example", "viewer"),
+                                        ("beta", "bea@beta.example", "admin")]:
             accounts.add_user(con, partner_id, email, role, PASSWORD, clock.now())
     return module_data_dir
 
 
 @pytest.fixture(scope="module")
 def server(world):
-    api = ApiServer(world, ApiSettings(deliver_webhooks=False))
+    api = ApiServer(world, ApiSettings(deliver_webhooks=False, allow_http_webhooks=True))
     mount_dashboard(api.app, world)  # as `joulo api` serves it
     with api:
         yield api
@@ -246,3 +248,35 @@ def test_a_mid_scan_of_uploaded_files_is_shown_downloaded_and_kept_from_other_pa
                     data={"csrf": csrf_of(page), "delivery_year": "2026"})
     assert bad.status_code == 400
     assert "points.csv" in bad.text and "model" in bad.text and "/mid_scans/" not in bad.text
+
+
+def test_a_partners_admin_creates_and_revokes_its_api_keys_and_webhooks_and_no_one_elses(server):
+    ada, api = browser(server), httpx.Client(base_url=server.url, timeout=120)
+    sign_in(ada, "ada@alpha.example")
+    page = ada.get("/alpha/admin")
+    created = ada.post("/alpha/admin/keys", data={"csrf": csrf_of(page)})
+    key_id, key = re.search(r'<code data-key-id="([^"]+)">([^<]+)</code>', created.text).groups()
+    assert api.get("/v1/events", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert key not in ada.get("/alpha/admin").text  # shown once
+
+    hook = ada.post("/alpha/admin/webhooks", data={"csrf": csrf_of(page), "url": "http://127.0.0.1:9/hook"})
+    assert "whsec_" in hook.text
+    listed = api.get("/v1/webhooks", headers={"Authorization": f"Bearer {key}"}).json()
+    assert [w["url"] for w in listed] == ["http://127.0.0.1:9/hook"]
+    refused = ada.post("/alpha/admin/webhooks", data={"csrf": csrf_of(page), "url": "http://10.0.0.1/hook"})
+    assert refused.status_code == 400 and 'id="admin-error"' in refused.text
+
+    bea, anna = browser(server), browser(server)
+    sign_in(bea, "bea@beta.example")
+    sign_in(anna, "anna@alpha.example")
+    assert anna.get("/alpha/admin").status_code == 404  # a viewer has no admin page
+    assert bea.post(f"/beta/admin/keys/{key_id}/revoke", data={"csrf": csrf_of(bea.get("/beta/admin"))}
+                    ).status_code == 404  # another partner's key
+    assert bea.post(f"/beta/admin/webhooks/{listed[0]['webhook_id']}/delete",
+                    data={"csrf": csrf_of(bea.get("/beta/admin"))}).status_code == 404
+    assert api.get("/v1/events", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+    assert ada.post(f"/alpha/admin/webhooks/{listed[0]['webhook_id']}/delete",
+                    data={"csrf": csrf_of(page)}).status_code == 303
+    assert ada.post(f"/alpha/admin/keys/{key_id}/revoke", data={"csrf": csrf_of(page)}).status_code == 303
+    assert api.get("/v1/events", headers={"Authorization": f"Bearer {key}"}).status_code == 401

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +20,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.middleware.sessions import SessionMiddleware
 
 from joulo_pipelines.lib import clock, labels, people_csv, templating
+from joulo_pipelines.lib.api import keys, store, webhook_targets, webhooks
+from joulo_pipelines.lib.api.models import EVENT_TYPES
 from joulo_pipelines.lib.dashboard import accounts, auth, mid_scans
 from joulo_pipelines.lib.dashboard import queries as dashboard_queries
 from joulo_pipelines.lib.dashboard.snapshot import Snapshot
@@ -45,16 +47,19 @@ JOULO_BRAND = Brand(display_name="Joulo", sender_email="dashboard@joulo.invalid"
 class DashboardSettings:
     # Behind TLS (production) the session cookie is sent over https only; on loopback (development, tests) not.
     https_only: bool = False
+    # As the API's setting: webhooks added on the admin page are checked as the API checks them.
+    allow_http_webhooks: bool = False
 
 
 def mount_dashboard(api: FastAPI, data_dir: DataDir, settings: DashboardSettings = DashboardSettings()) -> None:
     """Serve the dashboard under /dashboard of the API's app (behind its access log and body size limit)."""
+    settings = replace(settings, allow_http_webhooks=api.state.settings.allow_http_webhooks)
     api.mount("/dashboard", create_dashboard(data_dir, settings))
 
 
 def create_dashboard(data_dir: DataDir, settings: DashboardSettings = DashboardSettings()) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.data_dir, app.state.snapshot = data_dir, Snapshot(data_dir)
+    app.state.data_dir, app.state.snapshot, app.state.settings = data_dir, Snapshot(data_dir), settings
     app.add_middleware(SessionMiddleware, secret_key=_secret(data_dir), session_cookie=COOKIE, path="/dashboard",
                        same_site="strict", https_only=settings.https_only,
                        max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
@@ -230,6 +235,54 @@ def _routes(app: FastAPI) -> None:
     def mid_scan_csv(request: Request, member: auth.Signed, scan_id: str) -> Response:
         return FileResponse(_scan(request, member, scan_id).csv, media_type="text/csv", filename="mid_scan.csv",
                             headers={"Cache-Control": "no-store"})
+
+    @app.get("/{partner_id}/admin", response_class=HTMLResponse)
+    def admin_page(request: Request, member: auth.Admin) -> HTMLResponse:
+        return _admin_page(request, member)
+
+    @app.post("/{partner_id}/admin/keys", dependencies=[auth.CsrfChecked])
+    def create_key(request: Request, member: auth.Admin) -> HTMLResponse:
+        with store.connect(request.app.state.data_dir) as con:
+            key_id, key = keys.issue_key(con, member.partner.id)
+        return _admin_page(request, member, new_key=(key_id, key))
+
+    @app.post("/{partner_id}/admin/keys/{key_id}/revoke", dependencies=[auth.CsrfChecked])
+    def revoke_key(request: Request, member: auth.Admin, key_id: str) -> Response:
+        with store.connect(request.app.state.data_dir) as con:
+            if key_id not in {row["key_id"] for row in _partner_keys(con, member.partner.id)}:
+                raise HTTPException(404, "no such key")
+            keys.revoke_key(con, key_id)
+        return RedirectResponse(f"{_root(request)}/{member.partner.id}/admin", 303)
+
+    @app.post("/{partner_id}/admin/webhooks", dependencies=[auth.CsrfChecked])
+    def add_webhook(request: Request, member: auth.Admin, url: Annotated[str, Form(max_length=2000)]) -> HTMLResponse:
+        try:
+            webhook_targets.check(url, request.app.state.settings.allow_http_webhooks)
+        except webhook_targets.RefusedTarget as exc:
+            return _admin_page(request, member, error=str(exc), status=400)
+        with store.connect(request.app.state.data_dir) as con:
+            created = webhooks.create_webhook(con, member.partner.id, url, list(EVENT_TYPES))
+        return _admin_page(request, member, new_webhook=created)
+
+    @app.post("/{partner_id}/admin/webhooks/{webhook_id}/delete", dependencies=[auth.CsrfChecked])
+    def delete_webhook(request: Request, member: auth.Admin, webhook_id: str) -> Response:
+        with store.connect(request.app.state.data_dir) as con, store.transaction(con):
+            if not webhooks.delete_webhook(con, member.partner.id, webhook_id):
+                raise HTTPException(404, "no such webhook")
+        return RedirectResponse(f"{_root(request)}/{member.partner.id}/admin", 303)
+
+
+def _partner_keys(con, partner_id: str) -> list:
+    return [row for row in keys.list_keys(con) if row["partner_id"] == partner_id]
+
+
+def _admin_page(request: Request, member: auth.Member, status: int = 200, **shown) -> HTMLResponse:
+    """The partner's API keys and webhooks; a new key or signing secret is shown this once."""
+    _, quarter, built = _quarter(request, member, None)
+    with store.connect(request.app.state.data_dir) as con:
+        partner_keys, partner_webhooks = _partner_keys(con, member.partner.id), webhooks.list_webhooks(con, member.partner.id)
+    return _page(request, "admin.html.j2", member, status, quarter=quarter, built_quarters=built, keys=partner_keys,
+                 webhooks=partner_webhooks, **{"new_key": None, "new_webhook": None, "error": None, **shown})
 
 
 def _scan(request: Request, member: auth.Member, scan_id: str) -> mid_scans.StoredScan:

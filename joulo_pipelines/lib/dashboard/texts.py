@@ -18,6 +18,8 @@ TEXTS = {
         "ere": "ERE", "printable": "Printbare versie", "no_snapshot": "Er is nog geen kwartaal gepubliceerd.",
         "quarter": "Kwartaal", "language": "English", "language_code": "en", "scan_title": "Naam van de scan",
         "price_per_ere": "Prijs per ERE (EUR)", "delivery_year": "Leveringsjaar", "scan": "Scannen",
+        "api_keys": "API-sleutels", "shown_once": "Eenmalig getoond, bewaar het nu:", "revoked": "ingetrokken",
+        "revoke": "Intrekken", "create_key": "Nieuwe sleutel", "delete": "Verwijderen", "add_webhook": "Toevoegen",
     },
     "en": {
         "dashboard": "Dashboard", "sign_in": "Sign in", "sign_out": "Sign out", "email": "Email",
@@ -31,5 +33,7 @@ TEXTS = {
         "ere": "ERE", "printable": "Printable version", "no_snapshot": "No quarter has been published yet.",
         "quarter": "Quarter", "language": "Nederlands", "language_code": "nl", "scan_title": "Name of the scan",
         "price_per_ere": "Price per ERE (EUR)", "delivery_year": "Delivery year", "scan": "Scan",
+        "api_keys": "API keys", "shown_once": "Shown this once, keep it now:", "revoked": "revoked",
+        "revoke": "Revoke", "create_key": "New key", "delete": "Delete", "add_webhook": "Add",
     },
 }
