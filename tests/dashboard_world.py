@@ -39,7 +39,8 @@ select partner_id, customer_ref, customer_name, ean, language, date '2026-01-01'
     'NL91ABNA0417164300' as iban, customer_ref || '@example.org' as email
 from customers;
 
-create table marts.dim_ere_factors as select 2026 as delivery_year, cast(0.3326940000 as decimal(20, 10)) as ere_per_kwh;
+create table marts.dim_ere_factors as
+select 2026 as delivery_year, cast(0.3326940000 as decimal(20, 10)) as ere_per_kwh;
 
 create table marts.fct_charge_point_eligibility as
 select partner_id, date '2026-04-01' as quarter_start, customer_ref, 'CP-' || customer_ref as charge_point_ref,

@@ -184,7 +184,8 @@ def test_a_statement_is_rendered_on_demand_and_names_are_escaped(anna, snapshot)
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Zoë" in html
     assert 'id="printable"' in page.text and 'id="dashboard-nav"' not in printable.text
     assert 'id="sign-out"' in page.text
-    kwh = snapshot.execute("select kwh from marts.fct_customer_quarter_status where customer_ref = 'A007'").fetchone()[0]
+    kwh = snapshot.execute("select kwh from marts.fct_customer_quarter_status "
+                           "where customer_ref = 'A007'").fetchone()[0]
     assert f"{kwh:.1f}".replace(".", ",") in printable.text  # 51,0: the statement's Dutch kWh
     assert HOSTILE_NAME not in anna.get("/alpha/customers", params={"search": "script"}).text
 
@@ -226,8 +227,8 @@ def test_a_mid_scan_of_uploaded_files_is_shown_downloaded_and_kept_from_other_pa
     from tests.test_mid_scan import CHARGE_POINTS, CUSTOMERS, EXPECTED, SESSIONS
 
     page = anna.get("/alpha/mid-scan")
-    files = {"charge_points": ("prospect_points.csv", CHARGE_POINTS), "customers": ("prospect_customers.csv", CUSTOMERS),
-             "sessions": ("prospect_sessions.csv", SESSIONS)}
+    files = {"charge_points": ("prospect_points.csv", CHARGE_POINTS),
+             "customers": ("prospect_customers.csv", CUSTOMERS), "sessions": ("prospect_sessions.csv", SESSIONS)}
     assert anna.post("/alpha/mid-scan", files=files, data={"title": "Prospect"}).status_code == 403  # no token
     answer = anna.post("/alpha/mid-scan", files=files,
                        data={"csrf": csrf_of(page), "title": "Prospect <b>X</b>", "delivery_year": "2026"})
@@ -280,3 +281,14 @@ def test_a_partners_admin_creates_and_revokes_its_api_keys_and_webhooks_and_no_o
                     data={"csrf": csrf_of(page)}).status_code == 303
     assert ada.post(f"/alpha/admin/keys/{key_id}/revoke", data={"csrf": csrf_of(page)}).status_code == 303
     assert api.get("/v1/events", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_the_bench_measures_every_page_with_people_signed_in_at_once(world, server):
+    from joulo_pipelines.lib.dashboard.load import measure
+
+    measured = measure(world, users=3, rounds=1, url=server.url)  # `joulo bench` starts its own `joulo api`
+    assert measured["users"] == 3 and measured["partner_customers"] == ALPHA_CUSTOMERS
+    assert set(measured["pages"]) == {"overview", "year", "customers", "customers_last_page", "search_name",
+                                      "search_ean", "filter_reason", "statement", "statement_print"}
+    assert measured["requests"] == 3 * len(measured["pages"])
+    assert all(0 < page["median_ms"] <= page["p95_ms"] <= page["max_ms"] for page in measured["pages"].values())

@@ -86,7 +86,8 @@ def add_user(con: sqlite3.Connection, partner_id: str, email: str, role: Role, p
         raise ValueError(f"role {role!r} is not one of: viewer, admin")
     try:
         cursor = con.execute("insert into dashboard_users (partner_id, email, role, password_hash, created_at) "
-                             "values (?, ?, ?, ?, ?)", [partner_id, email, role, _hasher.hash(password), now.isoformat()])
+                             "values (?, ?, ?, ?, ?)",
+                             [partner_id, email, role, _hasher.hash(password), now.isoformat()])
     except sqlite3.IntegrityError:
         raise ValueError(f"a dashboard user with email {email!r} exists already") from None
     return User(cursor.lastrowid, partner_id, email, role)

@@ -85,7 +85,8 @@ def _root(request: Request) -> str:
     return request.scope.get("root_path", "")
 
 
-def _page(request: Request, template: str, member: auth.Member | None = None, status: int = 200, **context) -> HTMLResponse:
+def _page(request: Request, template: str, member: auth.Member | None = None, status: int = 200,
+          **context) -> HTMLResponse:
     language = member.language if member else auth.language(request)
     html = environment.get_template(template).render({
         "root": _root(request), "member": member, "brand": member.partner.brand if member else JOULO_BRAND,
@@ -280,7 +281,8 @@ def _admin_page(request: Request, member: auth.Member, status: int = 200, **show
     """The partner's API keys and webhooks; a new key or signing secret is shown this once."""
     _, quarter, built = _quarter(request, member, None)
     with store.connect(request.app.state.data_dir) as con:
-        partner_keys, partner_webhooks = _partner_keys(con, member.partner.id), webhooks.list_webhooks(con, member.partner.id)
+        partner_keys = _partner_keys(con, member.partner.id)
+        partner_webhooks = webhooks.list_webhooks(con, member.partner.id)
     return _page(request, "admin.html.j2", member, status, quarter=quarter, built_quarters=built, keys=partner_keys,
                  webhooks=partner_webhooks, **{"new_key": None, "new_webhook": None, "error": None, **shown})
 
@@ -308,7 +310,8 @@ def _statement(request: Request, member: auth.Member, customer_ref: str, asked: 
     if row is None:
         raise HTTPException(404, "no such customer")
     row["booking"] = queries.customer_bookings(con, partner.id, quarter).get(customer_ref)
-    row["charge_points"] = queries.charge_points_by_customer(con, partner.id, quarter, customer_ref).get(customer_ref, [])
+    row["charge_points"] = queries.charge_points_by_customer(con, partner.id, quarter, customer_ref).get(
+        customer_ref, [])
     row["months"] = queries.monthly_energy(con, partner.id, quarter.start, quarter.end, customer_ref=customer_ref) \
         or statements.empty_months(quarter)
     payouts = queries.payouts(con, request.app.state.data_dir, partner.id, quarter)
