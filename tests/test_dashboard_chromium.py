@@ -108,6 +108,21 @@ def snapshot(world):
         yield con
 
 
+def sign_in(browser: Browser) -> None:
+    browser.navigating(f"document.getElementById('email').value = 'anna@alpha.example';"
+                       f"document.getElementById('password').value = {json.dumps(PASSWORD)};"
+                       "document.getElementById('sign-in-button').click()", "signing in")
+
+
+@pytest.fixture
+def signed_in(browser, dashboard) -> Browser:
+    """The module's browser, signed in (by the first test, or here when a test runs alone)."""
+    browser.open(f"{dashboard}/")
+    if browser.js("location.pathname") == "/dashboard/sign-in":
+        sign_in(browser)
+    return browser
+
+
 def rows_shown(browser: Browser) -> list[str]:
     return browser.js("[...document.querySelectorAll('tr[data-customer]')].map(r => r.dataset.customer)")
 
@@ -120,10 +135,8 @@ def expected(snapshot, where: str) -> list[str]:
 
 def test_a_person_signs_in_searches_filters_pages_and_opens_a_statement(browser, dashboard, snapshot):
     browser.open(f"{dashboard}/alpha/customers")  # not signed in: the sign-in page
-    browser.wait_for("location.pathname === '/dashboard/sign-in'", "the sign-in page")
-    browser.navigating(f"document.getElementById('email').value = 'anna@alpha.example';"
-                       f"document.getElementById('password').value = {json.dumps(PASSWORD)};"
-                       "document.getElementById('sign-in-button').click()", "signing in")
+    assert browser.js("location.pathname") == "/dashboard/sign-in"
+    sign_in(browser)
     assert browser.js("location.pathname") == "/dashboard/alpha/"
     assert browser.js("document.querySelector('[data-figure=customers_enrolled]').dataset.value") == \
         str(ALPHA_CUSTOMERS)
@@ -154,7 +167,8 @@ def test_a_person_signs_in_searches_filters_pages_and_opens_a_statement(browser,
     assert first in browser.js("document.title")
 
 
-def test_the_list_downloads_as_csv_with_the_rows_of_the_filter(browser, dashboard, snapshot, tmp_path):
+def test_the_list_downloads_as_csv_with_the_rows_of_the_filter(signed_in, dashboard, snapshot, tmp_path):
+    browser = signed_in
     browser.send("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(tmp_path))
     browser.open(f"{dashboard}/alpha/customers?status=eligible")
     browser.js("document.getElementById('csv').click()")
@@ -162,3 +176,29 @@ def test_the_list_downloads_as_csv_with_the_rows_of_the_filter(browser, dashboar
     rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8"))))
     assert [row["customer_ref"] for row in rows] == expected(snapshot, "status = 'eligible'")
     assert files[0].name == "alpha-2026-Q2-customers.csv"
+
+
+def test_a_prospects_files_uploaded_for_a_mid_scan_are_scanned_and_the_scan_downloads(signed_in, dashboard,
+                                                                                      tmp_path):
+    browser = signed_in
+    from tests.test_mid_scan import CHARGE_POINTS, CUSTOMERS, EXPECTED, SESSIONS
+
+    for name, content in (("charge-points", CHARGE_POINTS), ("customers", CUSTOMERS), ("sessions", SESSIONS)):
+        (tmp_path / f"{name}.csv").write_text(content, encoding="utf-8")
+    browser.open(f"{dashboard}/alpha/mid-scan")
+    document = browser.send("DOM.getDocument")["root"]["nodeId"]
+    for name in ("charge-points", "customers", "sessions"):
+        node = browser.send("DOM.querySelector", nodeId=document, selector=f"#{name}-file")["nodeId"]
+        browser.send("DOM.setFileInputFiles", nodeId=node, files=[str(tmp_path / f"{name}.csv")])
+    browser.navigating("document.getElementById('scan-title').value = 'Prospect Noord';"
+                       "document.querySelector('input[name=delivery_year]').value = '2026';"
+                       "document.getElementById('scan').click()", "the scan")
+    assert "Prospect Noord" in browser.js("document.body.innerText")
+
+    downloads = tmp_path / "downloads"
+    browser.send("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+    browser.open(f"{dashboard}/alpha/mid-scan")
+    browser.js("document.querySelector('#scans a[download]').click()")
+    files = until(lambda: list(downloads.glob("*.csv")), "the scan's CSV download")
+    rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8"))))
+    assert {row["charge_point_ref"]: (row["status"], row["reasons"]) for row in rows} == EXPECTED
