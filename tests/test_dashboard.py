@@ -292,3 +292,21 @@ def test_the_bench_measures_every_page_with_people_signed_in_at_once(world, serv
                                       "search_ean", "filter_reason", "statement", "statement_print"}
     assert measured["requests"] == 3 * len(measured["pages"])
     assert all(0 < page["median_ms"] <= page["p95_ms"] <= page["max_ms"] for page in measured["pages"].values())
+
+
+def test_a_new_snapshot_shows_at_once_while_a_reader_of_the_old_one_carries_on(tmp_path):
+    from joulo_pipelines.lib.dashboard.snapshot import Snapshot, publish
+    from joulo_pipelines.lib.paths import DataDir
+
+    data_dir = build_world(DataDir(tmp_path / "data"))
+    snapshot = Snapshot(data_dir)
+    reading = snapshot.cursor()
+    count = "select count(*) from intermediate.int_customers_latest where partner_id = 'beta'"
+    assert reading.execute(count).fetchone()[0] == 3
+    with duckdb.connect(str(data_dir.warehouse)) as warehouse:  # the quarter run writes while the dashboard reads
+        warehouse.execute("delete from intermediate.int_customers_latest where customer_ref = 'B003'")
+        publish(data_dir, warehouse)
+    assert snapshot.cursor().execute(count).fetchone()[0] == 2
+    assert reading.execute(count).fetchone()[0] == 3
+    iban = snapshot.cursor().execute("select distinct iban from intermediate.int_customers_latest").fetchall()
+    assert iban == [("NL91 **** **** 4300",)]  # the full IBAN never leaves the warehouse

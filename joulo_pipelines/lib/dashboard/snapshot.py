@@ -90,7 +90,12 @@ class Snapshot:
             return None
         with self._lock:
             if self._identity != (stat.st_ino, stat.st_mtime_ns):
-                # the old connection stays with the cursors that still read it; it closes when they are done
-                self._con = duckdb.connect(str(self.path), read_only=True)
+                # A database of its own that attaches the file: duckdb.connect(path) would hand back the
+                # instance it already has for that path, which still reads the old file. The old one stays
+                # with the cursors that read it and closes when they are done.
+                self._con = duckdb.connect()
+                self._con.execute("attach ? as snapshot (read_only)", [str(self.path)])
                 self._identity = (stat.st_ino, stat.st_mtime_ns)
-            return self._con.cursor()
+            cursor = self._con.cursor()
+        cursor.execute("use snapshot")  # the report queries name schema.table, as in the warehouse
+        return cursor
