@@ -309,12 +309,12 @@ def _statement(request: Request, member: auth.Member, customer_ref: str, asked: 
     row = dashboard_queries.customer(con, partner.id, quarter, customer_ref)
     if row is None:
         raise HTTPException(404, "no such customer")
-    row["booking"] = queries.customer_bookings(con, partner.id, quarter).get(customer_ref)
+    row["booking"] = queries.customer_bookings(con, partner.id, quarter, customer_ref).get(customer_ref)
     row["charge_points"] = queries.charge_points_by_customer(con, partner.id, quarter, customer_ref).get(
         customer_ref, [])
     row["months"] = queries.monthly_energy(con, partner.id, quarter.start, quarter.end, customer_ref=customer_ref) \
         or statements.empty_months(quarter)
-    payouts = queries.payouts(con, request.app.state.data_dir, partner.id, quarter)
+    payouts = queries.payouts(con, request.app.state.data_dir, partner.id, quarter, customer_ref=customer_ref)
     html = statements.render_statement(
         partner, quarter, clock.today(), row, payouts,
         template=environment.get_template(template) if template else None,

@@ -230,7 +230,9 @@ def bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) 
     )
 
 
-def customer_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict[str, dict]:
+def customer_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
+                      customer_ref: str | None = None) -> dict[str, dict]:
+    """Per customer (or of the one `customer_ref`) what is booked for them in the quarter."""
     if not has_table(con, "ledger", "booked_units"):
         return {}
     return {row["customer_ref"]: row for row in _rows(con, """
@@ -240,8 +242,9 @@ def customer_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: 
                bool_or(units_source = 'rev_issued') as is_issued
         from ledger.booked_units
         where partner_id = $partner and booking_quarter_start = $start
+            and customer_ref = coalesce($customer, customer_ref)
         group by customer_ref
-    """, _window(partner_id, quarter))}
+    """, {**_window(partner_id, quarter), "customer": customer_ref})}
 
 
 @dataclass
@@ -263,8 +266,10 @@ _PROPOSAL = "select customer_ref, cast(kwh as decimal(18, 3)) as kwh, cast(units
             + ", status, reason from read_csv($proposal, header = true, all_varchar = true)"
 
 
-def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, quarter: Quarter) -> Payouts:
-    """The approved batch from the payout ledger; before approval, the proposal the payouts stage wrote."""
+def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, quarter: Quarter,
+            lines: bool = True, customer_ref: str | None = None) -> Payouts:
+    """The approved batch from the payout ledger; before approval, the proposal the payouts stage wrote. With
+    every customer's line, none (`lines=False`: a page of totals) or the one customer's (`customer_ref`)."""
     params = _window(partner_id, quarter)
     batch = _one(con, """
         select approved_at, payment_date from ledger.payout_batches
@@ -280,8 +285,10 @@ def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, 
         result = Payouts("proposal")
     else:
         return Payouts("not_computed")
-    result.lines = {row["customer_ref"]: row for row in _rows(con, f"select * from ({source}) order by customer_ref",
-                                                              params)}
+    if lines:
+        result.lines = {row["customer_ref"]: row for row in _rows(
+            con, f"select * from ({source}) where customer_ref = coalesce($customer, customer_ref) "
+                 "order by customer_ref", {**params, "customer": customer_ref})}
     sums = ", ".join(f"coalesce(sum({column}), 0)::bigint as {column}" for column in MONEY_COLUMNS)
     result.totals = _one(con, f"""
         select {sums}, count(*) as customers,

@@ -94,7 +94,9 @@ def _month_chart(chart_id: str, months: list[dict], partner: Partner) -> tuple:
     return kwh, ere
 
 
-def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter) -> dict:
+def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
+                     payout_lines: bool = False) -> dict:
+    """The quarter's figures; the payout lines of every customer only when asked (the customer table)."""
     counts, reasons = queries.charge_point_status(con, partner.id, quarter)
     return {
         "quarter": quarter,
@@ -103,7 +105,7 @@ def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner:
         "reasons": reasons,
         "energy": queries.quarter_energy(con, partner.id, quarter),
         "bookings": queries.bookings(con, partner.id, quarter),
-        "payouts": queries.payouts(con, data_dir, partner.id, quarter),
+        "payouts": queries.payouts(con, data_dir, partner.id, quarter, lines=payout_lines),
     }
 
 
@@ -112,7 +114,7 @@ def start_partner_report(con: duckdb.DuckDBPyConnection, writers: statements.Sta
     """Hand the partner's customers to the writers and write the year overview; the quarter's page waits
     for the rows of its customer table (_StartedReport.finish)."""
     folder = report_folder(data_dir, quarter, partner.id)
-    figures = _quarter_figures(con, data_dir, partner, quarter)
+    figures = _quarter_figures(con, data_dir, partner, quarter, payout_lines=True)
     customer_rows = queries.customers(con, partner.id, quarter)
     booked = queries.customer_bookings(con, partner.id, quarter)
     payouts = figures["payouts"]
