@@ -193,11 +193,16 @@ def test_a_statement_is_rendered_on_demand_and_names_are_escaped(anna, snapshot)
 def test_the_dashboard_speaks_dutch_until_asked_for_english(server):
     client = browser(server)
     sign_in(client, "anna@alpha.example")
-    page = client.get("/alpha/customers")
+    page = client.get("/alpha/customers", params={"search": "Klant"})
     assert "Klanten" in page.text and "Uitloggen" in page.text
-    client.post("/language", data={"language": "en", "csrf": csrf_of(page), "back": "/dashboard/alpha/customers"})
+    back = re.search(r'name="back" value="([^"]+)"', page.text).group(1)
+    assert back == "/dashboard/alpha/customers?search=Klant"
+    answer = client.post("/language", data={"language": "en", "csrf": csrf_of(page), "back": back})
+    assert answer.headers["location"] == back
     english = client.get("/alpha/customers").text
     assert "Customers" in english and "Sign out" in english
+    outside = client.post("/language", data={"language": "nl", "csrf": csrf_of(page), "back": "https://evil.example/"})
+    assert outside.headers["location"] == "/dashboard/"  # never a redirect off the dashboard
 
 
 def test_dashboard_user_add_asks_for_a_password_and_refuses_a_short_one(world, monkeypatch, capsys, server):

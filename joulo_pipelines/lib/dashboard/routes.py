@@ -85,12 +85,17 @@ def _root(request: Request) -> str:
     return request.scope.get("root_path", "")
 
 
+def _here(request: Request) -> str:
+    """This page's path and query, where the language form comes back to."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def _page(request: Request, template: str, member: auth.Member | None = None, status: int = 200,
           **context) -> HTMLResponse:
     language = member.language if member else auth.language(request)
     html = environment.get_template(template).render({
         "root": _root(request), "member": member, "brand": member.partner.brand if member else JOULO_BRAND,
-        "csrf": auth.csrf_token(request), "tx": TEXTS[language], **context})
+        "csrf": auth.csrf_token(request), "tx": TEXTS[language], "here": _here(request), **context})
     return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})
 
 
@@ -319,7 +324,7 @@ def _statement(request: Request, member: auth.Member, customer_ref: str, asked: 
         partner, quarter, clock.today(), row, payouts,
         template=environment.get_template(template) if template else None,
         **({"root": _root(request), "member": member, "csrf": auth.csrf_token(request), "tx": TEXTS[member.language],
-            "built_quarters": built} if template else {}))
+            "built_quarters": built, "here": _here(request)} if template else {}))
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
