@@ -1,6 +1,6 @@
 """A small dashboard world without dbt: the partners of payouts_world.py (alpha, 61 customers, enough for two
-pages; beta, 3) and the mart rows the partner reports read, written directly for quarter 2026-Q2, then
-published as the dashboard's snapshot by the code the quarter run uses."""
+pages; beta, 3) and the mart and ledger rows the partner reports read, written directly for quarter 2026-Q2
+(alpha's booked and paid), then published as the dashboard's snapshot by the code the quarter run uses."""
 
 from __future__ import annotations
 
@@ -78,6 +78,30 @@ create table marts.fct_energy_adjustments as
 select partner_id, date '2026-04-01' as quarter_start, 'duplicate_session' as reason_code, 'S1' as session_ref,
     'file' as source_record, cast(1.5 as decimal(18, 6)) as kwh
 from customers where i = 1;
+
+-- alpha's quarter approved and paid: each eligible customer their ERE at 0.44 EUR, less the 15 % fee
+create schema ledger;
+create table ledger.payout_batches as
+select 'alpha' as partner_id, 'batch-alpha-2026Q2' as batch_id, date '2026-04-01' as quarter_start,
+    timestamptz '2026-07-10 09:00:00+00' as approved_at, date '2026-07-14' as payment_date;
+create table ledger.payout_lines as
+select 'batch-alpha-2026Q2' as batch_id, partner_id, customer_ref, date '2026-04-01' as quarter_start, kwh,
+    cast(kwh * 0.3326940000 as decimal(38, 12)) as units, 'rev_issued' as units_source,
+    cast(0.44 as decimal(10, 4)) as price_eur_per_ere, gross_cents, fee_cents, 0::bigint as partner_share_cents,
+    gross_cents - fee_cents as net_cents, 0::bigint as adjustment_cents, 0::bigint as carried_in_cents,
+    gross_cents - fee_cents as paid_cents, 0::bigint as carried_out_cents, 'paid' as status,
+    cast(null as varchar) as reason
+from (select *, cast(round(cast(kwh as decimal(38, 6)) * 0.332694 * 44) as bigint) as gross_cents,
+             cast(round(cast(kwh as decimal(38, 6)) * 0.332694 * 44 * 0.15) as bigint) as fee_cents
+      from customers where partner_id = 'alpha' and status = 'eligible');
+create table ledger.booked_units as
+select partner_id, customer_ref, ean, date '2026-04-01' as booking_quarter_start, 2026 as delivery_year,
+    'alpha-2026Q2' as booking_id, 'regular' as kind, kwh, cast(kwh * 0.3326940000 as decimal(38, 12)) as units,
+    'rev_issued' as units_source, 'submitted' as status
+from customers where partner_id = 'alpha' and status = 'eligible';
+create table ledger.rev_submissions as
+select 'alpha-2026Q2' as booking_id, 'regular' as booking_kind, 2026 as delivery_year,
+    timestamptz '2026-07-05 10:00:00+00' as submitted_at;
 
 create table reference.eligibility_reasons as select * from read_csv($reasons, all_varchar = true);
 create table reference.cleaning_reason_texts as select * from read_csv($cleaning, all_varchar = true);

@@ -139,6 +139,18 @@ def test_the_quarter_overview_shows_the_snapshots_figures(anna, snapshot):
     assert Decimal(shown["ere_estimate"]) == ere
     assert int(shown["customers_enrolled"]) == ALPHA_CUSTOMERS
     assert int(shown["charge_points_eligible"]) == eligible_points
+    paid = snapshot.execute("select sum(paid_cents) from ledger.payout_lines where partner_id = 'alpha'").fetchone()[0]
+    assert int(shown["paid_cents"]) == paid > 0
+
+
+def test_a_customers_statement_shows_their_own_payout_line_and_booking(anna, snapshot):
+    for ref in ("A003", "A006"):
+        page = anna.get(f"/alpha/customers/{ref}/print").text
+        shown = dict(re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', page))
+        line = snapshot.execute("select gross_cents, net_cents, paid_cents from ledger.payout_lines "
+                                "where customer_ref = ?", [ref]).fetchone()
+        assert (int(shown["gross_cents"]), int(shown["net_cents"]), int(shown["paid_cents"])) == line
+        assert "14-07-2026" in page  # the payment date
 
 
 def test_the_customer_list_searches_filters_and_pages_as_the_snapshot_says(anna, snapshot):
