@@ -22,7 +22,8 @@ HOSTILE_NAME = "<script>alert(1)</script> & Zoë"  # alpha's customer A007
 _WORLD = """
 create schema marts; create schema intermediate; create schema reference;
 create table customers as
-select partner_id, i, prefix || lpad(cast(i as varchar), 3, '0') as customer_ref,
+select partner_id, i, prefix || lpad(cast(i as varchar), cast(greatest(3, length(cast(i as varchar))) as integer), '0')
+    as customer_ref,
     case when partner_id = 'alpha' and i = 7 then $hostile
          when i % 10 = 4 then 'Jansen ' || i else 'Klant ' || i end as customer_name,
     '8716' || case partner_id when 'alpha' then '1' else '2' end || lpad(cast(i as varchar), 13, '0') as ean,
@@ -54,7 +55,8 @@ create table marts.fct_customer_quarter_status as
 select partner_id, date '2026-04-01' as quarter_start, customer_ref, 1 as charge_point_count,
     case when status = 'eligible' then 1 else 0 end as eligible_charge_point_count, status, reasons, kwh,
     3 as session_count, case when status = 'eligible' then kwh else 0 end as eligible_kwh,
-    cast(case when status = 'eligible' then kwh else 0 end * 0.3326940000 as decimal(38, 12)) as ere_estimate
+    cast(case when status = 'eligible' then kwh else 0 end::decimal(38, 6) * 0.3326940000 as decimal(38, 12))
+        as ere_estimate
 from customers;
 
 create table marts.fct_charge_point_quarter_energy as
@@ -64,8 +66,9 @@ from customers;
 
 create table marts.fct_ean_quarter_energy as
 select partner_id, date '2026-04-01' as quarter_start, ean, case when status = 'eligible' then kwh else 0 end
-    as eligible_kwh, cast(case when status = 'eligible' then kwh else 0 end * 0.3326940000 as decimal(38, 12))
-    as eligible_ere_estimate
+    as eligible_kwh,
+    cast(case when status = 'eligible' then kwh else 0 end::decimal(38, 6) * 0.3326940000 as decimal(38, 12))
+        as eligible_ere_estimate
 from customers;
 
 create table marts.fct_session_versions as
@@ -86,7 +89,7 @@ select 'alpha' as partner_id, 'batch-alpha-2026Q2' as batch_id, date '2026-04-01
     timestamptz '2026-07-10 09:00:00+00' as approved_at, date '2026-07-14' as payment_date;
 create table ledger.payout_lines as
 select 'batch-alpha-2026Q2' as batch_id, partner_id, customer_ref, date '2026-04-01' as quarter_start, kwh,
-    cast(kwh * 0.3326940000 as decimal(38, 12)) as units, 'rev_issued' as units_source,
+    cast(kwh::decimal(38, 6) * 0.3326940000 as decimal(38, 12)) as units, 'rev_issued' as units_source,
     cast(0.44 as decimal(10, 4)) as price_eur_per_ere, gross_cents, fee_cents, 0::bigint as partner_share_cents,
     gross_cents - fee_cents as net_cents, 0::bigint as adjustment_cents, 0::bigint as carried_in_cents,
     gross_cents - fee_cents as paid_cents, 0::bigint as carried_out_cents, 'paid' as status,
@@ -96,7 +99,8 @@ from (select *, cast(round(cast(kwh as decimal(38, 6)) * 0.332694 * 44) as bigin
       from customers where partner_id = 'alpha' and status = 'eligible');
 create table ledger.booked_units as
 select partner_id, customer_ref, ean, date '2026-04-01' as booking_quarter_start, 2026 as delivery_year,
-    'alpha-2026Q2' as booking_id, 'regular' as kind, kwh, cast(kwh * 0.3326940000 as decimal(38, 12)) as units,
+    'alpha-2026Q2' as booking_id, 'regular' as kind, kwh,
+    cast(kwh::decimal(38, 6) * 0.3326940000 as decimal(38, 12)) as units,
     'rev_issued' as units_source, 'submitted' as status
 from customers where partner_id = 'alpha' and status = 'eligible';
 create table ledger.rev_submissions as
