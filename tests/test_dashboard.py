@@ -325,5 +325,13 @@ def test_a_new_snapshot_shows_at_once_while_a_reader_of_the_old_one_carries_on(t
         publish(data_dir, warehouse)
     assert snapshot.cursor().execute(count).fetchone()[0] == 2
     assert reading.execute(count).fetchone()[0] == 3
+    # what a page remembers of a snapshot is remembered for that snapshot only
+    assert snapshot.remembered(("beta",), lambda: reading.execute(count).fetchone()[0]) == 3
+    assert snapshot.remembered(("beta",), lambda: 0) == 3
+    with duckdb.connect(str(data_dir.warehouse)) as warehouse:
+        warehouse.execute("delete from intermediate.int_customers_latest where customer_ref = 'B002'")
+        publish(data_dir, warehouse)
+    fresh = snapshot.cursor()
+    assert snapshot.remembered(("beta",), lambda: fresh.execute(count).fetchone()[0]) == 1
     iban = snapshot.cursor().execute("select distinct iban from intermediate.int_customers_latest").fetchall()
     assert iban == [("NL91 **** **** 4300",)]  # the full IBAN never leaves the warehouse

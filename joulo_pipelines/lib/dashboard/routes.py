@@ -170,13 +170,17 @@ def _routes(app: FastAPI) -> None:
     @app.get("/{partner_id}/", response_class=HTMLResponse)
     def overview(request: Request, member: auth.Signed, quarter: str | None = None) -> HTMLResponse:
         con, chosen, built = _quarter(request, member, quarter)
-        page = render.quarter_page(con, request.app.state.data_dir, member.partner, chosen, clock.today())
+        page = request.app.state.snapshot.remembered(
+            ("overview", member.partner.id, chosen, clock.today()),
+            lambda: render.quarter_page(con, request.app.state.data_dir, member.partner, chosen, clock.today()))
         return _page(request, "overview.html.j2", member, built_quarters=built, **page)
 
     @app.get("/{partner_id}/year", response_class=HTMLResponse)
     def year(request: Request, member: auth.Signed, quarter: str | None = None) -> HTMLResponse:
         con, chosen, built = _quarter(request, member, quarter)
-        page = render.year_page(con, request.app.state.data_dir, member.partner, chosen, clock.today())
+        page = request.app.state.snapshot.remembered(
+            ("year", member.partner.id, chosen, clock.today()),
+            lambda: render.year_page(con, request.app.state.data_dir, member.partner, chosen, clock.today()))
         return _page(request, "year_page.html.j2", member, built_quarters=built, **page)
 
     @app.get("/{partner_id}/customers", response_class=HTMLResponse)

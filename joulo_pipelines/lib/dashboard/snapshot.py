@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import duckdb
 
 from joulo_pipelines.lib.iban import mask_iban_sql
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.warehouse import has_table
+
+T = TypeVar("T")
 
 # schema.table -> what is copied; a table the warehouse lacks (no ledger before the first booking) is left out,
 # as the report queries expect.
@@ -81,6 +84,7 @@ class Snapshot:
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int] | None = None
+        self._remembered: dict[tuple, object] = {}
 
     def cursor(self) -> duckdb.DuckDBPyConnection | None:
         """A cursor on the newest snapshot, or None before the first quarter run published one."""
@@ -96,6 +100,19 @@ class Snapshot:
                 self._con = duckdb.connect()
                 self._con.execute("attach ? as snapshot (read_only)", [str(self.path)])
                 self._identity = (stat.st_ino, stat.st_mtime_ns)
+                self._remembered = {}
             cursor = self._con.cursor()
         cursor.execute("use snapshot")  # the report queries name schema.table, as in the warehouse
         return cursor
+
+    def remembered(self, key: tuple, compute: Callable[[], T]) -> T:
+        """What `compute` gives for `key`, computed once per published snapshot: a partner's quarter and year
+        pages change only when a new one is put in place, and take the most queries of any page."""
+        identity = self._identity
+        if (identity, key) not in self._remembered:
+            value = compute()
+            with self._lock:
+                if self._identity == identity:
+                    self._remembered[(identity, key)] = value
+            return value
+        return self._remembered[(identity, key)]
