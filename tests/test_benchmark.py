@@ -19,7 +19,7 @@ def test_the_benchmark_times_every_stage_and_matches_the_bare_duckdb_baseline(be
     from joulo_pipelines.cli.benchmark import run_benchmark
     from joulo_pipelines.lib.quarters import Quarter
 
-    results = run_benchmark(1000, Quarter(2026, 1), name="ci")
+    results = run_benchmark(1000, Quarter(2026, 1), name="ci", dashboard_rounds=1)
     written = json.loads((bench_dir / "results" / "ci.json").read_text())
     assert written == results
     assert 80_000 < results["sessions"] < 95_000  # about 90 sessions per charge point
@@ -27,3 +27,4 @@ def test_the_benchmark_times_every_stage_and_matches_the_bare_duckdb_baseline(be
     assert results["kwh_check"]["equal"] and results["kwh_check"]["eans_compared"] > 900
     assert results["peak_rss_mib"] > 0 and results["baseline_seconds"] > 0
     assert "baseline (bare DuckDB)" in capsys.readouterr().out
+    assert results["dashboard"]["users"] == 20 and results["dashboard"]["p95_ms"] > 0

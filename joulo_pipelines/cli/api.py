@@ -1,4 +1,5 @@
-"""`joulo api` (serve the partner API) and `joulo api-key` (issue, list, revoke partners' keys)."""
+"""`joulo api` (serve the partner API and dashboard), `joulo api-key` (issue, list, revoke partners' keys) and
+`joulo dashboard-user` (the partner's people who sign in to the dashboard)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     api_key_commands.add_parser("list")
     api_key_commands.add_parser("revoke").add_argument("key_id")
     api_key.set_defaults(func=key_command)
+    user = commands.add_parser("dashboard-user", help="dashboard accounts: add (password from a prompt or stdin), list")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add")
+    add.add_argument("--partner", required=True)
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", choices=["viewer", "admin"], default="viewer")
+    user_commands.add_parser("list")
+    user.set_defaults(func=user_command)
 
 
 def settings_from_env():
@@ -36,13 +45,20 @@ def settings_from_env():
 def serve(data_dir: DataDir, host: str, port: int) -> int:
     import uvicorn
 
-    from joulo_pipelines.lib.api.app import create_app
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # uvicorn's own access log prints query strings; ours (joulo.api.access) prints no more than the path.
-    uvicorn.run(create_app(data_dir, settings_from_env()), host=host, port=port, access_log=False,
-                proxy_headers=True)
+    uvicorn.run(serving_app(data_dir), host=host, port=port, access_log=False, proxy_headers=True)
     return 0
+
+
+def serving_app(data_dir: DataDir):
+    """The partner API, and under /dashboard the partner's people in a browser (the API knows no reports)."""
+    from joulo_pipelines.lib.api.app import create_app
+    from joulo_pipelines.lib.dashboard.routes import DashboardSettings, mount_dashboard
+
+    app = create_app(data_dir, settings_from_env())
+    mount_dashboard(app, data_dir, DashboardSettings(https_only=os.environ.get("JOULO_DASHBOARD_HTTPS_ONLY") == "1"))
+    return app
 
 
 def key_command(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -61,4 +77,29 @@ def key_command(args: argparse.Namespace, data_dir: DataDir) -> int:
             for row in keys.list_keys(con):
                 print(f"{row['key_id']}  {row['partner_id']}  created {row['created_at']}"
                       f"{'  revoked ' + row['revoked_at'] if row['revoked_at'] else ''}")
+    return 0
+
+
+def user_command(args: argparse.Namespace, data_dir: DataDir) -> int:
+    import getpass
+    import sys
+
+    from joulo_pipelines.lib import clock
+    from joulo_pipelines.lib.dashboard import accounts
+
+    with accounts.connect(data_dir) as con:
+        if args.user_command == "add":
+            registry = load_registry(data_dir.partners_file)
+            if args.partner not in registry.ids:
+                raise ValueError(f"partner {args.partner!r} is not in {data_dir.partners_file}; "
+                                 f"known: {', '.join(registry.ids)}")
+            # never an argument: it would stay in the shell's history and the process list
+            password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+            user = accounts.add_user(con, args.partner, args.email, args.role, password, clock.now())
+            print(f"dashboard user {user.email} ({user.role}) of {user.partner_id} added")
+        else:
+            for row in con.execute("select partner_id, email, role, locked_until from dashboard_users "
+                                   "order by partner_id, email"):
+                print(f"{row['partner_id']}  {row['email']}  {row['role']}"
+                      f"{'  locked until ' + row['locked_until'] if row['locked_until'] else ''}")
     return 0

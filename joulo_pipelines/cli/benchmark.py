@@ -63,16 +63,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--charge-points", type=int, default=100_000)
     bench.add_argument("--quarter", type=Quarter.parse, default=Quarter(2026, 1))
     bench.add_argument("--name", help="results file name under bench/results/ (default cp<N>-<quarter>)")
+    bench.add_argument("--dashboard-rounds", type=int, default=10,
+                       help="times each of the 20 dashboard users opens every page (default 10)")
     bench.set_defaults(func=_bench)
 
 
 def _bench(args: argparse.Namespace, data_dir: DataDir) -> int:
-    run_benchmark(args.charge_points, args.quarter, args.name)
+    run_benchmark(args.charge_points, args.quarter, args.name, args.dashboard_rounds)
     return 0
 
 
-def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None) -> dict:
+def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None, dashboard_rounds: int = 10) -> dict:
     from joulo_pipelines.cli import runner
+    from joulo_pipelines.lib.dashboard.load import USERS, measure
     from joulo_pipelines.lib.demo.bench_data import generate_bench
 
     data_dir = DataDir(BENCH_DIR / "data" / f"{charge_points}-{quarter.label}")
@@ -103,6 +106,8 @@ def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None)
         pipeline_seconds = time.perf_counter() - clock
         cpu_seconds = _cpu_seconds() - cpu_before
     baseline_seconds, matched = _baseline_and_check(data_dir, quarter)
+    # the dashboard on the snapshot the quarter run published, served by `joulo api`
+    dashboard = measure(data_dir, USERS, dashboard_rounds)
 
     results = {
         "name": name or f"cp{charge_points}-{quarter.label}",
@@ -121,6 +126,7 @@ def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None)
         "peak_rss_mib": round(memory.peak / 2**20),
         "kwh_check": matched,
         "load_average_1m": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
+        "dashboard": dashboard,
     }
     target = BENCH_DIR / "results" / f"{results['name']}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -202,4 +208,7 @@ def _print(results: dict, target: Path) -> None:
     print(f"  CPU {results['cpu_seconds']:,} s (this process and dbt)")
     print(f"  load average (1 min) before {results['load_average_1m']['before']}, "
           f"after {results['load_average_1m']['after']}")
+    dashboard = results["dashboard"]
+    print(f"  dashboard: {dashboard['users']} users at once, {dashboard['requests']:,} pages, p95 "
+          f"{dashboard['p95_ms']} ms (slowest page p95: {max(p['p95_ms'] for p in dashboard['pages'].values())} ms)")
     print(f"  written to {target}")

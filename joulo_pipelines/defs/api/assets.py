@@ -11,6 +11,7 @@ from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.api.snapshot import take_snapshot
+from joulo_pipelines.lib.dashboard.snapshot import publish as publish_dashboard_snapshot
 from joulo_pipelines.lib.log_scrub import errors_scrubbed
 
 STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
@@ -26,17 +27,20 @@ STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
           dg.AssetKey(["marts", "fct_ean_quarter_energy"])],
     description="Every customer's status (eligibility and why, kWh and ERE this year, next and last payout) "
                 "and every partner's quarter summaries, over all quarters built so far whichever partition "
-                "ran, into <data dir>/api/api.sqlite; plus the webhook events the changes call for.",
+                "ran, into <data dir>/api/api.sqlite; plus the webhook events the changes call for, and the "
+                "dashboard's read-only copy of the tables the partner reports read (<data dir>/api/dashboard.duckdb).",
 )
 def status_snapshot(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
     with errors_scrubbed(folder.root), warehouse.connect(folder, read_only=False) as con:
         result = take_snapshot(folder, con)
+        dashboard_tables = publish_dashboard_snapshot(folder, con)
     # Counts only: customer references and verdicts are for the partner's API, not the run log.
     return dg.MaterializeResult(metadata={
         "customers_per_partner": dg.MetadataValue.json(result.customers),
         "quarter_summaries": result.quarters,
         "new_events": dg.MetadataValue.json(result.events),
+        "dashboard_snapshot_tables": dashboard_tables,
     })
 
 

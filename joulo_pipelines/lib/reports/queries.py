@@ -109,10 +109,11 @@ def quarter_energy(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Qua
 
 
 def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date, end: date,
-                   by_customer: bool = False) -> list[dict]:
-    """Per month in [start, end) (and per customer when asked): clean kWh of the sessions that started in
-    it (Europe/Amsterdam), the part on charge points eligible in that quarter within their delivery
-    period, and its ERE estimate at the delivery year's factor (marts.dim_ere_factors)."""
+                   by_customer: bool = False, customer_ref: str | None = None) -> list[dict]:
+    """Per month in [start, end) (and per customer when asked, or of the one `customer_ref`): clean kWh of
+    the sessions that started in it (Europe/Amsterdam), the part on charge points eligible in that quarter
+    within their delivery period, and its ERE estimate at the delivery year's factor (marts.dim_ere_factors)."""
+    by_customer = by_customer or customer_ref is not None
     customer = "eligibility.customer_ref" if by_customer else "cast(null as varchar)"
     return _rows(con, f"""
         with months as (
@@ -127,6 +128,9 @@ def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date,
             where partner_id = $partner and is_latest and exclusion_reason is null and ean is not null
                 and cast(timezone('Europe/Amsterdam', started_at) as date) >= $start
                 and cast(timezone('Europe/Amsterdam', started_at) as date) < $end
+                and ($customer is null or charge_point_ref in (
+                    select charge_point_ref from marts.fct_charge_point_eligibility
+                    where partner_id = $partner and customer_ref = $customer))
         ),
         classified as (
             select {customer} as customer_ref,
@@ -161,7 +165,8 @@ def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date,
         left join marts.dim_ere_factors as factors on factors.delivery_year = year(keys.month)
         where not $by_customer or keys.customer_ref is not null
         order by keys.customer_ref nulls first, keys.month
-    """, {"partner": partner_id, "start": start, "end": end, "by_customer": by_customer})
+    """, {"partner": partner_id, "start": start, "end": end, "by_customer": by_customer,
+          "customer": customer_ref})
 
 
 def adjustments(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[dict]:
@@ -225,7 +230,9 @@ def bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) 
     )
 
 
-def customer_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict[str, dict]:
+def customer_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
+                      customer_ref: str | None = None) -> dict[str, dict]:
+    """Per customer (or of the one `customer_ref`) what is booked for them in the quarter."""
     if not has_table(con, "ledger", "booked_units"):
         return {}
     return {row["customer_ref"]: row for row in _rows(con, """
@@ -235,8 +242,9 @@ def customer_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: 
                bool_or(units_source = 'rev_issued') as is_issued
         from ledger.booked_units
         where partner_id = $partner and booking_quarter_start = $start
+            and customer_ref = coalesce($customer, customer_ref)
         group by customer_ref
-    """, _window(partner_id, quarter))}
+    """, {**_window(partner_id, quarter), "customer": customer_ref})}
 
 
 @dataclass
@@ -260,9 +268,10 @@ _PROPOSAL = "select customer_ref, cast(kwh as decimal(18, 3)) as kwh, cast(units
 
 
 def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, quarter: Quarter,
-            payout_model: str) -> Payouts:
+            payout_model: str, lines: bool = True, customer_ref: str | None = None) -> Payouts:
     """The approved batch from the payout ledger; before approval, the proposal the payouts stage wrote, to be
-    paid by `payout_model` (the contract's in force in the quarter)."""
+    paid by `payout_model` (the contract's in force in the quarter). With every customer's line, none
+    (`lines=False`: a page of totals) or the one customer's (`customer_ref`)."""
     params = _window(partner_id, quarter)
     batch = _one(con, """
         select approved_at, payment_date, payout_model from ledger.payout_batches
@@ -278,8 +287,10 @@ def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, 
         result = Payouts("proposal", payout_model)
     else:
         return Payouts("not_computed", payout_model)
-    result.lines = {row["customer_ref"]: row for row in _rows(con, f"select * from ({source}) order by customer_ref",
-                                                              params)}
+    if lines:
+        result.lines = {row["customer_ref"]: row for row in _rows(
+            con, f"select * from ({source}) where customer_ref = coalesce($customer, customer_ref) "
+                 "order by customer_ref", {**params, "customer": customer_ref})}
     sums = ", ".join(f"coalesce(sum({column}), 0)::bigint as {column}" for column in MONEY_COLUMNS)
     result.totals = _one(con, f"""
         select {sums}, count(*) as customers,
@@ -290,11 +301,10 @@ def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, 
     return result
 
 
-def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[dict]:
-    """One row per customer of the partner: mandate, and from marts.fct_customer_quarter_status (the one
-    definition the API shares) their charge points, status, every failing reason, the quarter's clean and
-    eligible kWh and ERE estimate."""
-    return _rows(con, f"""
+# One row per customer of the partner ($partner, $start): mandate, and from marts.fct_customer_quarter_status
+# (the one definition the API shares) their charge points, status, every failing reason, the quarter's clean
+# and eligible kWh and ERE estimate. The dashboard pages through it (lib/dashboard/queries.py).
+CUSTOMERS = f"""
         with customer as (
             select customer_ref, customer_name, ean, language, mandate_valid_from, mandate_valid_until, revoked_at,
                    -- masked here, as the payout email masks it: the IBAN itself never leaves the warehouse
@@ -318,10 +328,17 @@ def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter)
         from customer
         left join status using (customer_ref)
         order by customer.customer_ref
-    """, _window(partner_id, quarter))
+"""
 
 
-def charge_points_by_customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict[str, list]:
+def customers(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[dict]:
+    """One row per customer of the partner (CUSTOMERS)."""
+    return _rows(con, CUSTOMERS, _window(partner_id, quarter))
+
+
+def charge_points_by_customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
+                               customer_ref: str | None = None) -> dict[str, list]:
+    """Per customer their charge points in the quarter; of one customer only when `customer_ref` is given."""
     by_customer: dict[str, list] = {}
     for row in _rows(con, """
         select customer_ref, charge_point_ref, brand, model, eligibility_status, coalesce(reasons, '') as reasons,
@@ -330,8 +347,9 @@ def charge_points_by_customer(con: duckdb.DuckDBPyConnection, partner_id: str, q
                cast(coalesce(eligible_kwh, 0) as decimal(18, 6)) as eligible_kwh
         from marts.fct_charge_point_eligibility
         where partner_id = $partner and quarter_start = $start and customer_ref is not null
+            and customer_ref = coalesce($customer, customer_ref)
         order by customer_ref, charge_point_ref
-    """, _window(partner_id, quarter)):
+    """, {**_window(partner_id, quarter), "customer": customer_ref}):
         by_customer.setdefault(row["customer_ref"], []).append(row)
     return by_customer
 

@@ -94,7 +94,9 @@ def _month_chart(chart_id: str, months: list[dict], partner: Partner) -> tuple:
     return kwh, ere
 
 
-def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter) -> dict:
+def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
+                     payout_lines: bool = False) -> dict:
+    """The quarter's figures; the payout lines of every customer only when asked (the customer table)."""
     counts, reasons = queries.charge_point_status(con, partner.id, quarter)
     return {
         "quarter": quarter,
@@ -104,7 +106,7 @@ def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner:
         "energy": queries.quarter_energy(con, partner.id, quarter),
         "bookings": queries.bookings(con, partner.id, quarter),
         "payouts": queries.payouts(con, data_dir, partner.id, quarter,
-                                   partner.contract_in_force(quarter).payout_model),
+                                   partner.contract_in_force(quarter).payout_model, lines=payout_lines),
     }
 
 
@@ -113,7 +115,7 @@ def start_partner_report(con: duckdb.DuckDBPyConnection, writers: statements.Sta
     """Hand the partner's customers to the writers and write the year overview; the quarter's page waits
     for the rows of its customer table (_StartedReport.finish)."""
     folder = report_folder(data_dir, quarter, partner.id)
-    figures = _quarter_figures(con, data_dir, partner, quarter)
+    figures = _quarter_figures(con, data_dir, partner, quarter, payout_lines=True)
     customer_rows = queries.customers(con, partner.id, quarter)
     booked = queries.customer_bookings(con, partner.id, quarter)
     payouts = figures["payouts"]
@@ -155,25 +157,46 @@ def _pages(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, 
     """What index.html (the quarter) shows but its customer table, and year.html (the year to date)."""
     # One pass over the year's sessions serves both: a month's figures do not depend on the range asked.
     year_months = queries.monthly_energy(con, partner.id, date(quarter.year, 1, 1), quarter.end)
+    index = quarter_page(con, data_dir, partner, quarter, as_of, figures, year_months)
+    year = environment.get_template("year.html.j2").render(
+        year_page(con, data_dir, partner, quarter, as_of, figures, year_months))
+    return index, year
+
+
+def _common(partner: Partner, quarter: Quarter, as_of: date) -> dict:
+    return {"partner": partner, "brand": partner.brand, "quarter": quarter, "as_of": as_of,
+            "last_day": quarter.end - timedelta(days=1)}
+
+
+def quarter_page(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
+                 as_of: date, figures: dict | None = None, year_months: list[dict] | None = None) -> dict:
+    """What the quarter's page (report.html.j2) shows but its customer table; the dashboard's overview too."""
+    figures = figures or _quarter_figures(con, data_dir, partner, quarter)
+    if year_months is None:
+        year_months = queries.monthly_energy(con, partner.id, quarter.start, quarter.end)
     months = [row for row in year_months if row["month"] >= quarter.start]
     kwh_chart, ere_chart = _month_chart("quarter", months, partner)
-    common = {"partner": partner, "brand": partner.brand, "quarter": quarter, "as_of": as_of,
-              "last_day": quarter.end - timedelta(days=1)}
-    index = {**common, **figures, "months": months, "kwh_chart": kwh_chart, "ere_chart": ere_chart,
-             "adjustments": queries.adjustments(con, partner.id, quarter),
-             "adjustment_reasons": queries.cleaning_reasons(con),
-             "signed": queries.signed_energy(con, partner.id, quarter),
-             "freshness": queries.freshness(data_dir, partner.id), "customer_status": labels.CUSTOMER_STATUS}
+    return {**_common(partner, quarter, as_of), **figures, "months": months, "kwh_chart": kwh_chart,
+            "ere_chart": ere_chart, "adjustments": queries.adjustments(con, partner.id, quarter),
+            "adjustment_reasons": queries.cleaning_reasons(con),
+            "signed": queries.signed_energy(con, partner.id, quarter),
+            "freshness": queries.freshness(data_dir, partner.id), "customer_status": labels.CUSTOMER_STATUS}
 
-    year_quarters = [figures if q == quarter else _quarter_figures(con, data_dir, partner, q)
+
+def year_page(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
+              as_of: date, figures: dict | None = None, year_months: list[dict] | None = None) -> dict:
+    """What the year to date's page (year.html.j2) shows."""
+    if year_months is None:
+        year_months = queries.monthly_energy(con, partner.id, date(quarter.year, 1, 1), quarter.end)
+    year_quarters = [figures if figures and q == quarter else _quarter_figures(con, data_dir, partner, q)
                      for q in quarters_to_date(quarter)]
     year_kwh_chart, year_ere_chart = _month_chart("year", year_months, partner)
-    year = environment.get_template("year.html.j2").render(
-        **common, quarters=year_quarters, months=year_months, kwh_chart=year_kwh_chart, ere_chart=year_ere_chart,
-        year_kwh=sum((q["energy"]["kwh"] for q in year_quarters), Decimal(0)),
-        year_eligible_kwh=sum((q["energy"]["eligible_kwh"] for q in year_quarters), Decimal(0)),
-        year_ere=sum((q["energy"]["ere_estimate"] for q in year_quarters), Decimal(0)),
+    return {
+        **_common(partner, quarter, as_of), "quarters": year_quarters, "months": year_months,
+        "kwh_chart": year_kwh_chart, "ere_chart": year_ere_chart,
+        "year_kwh": sum((q["energy"]["kwh"] for q in year_quarters), Decimal(0)),
+        "year_eligible_kwh": sum((q["energy"]["eligible_kwh"] for q in year_quarters), Decimal(0)),
+        "year_ere": sum((q["energy"]["ere_estimate"] for q in year_quarters), Decimal(0)),
         # Proposals of later quarters hold what earlier unapproved ones would pay: only approved quarters add up.
-        year_paid=sum(q["payouts"].totals.get("paid_cents", 0) for q in year_quarters
-                      if q["payouts"].state == "approved"))
-    return index, year
+        "year_paid": sum(q["payouts"].totals.get("paid_cents", 0) for q in year_quarters
+                         if q["payouts"].state == "approved")}

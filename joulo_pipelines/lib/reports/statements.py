@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 from babel.dates import get_month_names
+from jinja2 import Template
 from markupsafe import Markup
 
 from joulo_pipelines.lib import labels
@@ -49,8 +50,6 @@ def batches(con: duckdb.DuckDBPyConnection, folder: Path, partner: Partner, quar
     monthly: dict[str, list] = {}
     for row in queries.monthly_energy(con, partner.id, quarter.start, quarter.end, by_customer=True):
         monthly.setdefault(row["customer_ref"], []).append(row)
-    empty_months = [{"month": date(quarter.year, quarter.start.month + i, 1), "kwh": Decimal(0),
-                     "eligible_kwh": Decimal(0), "ere": Decimal(0)} for i in range(3)]
     result = []
     for first in range(0, len(customer_rows), STATEMENTS_PER_BATCH):
         rows = customer_rows[first:first + STATEMENTS_PER_BATCH]
@@ -59,8 +58,14 @@ def batches(con: duckdb.DuckDBPyConnection, folder: Path, partner: Partner, quar
             folder, partner, quarter, as_of,
             replace(payouts, lines={ref: payouts.lines[ref] for ref in refs if ref in payouts.lines}),
             [{**row, "charge_points": points.get(row["customer_ref"], []),
-              "months": monthly.get(row["customer_ref"], empty_months)} for row in rows]))
+              "months": monthly.get(row["customer_ref"], empty_months(quarter))} for row in rows]))
     return result
+
+
+def empty_months(quarter: Quarter) -> list[dict]:
+    """The statement's months of a customer without sessions in the quarter."""
+    return [{"month": date(quarter.year, quarter.start.month + i, 1), "kwh": Decimal(0),
+             "eligible_kwh": Decimal(0), "ere": Decimal(0)} for i in range(3)]
 
 
 class StatementWriters:
@@ -106,29 +111,33 @@ class BatchResult:
 
 def write_batch(batch: StatementBatch) -> BatchResult:
     """Write the batch's statements and render its rows of the customer table."""
-    partner, quarter = batch.partner, batch.quarter
-    template = environment.get_template("statement.html.j2")
     names = []
     for row in batch.customers:
-        language = labels.language(row["language"])
-        months = row["months"]
-        month_names = _month_names(language)
-        chart = bar_chart("statement-kwh", [month_names[m["month"].month] for m in months], [
-            Series("eligible_kwh", labels.STATEMENT[language]["eligible_kwh"], partner.brand.colour,
-                   [m["eligible_kwh"] for m in months]),
-            Series("other_kwh", labels.STATEMENT[language]["does_not_count"], OTHER_KWH_COLOUR,
-                   [m["kwh"] - m["eligible_kwh"] for m in months])], "kWh", width=520, height=200)
-        html = template.render(
-            partner=partner, brand=partner.brand, quarter=quarter, as_of=batch.as_of,
-            last_day=quarter.end - timedelta(days=1), customer=row, charge_points=row["charge_points"],
-            chart=chart, payouts=batch.payouts,
-            iban=row["iban_masked"] if batch.payouts.payout_model == "direct" else None,
-            t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language)
+        html = render_statement(batch.partner, batch.quarter, batch.as_of, row, batch.payouts)
         _overwrite(batch.folder / row["file"], html.encode())
         names.append(row["file"].removeprefix("customers/"))
     table_rows = environment.get_template("_customer_rows.html.j2").render(
         customer_rows=batch.customers, customer_status=labels.CUSTOMER_STATUS)
     return BatchResult(names, Markup(table_rows))
+
+
+def render_statement(partner: Partner, quarter: Quarter, as_of: date, row: dict, payouts: queries.Payouts,
+                     template: Template | None = None, **extra) -> str:
+    """A customer's statement: `row` is their report row with its "charge_points" and "months"; the dashboard
+    renders it on demand in a template extending statement.html.j2, with what that one shows in `extra`."""
+    language = labels.language(row["language"])
+    months = row["months"]
+    month_names = _month_names(language)
+    chart = bar_chart("statement-kwh", [month_names[m["month"].month] for m in months], [
+        Series("eligible_kwh", labels.STATEMENT[language]["eligible_kwh"], partner.brand.colour,
+               [m["eligible_kwh"] for m in months]),
+        Series("other_kwh", labels.STATEMENT[language]["does_not_count"], OTHER_KWH_COLOUR,
+               [m["kwh"] - m["eligible_kwh"] for m in months])], "kWh", width=520, height=200)
+    return (template or environment.get_template("statement.html.j2")).render(
+        partner=partner, brand=partner.brand, quarter=quarter, as_of=as_of,
+        last_day=quarter.end - timedelta(days=1), customer=row, charge_points=row["charge_points"],
+        chart=chart, payouts=payouts, iban=row["iban_masked"] if payouts.payout_model == "direct" else None,
+        t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language, **extra)
 
 
 def _overwrite(path: Path, content: bytes) -> None:

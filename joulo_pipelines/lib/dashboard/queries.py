@@ -1,0 +1,81 @@
+"""What the dashboard's pages ask of the snapshot beyond the report queries: the quarters there are, and a
+page of a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count.
+Every query has the partner in its WHERE clause, as the report queries do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.reports import queries
+
+PAGE_SIZE = 50
+CSV_COLUMNS = ("customer_ref", "customer_name", "ean", "mandate_valid_from", "mandate_valid_until", "revoked_at",
+               "status", "reasons", "charge_points", "eligible_points", "kwh", "sessions", "eligible_kwh",
+               "ere_estimate")
+
+# contains(), not LIKE: what a person types is text, never a pattern
+_MATCHING = f"""
+select * from ({queries.CUSTOMERS}) as customers
+where ($search is null
+       or contains(lower(customers.customer_ref), lower($search))
+       or contains(lower(customers.customer_name), lower($search))
+       or contains(customers.ean, $search))
+    and ($status is null or customers.status = $status)
+    and ($reason is null or list_contains(string_split(customers.reasons, ';'), $reason))
+"""
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    search: str | None = None
+    status: str | None = None
+    reason: str | None = None
+
+    def params(self, partner_id: str, quarter: Quarter) -> dict:
+        return {"partner": partner_id, "start": quarter.start, "search": self.search or None,
+                "status": self.status or None, "reason": self.reason or None}
+
+
+def quarters(con: duckdb.DuckDBPyConnection, partner_id: str, today: date) -> list[Quarter]:
+    """The partner's built quarters up to today, newest first."""
+    return [Quarter.containing(start) for (start,) in con.execute(
+        "select distinct quarter_start from marts.fct_customer_quarter_status "
+        "where partner_id = ? and quarter_start <= ? order by quarter_start desc", [partner_id, today]).fetchall()]
+
+
+def customer_page(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, wanted: CustomerFilter,
+                  page: int) -> tuple[list[dict], int]:
+    """The page's customers (1-based, PAGE_SIZE each) and how many match in all."""
+    params = wanted.params(partner_id, quarter)
+    total = con.execute(f"select count(*) from ({_MATCHING})", params).fetchone()[0]
+    rows = _dicts(con.execute(f"{_MATCHING} order by customer_ref limit {PAGE_SIZE} offset $offset",
+                              {**params, "offset": (page - 1) * PAGE_SIZE}))
+    return rows, total
+
+
+def customer_csv_rows(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
+                      wanted: CustomerFilter) -> list[tuple]:
+    """Every matching customer, CSV_COLUMNS, for the list's export."""
+    return con.execute(f"select {', '.join(CSV_COLUMNS)} from ({_MATCHING}) order by customer_ref",
+                       wanted.params(partner_id, quarter)).fetchall()
+
+
+def customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, customer_ref: str) -> dict | None:
+    """The customer's report row, or None if the partner has no such customer."""
+    rows = _dicts(con.execute(f"select * from ({queries.CUSTOMERS}) where customer_ref = $ref",
+                              {"partner": partner_id, "start": quarter.start, "ref": customer_ref}))
+    return rows[0] if rows else None
+
+
+def reasons(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [reason for (reason,) in con.execute(
+        "select reason from reference.eligibility_reasons order by reason").fetchall()]
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -1,0 +1,118 @@
+"""The dashboard's read-only copy of the warehouse: the tables the partner reports read (lib/reports/queries.py),
+published by the `api/status_snapshot` asset after every quarter run as `<data dir>/api/dashboard.duckdb`.
+
+It is written next to the old one and renamed over it, so a request reads either the old copy or the new
+one, a running quarter never blocks the dashboard and the dashboard never blocks a run. The same report
+queries run on it unchanged: the tables keep their schema and name. IBANs are masked before they are
+copied, so the full IBAN never leaves the warehouse."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import duckdb
+
+from joulo_pipelines.lib.iban import mask_iban_sql
+from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.warehouse import has_table
+
+T = TypeVar("T")
+
+# schema.table -> what is copied; a table the warehouse lacks (no ledger before the first booking) is left out,
+# as the report queries expect.
+TABLES = {
+    "intermediate.int_customers_latest": f"select * replace ({mask_iban_sql('iban')} as iban) "
+                                         "from intermediate.int_customers_latest order by partner_id, customer_ref",
+    "marts.fct_customer_quarter_status": "select * from marts.fct_customer_quarter_status "
+                                         "order by partner_id, quarter_start, customer_ref",
+    "marts.fct_charge_point_eligibility": "select * from marts.fct_charge_point_eligibility "
+                                          "order by partner_id, quarter_start, customer_ref",
+    "marts.fct_charge_point_quarter_energy": "select * from marts.fct_charge_point_quarter_energy",
+    "marts.fct_ean_quarter_energy": "select * from marts.fct_ean_quarter_energy",
+    # only the sessions the monthly figures count, sorted so a partner's are read together
+    "marts.fct_session_versions": "select partner_id, charge_point_ref, ean, clean_kwh, started_at, is_latest, "
+                                  "exclusion_reason from marts.fct_session_versions "
+                                  "where is_latest and exclusion_reason is null and ean is not null "
+                                  "order by partner_id, started_at",
+    "marts.dim_ere_factors": "select * from marts.dim_ere_factors",
+    "marts.fct_energy_adjustments": "select * from marts.fct_energy_adjustments",
+    "marts.fct_partner_quarter_signed_energy": "select * from marts.fct_partner_quarter_signed_energy",
+    "reference.cleaning_reason_texts": "select * from reference.cleaning_reason_texts",
+    "reference.eligibility_reasons": "select * from reference.eligibility_reasons",
+    "ledger.booked_units": "select * from ledger.booked_units",
+    "ledger.rev_submissions": "select * from ledger.rev_submissions",
+    "ledger.payout_batches": "select * from ledger.payout_batches",
+    "ledger.payout_lines": "select * from ledger.payout_lines",
+}
+
+
+def snapshot_path(data_dir: DataDir) -> Path:
+    return data_dir.root / "api" / "dashboard.duckdb"
+
+
+def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
+    """Copy the tables from the warehouse connection `con` into a new snapshot and put it in place; the number
+    of tables copied."""
+    target = snapshot_path(data_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_suffix(".duckdb.new")
+    staging.unlink(missing_ok=True)
+    copied = 0
+    con.execute("attach ? as dashboard_snapshot", [str(staging)])
+    try:
+        for name, sql in TABLES.items():
+            schema, table = name.split(".")
+            if not has_table(con, schema, table):
+                continue
+            con.execute(f"create schema if not exists dashboard_snapshot.{schema}")
+            con.execute(f"create table dashboard_snapshot.{schema}.{table} as {sql}")
+            copied += 1
+    finally:
+        con.execute("detach dashboard_snapshot")
+    os.replace(staging, target)
+    return copied
+
+
+class Snapshot:
+    """The published snapshot, read-only, reopened when a newer one is put in place; a cursor per request."""
+
+    def __init__(self, data_dir: DataDir) -> None:
+        self.path = snapshot_path(data_dir)
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._identity: tuple[int, int] | None = None
+        self._remembered: dict[tuple, object] = {}
+
+    def cursor(self) -> duckdb.DuckDBPyConnection | None:
+        """A cursor on the newest snapshot, or None before the first quarter run published one."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        with self._lock:
+            if self._identity != (stat.st_ino, stat.st_mtime_ns):
+                # A database of its own that attaches the file: duckdb.connect(path) would hand back the
+                # instance it already has for that path, which still reads the old file. The old one stays
+                # with the cursors that read it and closes when they are done.
+                self._con = duckdb.connect()
+                self._con.execute("attach ? as snapshot (read_only)", [str(self.path)])
+                self._identity = (stat.st_ino, stat.st_mtime_ns)
+                self._remembered = {}
+            cursor = self._con.cursor()
+        cursor.execute("use snapshot")  # the report queries name schema.table, as in the warehouse
+        return cursor
+
+    def remembered(self, key: tuple, compute: Callable[[], T]) -> T:
+        """What `compute` gives for `key`, computed once per published snapshot: a partner's quarter and year
+        pages change only when a new one is put in place, and take the most queries of any page."""
+        identity = self._identity
+        if (identity, key) not in self._remembered:
+            value = compute()
+            with self._lock:
+                if self._identity == identity:
+                    self._remembered[(identity, key)] = value
+            return value
+        return self._remembered[(identity, key)]
