@@ -9,7 +9,7 @@ import yaml
 
 from joulo_pipelines.lib.dashboard.snapshot import publish
 from joulo_pipelines.lib.paths import REFERENCE_DIR, DataDir
-from tests.payouts_world import PARTNERS
+from payouts_world import PARTNERS
 
 QUARTER_START = "2026-04-01"
 TODAY = "2026-07-15"
@@ -86,7 +86,7 @@ from customers where i = 1;
 create schema ledger;
 create table ledger.payout_batches as
 select 'alpha' as partner_id, 'batch-alpha-2026Q2' as batch_id, date '2026-04-01' as quarter_start,
-    timestamptz '2026-07-10 09:00:00+00' as approved_at, date '2026-07-14' as payment_date;
+    timestamptz '2026-07-10 09:00:00+00' as approved_at, date '2026-07-14' as payment_date, 'direct' as payout_model;
 create table ledger.payout_lines as
 select 'batch-alpha-2026Q2' as batch_id, partner_id, customer_ref, date '2026-04-01' as quarter_start, kwh,
     cast(kwh::decimal(38, 6) * 0.3326940000 as decimal(38, 12)) as units, 'rev_issued' as units_source,
