@@ -11,6 +11,7 @@ import os
 from datetime import date, datetime, time, timezone
 from functools import lru_cache
 from pathlib import Path
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from joulo_pipelines.lib.paths import DataDir
@@ -21,6 +22,24 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 def now() -> datetime:
     pinned, source = setting()
     return datetime.now(timezone.utc) if pinned is None else parse(pinned, source)
+
+
+class HotClock:
+    """now() for a loop that asks thousands of times a second (the OCPP gateway stamps every call): which
+    clock is in force is looked up at most once per `recheck_seconds` instead of with a stat per call, which
+    cost ~15 us a message. A pinned clock stands still, so the cached moment is the same answer."""
+
+    def __init__(self, recheck_seconds: float = 1.0):
+        self.recheck_seconds = recheck_seconds
+        self._recheck_at = float("-inf")
+        self._pinned: datetime | None = None
+
+    def now(self) -> datetime:
+        if monotonic() >= self._recheck_at:
+            pinned, source = setting()
+            self._pinned = None if pinned is None else parse(pinned, source)
+            self._recheck_at = monotonic() + self.recheck_seconds
+        return datetime.now(timezone.utc) if self._pinned is None else self._pinned
 
 
 def today() -> date:

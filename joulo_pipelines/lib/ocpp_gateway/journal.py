@@ -171,6 +171,7 @@ class PartnerJournal:
         self._segment_opened = 0.0
         self._flusher: asyncio.Task | None = None
         self._closing = False
+        self._clock = clock.HotClock()  # stamps every call: no stat of the clock file per call
 
     # -- life cycle ---------------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -221,7 +222,7 @@ class PartnerJournal:
             return existing, True
         seq = self._next_seq
         record = JournalRecord(
-            seq=seq, received_at=clock.now().isoformat(timespec="microseconds"), partner_id=self.partner_id,
+            seq=seq, received_at=self._clock.now().isoformat(timespec="microseconds"), partner_id=self.partner_id,
             charge_point_ref=charge_point_ref, ocpp_version=ocpp_version, message_id=message_id, action=action,
             payload=payload, origin="proxy" if proxied else "gateway",
             transaction_id=transaction_id if proxied else seq if action == "StartTransaction" else None,
