@@ -2,10 +2,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from joulo_pipelines.lib import pool_wait
 from joulo_pipelines.lib.paths import keep_private
 
-# The code location is the entry point of `dagster dev` and of every run worker: what they write is private.
+# The code location is the entry point of `dagster dev` and of every run worker: what they write is private,
+# and a step waiting for the warehouse pool sleeps between its claims (lib/pool_wait.py).
 keep_private()
+pool_wait.install()
 
 
 @dg.definitions
