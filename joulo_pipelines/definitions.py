@@ -3,10 +3,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from joulo_pipelines.lib import pool_wait
 from joulo_pipelines.lib.paths import keep_private
 
-# The code location is the entry point of `dagster dev` and of every run worker: what they write is private.
+# The code location is the entry point of `dagster dev` and of every run worker: what they write is private,
+# and a step waiting for the warehouse pool sleeps between its claims (lib/pool_wait.py).
 keep_private()
+pool_wait.install()
 # quarter_job mixes the dbt models' BackfillPolicy.multi_run(1) with assets that set none, and Dagster warns
 # on every load that it uses multi_run(1) for the job: a quarter per run, what every quarter asset means.
 warnings.filterwarnings("ignore", message="Asset job quarter_job materializes assets with varying BackfillPolicies")

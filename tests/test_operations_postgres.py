@@ -1,6 +1,10 @@
 """The platform on a PostgreSQL-backed Dagster instance, as in production: a quarter run read back from
-Postgres, and a backfill of two quarters through Dagster's backfill machinery racing the sensor's job and
-a manual run on the one-writer DuckDB warehouse.
+Postgres, and a backfill through Dagster's backfill machinery racing the sensor's job and a manual run on
+the one-writer DuckDB warehouse.
+
+What is tested is Dagster's instance storage on Postgres (runs, events, the backfill, the pool), not the
+data: a tiny world (one partner, two charge points, a few sessions) keeps each build at dbt's fixed cost,
+and this module does not wait for the demo world.
 
 The PostgreSQL server is real: Debian's binaries (scripts/install-test-deps.sh), a temporary data dir,
 started once for this module and reached through its Unix socket only (no TCP port to find free).
@@ -25,18 +29,22 @@ import psutil
 import psycopg2
 import pytest
 
+from conftest import drop, make_data_dir
+from joulo_pipelines import cli
 from joulo_pipelines.lib import dagster_home
 from joulo_pipelines.lib.paths import REPO_ROOT, DataDir
 
 # Two quarters are enough for a race: the backfill's two runs, the sensor's job and the manual run of
 # 2026-Q2 (a quarter the backfill builds too) all want the warehouse at once. Each backfill run costs a
-# process, a step process and a dbt build, so every quarter more is about a minute more.
+# process, a step process and a dbt build.
 QUARTERS = ["2026-01-01", "2026-04-01"]
 # The backfill is driven by daemon iterations. It may take as many as it needs while the runs make progress
 # (a new event in the instance); this many iterations in a row without any is a stuck backfill, not a slow
-# machine (each iteration sleeps DAEMON_SLEEP_SECONDS, so it is well over ten minutes of nothing).
-DAEMON_SLEEP_SECONDS = 0.5
-IDLE_ITERATIONS = 1200
+# machine (each iteration sleeps DAEMON_SLEEP_SECONDS, so it is well over ten minutes of nothing). An
+# iteration costs CPU (the backfill's asset graph is evaluated again), and the slower the machine the more
+# of them: every 2 s (the daemon's own are 5 s for the run queue, 30 s for backfills) keeps that small.
+DAEMON_SLEEP_SECONDS = 2.0
+IDLE_ITERATIONS = 300
 # pytest-timeout's limit for this module's tests: the first one waits for the whole backfill.
 pytestmark = pytest.mark.timeout(3600)
 
@@ -93,10 +101,44 @@ def _pg_rows(url: str, sql: str, params: tuple = ()) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _pg_world(demo_world: DataDir, root: Path, postgres_url: str, database: str,
+CUSTOMERS = (
+    "customer_ref,name,email,iban,street,house_number,postal_code,city,ean,mandate_signed_at,"
+    "mandate_valid_from,mandate_valid_until\n"
+    "C1,An Jansen,an@mail.example,NL91ABNA0417164300,Kerkstraat,1,1011 AB,Amsterdam,871685900000000011,"
+    "2025-12-01T10:00:00Z,2026-01-01,2026-12-31\n"
+    "C2,Bo Visser,bo@mail.example,NL91ABNA0417164300,Molenweg,2,3511AB,Utrecht,871685900000000028,"
+    "2025-12-01T10:00:00Z,2026-01-01,2026-12-31\n")
+CHARGE_POINTS = "charge_point_ref,customer_ref,brand,model,serial_number\nCP1,C1,Alfen,Eve,SN1\nCP2,C2,Zaptec,Go,SN2\n"
+SESSIONS = ("session_ref,charge_point_ref,started_at,ended_at,energy_kwh\n"
+            "S1,CP1,2026-01-10T18:00:00Z,2026-01-10T20:00:00Z,12.5\n"
+            "S2,CP2,2026-02-01T18:00:00Z,2026-02-01T21:00:00Z,7.25\n"
+            "S3,CP1,2026-03-31T20:00:00Z,2026-04-01T02:00:00Z,18\n"  # across the Q1/Q2 edge
+            "S4,CP2,2026-05-12T18:00:00Z,2026-05-12T21:00:00Z,9.75\n")
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory) -> DataDir:
+    """One partner's few sessions, ingested and its quarters built one by one, on Dagster's default
+    (SQLite) instance: what each test copies onto a Postgres instance of its own."""
+    root = tmp_path_factory.mktemp("tiny") / "data"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("JOULO_DATA_DIR", str(root))
+        monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
+        world = make_data_dir(root, ["alpha"])
+        drop(world, "alpha", "customers.csv", CUSTOMERS, mtime="2026-01-02T06:00:00+00:00")
+        drop(world, "alpha", "charge_points.csv", CHARGE_POINTS, mtime="2026-01-02T06:00:00+00:00")
+        drop(world, "alpha", "sessions.csv", SESSIONS, mtime="2026-06-02T06:00:00+00:00")
+        assert cli.main(["ingest"]) == 0
+        for quarter in QUARTERS:
+            assert cli.main(["run", "--quarter", quarter]) == 0
+    return world
+
+
+def _pg_world(world: DataDir, root: Path, postgres_url: str, database: str,
               monkeypatch: pytest.MonkeyPatch) -> DataDir:
-    """A copy of the demo world whose Dagster instance lives in its own Postgres database."""
-    shutil.copytree(demo_world.root, root, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
+    """A copy of the world whose Dagster instance lives in its own Postgres database."""
+    shutil.copytree(world.root, root, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
     _create_database(postgres_url, database)
     url = postgres_url.replace("/dagster?", f"/{database}?")
     monkeypatch.setenv("JOULO_DATA_DIR", str(root))
@@ -107,11 +149,9 @@ def _pg_world(demo_world: DataDir, root: Path, postgres_url: str, database: str,
     return DataDir(root)
 
 
-def test_a_quarter_run_on_a_postgres_instance_is_read_back_from_postgres(demo_world, postgres_url, tmp_path,
+def test_a_quarter_run_on_a_postgres_instance_is_read_back_from_postgres(tiny_world, postgres_url, tmp_path,
                                                                          monkeypatch):
-    from joulo_pipelines import cli
-
-    world = _pg_world(demo_world, tmp_path / "data", postgres_url, "quarter_run", monkeypatch)
+    world = _pg_world(tiny_world, tmp_path / "data", postgres_url, "quarter_run", monkeypatch)
     url = os.environ["DAGSTER_PG_URL"]
     config = (world.dagster_home / "dagster.yaml").read_text()
     assert "env: DAGSTER_PG_URL" in config and "joulo-pg-" not in config
@@ -137,7 +177,7 @@ def test_a_quarter_run_on_a_postgres_instance_is_read_back_from_postgres(demo_wo
 
 
 @pytest.fixture(scope="module")
-def racing_world(demo_world, postgres_url, tmp_path_factory):
+def racing_world(tiny_world, postgres_url, tmp_path_factory):
     """Two quarters rebuilt from an empty warehouse by an asset backfill of the dbt models (daemon machinery,
     multiprocess executor, each run its own process), started together with the inbox sensor's job and a
     manual `joulo run`, all on one Postgres-backed instance."""
@@ -152,7 +192,7 @@ def racing_world(demo_world, postgres_url, tmp_path_factory):
 
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     with pytest.MonkeyPatch.context() as monkeypatch:
-        world = _pg_world(demo_world, tmp_path_factory.mktemp("racing") / "data", postgres_url, "racing",
+        world = _pg_world(tiny_world, tmp_path_factory.mktemp("racing") / "data", postgres_url, "racing",
                           monkeypatch)
         world.warehouse.unlink()
         target = ModuleTarget(module_name="joulo_pipelines.definitions", attribute=None,
@@ -288,11 +328,11 @@ def test_the_warehouse_pool_let_one_run_at_a_time_into_the_warehouse(racing_worl
     assert overlapping == []
 
 
-def test_the_backfill_builds_the_same_quarters_as_running_them_one_by_one(racing_world, demo_world):
-    """The demo world's quarters were built one by one; the racing warehouse has the backfill's (the manual
+def test_the_backfill_builds_the_same_quarters_as_running_them_one_by_one(racing_world, tiny_world):
+    """The tiny world's quarters were built one by one; the racing warehouse has the backfill's (the manual
     run's 2026-Q2 among them)."""
     quarters = ", ".join(f"date '{quarter}'" for quarter in QUARTERS)
-    with duckdb.connect(str(demo_world.warehouse), read_only=True) as one_by_one, \
+    with duckdb.connect(str(tiny_world.warehouse), read_only=True) as one_by_one, \
             duckdb.connect(str(racing_world["world"].warehouse), read_only=True) as backfilled:
         for mart in ("fct_ean_quarter_energy", "fct_charge_point_quarter_energy", "fct_charging_sessions"):
             query = f"select * from marts.{mart} order by all"

@@ -1,0 +1,66 @@
+"""A run whose step waits for the warehouse pool sleeps between its claim attempts (lib/pool_wait.py), in
+process and in the multiprocess executor: Dagster's own loops spin a core meanwhile, taking it from the run
+they wait for."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import dagster as dg
+import pytest
+
+from dagster._core.definitions.reconstruct import ReconstructableJob
+
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
+from joulo_pipelines.lib import pool_wait
+
+BLOCKED_SECONDS = 3.0  # long enough for a busy loop to go round thousands of times, a sleeping one a few
+
+
+@dg.op(pool=WAREHOUSE_POOL)
+def in_the_warehouse() -> int:
+    return 1
+
+
+@dg.job(executor_def=dg.in_process_executor)
+def in_process_job():
+    in_the_warehouse()
+
+
+@dg.job(executor_def=dg.multiprocess_executor)
+def multiprocess_job():
+    in_the_warehouse()
+
+
+@pytest.mark.parametrize("job", [in_process_job, multiprocess_job], ids=lambda job: job.name)
+def test_a_step_blocked_by_the_warehouse_pool_sleeps_until_its_next_claim_and_runs_once_the_slot_is_free(
+        job, tmp_path, monkeypatch):
+    pool_wait.install()  # as joulo_pipelines.definitions does in every process that runs jobs
+    rounds: list[float] = []
+    get_steps_to_execute = pool_wait._get_steps_to_execute
+
+    def counted(self, limit=None):
+        rounds.append(time.monotonic())
+        return get_steps_to_execute(self, limit)
+
+    monkeypatch.setattr(pool_wait, "_get_steps_to_execute", counted)
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
+        assert storage.claim_concurrency_slot(WAREHOUSE_POOL, "the-holder", "dbt_build").is_claimed
+        outcome = {}
+
+        def execute():
+            with dg.execute_job(ReconstructableJob.for_file(__file__, job.name), instance=instance) as result:
+                outcome.update(success=result.success, output=result.output_for_node("in_the_warehouse"))
+
+        thread = threading.Thread(target=execute)
+        thread.start()
+        time.sleep(BLOCKED_SECONDS)
+        blocked_rounds = len(rounds)
+        storage.free_concurrency_slots_for_run("the-holder")
+        thread.join()
+        assert outcome == {"success": True, "output": 1}
+    # Claim attempts 1 s apart, then further: a handful of rounds, not a loop going round without sleeping.
+    assert 1 <= blocked_rounds <= 3 * BLOCKED_SECONDS, blocked_rounds
