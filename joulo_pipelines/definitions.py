@@ -3,11 +3,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from joulo_pipelines.lib import pool_wait
+from joulo_pipelines.defs import pool_wait
 from joulo_pipelines.lib.paths import keep_private
 
 # The code location is the entry point of `dagster dev` and of every run worker: what they write is private,
-# and a step waiting for the warehouse pool sleeps between its claims (lib/pool_wait.py).
+# and a step waiting for the warehouse pool sleeps between its claims (defs/pool_wait.py).
 keep_private()
 pool_wait.install()
 # quarter_job mixes the dbt models' BackfillPolicy.multi_run(1) with assets that set none, and Dagster warns

@@ -1,4 +1,4 @@
-"""A run whose step waits for the warehouse pool sleeps between its claim attempts (lib/pool_wait.py), in
+"""A run whose step waits for the warehouse pool sleeps between its claim attempts (defs/pool_wait.py), in
 process and in the multiprocess executor: Dagster's own loops spin a core meanwhile, taking it from the run
 they wait for."""
 
@@ -13,7 +13,7 @@ import pytest
 from dagster._core.definitions.reconstruct import ReconstructableJob
 
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
-from joulo_pipelines.lib import pool_wait
+from joulo_pipelines.defs import pool_wait
 
 BLOCKED_SECONDS = 3.0  # long enough for a busy loop to go round thousands of times, a sleeping one a few
 
