@@ -22,7 +22,8 @@ def _package_data_in_the_tree() -> set[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    # Built as pip builds it for a user (its build-system, isolated), from a copy: an in-tree build leaves build/ and *.egg-info in the work tree, under other tests' feet.
+    # Built as pip builds it for a user (its build-system, isolated), from a copy: an in-tree build leaves
+    # build/ and *.egg-info in the work tree, under other tests' feet.
     source = tmp_path_factory.mktemp("source")
     shutil.copy(REPO / "pyproject.toml", source)
     shutil.copytree(REPO / PACKAGE, source / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
