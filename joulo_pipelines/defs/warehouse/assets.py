@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
@@ -18,13 +19,51 @@ from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
 
 
+def layer_of(props: Mapping[str, Any]) -> str:
+    """The UI's group of a dbt node: its layer (the first folder under models/: staging, intermediate,
+    marts, reference), but the eligibility models of every layer together, beside the eligibility exports;
+    seeds are reference data. Only the group: asset keys stay schema/name, which jobs and checks select."""
+    if props["resource_type"] == "seed":
+        return "reference"
+    folders = props["fqn"][1:-1]
+    return "eligibility" if "eligibility" in folders else folders[0]
+
+
+def describe_test(props: Mapping[str, Any]) -> str:
+    """A dbt test's own description, or one sentence made from its generic test and arguments."""
+    if props.get("description"):
+        return props["description"]
+    test = props.get("test_metadata") or {}
+    kwargs = test.get("kwargs", {})
+    column = kwargs.get("column_name")
+    match test.get("name"):
+        case "unique_combination":
+            return f"One row per {', '.join(kwargs['columns'])}."
+        case "unique":
+            return f"{column} is unique."
+        case "not_null":
+            return f"{column} is never null."
+        case "accepted_values":
+            return f"{column} is one of: {', '.join(map(str, kwargs['values']))}."
+        case "relationships":
+            return f"Every {column} is a {kwargs['field']} of {kwargs['to']}."
+    return f"dbt test {props['name']}."
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source" and props["source_name"] == "landing":
             return spec.replace_attributes(key=dg.AssetKey(["landing", props["name"]]))
-        return spec.replace_attributes(group_name="warehouse")
+        return spec.replace_attributes(group_name=layer_of(props), owners=DATA_TEAM)
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project) -> dg.AssetCheckSpec | None:
+        check = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if check is None or check.description:
+            return check
+        return check._replace(description=describe_test(manifest["nodes"][unique_id]))  # a record: no setter
 
     def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
                               dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:
