@@ -74,3 +74,17 @@ print(loaded)
     assert Path(where).is_relative_to(target)
     templates = {name for name in _package_data_in_the_tree() if name.endswith(".j2")}
     assert int(loaded) >= len(templates)
+
+
+def test_the_lock_pins_every_package_the_project_needs():
+    """`make install` installs with -c constraints.txt: a dependency added to pyproject.toml without `make lock`
+    would be installed at whatever version is newest that day."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        from lock_constraints import closure
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    pinned = {line.split("==")[0] for line in (REPO / "constraints.txt").read_text().splitlines()
+              if line and not line.startswith("#")}
+    assert set(closure(REPO / "pyproject.toml")) - pinned == set()
+    assert PACKAGE.replace("_", "-") not in pinned and PACKAGE not in pinned
