@@ -13,7 +13,7 @@ from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
-from joulo_pipelines.lib.dbt_manifest import seed_partial_parse
+from joulo_pipelines.lib.dbt_manifest import describe_dbt_test, seed_partial_parse
 from joulo_pipelines.lib.landing import ensure_landing_schemas, land_consent_texts, land_partner_registry
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
@@ -29,27 +29,6 @@ def layer_of(props: Mapping[str, Any]) -> str:
     return "eligibility" if "eligibility" in folders else folders[0]
 
 
-def describe_test(props: Mapping[str, Any]) -> str:
-    """A dbt test's own description, or one sentence made from its generic test and arguments."""
-    if props.get("description"):
-        return props["description"]
-    test = props.get("test_metadata") or {}
-    kwargs = test.get("kwargs", {})
-    column = kwargs.get("column_name")
-    match test.get("name"):
-        case "unique_combination":
-            return f"One row per {', '.join(kwargs['columns'])}."
-        case "unique":
-            return f"{column} is unique."
-        case "not_null":
-            return f"{column} is never null."
-        case "accepted_values":
-            return f"{column} is one of: {', '.join(map(str, kwargs['values']))}."
-        case "relationships":
-            return f"Every {column} is a {kwargs['field']} of {kwargs['to']}."
-    return f"dbt test {props['name']}."
-
-
 class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -63,7 +42,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
         check = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if check is None or check.description:
             return check
-        return check._replace(description=describe_test(manifest["nodes"][unique_id]))  # a record: no setter
+        return check._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))  # a record: no setter
 
     def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
                               dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:
