@@ -8,17 +8,23 @@ export DAGSTER_HOME ?= $(JOULO_DATA_DIR)/dagster_home
 # The venv's tools first: `dagster dev` parses the dbt project with whatever `dbt` is on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install test-deps demo test test-fast ui bench clean
+.PHONY: install lock test-deps demo test test-fast ui bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every dependency at the version in constraints.txt (the lock): a fresh machine gets what was tested.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	scripts/install-python-venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	$(BIN)/python -c "from joulo_pipelines.lib.dbt_manifest import ensure_manifest; ensure_manifest(force=True)"
 	touch $@
+
+# After a change to the dependencies in pyproject.toml: install it (pip install -e '.[test]' in the venv), run
+# the tests, then write the lock from the environment that passed them.
+lock:
+	$(BIN)/python scripts/lock_constraints.py constraints.txt
 
 demo: install
 	$(BIN)/joulo demo

@@ -1,3 +1,4 @@
+import json
 
 
 def test_definitions_load_with_the_jobs_sensor_and_quarterly_marts(definitions):
@@ -36,3 +37,38 @@ def test_the_dbt_resource_knows_the_dbt_it_runs_without_asking_it_and_opens_no_a
     asked = subprocess.run([str(DBT_EXECUTABLE), "--version"], capture_output=True, text=True, check=True).stdout
     assert resource._cli_version == Version(re.search(r"installed: (\d+\.\d+\.\d+)", asked).group(1))
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_ui_shows_every_asset_in_a_layer_with_owners_and_kinds_and_every_automation_described(definitions):
+    graph = definitions.resolve_asset_graph()
+    assets = [graph.get(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
+    assert [node.key.to_user_string() for node in assets
+            if node.group_name == "default" or not node.owners or not node.kinds] == []
+    # The dbt models by layer, their keys unchanged (jobs and checks select marts/..., intermediate/...).
+    groups = {node.key.to_user_string(): node.group_name for node in assets}
+    assert groups["staging/stg_landing__sessions"] == "staging"
+    assert groups["intermediate/int_sessions_cleaned"] == "intermediate"
+    assert groups["marts/fct_ean_quarter_energy"] == "marts"
+    assert groups["marts/fct_charge_point_eligibility"] == groups["intermediate/int_customer_checks"] == "eligibility"
+    assert "warehouse" not in groups.values()
+    quarter_job = definitions.resolve_job_def("quarter_job")
+    in_quarter_job = {key.to_user_string() for key in quarter_job.asset_layer.selected_asset_keys}
+    assert {"staging/stg_landing__sessions", "marts/fct_ean_quarter_energy", "exports/reports"} <= in_quarter_job
+    undescribed = [f"sensor {s.name}" for s in definitions.sensors if not s.description]
+    undescribed += [f"schedule {s.name}" for s in definitions.schedules if not s.description]
+    undescribed += [f"check {key.to_user_string()}" for key in graph.asset_check_keys
+                    if not graph.get_check_spec(key).description]
+    assert undescribed == []
+
+
+def test_every_mart_column_is_described_in_the_dbt_docs():
+    from joulo_pipelines.defs.warehouse_project import dbt_project
+    from joulo_pipelines.lib.dbt_manifest import ensure_manifest
+
+    ensure_manifest()
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    marts = [node for node in nodes if node["resource_type"] == "model" and node["fqn"][1] == "marts"]
+    assert len(marts) >= 10
+    assert [node["name"] for node in marts if not node["columns"]] == []  # a mart lists its columns
+    assert [f"{node['name']}.{column}" for node in marts for column, props in node["columns"].items()
+            if not props.get("description")] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,3 +37,21 @@ def seed_partial_parse(target: Path) -> None:
     if PARTIAL_PARSE.exists() and not own.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PARTIAL_PARSE, own)
+
+
+def describe_dbt_test(node: dict) -> str:
+    """A sentence for one dbt test of the manifest (the Dagster check's description, the internal controls'
+    row): its description, else what its generic test and arguments say, else the leading comment of a
+    singular test's SQL."""
+    meta = node.get("test_metadata") or {}
+    kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k != "model"}
+    if node.get("description"):
+        text = node["description"]
+    elif meta:
+        arguments = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                              for k, v in sorted(kwargs.items()))
+        text = f"dbt {meta['name']} ({arguments})"
+    else:
+        comment = re.findall(r"^\s*--\s?(.*)$", node.get("raw_code", "").split("\nselect", 1)[0], re.MULTILINE)
+        text = " ".join(comment) or "dbt singular test"
+    return text.strip()

@@ -5,6 +5,7 @@ store. The API process itself never opens the warehouse."""
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.payouts.assets import PAYOUTS_KEY, payouts_job
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
@@ -20,6 +21,8 @@ STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
 @dg.asset(
     key=STATUS_SNAPSHOT,
     group_name="api",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "json"},
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
     deps=[PAYOUTS_KEY, dg.AssetKey(["marts", "fct_charge_point_eligibility"]),

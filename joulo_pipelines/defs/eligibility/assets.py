@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
@@ -25,6 +26,8 @@ class MidScanConfig(dg.Config):
 @dg.asset(
     key=["exports", "mid_scan"],
     group_name="eligibility",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "html"},
     partitions_def=quarterly_partitions,
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]), dg.AssetKey(["marts", "dim_ere_factors"])],
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may have open for writing
@@ -55,6 +58,8 @@ EAN_CLAIM_REVIEW = dg.AssetKey(["exports", "ean_claim_review"])
 @dg.asset(
     key=EAN_CLAIM_REVIEW,
     group_name="eligibility",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "csv"},
     partitions_def=quarterly_partitions,
     deps=[dg.AssetKey(["marts", "fct_ean_claim_conflicts"]), dg.AssetKey(["marts", "fct_charge_point_eligibility"])],
     pool=WAREHOUSE_POOL,

@@ -2,6 +2,7 @@ import json
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.contract import DATASETS
 from joulo_pipelines.lib.intake import IntakeResult, inbox_files, ingest_files
@@ -22,6 +23,7 @@ class IntakeConfig(dg.Config):
         dg.AssetSpec(
             ["landing", table],
             group_name="intake",
+            owners=DATA_TEAM,
             kinds={"csv", "parquet"},
             description=(
                 "Typed rows of partner file drops with lineage (file hash, line); original bytes under "

@@ -2,6 +2,7 @@ from datetime import datetime
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, scrub, scrub_value
 from joulo_pipelines.lib.ocpi.pull import pull_partner
@@ -22,6 +23,7 @@ class OcpiPullConfig(dg.Config):
 @dg.asset(
     key=["ocpi", "cdrs"],
     group_name="intake",
+    owners=DATA_TEAM,
     partitions_def=ocpi_partners,
     kinds={"ocpi", "parquet"},
     description=(
@@ -71,7 +73,8 @@ ocpi_job = dg.define_asset_job(
 
 
 @dg.schedule(job=ocpi_job, cron_schedule="0 5 * * *", execution_timezone="Europe/Amsterdam",
-             default_status=dg.DefaultScheduleStatus.RUNNING)
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Daily at 05:00 Amsterdam time: pulls the new CDRs of every OCPI partner.")
 def ocpi_daily_schedule(context: dg.ScheduleEvaluationContext, data_dir: DataDirResource):
     """Every morning a run per OCPI partner in the registry; a partner added to the registry gets its
     partition here."""

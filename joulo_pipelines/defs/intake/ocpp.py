@@ -3,6 +3,7 @@ import json
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.ocpp_gateway.journal import closed_segments, journal_root
 from joulo_pipelines.lib.ocpp_gateway.landing import SegmentLanding, land_segment, segment_name
@@ -16,6 +17,7 @@ class OcppLandingConfig(dg.Config):
 @dg.asset(
     key=["ocpp", "messages"],
     group_name="intake",
+    owners=DATA_TEAM,
     kinds={"json", "parquet"},
     description=(
         "Every OCPP call the gateway journaled (or `joulo ocpp-import` imported), one row per call with "
@@ -58,7 +60,8 @@ ocpp_landing_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=ocpp_landing_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job=ocpp_landing_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every 30 s: lands the OCPP journal segments the gateway closed since it last looked.")
 def ocpp_journal_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
     """One run for the journal segments closed since the last tick. Closed segments never change, so the
     cursor is the set of segment names already requested; landing itself makes the same bytes a no-op."""

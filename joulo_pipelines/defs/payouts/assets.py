@@ -5,6 +5,7 @@ starts), so the Dagster run log records them."""
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
@@ -25,6 +26,8 @@ class PayoutsConfig(dg.Config):
 @dg.asset(
     key=PAYOUTS_KEY,
     group_name="payouts",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "csv", "xml"},
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
     # The booking stage writes ledger.booked_units (its drafts) in registration/rev_booking.

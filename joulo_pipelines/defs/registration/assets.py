@@ -1,5 +1,6 @@
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
@@ -22,6 +23,8 @@ MAX_LISTED_BREAKS = 20  # in the check's metadata; reconciliation.csv and the ru
 @dg.asset(
     key=REV_BOOKING,
     group_name="registration",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "xml"},
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey(["marts", "fct_ean_quarter_energy"]),
@@ -94,6 +97,8 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
 @dg.asset(
     key=REV_RECONCILIATION,
     group_name="registration",
+    owners=DATA_TEAM,
+    kinds={"xml", "csv"},
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
     deps=[REV_BOOKING],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
@@ -22,6 +23,8 @@ REPORTS_KEY = dg.AssetKey(["exports", "reports"])
 @dg.asset(
     key=REPORTS_KEY,
     group_name="reports",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "html"},
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may hold for writing meanwhile
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]),

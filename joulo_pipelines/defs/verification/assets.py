@@ -5,6 +5,7 @@ does the same from the command line, plus what a person records (the verifier's 
 
 import dagster as dg
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import yearly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.registration.assets import REV_BOOKING
@@ -33,6 +34,8 @@ def asset_checks(asset_graph) -> list[internal_controls.AssetCheck]:
 @dg.asset(
     key=POPULATION,
     group_name="verification",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "csv"},
     partitions_def=yearly_partitions,
     pool=WAREHOUSE_POOL,
     # The year's four quarters of bookings (the ledger) and the marts their lineage is read from.
@@ -69,6 +72,8 @@ def verification_population(context: dg.AssetExecutionContext, data_dir: DataDir
 @dg.asset(
     key=INTERNAL_CONTROLS,
     group_name="verification",
+    owners=DATA_TEAM,
+    kinds={"markdown"},
     partitions_def=yearly_partitions,
     description="exports/verification/<year>/internal_controls.md: the asset checks of these definitions (dbt's "
                 "data tests among them) and the test suite's tests, generated for the verifier's file.",
@@ -87,6 +92,8 @@ def verification_internal_controls(context: dg.AssetExecutionContext, data_dir: 
 @dg.asset(
     key=SITE_VISIT_SHEETS,
     group_name="verification",
+    owners=DATA_TEAM,
+    kinds={"duckdb", "html"},
     partitions_def=yearly_partitions,
     pool=WAREHOUSE_POOL,
     deps=[POPULATION],

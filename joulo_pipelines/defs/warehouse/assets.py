@@ -6,16 +6,27 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from joulo_pipelines.defs.owners import DATA_TEAM
 from joulo_pipelines.defs.partitions import quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
-from joulo_pipelines.lib.dbt_manifest import seed_partial_parse
+from joulo_pipelines.lib.dbt_manifest import describe_dbt_test, seed_partial_parse
 from joulo_pipelines.lib.landing import ensure_landing_schemas, land_consent_texts, land_partner_registry
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, stdout_scrubbed
+
+
+def layer_of(props: Mapping[str, Any]) -> str:
+    """The UI's group of a dbt node: its layer (the first folder under models/: staging, intermediate,
+    marts, reference), but the eligibility models of every layer together, beside the eligibility exports;
+    seeds are reference data. Only the group: asset keys stay schema/name, which jobs and checks select."""
+    if props["resource_type"] == "seed":
+        return "reference"
+    folders = props["fqn"][1:-1]
+    return "eligibility" if "eligibility" in folders else folders[0]
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -24,7 +35,14 @@ class WarehouseTranslator(DagsterDbtTranslator):
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source" and props["source_name"] == "landing":
             return spec.replace_attributes(key=dg.AssetKey(["landing", props["name"]]))
-        return spec.replace_attributes(group_name="warehouse")
+        return spec.replace_attributes(group_name=layer_of(props), owners=DATA_TEAM)
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project) -> dg.AssetCheckSpec | None:
+        check = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if check is None or check.description:
+            return check
+        return check._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))  # a record: no setter
 
     def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
                               dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from joulo_pipelines.lib.dbt_manifest import MANIFEST
+from joulo_pipelines.lib.dbt_manifest import MANIFEST, describe_dbt_test
 from joulo_pipelines.lib.paths import REPO_ROOT
 
 TESTS_DIR = REPO_ROOT / "tests"
@@ -28,27 +28,11 @@ class AssetCheck:
 
 
 def _dbt_test_descriptions(manifest: Path) -> dict[str, str]:
-    """A sentence per dbt test: its description, else what its generic test and arguments say, else the
-    leading comment of a singular test's SQL."""
+    """A sentence per dbt test (dbt_manifest.describe_dbt_test)."""
     if not manifest.exists():
         return {}
-    described = {}
-    for node in json.loads(manifest.read_text())["nodes"].values():
-        if node["resource_type"] != "test":
-            continue
-        meta = node.get("test_metadata") or {}
-        kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k != "model"}
-        if node.get("description"):
-            text = node["description"]
-        elif meta:
-            arguments = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                                  for k, v in sorted(kwargs.items()))
-            text = f"dbt {meta['name']} ({arguments})"
-        else:
-            comment = re.findall(r"^\s*--\s?(.*)$", node.get("raw_code", "").split("\nselect", 1)[0], re.MULTILINE)
-            text = " ".join(comment) or "dbt singular test"
-        described[node["name"]] = text.strip()
-    return described
+    return {node["name"]: describe_dbt_test(node) for node in json.loads(manifest.read_text())["nodes"].values()
+            if node["resource_type"] == "test"}
 
 
 def _test_modules(tests_dir: Path) -> list[tuple[str, str, list[str]]]:
