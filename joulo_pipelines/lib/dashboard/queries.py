@@ -1,5 +1,6 @@
 """What the dashboard's pages ask of the snapshot beyond the report queries: the quarters there are, and a
-page of a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count.
+page of a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count,
+read from dashboard.customer_list, where the snapshot holds CUSTOMERS per partner and quarter (snapshot.py).
 Every query has the partner in its WHERE clause, as the report queries do."""
 
 from __future__ import annotations
@@ -10,22 +11,24 @@ from datetime import date
 import duckdb
 
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.reports import queries
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("customer_ref", "customer_name", "ean", "mandate_valid_from", "mandate_valid_until", "revoked_at",
                "status", "reasons", "charge_points", "eligible_points", "kwh", "sessions", "eligible_kwh",
                "ere_estimate")
 
-# contains(), not LIKE: what a person types is text, never a pattern
-_MATCHING = f"""
-select * from ({queries.CUSTOMERS}) as customers
-where ($search is null
-       or contains(lower(customers.customer_ref), lower($search))
-       or contains(lower(customers.customer_name), lower($search))
-       or contains(customers.ean, $search))
+# contains(), not LIKE: what a person types is text, never a pattern. The table is sorted by partner and quarter,
+# so DuckDB reads only the partner's quarter's row groups.
+_MATCHING = """
+select * exclude (partner_id, quarter_start, ref_lower, name_lower, reason_list)
+from dashboard.customer_list as customers
+where partner_id = $partner and quarter_start = $start
+    and ($search is null
+         or contains(customers.ref_lower, lower($search))
+         or contains(customers.name_lower, lower($search))
+         or contains(customers.ean, $search))
     and ($status is null or customers.status = $status)
-    and ($reason is null or list_contains(string_split(customers.reasons, ';'), $reason))
+    and ($reason is null or list_contains(customers.reason_list, $reason))
 """
 
 
@@ -66,8 +69,8 @@ def customer_csv_rows(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: 
 
 def customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, customer_ref: str) -> dict | None:
     """The customer's report row, or None if the partner has no such customer."""
-    rows = _dicts(con.execute(f"select * from ({queries.CUSTOMERS}) where customer_ref = $ref",
-                              {"partner": partner_id, "start": quarter.start, "ref": customer_ref}))
+    rows = _dicts(con.execute(f"{_MATCHING} and customer_ref = $ref",
+                              {**CustomerFilter().params(partner_id, quarter), "ref": customer_ref}))
     return rows[0] if rows else None
 
 
