@@ -86,10 +86,11 @@ def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
 
 def _customer_list(con: duckdb.DuckDBPyConnection) -> None:
     """dashboard.customer_list in the snapshot being written: every partner's CUSTOMERS rows per quarter, in
-    the list's order, with the reference and name lower-cased and the reasons as a list for the search and
-    filters (lib/dashboard/queries.py)."""
+    the list's order and numbered in it (position), with the reference and name lower-cased and the reasons as
+    a list for the search and filters (lib/dashboard/queries.py)."""
     rows = f"""
-        select $partner as partner_id, $start as quarter_start, *,
+        select $partner as partner_id, $start as quarter_start,
+               row_number() over (order by customer_ref) as position, *,
                lower(customer_ref) as ref_lower, lower(customer_name) as name_lower,
                string_split(reasons, ';') as reason_list
         from ({CUSTOMERS})"""
@@ -125,7 +126,9 @@ class Snapshot:
                 # A database of its own that attaches the file: duckdb.connect(path) would hand back the
                 # instance it already has for that path, which still reads the old file. The old one stays
                 # with the cursors that read it and closes when they are done.
-                self._con = duckdb.connect()
+                # One thread per query: the requests at once already keep the cores busy, and a page's queries
+                # read one partner's rows, too few to gain from more.
+                self._con = duckdb.connect(config={"threads": 1})
                 self._con.execute("attach ? as snapshot (read_only)", [str(self.path)])
                 self._identity = (stat.st_ino, stat.st_mtime_ns)
                 self._remembered, self._computing = {}, {}
