@@ -1,6 +1,6 @@
 """What the dashboard's pages ask of the snapshot beyond the report queries: the quarters there are, and a
 page of a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count,
-read from dashboard.customer_list, where the snapshot holds CUSTOMERS per partner and quarter (snapshot.py).
+read from pages.customer_list, where the snapshot holds CUSTOMERS per partner and quarter (snapshot.py).
 Every query has the partner in its WHERE clause, as the report queries do."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ CSV_COLUMNS = ("customer_ref", "customer_name", "ean", "mandate_valid_from", "ma
 
 # contains(), not LIKE: what a person types is text, never a pattern. The table is sorted by partner and quarter,
 # so DuckDB reads only the partner's quarter's row groups.
-_LISTED = "from dashboard.customer_list as customers where partner_id = $partner and quarter_start = $start"
+_LISTED = "from pages.customer_list as customers where partner_id = $partner and quarter_start = $start"
 _FILTERED = f"""{_LISTED}
     and ($search is null
          or contains(customers.ref_lower, lower($search))

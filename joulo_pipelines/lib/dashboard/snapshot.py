@@ -6,7 +6,7 @@ one, a running quarter never blocks the dashboard and the dashboard never blocks
 queries run on it unchanged: the tables keep their schema and name. IBANs are masked before they are
 copied, so the full IBAN never leaves the warehouse.
 
-Beside them, `dashboard.customer_list`: the report's customer query (queries.CUSTOMERS) evaluated once per
+Beside them, `pages.customer_list`: the report's customer query (queries.CUSTOMERS) evaluated once per
 partner and quarter when the snapshot is published, sorted by partner, quarter and reference, with the columns
 the list searches and filters on ready. A page of the list of a 50,000-customer partner is then a read of that
 partner's rows, not the query over the whole partner twice per request."""
@@ -85,7 +85,7 @@ def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _customer_list(con: duckdb.DuckDBPyConnection) -> None:
-    """dashboard.customer_list in the snapshot being written: every partner's CUSTOMERS rows per quarter, in
+    """pages.customer_list in the snapshot being written: every partner's CUSTOMERS rows per quarter, in
     the list's order and numbered in it (position), with the reference and name lower-cased and the reasons as
     a list for the search and filters (lib/dashboard/queries.py)."""
     rows = f"""
@@ -94,13 +94,13 @@ def _customer_list(con: duckdb.DuckDBPyConnection) -> None:
                lower(customer_ref) as ref_lower, lower(customer_name) as name_lower,
                string_split(reasons, ';') as reason_list
         from ({CUSTOMERS})"""
-    con.execute("create schema dashboard_snapshot.dashboard")
+    con.execute("create schema dashboard_snapshot.pages")
     partner_quarters = con.execute("select distinct partner_id, quarter_start from marts.fct_customer_quarter_status "
                                    "order by partner_id, quarter_start").fetchall()
     for i, (partner_id, start) in enumerate(partner_quarters):
         # one statement per partner and quarter, each set-based: CUSTOMERS is written for one of them
-        into = "create table dashboard_snapshot.dashboard.customer_list as" if i == 0 else \
-            "insert into dashboard_snapshot.dashboard.customer_list"
+        into = "create table dashboard_snapshot.pages.customer_list as" if i == 0 else \
+            "insert into dashboard_snapshot.pages.customer_list"
         con.execute(f"{into} {rows} order by customer_ref", {"partner": partner_id, "start": start})
 
 
