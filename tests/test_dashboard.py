@@ -335,3 +335,43 @@ def test_a_new_snapshot_shows_at_once_while_a_reader_of_the_old_one_carries_on(t
     assert snapshot.remembered(("beta",), lambda: fresh.execute(count).fetchone()[0]) == 1
     iban = snapshot.cursor().execute("select distinct iban from intermediate.int_customers_latest").fetchall()
     assert iban == [("NL91 **** **** 4300",)]  # the full IBAN never leaves the warehouse
+
+
+def test_the_snapshot_holds_each_partners_customer_list_as_the_report_query_gives_it(world, snapshot):
+    from joulo_pipelines.lib.dashboard import queries as dashboard_queries
+    from joulo_pipelines.lib.quarters import Quarter
+    from joulo_pipelines.lib.reports import queries
+
+    quarter = Quarter(2026, 2)
+    for partner_id, page in (("alpha", 2), ("beta", 1)):
+        report = queries.customers(snapshot, partner_id, quarter)
+        rows, total = dashboard_queries.customer_page(snapshot, partner_id, quarter, dashboard_queries.CustomerFilter(),
+                                                      page)
+        size = dashboard_queries.PAGE_SIZE
+        assert total == len(report) and rows == report[(page - 1) * size:page * size]
+        # numbered in the list's order: a page is a range of positions
+        assert snapshot.execute("select position, customer_ref from pages.customer_list where partner_id = ? "
+                                "order by position", [partner_id]).fetchall() == \
+            [(i, row["customer_ref"]) for i, row in enumerate(report, 1)]
+
+
+def test_a_pages_figures_asked_for_at_once_are_computed_once(world):
+    import threading
+    import time
+
+    from joulo_pipelines.lib.dashboard.snapshot import Snapshot
+
+    snapshot, computed = Snapshot(world), []
+    snapshot.cursor()
+
+    def compute() -> int:
+        computed.append(1)
+        time.sleep(0.2)
+        return len(computed)
+
+    asking = [threading.Thread(target=snapshot.remembered, args=(("overview", "alpha"), compute)) for _ in range(3)]
+    for thread in asking:
+        thread.start()
+    for thread in asking:
+        thread.join()
+    assert computed == [1] and snapshot.remembered(("overview", "alpha"), compute) == 1

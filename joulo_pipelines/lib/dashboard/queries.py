@@ -1,5 +1,6 @@
 """What the dashboard's pages ask of the snapshot beyond the report queries: the quarters there are, and a
-page of a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count.
+page of a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count,
+read from pages.customer_list, where the snapshot holds CUSTOMERS per partner and quarter (snapshot.py).
 Every query has the partner in its WHERE clause, as the report queries do."""
 
 from __future__ import annotations
@@ -10,23 +11,25 @@ from datetime import date
 import duckdb
 
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.reports import queries
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("customer_ref", "customer_name", "ean", "mandate_valid_from", "mandate_valid_until", "revoked_at",
                "status", "reasons", "charge_points", "eligible_points", "kwh", "sessions", "eligible_kwh",
                "ere_estimate")
 
-# contains(), not LIKE: what a person types is text, never a pattern
-_MATCHING = f"""
-select * from ({queries.CUSTOMERS}) as customers
-where ($search is null
-       or contains(lower(customers.customer_ref), lower($search))
-       or contains(lower(customers.customer_name), lower($search))
-       or contains(customers.ean, $search))
+# contains(), not LIKE: what a person types is text, never a pattern. The table is sorted by partner and quarter,
+# so DuckDB reads only the partner's quarter's row groups.
+_LISTED = "from pages.customer_list as customers where partner_id = $partner and quarter_start = $start"
+_FILTERED = f"""{_LISTED}
+    and ($search is null
+         or contains(customers.ref_lower, lower($search))
+         or contains(customers.name_lower, lower($search))
+         or contains(customers.ean, $search))
     and ($status is null or customers.status = $status)
-    and ($reason is null or list_contains(string_split(customers.reasons, ';'), $reason))
-"""
+    and ($reason is null or list_contains(customers.reason_list, $reason))"""
+# the columns of queries.CUSTOMERS
+_COLUMNS = "* exclude (partner_id, quarter_start, position, ref_lower, name_lower, reason_list)"
+_MATCHING = f"select {_COLUMNS} {_FILTERED}"
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,12 @@ def customer_page(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quar
     """The page's customers (1-based, PAGE_SIZE each) and how many match in all."""
     params = wanted.params(partner_id, quarter)
     total = con.execute(f"select count(*) from ({_MATCHING})", params).fetchone()[0]
-    rows = _dicts(con.execute(f"{_MATCHING} order by customer_ref limit {PAGE_SIZE} offset $offset",
-                              {**params, "offset": (page - 1) * PAGE_SIZE}))
+    # the page's positions first, then only their rows: sorting every matching row's every column to skip to
+    # the last page costs more than the rest of the request
+    rows = _dicts(con.execute(f"""
+        with page as (select position {_FILTERED} order by position limit {PAGE_SIZE} offset $offset)
+        select {_COLUMNS} {_LISTED} and position in (select position from page) order by position
+    """, {**params, "offset": (page - 1) * PAGE_SIZE}))
     return rows, total
 
 
@@ -66,8 +73,8 @@ def customer_csv_rows(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: 
 
 def customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, customer_ref: str) -> dict | None:
     """The customer's report row, or None if the partner has no such customer."""
-    rows = _dicts(con.execute(f"select * from ({queries.CUSTOMERS}) where customer_ref = $ref",
-                              {"partner": partner_id, "start": quarter.start, "ref": customer_ref}))
+    rows = _dicts(con.execute(f"{_MATCHING} and customer_ref = $ref",
+                              {**CustomerFilter().params(partner_id, quarter), "ref": customer_ref}))
     return rows[0] if rows else None
 
 

@@ -104,7 +104,10 @@ def _quarter(request: Request, member: auth.Member, asked: str | None) -> tuple[
     con = request.app.state.snapshot.cursor()
     if con is None:
         raise NoSnapshot()
-    built = dashboard_queries.quarters(con, member.partner.id, clock.today())
+    # every page asks: once per snapshot, partner and day
+    built = request.app.state.snapshot.remembered(
+        ("quarters", member.partner.id, clock.today()),
+        lambda: dashboard_queries.quarters(con, member.partner.id, clock.today()))
     if not built:
         raise NoSnapshot()
     if asked is None:

@@ -4,7 +4,12 @@ published by the `api/status_snapshot` asset after every quarter run as `<data d
 It is written next to the old one and renamed over it, so a request reads either the old copy or the new
 one, a running quarter never blocks the dashboard and the dashboard never blocks a run. The same report
 queries run on it unchanged: the tables keep their schema and name. IBANs are masked before they are
-copied, so the full IBAN never leaves the warehouse."""
+copied, so the full IBAN never leaves the warehouse.
+
+Beside them, `pages.customer_list`: the report's customer query (queries.CUSTOMERS) evaluated once per
+partner and quarter when the snapshot is published, sorted by partner, quarter and reference, with the columns
+the list searches and filters on ready. A page of the list of a 50,000-customer partner is then a read of that
+partner's rows, not the query over the whole partner twice per request."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import duckdb
 
 from joulo_pipelines.lib.iban import mask_iban_sql
 from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.reports.queries import CUSTOMERS
 from joulo_pipelines.lib.warehouse import has_table
 
 T = TypeVar("T")
@@ -70,10 +76,32 @@ def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
             con.execute(f"create schema if not exists dashboard_snapshot.{schema}")
             con.execute(f"create table dashboard_snapshot.{schema}.{table} as {sql}")
             copied += 1
+        if has_table(con, "marts", "fct_customer_quarter_status"):
+            _customer_list(con)
     finally:
         con.execute("detach dashboard_snapshot")
     os.replace(staging, target)
     return copied
+
+
+def _customer_list(con: duckdb.DuckDBPyConnection) -> None:
+    """pages.customer_list in the snapshot being written: every partner's CUSTOMERS rows per quarter, in
+    the list's order and numbered in it (position), with the reference and name lower-cased and the reasons as
+    a list for the search and filters (lib/dashboard/queries.py)."""
+    rows = f"""
+        select $partner as partner_id, $start as quarter_start,
+               row_number() over (order by customer_ref) as position, *,
+               lower(customer_ref) as ref_lower, lower(customer_name) as name_lower,
+               string_split(reasons, ';') as reason_list
+        from ({CUSTOMERS})"""
+    con.execute("create schema dashboard_snapshot.pages")
+    partner_quarters = con.execute("select distinct partner_id, quarter_start from marts.fct_customer_quarter_status "
+                                   "order by partner_id, quarter_start").fetchall()
+    for i, (partner_id, start) in enumerate(partner_quarters):
+        # one statement per partner and quarter, each set-based: CUSTOMERS is written for one of them
+        into = "create table dashboard_snapshot.pages.customer_list as" if i == 0 else \
+            "insert into dashboard_snapshot.pages.customer_list"
+        con.execute(f"{into} {rows} order by customer_ref", {"partner": partner_id, "start": start})
 
 
 class Snapshot:
@@ -85,6 +113,7 @@ class Snapshot:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int] | None = None
         self._remembered: dict[tuple, object] = {}
+        self._computing: dict[tuple, threading.Lock] = {}
 
     def cursor(self) -> duckdb.DuckDBPyConnection | None:
         """A cursor on the newest snapshot, or None before the first quarter run published one."""
@@ -97,22 +126,28 @@ class Snapshot:
                 # A database of its own that attaches the file: duckdb.connect(path) would hand back the
                 # instance it already has for that path, which still reads the old file. The old one stays
                 # with the cursors that read it and closes when they are done.
-                self._con = duckdb.connect()
+                # One thread per query: the requests at once already keep the cores busy, and a page's queries
+                # read one partner's rows, too few to gain from more.
+                self._con = duckdb.connect(config={"threads": 1})
                 self._con.execute("attach ? as snapshot (read_only)", [str(self.path)])
                 self._identity = (stat.st_ino, stat.st_mtime_ns)
-                self._remembered = {}
+                self._remembered, self._computing = {}, {}
             cursor = self._con.cursor()
         cursor.execute("use snapshot")  # the report queries name schema.table, as in the warehouse
         return cursor
 
     def remembered(self, key: tuple, compute: Callable[[], T]) -> T:
         """What `compute` gives for `key`, computed once per published snapshot: a partner's quarter and year
-        pages change only when a new one is put in place, and take the most queries of any page."""
+        pages change only when a new one is put in place, and take the most queries of any page. Whoever asks
+        while it is computed waits for that one computation rather than starting their own."""
         identity = self._identity
-        if (identity, key) not in self._remembered:
-            value = compute()
-            with self._lock:
-                if self._identity == identity:
+        with self._lock:
+            computing = self._computing.setdefault((identity, key), threading.Lock())
+        with computing:
+            if (identity, key) not in self._remembered:
+                value = compute()
+                with self._lock:
+                    if self._identity != identity:
+                        return value
                     self._remembered[(identity, key)] = value
-            return value
         return self._remembered[(identity, key)]
