@@ -2,10 +2,11 @@
 
 Per customer within a partner the ledger is a running account of entries (`ledger.payout_entries`), each
 with its kind and the booking quarter and delivery year it is about, never recomputed once approved:
-- `settlement` / `clawback`: per booking quarter, delivery year and kind of booking line (a delivery, or an
-  amendment of one), what its issued units are worth now minus what approved quarters already counted: the
-  quarter's own value, units issued after an approval, or (negative, a clawback) a corrected result or an
-  amendment that lowered a paid delivery (an EAN found ineligible after it was paid);
+- `settlement` / `clawback`: per quarter, delivery year and kind of booking line (a delivery, by its booking
+  quarter; an amendment, by the quarter of the delivery it changes), what its issued units are worth now
+  minus what approved quarters already counted: the quarter's own deliveries (the line's net), units issued
+  after an approval, or (negative, a clawback) a corrected result or an amendment that lowered a paid
+  delivery (an EAN found ineligible after it was paid, e.g. claimed by an earlier mandate);
 - `advance` (partners with `payouts.advance_pct`): that percentage of the customer's net on the estimate of
   a submitted booking the register has not issued yet, once; `advance_settled` takes it back when the units
   are issued, next to their settlement;
@@ -44,6 +45,12 @@ class Booking:
     units: Decimal
     units_source: str  # rev_issued | estimate | mixed
     line_kind: str = "delivery"  # delivery | amendment (a change to a delivery submitted earlier)
+    amends_quarter_start: date | None = None  # an amendment: the quarter of the delivery it changes, if known
+
+    @property
+    def about_quarter_start(self) -> date:
+        """The quarter its value is counted for: an amendment's, the delivery's it changes."""
+        return self.amends_quarter_start or self.quarter_start
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ def _entries(ref: str, partner: Partner, bookings: list[Booking], pending: list[
     given and settled, holdbacks taken and released."""
     groups: dict[tuple[date, int, str], list[Booking]] = {}
     for b in bookings:
-        groups.setdefault((b.quarter_start, b.delivery_year, b.line_kind), []).append(b)
+        groups.setdefault((b.about_quarter_start, b.delivery_year, b.line_kind), []).append(b)
     counted = _sums(past.entries, VALUE_KINDS, lambda e: (e.for_quarter_start, e.delivery_year, e.line_kind))
     new = []
     for key in sorted(set(groups) | set(counted)):
@@ -226,9 +233,9 @@ def _entries(ref: str, partner: Partner, bookings: list[Booking], pending: list[
 
 def _line(quarter: Quarter, partner: Partner, ref: str, bookings: list[Booking], entries: list[Entry],
           customer: Customer | None, past: History, prices: PriceBook, minimum_cents: int) -> PayoutLine:
-    this_quarter = [b for b in bookings if b.quarter_start == quarter.start]
-    values = [quarter_value([b for b in this_quarter if (b.delivery_year, b.line_kind) == key], prices, partner)
-              for key in sorted({(b.delivery_year, b.line_kind) for b in this_quarter})]
+    this_quarter = [b for b in bookings if b.quarter_start == quarter.start and b.line_kind == "delivery"]
+    values = [quarter_value([b for b in this_quarter if b.delivery_year == year], prices, partner)
+              for year in sorted({b.delivery_year for b in this_quarter})]
     gross, fee, share, net = (sum(parts) for parts in zip(*values)) if values else (0, 0, 0, 0)
     earned = sum(e.amount_cents for e in entries)
     payable = earned + past.carried_out_cents

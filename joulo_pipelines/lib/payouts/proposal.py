@@ -75,20 +75,22 @@ def read_pending(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quart
 
 
 def _booked(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, condition: str) -> list[Booking]:
-    """Per customer, booking quarter, delivery year and line kind (an amendment apart, so a paid delivery it
-    lowers shows as a clawback)."""
+    """Per customer, booking quarter, delivery year and line kind: an amendment apart, with the quarter of
+    the delivery it changes, so a paid delivery it lowers shows as a clawback of that quarter."""
     if not has_table(con, "ledger", "booked_units"):
         raise PayoutNotComputed(f"{BOOKED_UNITS} does not exist yet: book the quarter first")
     rows = con.execute(f"""
         select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units), any_value(units_source),
-               case when kind = 'amendment' then 'amendment' else 'delivery' end as line_kind
+               case when kind = 'amendment' then 'amendment' else 'delivery' end as line_kind,
+               case when kind = 'amendment' then cast(date_trunc('quarter', delivery_period_start) as date)
+               end as amends_quarter_start
         from {BOOKED_UNITS}
         where partner_id = ? and booking_quarter_start <= ? and {condition}
-        group by customer_ref, booking_quarter_start, delivery_year, line_kind
-        order by customer_ref, booking_quarter_start, delivery_year, line_kind
+        group by customer_ref, booking_quarter_start, delivery_year, line_kind, amends_quarter_start
+        order by customer_ref, booking_quarter_start, delivery_year, line_kind, amends_quarter_start nulls first
     """, [partner_id, quarter.start]).fetchall()
-    return [Booking(ref, start, int(year), Decimal(kwh), Decimal(units), source, line_kind)
-            for ref, start, year, kwh, units, source, line_kind in rows]
+    return [Booking(ref, start, int(year), Decimal(kwh), Decimal(units), source, line_kind, amends)
+            for ref, start, year, kwh, units, source, line_kind, amends in rows]
 
 
 def read_customers(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[str, tuple[Customer, Recipient]]:

@@ -1,0 +1,159 @@
+"""A customer's account within a partner: an advance on a submitted booking settled when the register issues
+its units, a holdback released by the year's verifier statement, and a clawback by netting when a paid EAN
+turns out ineligible; a negative balance is carried, never collected and never in a SEPA file.
+
+The small payout world of payouts_world.py (no quarter build): the register's issue is a row of
+`ledger.booked_units` turning `rev_issued`. One sale at 0.44, so every amount is units x 0.44, and alpha's
+customers keep 80 % of the gross (15 % fee, 5 % partner share), beta's 80 % (20 % fee)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from email import message_from_bytes, policy
+
+import duckdb
+import yaml
+
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.verification.statement import record_statement
+from joulo_pipelines.lib.verification.store import ensure_verification, record_event
+from payouts_world import PARTNERS, add_bookings, booking, build_world, customer, prepare_and_approve
+
+Q1, Q2, Q3 = Quarter(2026, 1), Quarter(2026, 2), Quarter(2026, 3)
+GOOD_IBAN = "NL02ABNA0123456789"
+
+
+def with_payouts(data_dir, partner_id: str, payouts: dict) -> None:
+    partners = [{**p, "payouts": payouts} if p["id"] == partner_id else p for p in PARTNERS]
+    data_dir.partners_file.write_text(yaml.safe_dump({"partners": partners}, sort_keys=False))
+
+
+def line(data_dir, quarter: Quarter, ref: str, partner_id: str = "alpha") -> tuple:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute("select net_cents, adjustment_cents, carried_in_cents, paid_cents, carried_out_cents, "
+                           "status from ledger.payout_lines where partner_id = ? and quarter_start = ? and "
+                           "customer_ref = ?", [partner_id, quarter.start, ref]).fetchone()
+
+
+def entries(data_dir, quarter: Quarter, partner_id: str = "alpha") -> list[tuple]:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute("select customer_ref, entry_kind, for_quarter_start, amount_cents from "
+                           "ledger.payout_entries where partner_id = ? and quarter_start = ? order by all",
+                           [partner_id, quarter.start]).fetchall()
+
+
+def statement(data_dir, quarter: Quarter, partner_id: str = "alpha") -> dict[str, dict]:
+    path = data_dir.exports / quarter.label / "payouts" / partner_id / "statement.csv"
+    return {row["customer_ref"]: row for row in csv.DictReader(io.StringIO(path.read_text()))}
+
+
+def email_text(data_dir, quarter: Quarter, ref: str, partner_id: str = "alpha") -> str:
+    path = data_dir.exports / quarter.label / "payouts" / partner_id / "emails" / f"{ref}.eml"
+    return message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_an_advance_followed_by_a_lower_settlement_is_netted_and_the_negative_balance_carried(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN),
+                           customer("alpha", "A2", "Els Bos", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100", source="estimate")])  # submitted, not issued
+    with_payouts(data_dir, "alpha", {"advance_pct": "80"})
+    prepare_and_approve(data_dir, Q1, "alpha")
+    # The estimate: 100 ERE x 0.44 = 44.00 gross, 35.20 net; 80 % of it in advance: 28.16.
+    assert entries(data_dir, Q1) == [("A1", "advance", Q1.start, 2816)]
+    assert line(data_dir, Q1, "A1") == (0, 2816, 0, 2816, 0, "paid")
+    assert "Voorschot 2026-Q1" in email_text(data_dir, Q1, "A1")
+
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the register issues only 50 ERE; A2 books Q2
+        con.execute("update ledger.booked_units set units = 50, units_source = 'rev_issued'")
+        add_bookings(con, [booking("alpha", "A2", "2026-04-01", "100")])
+    prepare_and_approve(data_dir, Q2, "alpha")
+    # The settlement: 50 x 0.44 = 22.00 gross, 17.60 net; less the advance 28.16: -10.56, carried, not collected.
+    assert entries(data_dir, Q2) == [("A1", "advance_settled", Q1.start, -2816), ("A1", "settlement", Q1.start, 1760),
+                                     ("A2", "settlement", Q2.start, 3520)]
+    assert line(data_dir, Q2, "A1") == (0, -1056, 0, 0, -1056, "netted")
+    assert statement(data_dir, Q2)["A1"]["entries"] == "advance_settled 2026-Q1 -28.16; settlement 2026-Q1 17.60"
+    assert statement(data_dir, Q2)["A1"]["carried_over_eur"] == "-10.56"
+    text = email_text(data_dir, Q2, "A1")
+    for shown in ("Verrekend voorschot 2026-Q1", "EUR -28,16", "Afrekening 2026-Q1", "EUR 17,60", "EUR -10,56"):
+        assert shown in text
+    sepa = (data_dir.exports / "2026-Q2" / "payouts" / "alpha" / "sepa_credit_transfer.xml").read_text()
+    assert "<NbOfTxs>1</NbOfTxs>" in sepa and "<CtrlSum>35.20</CtrlSum>" in sepa and "Jan de Vries" not in sepa
+
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        add_bookings(con, [booking("alpha", "A1", "2026-07-01", "100")])
+    prepare_and_approve(data_dir, Q3, "alpha")
+    # Q3's 35.20 net less the -10.56 carried in: 24.64 paid.
+    assert line(data_dir, Q3, "A1") == (3520, 0, -1056, 2464, 0, "paid")
+
+
+def test_a_holdback_is_released_after_the_years_verifier_statement(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100"), booking("alpha", "A1", "2026-04-01", "50")])
+    with_payouts(data_dir, "alpha", {"holdback_pct": "10"})
+    prepare_and_approve(data_dir, Q1, "alpha")
+    # 100 x 0.44 = 44.00 gross, 35.20 net; 10 % held until the statement: 3.52, 31.68 paid.
+    assert entries(data_dir, Q1) == [("A1", "holdback", Q1.start, -352), ("A1", "settlement", Q1.start, 3520)]
+    assert line(data_dir, Q1, "A1") == (3520, -352, 0, 3168, 0, "paid")
+
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        ensure_verification(con)
+        record_event(con, 2026, "population_sent", "verification-lead")
+        record_statement(con, 2026, "VS-2026-0042", "verification-lead")
+    prepare_and_approve(data_dir, Q2, "alpha")
+    # Q2's 50 x 0.44 = 22.00 gross, 17.60 net, nothing held any more; Q1's 3.52 released: 21.12 paid.
+    assert entries(data_dir, Q2) == [("A1", "holdback_release", Q1.start, 352), ("A1", "settlement", Q2.start, 1760)]
+    assert line(data_dir, Q2, "A1") == (1760, 352, 0, 2112, 0, "paid")
+    assert "Vrijgegeven na de verificatie van 2026 (2026-Q1)" in email_text(data_dir, Q2, "A1")
+    assert statement(data_dir, Q2)["A1"]["entries"] == "holdback_release 2026-Q1 3.52; settlement 2026-Q2 17.60"
+
+
+def test_a_second_claimant_after_q1_was_paid_gives_an_amendment_netted_against_the_next_payout(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100")])
+    prepare_and_approve(data_dir, Q1, "alpha")
+    assert line(data_dir, Q1, "A1") == (3520, 0, 0, 3520, 0, "paid")  # 100 x 0.44 x 80 %
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        # An earlier mandate claims the EAN: Q2's booking amends the paid delivery to a total of 0 kWh (the
+        # register takes its 100 ERE back); A1's other charger delivered 150 ERE in Q2.
+        add_bookings(con, [booking("alpha", "A1", "2026-04-01", "-100", kwh="-1000", kind="amendment",
+                                   delivery_period_start="2026-01-01"),
+                           {**booking("alpha", "A1", "2026-04-01", "150"), "ean": "871687000000000017"}])
+    prepare_and_approve(data_dir, Q2, "alpha")
+    # 150 x 0.44 = 66.00 gross, 52.80 net; Q1's clawback -35.20 nets against it: 17.60 paid.
+    assert entries(data_dir, Q2) == [("A1", "clawback", Q1.start, -3520), ("A1", "settlement", Q2.start, 5280)]
+    assert line(data_dir, Q2, "A1") == (5280, -3520, 0, 1760, 0, "paid")
+    assert line(data_dir, Q1, "A1") == (3520, 0, 0, 3520, 0, "paid")  # the paid quarter is never rewritten
+    folder = data_dir.exports / "2026-Q2" / "payouts" / "alpha"
+    assert statement(data_dir, Q2)["A1"]["entries"] == "clawback 2026-Q1 -35.20; settlement 2026-Q2 52.80"
+    assert "Terugvordering 2026-Q1" in email_text(data_dir, Q2, "A1")
+    assert "we schrijven nooit iets af van uw rekening" in email_text(data_dir, Q2, "A1")
+    # Reported to the partner: its account entries export holds the clawback.
+    report = list(csv.DictReader(io.StringIO((folder / "account_entries.csv").read_text())))
+    assert {k: report[0][k] for k in ("customer_ref", "entry", "quarter", "line_kind", "amount_eur")} == {
+        "customer_ref": "A1", "entry": "clawback", "quarter": "2026-Q1", "line_kind": "amendment",
+        "amount_eur": "-35.20"}
+
+
+def test_a_negative_balance_is_carried_and_never_in_a_sepa_file(data_dir):
+    build_world(data_dir, [customer("beta", "B1", "Jan de Vries", None), customer("beta", "B2", "Els Bos", None)],
+                [booking("beta", "B1", "2026-01-01", "100")])
+    [outcome] = prepare_and_approve(data_dir, Q1, "beta")
+    assert outcome.totals["paid_cents"] == 3520  # 100 x 0.44 = 44.00, 80 % after beta's 20 % fee
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # B1's EAN was not eligible: amended to zero
+        add_bookings(con, [booking("beta", "B1", "2026-04-01", "-100", kwh="-1000", kind="amendment",
+                                   delivery_period_start="2026-02-01"),
+                           booking("beta", "B2", "2026-04-01", "50")])
+    [outcome] = prepare_and_approve(data_dir, Q2, "beta")
+    assert line(data_dir, Q2, "B1", "beta") == (0, -3520, 0, 0, -3520, "netted")
+    assert (outcome.totals["clawback_lines"], outcome.totals["clawback_cents"]) == (1, -3520)
+    folder = data_dir.exports / "2026-Q2" / "payouts" / "beta"
+    sepa = (folder / "sepa_credit_transfer.xml").read_text()
+    # One transfer to beta of B2's 50 x 0.44 x 80 % = 17.60; B1's -35.20 is nowhere in it.
+    assert "<CtrlSum>17.60</CtrlSum>" in sepa and "<NbOfTxs>1</NbOfTxs>" in sepa and "35.20" not in sepa
+    assert "B1" not in (folder / "payout_breakdown.csv").read_text()
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        add_bookings(con, [booking("beta", "B1", "2026-07-01", "100")])
+    prepare_and_approve(data_dir, Q3, "beta")
+    # Q3 earns 35.20 and the -35.20 carried in takes all of it: nothing paid, nothing carried, never a debit.
+    assert line(data_dir, Q3, "B1", "beta") == (3520, 0, -3520, 0, 0, "nothing_due")
