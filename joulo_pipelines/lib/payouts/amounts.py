@@ -202,14 +202,12 @@ def _entries(ref: str, partner: Partner, bookings: list[Booking], pending: list[
     # register, and settled (taken back next to the settlement) once none wait any more.
     advanced = _sums(past.entries, ("advance",), _quarter_and_year)
     settled = _sums(past.entries, ("advance_settled",), _quarter_and_year)
-    waiting: dict[tuple[date, int], Decimal] = {}
-    for b in pending:
-        waiting[_quarter_and_year(b)] = waiting.get(_quarter_and_year(b), Decimal(0)) + b.units
+    waiting = {_quarter_and_year(b) for b in pending}
     pct = partner.payouts.advance_pct
-    for (start, year), units in sorted(waiting.items()):
+    for start, year in sorted(waiting):
         if pct and (start, year) not in advanced and year in terms.advance_prices:
-            net = split_gross(to_cents(units * terms.advance_prices[year]), partner.service_fee_pct,
-                              partner.partner_share_pct)[2]
+            estimate = [b for b in pending if _quarter_and_year(b) == (start, year)]
+            net = quarter_value(estimate, PriceBook({(start, year): terms.advance_prices[year]}, {}), partner)[3]
             if net > 0 and _share(net, pct):
                 new.append(Entry(ref, "advance", start, year, "", _share(net, pct)))
     for key, amount in sorted(advanced.items()):
