@@ -153,15 +153,17 @@ def _safe(name: str) -> str:
 def batch_messages(partner: Partner, quarter: Quarter, batch: ledger.Batch, lines: list[PayoutLine],
                    entries: list[Entry], recipients: dict) -> list:
     """(line, message) for every customer with something to tell and an email address."""
+    by_customer: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_customer.setdefault(e.customer_ref, []).append(e)
     messages = []
     for line in lines:
         recipient = recipients.get(line.customer_ref)
         if line.status == "nothing_due" or recipient is None or not recipient.email:
             continue
         to = EmailRecipient(line.customer_ref, recipient.name, recipient.email, recipient.iban, recipient.language)
-        mine = [e for e in entries if e.customer_ref == line.customer_ref]
-        messages.append((line, build_message(partner, quarter, line, mine, to, batch.payment_date,
-                                             batch.approved_at)))
+        messages.append((line, build_message(partner, quarter, line, by_customer.get(line.customer_ref, []), to,
+                                             batch.payment_date, batch.approved_at)))
     return messages
 
 
