@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from email import message_from_bytes, policy
 
 import duckdb
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.payouts.amounts import Booking, Customer, History, PriceBook, Terms, customer_accounts, \
+    quarter_value
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.verification.statement import record_statement
 from joulo_pipelines.lib.verification.store import ensure_verification, record_event
@@ -22,6 +28,7 @@ from payouts_world import PARTNERS, add_bookings, booking, build_world, customer
 
 Q1, Q2, Q3 = Quarter(2026, 1), Quarter(2026, 2), Quarter(2026, 3)
 GOOD_IBAN = "NL02ABNA0123456789"
+units = st.decimals(min_value=0, max_value=5000, places=3)
 
 
 def with_payouts(data_dir, partner_id: str, payouts: dict) -> None:
@@ -157,3 +164,40 @@ def test_a_negative_balance_is_carried_and_never_in_a_sepa_file(data_dir):
     prepare_and_approve(data_dir, Q3, "beta")
     # Q3 earns 35.20 and the -35.20 carried in takes all of it: nothing paid, nothing carried, never a debit.
     assert line(data_dir, Q3, "B1", "beta") == (3520, 0, -3520, 0, 0, "nothing_due")
+
+
+@settings(max_examples=60, deadline=None)
+@given(estimate=units, issued=units, later=units, amended=st.decimals(min_value=0, max_value=1, places=3),
+       advance_pct=st.decimals(min_value=0, max_value=100, places=1),
+       holdback_pct=st.decimals(min_value=0, max_value=50, places=1))
+def test_over_a_year_the_account_pays_exactly_what_the_issued_units_are_worth_and_never_a_negative_amount(
+        estimate, issued, later, amended, advance_pct, holdback_pct):
+    """An advance on Q1's estimate, Q1 issued (higher or lower) with Q2, a Q3 amendment taking back a share of
+    Q1, the verifier statement before Q4: whatever the numbers, the payments and the balance left add up to
+    the issued units' value to the cent, and no quarter pays a negative amount."""
+    partner = Partner.model_validate({**PARTNERS[0], "payouts": {"advance_pct": str(advance_pct),
+                                                                 "holdback_pct": str(holdback_pct)}})
+    price = Decimal("0.44")
+    q1, q2, q3, q4 = (Quarter(2026, n) for n in (1, 2, 3, 4))
+    prices = PriceBook({(q.start, 2026): price for q in (q1, q2, q3, q4)}, {})
+    issued_q1 = Booking("A1", q1.start, 2026, Decimal(0), issued, "rev_issued")
+    amendment = Booking("A1", q3.start, 2026, Decimal(0), -(issued * amended).quantize(Decimal("0.001")),
+                        "rev_issued", "amendment", q1.start)
+    steps = [(q1, [], (Booking("A1", q1.start, 2026, Decimal(0), estimate, "estimate"),), frozenset()),
+             (q2, [issued_q1, Booking("A1", q2.start, 2026, Decimal(0), later, "rev_issued")], (), frozenset()),
+             (q3, [issued_q1, Booking("A1", q2.start, 2026, Decimal(0), later, "rev_issued"), amendment], (),
+              frozenset()),
+             (q4, [issued_q1, Booking("A1", q2.start, 2026, Decimal(0), later, "rev_issued"), amendment], (),
+              frozenset({2026}))]
+    customers = {"A1": Customer("A1", GOOD_IBAN, None, None)}
+    past, paid = History(), 0
+    for quarter, bookings, pending, verified in steps:
+        [line], new = customer_accounts(quarter, partner, bookings, customers, {"A1": past}, prices, 500,
+                                        Terms(pending, {2026: price}, verified))
+        assert line.paid_cents >= 0 and sum(e.amount_cents for e in new) == line.net_cents + line.adjustment_cents
+        paid += line.paid_cents
+        past = History(line.carried_out_cents, past.entries + tuple(new))
+    worth = sum(quarter_value(group, prices, partner)[3]
+                for group in ([issued_q1], [steps[1][1][1]], [amendment]))
+    assert paid + past.carried_out_cents == worth
+    assert sum(e.amount_cents for e in past.entries if e.kind in ("holdback", "holdback_release")) == 0
