@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 from email import message_from_bytes, policy
 
@@ -18,10 +19,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.payouts.amounts import Booking, Customer, History, PriceBook, Terms, customer_accounts, \
     quarter_value
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.reports import queries
+from joulo_pipelines.lib.reports.statements import StatementBatch, write_batch
 from joulo_pipelines.lib.verification.statement import record_statement
 from joulo_pipelines.lib.verification.store import ensure_verification, record_event
 from payouts_world import PARTNERS, add_bookings, booking, build_world, customer, prepare_and_approve
@@ -60,6 +63,24 @@ def email_text(data_dir, quarter: Quarter, ref: str, partner_id: str = "alpha") 
     return message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
 
 
+def customer_statement(data_dir, quarter: Quarter, ref: str, partner_id: str = "alpha") -> str:
+    """The customer's quarterly statement page as the partner report writes it, from the approved batch."""
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        payouts = queries.payouts(con, data_dir, partner_id, quarter)
+    partner = load_registry(data_dir.partners_file).get(partner_id)
+    zero = Decimal(0)
+    row = {"customer_ref": ref, "customer_name": "Jan de Vries", "ean": "871687000000000000", "language": "nl",
+           "mandate_valid_from": date(2026, 1, 1), "mandate_valid_until": date(2030, 12, 31), "revoked_at": None,
+           "kwh": zero, "sessions": 0, "eligible_kwh": zero, "ere_estimate": zero, "booking": None,
+           "status": "eligible", "reasons": "", "iban_masked": "NL02 **** **** 6789", "file": f"customers/{ref}.html",
+           "payout": payouts.lines.get(ref), "charge_points": [],
+           "months": [{"month": date(quarter.year, quarter.start.month + i, 1), "kwh": zero, "eligible_kwh": zero,
+                       "ere": zero} for i in range(3)]}
+    (data_dir.root / "report" / "customers").mkdir(parents=True)
+    write_batch(StatementBatch(data_dir.root / "report", partner, quarter, date(2027, 1, 15), payouts, [row]))
+    return (data_dir.root / "report" / row["file"]).read_text()
+
+
 def test_an_advance_followed_by_a_lower_settlement_is_netted_and_the_negative_balance_carried(data_dir):
     build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN),
                            customer("alpha", "A2", "Els Bos", GOOD_IBAN)],
@@ -86,6 +107,9 @@ def test_an_advance_followed_by_a_lower_settlement_is_netted_and_the_negative_ba
         assert shown in text
     sepa = (data_dir.exports / "2026-Q2" / "payouts" / "alpha" / "sepa_credit_transfer.xml").read_text()
     assert "<NbOfTxs>1</NbOfTxs>" in sepa and "<CtrlSum>35.20</CtrlSum>" in sepa and "Jan de Vries" not in sepa
+    page = customer_statement(data_dir, Q2, "A1")
+    assert 'data-entry="advance_settled 2026-Q1"><td>Verrekend voorschot 2026-Q1</td><td class="num">' in page
+    assert 'data-entry="settlement 2026-Q1"><td>Afrekening 2026-Q1</td>' in page
 
     with duckdb.connect(str(data_dir.warehouse)) as con:
         add_bookings(con, [booking("alpha", "A1", "2026-07-01", "100")])

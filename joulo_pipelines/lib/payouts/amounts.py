@@ -76,6 +76,13 @@ class Entry:
 VALUE_KINDS = ("settlement", "clawback")
 
 
+def beyond_net(entries: list[Entry], quarter: Quarter) -> list[Entry]:
+    """The entries a statement lists under the quarter's net: all but the value of the quarter's own
+    deliveries, which is the net."""
+    return [e for e in entries if not (e.kind in VALUE_KINDS and e.line_kind == "delivery"
+                                       and e.for_quarter_start == quarter.start)]
+
+
 @dataclass(frozen=True)
 class History:
     """What the ledger holds for a customer from approved quarters before this one."""

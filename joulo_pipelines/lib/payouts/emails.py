@@ -20,7 +20,7 @@ from pathlib import Path
 from joulo_pipelines.lib import labels, templating
 from joulo_pipelines.lib.iban import mask_iban
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.payouts.amounts import VALUE_KINDS, Entry, PayoutLine
+from joulo_pipelines.lib.payouts.amounts import Entry, PayoutLine, beyond_net
 from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.payouts.settings import SmtpSettings
 from joulo_pipelines.lib.quarters import Quarter
@@ -55,8 +55,8 @@ _environment = templating.environment(TEMPLATES)
 
 def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[Entry], recipient: EmailRecipient,
            payment_date: date) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) for one customer's line and its entries (each shown with its quarter, but
-    the quarter's own settlement, which is the net above)."""
+    """(subject, plain text, HTML) for one customer's line and its entries beyond the net, each with its
+    quarter."""
     language = labels.language(recipient.language)
     t = labels.PAYOUT_EMAIL[language]
     brand = partner.brand
@@ -70,11 +70,9 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[E
         (t["share"].format(brand=brand.display_name), euro(-line.partner_share_cents, language)),
         (t["net"], euro(line.net_cents, language)),
     ]
-    for e in entries:
-        if not (e.kind in VALUE_KINDS and e.for_quarter_start == quarter.start):
-            label = t["entries"][e.kind].format(quarter=Quarter.containing(e.for_quarter_start).label,
-                                                year=e.delivery_year)
-            rows.append((label, euro(e.amount_cents, language)))
+    for e in beyond_net(entries, quarter):
+        label = t["entries"][e.kind].format(quarter=Quarter.containing(e.for_quarter_start).label, year=e.delivery_year)
+        rows.append((label, euro(e.amount_cents, language)))
     if line.carried_in_cents:
         rows.append((t["carried_in"], euro(line.carried_in_cents, language)))
     rows.append((t["paid"], euro(line.paid_cents, language)))
