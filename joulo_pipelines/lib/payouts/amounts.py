@@ -37,7 +37,8 @@ from joulo_pipelines.lib.quarters import Quarter
 
 @dataclass(frozen=True)
 class Booking:
-    """A customer's booked credits for one booking quarter and delivery year (summed over EANs and kinds)."""
+    """A customer's booked credits for one booking quarter and delivery year, summed over EANs: deliveries
+    (and the register's corrections) in one, amendments apart by the quarter they change."""
     customer_ref: str
     quarter_start: date
     delivery_year: int

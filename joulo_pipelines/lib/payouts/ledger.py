@@ -158,8 +158,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_SQL)
 
 
-def proposal_hash(lines: list[PayoutLine], prices: dict[tuple[date, int], Decimal],
-                  entries: list[Entry] = ()) -> str:
+def proposal_hash(lines: list[PayoutLine], prices: dict[tuple[date, int], Decimal], entries: list[Entry]) -> str:
     """What an approver signs off: every line, every price and every entry, in a fixed order and notation."""
     text = "\n".join([*("\x1f".join(map(str, astuple(line))) for line in sorted(lines, key=lambda l: l.customer_ref)),
                       *(f"{start}\x1f{year}\x1f{price}" for (start, year), price in sorted(prices.items())),
