@@ -166,6 +166,20 @@ def test_a_second_claimant_after_q1_was_paid_gives_an_amendment_netted_against_t
         "amount_eur": "-35.20"}
 
 
+def test_lines_approved_without_their_entries_stop_that_partners_payout_rather_than_pay_twice(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN), customer("beta", "B1", "Els Bos", None)],
+                [booking("alpha", "A1", "2026-01-01", "100"), booking("beta", "B1", "2026-04-01", "10")])
+    prepare_and_approve(data_dir, Q1, "alpha")
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # a ledger from before the entries were kept
+        con.execute("delete from ledger.payout_entries")
+    alpha, beta = prepare_and_approve(data_dir, Q2)
+    assert alpha.state == "not_computed" and "without their entries" in alpha.message
+    assert beta.state == "approved_now"  # 10 x 0.44 = 4.40, 3.52 net: below the minimum, carried
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from ledger.payout_lines where quarter_start = ?",
+                           [Q2.start]).fetchone()[0] == 1
+
+
 def test_a_negative_balance_is_carried_and_never_in_a_sepa_file(data_dir):
     build_world(data_dir, [customer("beta", "B1", "Jan de Vries", None), customer("beta", "B2", "Els Bos", None)],
                 [booking("beta", "B1", "2026-01-01", "100")])

@@ -205,9 +205,12 @@ def batch_lines(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[PayoutLine
 
 
 def history_before(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict[str, History]:
-    """Per customer: the entries of approved quarters before this one, and the balance carried."""
-    carried = con.execute("""
-        select customer_ref, arg_max(carried_out_cents, quarter_start)
+    """Per customer: the entries of approved quarters before this one, and the balance carried.
+
+    Raises LedgerError when the lines' amounts are not their entries' sum (lines approved before the ledger
+    kept entries): counted again, they would be paid twice."""
+    lines = con.execute("""
+        select customer_ref, arg_max(carried_out_cents, quarter_start), sum(net_cents + adjustment_cents)
         from ledger.payout_lines
         where partner_id = ? and quarter_start < ?
         group by customer_ref
@@ -215,7 +218,12 @@ def history_before(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Qua
     entries: dict[str, list[Entry]] = {}
     for entry in _entries(con, "partner_id = ? and quarter_start < ?", [partner_id, quarter.start]):
         entries.setdefault(entry.customer_ref, []).append(entry)
-    return {ref: History(int(amount), tuple(entries.get(ref, ()))) for ref, amount in carried}
+    unaccounted = sum(1 for ref, _, amount in lines if amount != sum(e.amount_cents for e in entries.get(ref, ())))
+    if unaccounted:
+        raise LedgerError(f"{partner_id} {quarter}: {unaccounted} customer(s) have approved payout lines without "
+                          "their entries in ledger.payout_entries (approved before the ledger kept them); "
+                          "their history cannot be counted safely")
+    return {ref: History(int(carried), tuple(entries.get(ref, ()))) for ref, carried, _ in lines}
 
 
 ENTRY_COLUMNS = "customer_ref, entry_kind, for_quarter_start, delivery_year, line_kind, amount_cents"

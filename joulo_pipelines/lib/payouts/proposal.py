@@ -139,8 +139,12 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
     advance_prices = {year: price for year in years if (price := last_price(sales, year, today)) is not None}
     verified = frozenset(year for year in years if partner.payouts.holdback_pct
                          and year_status(con, year).statement_issued)
+    try:
+        history = ledger.history_before(con, partner.id, quarter)
+    except ledger.LedgerError as exc:
+        raise PayoutNotComputed(f"payout not computed: {exc}") from None
     lines, entries = customer_accounts(quarter, partner, bookings, {ref: c for ref, (c, _) in customers.items()},
-                                       ledger.history_before(con, partner.id, quarter), book,
+                                       history, book,
                                        settings.minimum_payout_cents, Terms(tuple(pending), advance_prices, verified))
     return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units, entries)
 
