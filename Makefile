@@ -66,7 +66,7 @@ bench: install
 .PHONY: bench-ocpp
 bench-ocpp: install
 	$(BIN)/python bench/ocpp_bench.py --connections $(or $(OCPP_CONNECTIONS),2000) --rate $(or $(OCPP_RATE),5000) \
-		--seconds $(or $(OCPP_SECONDS),20)
+		--seconds $(or $(OCPP_SECONDS),20) $(if $(OCPP_PROXY),--proxy)
 
 clean:
 	rm -rf $(VENV) $(OCPI_REFERENCE_VENV) $(THIRD_PARTY_OCPP)/node_modules dbt_project/target dbt_project/logs

@@ -14,7 +14,13 @@ acknowledged message is in the journal. Not run by the tests.
 The clients speak OCPP-J frames over a minimal WebSocket client of their own (asyncio protocol on uvloop)
 rather than the `ocpp` package's ChargePoint: the benchmark measures the gateway, not the client.
 
+`--proxy` measures proxy mode: a minimal CSMS (its own process, answering every call at once) is the
+partner's back office, and half the charge points connect to it directly while the other half go through
+the gateway, proxied to it; both halves run at the same time, and the proxy's cost is the difference of
+their p99 round trips.
+
     make bench-ocpp                      # 2,000 connections, 5,000 msgs/s offered, 20 s
+    make bench-ocpp OCPP_PROXY=1         # the same load, half direct to a CSMS, half through the proxy
     .venv/bin/python bench/ocpp_bench.py --connections 500 --rate 0 --seconds 10
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import multiprocessing
 import os
@@ -65,8 +72,9 @@ def _masked_text_frame(payload: bytes) -> bytes:
 class BenchChargePoint(asyncio.Protocol):
     """One charge point: the HTTP upgrade, then MeterValues CALLs on its schedule and their CALLRESULTs."""
 
-    def __init__(self, identity: str, port: int, interval: float, run: "ClientRun"):
+    def __init__(self, identity: str, port: int, interval: float, run: "ClientRun", route: str = PARTNER):
         self.identity, self.port, self.interval, self.run = identity, port, interval, run
+        self.route = route  # the first path segment: the partner (the gateway) or "csms" (direct)
         self.transport: asyncio.Transport | None = None
         self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
         self.buffer = b""
@@ -81,7 +89,7 @@ class BenchChargePoint(asyncio.Protocol):
         self.transport = transport
         auth = base64.b64encode(f"{self.identity}:{SECRET}".encode()).decode()
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((f"GET /{PARTNER}/{self.identity} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+        transport.write((f"GET /{self.route}/{self.identity} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
                          f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                          f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n"
                          f"Authorization: Basic {auth}\r\n\r\n").encode())
@@ -127,7 +135,7 @@ class BenchChargePoint(asyncio.Protocol):
         if frame[1] != self.in_flight:
             return
         if frame[0] == 3:
-            self.run.record(self.in_flight, self.sent_at, received)
+            self.run.record(self.route, self.in_flight, self.sent_at, received)
         else:
             self.run.errors += 1
         self.in_flight = None
@@ -165,17 +173,19 @@ class ClientRun:
 
     def __init__(self, stop_at: float):
         self.stop_at = stop_at  # on the event loop's clock
-        self.latencies: list[float] = []
-        self.acked: list[str] = []
+        self.latencies: dict[str, list[float]] = {}  # by route
+        self.acked: list[str] = []  # through the gateway
         self.errors = 0
 
-    def record(self, message_id: str, sent_at: float, received_at: float) -> None:
-        self.latencies.append(received_at - sent_at)
-        self.acked.append(message_id)
+    def record(self, route: str, message_id: str, sent_at: float, received_at: float) -> None:
+        self.latencies.setdefault(route, []).append(received_at - sent_at)
+        if route == PARTNER:
+            self.acked.append(message_id)
 
 
-def _client_process(port: int, identities: list[str], rate_per_cp: float, start_at: float, seconds: float,
-                    out: str) -> None:
+def _client_process(routes: list[tuple[str, int]], identities: list[str], rate_per_cp: float, start_at: float,
+                    seconds: float, out: str) -> None:
+    """`routes`: (first path segment, port) taken in turn by the identities."""
     async def run() -> None:
         loop = asyncio.get_running_loop()
         start_loop = loop.time() + (start_at - time.time())
@@ -183,14 +193,15 @@ def _client_process(port: int, identities: list[str], rate_per_cp: float, start_
         interval = 1 / rate_per_cp if rate_per_cp else 0.0
         connecting = asyncio.Semaphore(100)  # a storm of thousands of SYNs overflows the listen backlog
 
-        async def open_one(identity: str) -> BenchChargePoint:
+        async def open_one(identity: str, route: str, port: int) -> BenchChargePoint:
             async with connecting:
                 _, cp = await loop.create_connection(
-                    lambda: BenchChargePoint(identity, port, interval, results), "127.0.0.1", port)
+                    lambda: BenchChargePoint(identity, port, interval, results, route), "127.0.0.1", port)
                 await asyncio.wait_for(cp.opened, 120)
                 return cp
 
-        charge_points = await asyncio.gather(*(open_one(i) for i in identities))
+        charge_points = await asyncio.gather(*(open_one(identity, *routes[n % len(routes)])
+                                               for n, identity in enumerate(identities)))
         for cp in charge_points:  # spread the first calls over one interval so the load is even
             cp.start(start_loop + random.uniform(0, interval or 0.01))
         await asyncio.sleep(max(0.0, results.stop_at - loop.time()) + 2.0)  # the last answers
@@ -199,6 +210,26 @@ def _client_process(port: int, identities: list[str], rate_per_cp: float, start_
                 cp.transport.close()
         Path(out).write_text(json.dumps({"latencies": results.latencies, "acked": results.acked,
                                          "errors": results.errors}))
+
+    uvloop.run(run())
+
+
+def _csms_process(port: int) -> None:
+    """The partner's back office, as cheap as one can be: every CALL answered with an empty CALLRESULT."""
+    from websockets.asyncio.server import serve
+    from websockets.exceptions import ConnectionClosed
+
+    async def answer(connection) -> None:
+        with contextlib.suppress(ConnectionClosed):  # the gateway going away at the end of the run
+            async for frame in connection:
+                message = json.loads(frame)
+                if message[0] == 2:
+                    await connection.send(json.dumps([3, message[1], {}]))
+
+    async def run() -> None:
+        async with serve(answer, "127.0.0.1", port, subprotocols=["ocpp1.6"], ping_interval=None,
+                         compression=None, backlog=4096):
+            await asyncio.Future()
 
     uvloop.run(run())
 
@@ -236,20 +267,29 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--ramp-seconds", type=float, default=15.0, help="time allowed to open every connection")
+    parser.add_argument("--proxy", action="store_true",
+                        help="proxy mode: half the charge points direct to a CSMS, half through the gateway to it")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="ocpp-bench-"))
     data = root / "data"
     (data / "config").mkdir(parents=True)
+    csms_port = _free_port()
+    csms = multiprocessing.Process(target=_csms_process, args=(csms_port,), daemon=True) if args.proxy else None
+    source = {"type": "ocpp", "basic_auth_env": "BENCH_OCPP_SECRET"}
+    if csms:
+        csms.start()
+        source["upstream_url"] = f"ws://127.0.0.1:{csms_port}/csms"
     (data / "config" / "partners.yaml").write_text(yaml.safe_dump({"partners": [{
         "id": PARTNER, "name": "Bench B.V.", "brand": {"display_name": "Bench", "sender_email": "b@bench.example"},
         "payout_model": "direct", "service_fee_pct": 15,
-        "source": {"type": "ocpp", "basic_auth_env": "BENCH_OCPP_SECRET"}}]}))
+        "source": source}]}))
     identities = [f"CP{i:05d}" for i in range(args.connections)]
     _land_charge_points(data, identities)
     env = {**os.environ, "JOULO_DATA_DIR": str(data), "BENCH_OCPP_SECRET": SECRET}
     env.pop("JOULO_AS_OF", None)
     port = _free_port()
+    routes = [(PARTNER, port), ("csms", csms_port)] if csms else [(PARTNER, port)]
     gateway = subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "ocpp-gateway", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -264,7 +304,7 @@ def main() -> int:
         outputs = [str(root / f"client{i}.json") for i in range(args.client_processes)]
         rate_per_cp = args.rate / args.connections
         clients = [multiprocessing.Process(target=_client_process,
-                                           args=(port, share, rate_per_cp, start_at, args.seconds, out))
+                                           args=(routes, share, rate_per_cp, start_at, args.seconds, out))
                    for share, out in zip(shares, outputs)]
         for client in clients:
             client.start()
@@ -281,13 +321,16 @@ def main() -> int:
     finally:
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=120)
+        if csms:
+            csms.terminate()
 
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {}
     acked: list[str] = []
     errors = 0
     for out in outputs:
         result = json.loads(Path(out).read_text())
-        latencies += result["latencies"]
+        for route, measured in result["latencies"].items():
+            latencies.setdefault(route, []).extend(measured)
         acked += result["acked"]
         errors += result["errors"]
     journaled = set()
@@ -295,12 +338,21 @@ def main() -> int:
         with segment.open() as handle:
             journaled.update(json.loads(line)["message_id"] for line in handle)
     missing = len(set(acked) - journaled)
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
+    quantiles = {route: statistics.quantiles(measured, n=100) if len(measured) > 1 else [float("nan")] * 99
+                 for route, measured in latencies.items()}
+    gateway_q = quantiles.get(PARTNER, [float("nan")] * 99)
     offered = f"{args.rate:,.0f} msgs/s offered" if args.rate else "closed loop"
-    print(f"connections:              {args.connections} ({args.client_processes} client processes, {offered})")
+    print(f"connections:              {args.connections} ({args.client_processes} client processes, {offered})"
+          + (", half of them direct to the CSMS" if csms else ""))
     print(f"acknowledged messages:    {len(acked)} in {args.seconds:.0f} s ({errors} answered with an error)")
     print(f"sustained throughput:     {len(acked) / args.seconds:,.0f} acknowledged msgs/s")
-    print(f"ack latency p50 / p99:    {quantiles[49] * 1000:.1f} ms / {quantiles[98] * 1000:.1f} ms")
+    print(f"ack latency p50 / p99:    {gateway_q[49] * 1000:.1f} ms / {gateway_q[98] * 1000:.1f} ms"
+          + (" (through the proxy)" if csms else ""))
+    if csms:
+        direct_q = quantiles.get("csms", [float("nan")] * 99)
+        print(f"direct to the CSMS:       {direct_q[49] * 1000:.1f} ms / {direct_q[98] * 1000:.1f} ms "
+              f"({len(latencies.get('csms', []))} answered)")
+        print(f"proxy adds to the p99:    {(gateway_q[98] - direct_q[98]) * 1000:.1f} ms")
     print(f"gateway peak memory:      {peak_mb:,.0f} MB (VmHWM)")
     per_message = 1e6 / max(len(acked), 1)
     print(f"CPU per message:          gateway {gateway_cpu * per_message:.0f} us, clients {clients_cpu * per_message:.0f} us"

@@ -322,7 +322,7 @@ def joulo_demo(tmp_path_factory, definitions) -> DemoRun:
                 shutil.copytree(data_dir.root, _demo_world_root(shared), symlinks=True)
                 return rev_demo(data_dir)
 
-            # patch.dict gives the whole environment back afterwards, the demo's own clock (JOULO_AS_OF) too.
+            # patch.dict gives the whole environment back afterwards (the demo keeps its clock in its data dir).
             env = {"JOULO_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster_home")}
             with mock.patch.dict(os.environ, env), pytest.MonkeyPatch.context() as monkeypatch, \
                     printed.open("w") as out:

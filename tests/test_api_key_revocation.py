@@ -10,6 +10,7 @@ import pytest
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.api.app import ApiSettings
+from mid_evidence_documents import photo
 from test_api_servers import ApiServer, WebhookReceiver, enrolment
 
 SETTINGS = ApiSettings(rate_limit="100000/minute", allow_http_webhooks=True, deliver_webhooks=False)
@@ -23,14 +24,21 @@ def issue_key(partner_id: str, capsys) -> tuple[str, str]:
 
 
 def requests_for_every_endpoint(client: httpx.Client, receiver_url: str, webhook_id: str) -> list[tuple]:
-    """One well-formed request per /v1 operation of the served OpenAPI document (method, path, JSON body),
-    reads before writes and deletes last: an endpoint added later is covered without touching this test."""
-    values = {"customer_ref": "REV-1", "quarter": "2026-Q1", "webhook_id": webhook_id}
+    """One well-formed request per /v1 operation of the served OpenAPI document (method, path, httpx body
+    arguments), reads before writes and deletes last: an endpoint added later is covered without touching this
+    test (one that takes an upload gets a small photo)."""
+    values = {"customer_ref": "REV-1", "charge_point_ref": "REV-CP-1", "quarter": "2026-Q1",
+              "webhook_id": webhook_id}
     bodies = {("POST", "/v1/customers"): enrolment("REV-2", "871000000000000020", "REV-CP-2"),
               ("POST", "/v1/webhooks"): {"url": receiver_url}}
-    requests = [(method.upper(), path.format(**values), bodies.get((method.upper(), path)))
-                for path, operations in client.get("/openapi.json").json()["paths"].items()
-                if path.startswith("/v1/") for method in operations]
+    paths = client.get("/openapi.json").json()["paths"]
+    requests = []
+    for path, operations in paths.items():
+        for method, operation in operations.items() if path.startswith("/v1/") else ():
+            uploads = "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
+            body = ({"files": {"file": ("plate.png", photo("PNG"), "image/png")}} if uploads
+                    else {"json": bodies.get((method.upper(), path))})
+            requests.append((method.upper(), path.format(**values), body))
     return sorted(requests, key=lambda r: (["GET", "POST", "DELETE"].index(r[0]), r[1]))
 
 
@@ -54,7 +62,7 @@ def test_a_revoked_key_gets_401_everywhere_at_once_and_the_partners_other_key_ke
         assert cli.main(["api-key", "revoke", revoked_id]) == 0  # the server keeps running
 
         for method, path, body in endpoints:
-            answer = client.request(method, path, json=body, headers={**revoked, "Idempotency-Key": "rev-2"})
+            answer = client.request(method, path, **body, headers={**revoked, "Idempotency-Key": "rev-2"})
             assert answer.status_code == 401, (method, path, answer.text)
             assert answer.headers["WWW-Authenticate"] == "Bearer"
         # Nothing the revoked key asked for happened: the customer is still enrolled, not revoked, and REV-2 and
@@ -65,7 +73,7 @@ def test_a_revoked_key_gets_401_everywhere_at_once_and_the_partners_other_key_ke
         assert [w["webhook_id"] for w in client.get("/v1/webhooks", headers=other).json()] == [webhook.json()["webhook_id"]]
 
         for method, path, body in endpoints:
-            answer = client.request(method, path, json=body, headers={**other, "Idempotency-Key": "other-1"})
+            answer = client.request(method, path, **body, headers={**other, "Idempotency-Key": "other-1"})
             if path == "/v1/quarters/2026-Q1/summary":  # authenticated, but no quarter is built in this data dir
                 assert (answer.status_code, answer.json()["detail"]) == (404, "no quarter '2026-Q1' for this key")
             else:

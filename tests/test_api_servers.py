@@ -127,8 +127,8 @@ def enrolment(ref: str, ean: str, charge_point_ref: str, **overrides) -> dict:
                     "consent_text_version": "2026-01", "consent_text_sha256": CONSENT_TEXT_SHA256,
                     "signature": {"partner_user_id": f"user-{ref}", "authentication": "otp",
                                   "ip_address": "203.0.113.9", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"}},
-        "charge_points": [{"charge_point_ref": charge_point_ref, "brand": "Alfen",
-                           "model": "Eve Single Pro-line DE", "serial_number": f"SN-{charge_point_ref}",
+        "charge_points": [{"charge_point_ref": charge_point_ref, "brand": "Tesla",
+                           "model": "Wall Connector Gen 3 MID", "serial_number": f"SN-{charge_point_ref}",
                            "meter_serial": f"M-{charge_point_ref}"}],
     }
     body.update(overrides)

@@ -35,6 +35,7 @@ def test_the_demo_succeeds_and_says_where_it_writes(demo):
                                        "(seed 2026, scale 0.06, as of 2027-01-15)")
     for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):
         assert f"run {quarter}: succeeded" in printed
+        assert f"outputs: {root / 'exports' / quarter}/ (" in printed
     named = dict(re.findall(r"^(warehouse|landing|quarantine|reports|dagster):\s+(\S+)", printed, re.MULTILINE))
     assert named == {"warehouse": str(root / "warehouse.duckdb"), "landing": str(root / "landing"),
                      "quarantine": str(root / "quarantine"), "reports": f"{root / 'exports'}/<YYYY>-Q<n>/reports/<partner>/",
@@ -43,13 +44,19 @@ def test_the_demo_succeeds_and_says_where_it_writes(demo):
         assert Path(named[name]).exists(), name
 
 
+def test_the_demo_keeps_its_clock_in_the_data_dir_for_every_later_command(demo):
+    root, _, _ = demo
+    assert (root / "config" / "as_of").read_text() == "2027-01-15\n"
+
+
 @pytest.mark.parametrize("quarter", ["2026-Q1", "2026-Q2", "2026-Q3"])
 def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026_factor(demo, quarter):
     root, _, printed = demo
-    assert re.search(rf"^rev submit {quarter}: prepared .* by demo-preparer; upload the files", printed, re.MULTILINE)
+    assert re.search(rf"^rev submit {quarter}: prepared .* by demo-preparer at 2027-01-15 00:00 CET; upload the "
+                     "files", printed, re.MULTILINE)
     said = re.search(rf"^rev approve {quarter}: submitted (\d+) delivery\(ies\), 0 amendment\(s\), (\d+) connection"
                      rf"\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d.]+) ERE; prepared by demo-preparer, approved "
-                     r"2027-01-14T23:00:00\+00:00 by demo-approver; deliveries.xml sha256 ([0-9a-f]{12})\.\.\.$",
+                     r"2027-01-15 00:00 CET by demo-approver; deliveries.xml sha256 ([0-9a-f]{12})\.\.\.$",
                      printed, re.MULTILINE)
     assert said, printed
     deliveries, connections, eans, kwh, ere, sha_prefix = said.groups()

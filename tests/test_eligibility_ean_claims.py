@@ -48,7 +48,7 @@ QUARTERS = ["2026-Q1", "2026-Q2"]
 
 def _charge_points(refs: list[str]) -> str:
     lines = ["charge_point_ref,customer_ref,brand,model,serial_number,meter_serial,mid_certificate"]
-    lines += [f"CP-{ref},{ref},Alfen,Eve Single Pro-line DE,S-{ref},M-{ref}," for ref in refs]
+    lines += [f"CP-{ref},{ref},Tesla,Wall Connector Gen 3 MID,S-{ref},M-{ref}," for ref in refs]
     return "\n".join(lines) + "\n"
 
 

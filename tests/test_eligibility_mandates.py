@@ -45,19 +45,19 @@ BAD_TEXT = f"""customer_ref,name,email,iban,street,house_number,postal_code,city
 BADTEXT,L,l@x.nl,NL91ABNA0417164300,S,12,1011 AB,Amsterdam,871687120000000905,2025-12-01T10:00:00Z,2026-01-01,2026-12-31,2026-01,{"0" * 64},u-l,idin,203.0.113.5,Mozilla/5.0
 """
 CHARGE_POINTS = """charge_point_ref,customer_ref,brand,model,serial_number,meter_serial,mid_certificate
-CP-OK,OK,Alfen,Eve Single Pro-line DE,S1,M1,
-CP-LATER,LATER,Alfen,Eve Single Pro-line DE,S2,M2,
-CP-UNSIGNED,UNSIGNED,Alfen,Eve Single Pro-line DE,S3,M3,
-CP-NOIBAN,NOIBAN,Alfen,Eve Single Pro-line DE,S4,M4,
-CP-TWICE1,TWICE1,Alfen,Eve Single Pro-line DE,S5,M5,
-CP-TWICE2,TWICE2,Alfen,Eve Single Pro-line DE,S6,M6,
-CP-NOSIGN,NOSIGN,Alfen,Eve Single Pro-line DE,S8,M8,
-CP-REVOKED,REVOKED,Alfen,Eve Single Pro-line DE,S9,M9,
-CP-RESIGNED,RESIGNED,Alfen,Eve Single Pro-line DE,S10,M10,
-CP-RENEWED,RENEWED,Alfen,Eve Single Pro-line DE,S11,M11,
-CP-BADTEXT,BADTEXT,Alfen,Eve Single Pro-line DE,S12,M12,
-CP-AHEAD,AHEAD,Alfen,Eve Single Pro-line DE,S13,M13,
-CP-ORPHAN,NOBODY,Alfen,Eve Single Pro-line DE,S7,M7,
+CP-OK,OK,Tesla,Wall Connector Gen 3 MID,S1,M1,
+CP-LATER,LATER,Tesla,Wall Connector Gen 3 MID,S2,M2,
+CP-UNSIGNED,UNSIGNED,Tesla,Wall Connector Gen 3 MID,S3,M3,
+CP-NOIBAN,NOIBAN,Tesla,Wall Connector Gen 3 MID,S4,M4,
+CP-TWICE1,TWICE1,Tesla,Wall Connector Gen 3 MID,S5,M5,
+CP-TWICE2,TWICE2,Tesla,Wall Connector Gen 3 MID,S6,M6,
+CP-NOSIGN,NOSIGN,Tesla,Wall Connector Gen 3 MID,S8,M8,
+CP-REVOKED,REVOKED,Tesla,Wall Connector Gen 3 MID,S9,M9,
+CP-RESIGNED,RESIGNED,Tesla,Wall Connector Gen 3 MID,S10,M10,
+CP-RENEWED,RENEWED,Tesla,Wall Connector Gen 3 MID,S11,M11,
+CP-BADTEXT,BADTEXT,Tesla,Wall Connector Gen 3 MID,S12,M12,
+CP-AHEAD,AHEAD,Tesla,Wall Connector Gen 3 MID,S13,M13,
+CP-ORPHAN,NOBODY,Tesla,Wall Connector Gen 3 MID,S7,M7,
 """
 # beta claims OK's EAN only from 2027: one provider per EAN per calendar year, so 2026 is no conflict.
 BETA_CUSTOMERS = """customer_ref,name,email,iban,street,house_number,postal_code,city,ean,mandate_signed_at,mandate_valid_from,mandate_valid_until

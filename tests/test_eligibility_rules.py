@@ -7,9 +7,13 @@ import csv
 import pytest
 
 from joulo_pipelines.lib.eligibility.mid_register import (
+    PRIMARY_SOURCE_KINDS,
     REGISTER_FILE,
+    STATUSES,
+    RegisterError,
     load_register,
     match,
+    mid_reason,
 )
 from joulo_pipelines.lib.eligibility.rules import (
     ean_problem,
@@ -69,13 +73,19 @@ def test_every_reason_names_an_action_or_says_it_cannot_be_fixed():
 
 
 @pytest.mark.parametrize("brand,model,status", [
-    ("Wallbox", "Pulsar Plus", "no"),
-    ("wallbox", "PULSAR-PLUS 22kW", "no"),
-    ("  Wallbox ", "pulsar_plus", "no"),
-    ("Wallbox", "Wallbox Pulsar Plus", "no"),
-    ("Tesla", "Wall Connector Gen 3 MID 1529455-02-D", "yes"),
+    ("Wallbox", "Pulsar Plus", "external"),
+    ("wallbox", "PULSAR-PLUS 22kW", "external"),
+    ("  Wallbox ", "pulsar_plus", "external"),
+    ("Wallbox", "Wallbox Pulsar Plus", "external"),
+    ("Wallbox", "Commander 2", "none"),
+    ("Easee", "Home", "none"),
+    ("Wallbox", "Pulsar Max", "external"),
+    ("Tesla", "Wall Connector Gen 3 MID 1529455-02-D", "integrated"),
     ("Tesla", "Wall Connector Gen 3", "optional"),
-    ("Alfen", "Eve Single Pro-line DE", "yes"),
+    ("KEBA", "KeContact P40 Pro MID", "integrated"),
+    ("KEBA", "KeContact P40", "optional"),
+    # Alfen's DE manual names an Eichrecht meter: a separate regime, not MID evidence.
+    ("Alfen", "Eve Single Pro-line DE", "unknown"),
     ("ALFEN", "eve single pro-line", "unknown"),
     ("NewMotion", "Home Advanced 2.0", "unknown"),
     ("Amperfied", "Wallbox Energy Control", "unknown"),
@@ -92,21 +102,54 @@ def test_an_unmatched_model_names_no_register_row():
     assert result.register_line is None and result.source is None
 
 
-def test_every_yes_or_no_in_the_register_cites_a_source_and_the_patterns_compile():
+def test_every_row_has_one_of_five_statuses_and_every_integrated_row_rests_on_a_primary_document_read():
     entries = load_register()
     assert entries, "the register is empty"
     with REGISTER_FILE.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(entries)
+    assert {row["mid_status"] for row in rows} == set(STATUSES)
+    integrated = [row for row in rows if row["mid_status"] == "integrated"]
+    assert integrated
+    for row in integrated:
+        assert row["source_kind"] in PRIMARY_SOURCE_KINDS and row["primary_document_read"] == "true", row
+        assert row["source_url"].startswith("https://") and len(row["source_quote"]) > 20, row
     for row in rows:
-        if row["integrated_mid_meter"] in ("yes", "no"):
-            assert row["source"].startswith("http"), row
+        if row["mid_status"] == "none":
+            assert row["source_url"].startswith("http") and row["source_quote"], row
+
+
+@pytest.mark.parametrize("status,kind,read,quote,problem", [
+    ("integrated", "secondary", "false", "has a MID meter", "primary document read"),
+    ("integrated", "datasheet", "true", "", "source_quote"),
+    ("yes", "datasheet", "true", "MI-003", "mid_status 'yes'"),
+    ("optional", "secondary", "true", "", "primary source_kind"),
+    ("none", "secondary", "false", "", "'none' needs"),
+])
+def test_a_register_row_without_the_evidence_its_status_needs_is_refused_naming_its_line(
+        tmp_path, status, kind, read, quote, problem):
+    register = tmp_path / "mid_meters.csv"
+    header = REGISTER_FILE.read_text(encoding="utf-8").splitlines()[0]
+    register.write_text(f"{header}\nAcme,volt.*,{status},https://example.org/doc.pdf,{kind},{quote},{read},,,,,,22,\n",
+                        encoding="utf-8")
+    with pytest.raises(RegisterError, match=rf"mid_meters.csv line 2: .*{problem}"):
+        load_register(register)
+
+
+def test_optional_and_external_ask_for_a_check_of_the_unit_and_never_reject():
+    catalogue = reasons()
+    assert mid_reason("optional", False) == "mid_unit_check_needed"
+    assert mid_reason("external", False) == "mid_external_meter_needed"
+    assert catalogue["mid_unit_check_needed"].can_be_fixed and catalogue["mid_external_meter_needed"].can_be_fixed
+    assert mid_reason("none", True) == "mid_meter_absent" and not catalogue["mid_meter_absent"].can_be_fixed
+    assert mid_reason("unmatched", False) == mid_reason("unknown", False) == "mid_evidence_missing"
+    assert {mid_reason(status, True) for status in ("integrated", "optional", "external", "unknown")} == {None}
 
 
 @pytest.mark.parametrize("brand,model,status", [
     ("Zaptec", "Go 22kW", "unknown"),
-    ("Easee", "Charge Max", "unknown"),
-    ("Easee", "Charge Lite", "unknown"),
+    ("Easee", "Charge Max", "optional"),
+    ("Easee", "Charge Lite", "optional"),
     ("Wallbox", "Quasar 2", "unknown"),
 ])
 def test_model_strings_with_a_suffix_or_a_newer_name_still_find_their_register_row(brand, model, status):

@@ -79,10 +79,24 @@ def test_every_failing_reason_is_listed_not_just_the_first(warehouse):
 
 
 def test_the_iban_rule_applies_only_to_partners_that_pay_customers_directly(demo_world_copy):
-    """laadwerk pays one partner account: its customer at position 2 gets the same broken IBAN that voltnet's
-    has there (a corrected customers file), and its charge point stays eligible while voltnet's fails."""
+    """laadwerk pays one partner account in 2026-Q2 (its contract in force then; before and after it pays
+    customers directly): its customer at position 2 gets the same broken IBAN that voltnet's has there (a
+    corrected customers file), and its charge point stays eligible while voltnet's fails."""
+    import yaml
+
     from joulo_pipelines import cli
     from joulo_pipelines.lib.contract import LINEAGE_COLUMNS
+
+    registry = yaml.safe_load(demo_world_copy.partners_file.read_text())
+    laadwerk_entry = next(p for p in registry["partners"] if p["id"] == "laadwerk")
+    terms = {"service_fee_pct": "20", "partner_share_pct": "0"}
+    for key in ("payout_model", "partner_iban", "service_fee_pct", "partner_share_pct"):
+        laadwerk_entry.pop(key)
+    laadwerk_entry["contracts"] = [
+        {"valid_from": "2026-01-01", "payout_model": "direct", **terms},
+        {"valid_from": "2026-04-01", "payout_model": "partner_account", "partner_iban": "NL91ABNA0417164300", **terms},
+        {"valid_from": "2026-07-01", "payout_model": "direct", **terms}]
+    demo_world_copy.partners_file.write_text(yaml.safe_dump(registry, sort_keys=False))
 
     correction = demo_world_copy.inbox / "laadwerk" / "customers_iban_fix.csv"
     correction.parent.mkdir(parents=True, exist_ok=True)
@@ -113,8 +127,8 @@ def test_an_unregistered_charger_is_reported_unmatched_and_can_qualify_with_evid
 
 
 def test_register_confirmed_and_certificate_backed_meters_are_eligible_when_nothing_else_fails(warehouse):
-    confirmed = _row(warehouse, "voltnet", 9)  # Alfen Eve Single Pro-line DE: 'yes' in the register
-    assert confirmed["mid_status"] == "yes" and confirmed["mid_evidence"] == "register"
+    confirmed = _row(warehouse, "voltnet", 9)  # KEBA KeContact P40 Pro MID: 'integrated' in the register
+    assert confirmed["mid_status"] == "integrated" and confirmed["mid_evidence"] == "register"
     assert confirmed["is_eligible"] and confirmed["eligibility_status"] == "eligible"
     assert confirmed["eligible_kwh"] == confirmed["kwh"] > 0
     assert (confirmed["delivery_period_start"], confirmed["delivery_period_end"]) == (date(2026, 4, 1), date(2026, 6, 30))

@@ -67,7 +67,7 @@ def test_a_revocation_stands_and_the_document_lists_it_and_the_later_active_deli
 
 
 def test_an_unknown_customer_has_no_document(enrolled, capsys):
-    assert cli.main(["mandate", "show", "alpha", "NOBODY"]) == 1
+    assert cli.main(["mandate", "show", "alpha", "NOBODY"]) == 2
     assert "no customer 'NOBODY' of partner 'alpha'" in capsys.readouterr().err
     with duckdb.connect(str(enrolled.warehouse), read_only=True) as con, pytest.raises(MandateNotFound):
         render_mandate_document(con, "beta", "C-SIGNED")  # another partner's customer is not there for beta

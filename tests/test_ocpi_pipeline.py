@@ -59,7 +59,7 @@ def world(module_data_dir, definitions):
         add_ocpi_partner(data_dir, server.url)
         drop(data_dir, "gamma", "customers.csv", CUSTOMERS, mtime="2026-01-02T06:00:00+00:00")
         drop(data_dir, "gamma", "charge_points.csv", CHARGE_POINTS, mtime="2026-01-02T06:00:00+00:00")
-        assert cli.main(["ingest"]) == 0
+        assert cli.main(["ingest", "--source", "files"]) == 0
         yield data_dir, definitions, instance, server, monkeypatch
 
 

@@ -9,58 +9,13 @@ import json
 import signal
 
 import pytest
-from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
-from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
-from websockets.asyncio.client import connect
 
-from ocpp_clients import SECRET, SECRET_ENV, GatewayProcess, basic_auth_header, make_ocpp_partner
+from ocpp_clients import SECRET, SECRET_ENV, GatewayProcess, Link, make_ocpp_partner
 
 MESSAGES_PER_CHARGE_POINT = 120
 KILL_AFTER_ACKS = 150
-
-
-class Link:
-    """A real `ocpp` charge point that reconnects when the gateway goes away and retries its call with the
-    same message id, as the OCPP spec asks of a charger that got no answer."""
-
-    def __init__(self, port: int, identity: str, version: str):
-        self.port, self.identity, self.version = port, identity, version
-        self.client = None
-        self.runner: asyncio.Task | None = None
-        self.ws = None
-
-    async def _connect(self) -> None:
-        while True:
-            try:
-                self.ws = await connect(f"ws://127.0.0.1:{self.port}/beta/{self.identity}",
-                                        subprotocols=[f"ocpp{self.version}"],
-                                        additional_headers=basic_auth_header(self.identity, SECRET), open_timeout=5)
-                break
-            except OSError:
-                await asyncio.sleep(0.05)  # the gateway is restarting
-        self.client = (ChargePoint16 if self.version == "1.6" else ChargePoint201)(self.identity, self.ws)
-        self.runner = asyncio.create_task(self.client.start())
-
-    async def call(self, payload, unique_id: str):
-        """The answer to the call, once the gateway gave one; retried over reconnects until then."""
-        while True:
-            if self.runner is None or self.runner.done():
-                await self._connect()
-            attempt = asyncio.create_task(self.client.call(payload, unique_id=unique_id))
-            await asyncio.wait([attempt, self.runner], return_when=asyncio.FIRST_COMPLETED)
-            if attempt.done() and not attempt.exception():
-                return attempt.result()
-            attempt.cancel()
-            self.runner.cancel()
-            self.runner = None
-
-    async def close(self) -> None:
-        if self.runner:
-            self.runner.cancel()
-        if self.ws:
-            await self.ws.close()
 
 
 def _meter_values(version: str, n: int):

@@ -63,7 +63,7 @@ def test_a_charge_point_with_its_own_password_must_use_it_and_no_neighbour_can_p
     store = credentials_file(ocpp_data_dir)
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     assert own not in store.read_text() and "neighbour-password-0123" not in store.read_text()
-    assert cli.main(["ocpp-credentials", "set", "--partner", "beta", "--charge-point", "CP-1"]) == 1  # has one
+    assert cli.main(["ocpp-credentials", "set", "--partner", "beta", "--charge-point", "CP-1"]) == 2  # has one
 
     async def attempts():
         async with gateway(ocpp_data_dir) as port:
@@ -90,9 +90,9 @@ def test_a_charge_point_with_its_own_password_must_use_it_and_no_neighbour_can_p
 def test_passwords_outside_ocpps_16_to_40_characters_and_rotating_a_missing_one_are_refused(
         ocpp_data_dir, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert cli.main(["ocpp-credentials", "set", "--partner", "beta", "--charge-point", "CP-1", "--stdin"]) == 1
-    assert cli.main(["ocpp-credentials", "rotate", "--partner", "beta", "--charge-point", "CP-1"]) == 1
-    assert cli.main(["ocpp-credentials", "set", "--partner", "alpha", "--charge-point", "CP-1"]) == 1
+    assert cli.main(["ocpp-credentials", "set", "--partner", "beta", "--charge-point", "CP-1", "--stdin"]) == 2
+    assert cli.main(["ocpp-credentials", "rotate", "--partner", "beta", "--charge-point", "CP-1"]) == 2
+    assert cli.main(["ocpp-credentials", "set", "--partner", "alpha", "--charge-point", "CP-1"]) == 2
     assert "16 to 40" in capsys.readouterr().err
 
 

@@ -1,8 +1,9 @@
 """The OCPP gateway driven by a charge point simulator we did not write: `ocpp simulate` of the npm package
 ocpp-ws-cli (pinned in tests/third_party_ocpp/package.json), run unmodified as a subprocess and steered only
 through its own options and its keyboard controls on stdin, as a person at its terminal would. Its
-sessions (1.6J and 2.0.1) are landed and built, and their kWh must equal the registers it sent; with the
-gateway SIGKILLed mid-stream, nothing it was told was received may be missing from the journal.
+sessions (1.6J and 2.0.1) are landed and built, and their kWh must equal the registers it sent, straight to
+the gateway and through it in proxy mode to a partner's own back office; with the gateway SIGKILLed
+mid-stream, nothing it was told was received may be missing from the journal.
 
 The tool stamps its messages with its wall clock; libfaketime (Debian) starts that clock at a fixed moment in
 2026-Q1, so the test does not depend on the day it runs."""
@@ -29,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 
 from joulo_pipelines import cli
 from ocpp_clients import SECRET, SECRET_ENV, GatewayProcess, gateway, make_ocpp_partner
+from ocpp_csms import FIRST_TRANSACTION_ID, Csms
 
 NODE_BIN = Path(__file__).parent / "third_party_ocpp" / "node_modules" / ".bin"
 SIMULATOR = NODE_BIN / "ocpp"
@@ -69,9 +71,9 @@ class Simulator:
     """One `ocpp simulate` process. It has no Basic auth option: its WebSocket library (ws) sends the
     URL's user and password as HTTP Basic credentials, so they go into the endpoint URL."""
 
-    def __init__(self, port: int, identity: str, report_dir: Path):
+    def __init__(self, port: int, identity: str, report_dir: Path, partner: str = "beta"):
         self.identity, self.report_dir = identity, report_dir
-        self.endpoint = f"ws://{identity}:{quote(SECRET, safe='')}@127.0.0.1:{port}/beta"
+        self.endpoint = f"ws://{identity}:{quote(SECRET, safe='')}@127.0.0.1:{port}/{partner}"
         self.output = ""
         self.process: asyncio.subprocess.Process | None = None
 
@@ -140,8 +142,8 @@ class Simulator:
             self.process.kill()
 
 
-def _journal(data_dir) -> list[dict]:
-    journal = data_dir.root / "ocpp" / "journal" / "beta"
+def _journal(data_dir, partner: str = "beta") -> list[dict]:
+    journal = data_dir.root / "ocpp" / "journal" / partner
     return [json.loads(line) for segment in sorted(journal.glob("*.jsonl*"))
             for line in segment.read_text().splitlines()]
 
@@ -164,26 +166,35 @@ def _registers(lines: list[dict], identity: str) -> tuple[Decimal, Decimal, list
     return Decimal(str(start)), Decimal(str(stop)), readings
 
 
-def _build_and_read_sessions(definitions, data_dir) -> dict[str, tuple]:
-    """Land the journal, build 2026-Q1 (the simulator's clock) and read its sessions back from the mart."""
+def _build_and_read_sessions(definitions, data_dir) -> dict[tuple[str, str], tuple]:
+    """Land the journal, build 2026-Q1 (the simulator's clock) and read its sessions back from the mart, by
+    partner and charge point."""
     assert definitions.resolve_job_def("ocpp_landing_job").execute_in_process().success
     assert cli.main(["run", "--quarter", "2026-Q1"]) == 0
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         rows = con.execute("""
-            select charge_point_ref, started_at, meter_start_wh, meter_stop_wh, kwh, source_type
-            from marts.fct_charging_sessions where partner_id = 'beta'
+            select partner_id, charge_point_ref, started_at, meter_start_wh, meter_stop_wh, kwh, source_type,
+                   session_ref
+            from marts.fct_charging_sessions
         """).fetchall()
-    return {row[0]: row[1:] for row in rows}
+    return {row[:2]: row[2:] for row in rows}
 
 
 def test_a_third_party_simulators_16_and_201_sessions_have_exactly_the_kwh_of_its_registers(
-        ocpp_data_dir, definitions, tmp_path):
-    async def drive(port: int, identity: str) -> None:
-        simulator = Simulator(port, identity, tmp_path)
+        ocpp_data_dir, definitions, tmp_path, monkeypatch):
+    """Beta's simulators talk to the gateway; alpha's, through the gateway in proxy mode, to alpha's own
+    CSMS, which sees what they send and answers them itself. One quarter build for both."""
+    csms = Csms()
+    monkeypatch.setenv("ALPHA_UPSTREAM_SECRET", "the csms's own password")
+    simulated_transactions: dict[tuple[str, str], str] = {}
+
+    async def drive(port: int, identity: str, partner: str) -> None:
+        simulator = Simulator(port, identity, tmp_path, partner)
         try:
             await simulator.start()
             await simulator.booted()
             transaction = await simulator.start_transaction()
+            simulated_transactions[partner, identity] = transaction
             for _ in range(5):
                 await simulator.press("m")
             await simulator.stop_transaction(transaction)
@@ -192,24 +203,32 @@ def test_a_third_party_simulators_16_and_201_sessions_have_exactly_the_kwh_of_it
             simulator.kill()
 
     async def traffic() -> None:
+        await csms.serve()
+        make_ocpp_partner(ocpp_data_dir, "alpha", upstream_url=csms.url(), upstream_auth_env="ALPHA_UPSTREAM_SECRET")
         async with gateway(ocpp_data_dir) as port:
-            await asyncio.gather(*(drive(port, identity) for identity in VERSIONS))
+            await asyncio.gather(*(drive(port, identity, partner) for identity in VERSIONS
+                                   for partner in ("alpha", "beta")))
+        await csms.kill()
 
     asyncio.run(traffic())
-    lines = _journal(ocpp_data_dir)
     sessions = _build_and_read_sessions(definitions, ocpp_data_dir)
 
-    assert set(sessions) == set(VERSIONS)
-    for identity in VERSIONS:
-        start_wh, stop_wh, readings = _registers(lines, identity)
+    assert set(sessions) == {(partner, identity) for identity in VERSIONS for partner in ("alpha", "beta")}
+    # Through the proxy the CSMS got every frame and gave the 1.6 transaction its own id, which the session has.
+    assert {json.loads(frame)[2] for frame in csms.received["CP-TP16"] if json.loads(frame)[0] == 2} >= {
+        "BootNotification", "Authorize", "StartTransaction", "MeterValues", "StopTransaction"}
+    assert simulated_transactions["alpha", "CP-TP16"] == str(FIRST_TRANSACTION_ID)
+    assert sessions["alpha", "CP-TP16"][-1] == f"ocpp:CP-TP16:{FIRST_TRANSACTION_ID}"
+    for partner, identity in sessions:
+        start_wh, stop_wh, readings = _registers(_journal(ocpp_data_dir, partner), identity)
         # The tool's meter only climbs (14 Wh a reading): the periodic readings it sent lie between the
         # registers it started and ended with, the last of them equal to the end.
         assert len(readings) >= 5 and start_wh < readings[0] and readings[-1] == stop_wh
-        started_at, meter_start_wh, meter_stop_wh, kwh, source_type = sessions[identity]
+        started_at, meter_start_wh, meter_stop_wh, kwh, source_type, _ = sessions[partner, identity]
         # The session counts when the charger says it happened, not when the gateway received it.
         assert started_at.date().isoformat() == SIMULATOR_CLOCK[:10]
         assert (meter_start_wh, meter_stop_wh) == (start_wh, stop_wh)
-        assert kwh == (stop_wh - start_wh) / 1000, identity
+        assert kwh == (stop_wh - start_wh) / 1000, (partner, identity)
         assert source_type == "ocpp"
 
 
@@ -366,4 +385,4 @@ def test_a_sigkilled_gateway_loses_nothing_the_third_party_simulator_was_told_wa
         # kWh between the registers it started and ended with.
         start_wh, stop_wh, readings = _registers(lines, identity)
         assert start_wh < min(readings) and max(readings) <= stop_wh, identity
-        assert sessions[identity][3] == (stop_wh - start_wh) / 1000, identity
+        assert sessions["beta", identity][3] == (stop_wh - start_wh) / 1000, identity

@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from joulo_pipelines.lib.partners import Partner, load_registry
-from joulo_pipelines.lib.payouts.amounts import Booking, Customer, History, PriceBook, Terms, customer_accounts, \
-    quarter_value
+from joulo_pipelines.lib.payouts.amounts import Booking, ContractBook, Customer, History, PriceBook, Terms, \
+    customer_accounts, quarter_value
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.reports import queries
 from joulo_pipelines.lib.reports.statements import StatementBatch, write_batch
@@ -37,6 +37,27 @@ units = st.decimals(min_value=0, max_value=5000, places=3)
 def with_payouts(data_dir, partner_id: str, payouts: dict) -> None:
     partners = [{**p, "payouts": payouts} if p["id"] == partner_id else p for p in PARTNERS]
     data_dir.partners_file.write_text(yaml.safe_dump({"partners": partners}, sort_keys=False))
+
+
+ALPHA_ACCOUNT = "NL91ABNA0417164300"
+
+
+def with_alpha_account_from_q2(data_dir, payouts: dict | None = None) -> None:
+    """Alpha's contract from Q2: paid through its own account at 10 % fee and no share (90 % net), after Q1's
+    direct payment at 15 % + 5 % (80 % net)."""
+    alpha = {k: v for k, v in PARTNERS[0].items() if k not in ("payout_model", "service_fee_pct", "partner_share_pct")}
+    alpha["contracts"] = [
+        {"valid_from": "2026-01-01", "payout_model": "direct", "service_fee_pct": "15", "partner_share_pct": "5"},
+        {"valid_from": "2026-04-01", "payout_model": "partner_account", "partner_iban": ALPHA_ACCOUNT,
+         "service_fee_pct": "10", "partner_share_pct": "0"}]
+    alpha |= {"payouts": payouts} if payouts else {}
+    data_dir.partners_file.write_text(yaml.safe_dump({"partners": [alpha, PARTNERS[1]]}, sort_keys=False))
+
+
+def contracts_recorded(data_dir) -> list[tuple]:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute("select quarter_start, payout_model, service_fee_pct from ledger.payout_contracts "
+                           "where partner_id = 'alpha' order by quarter_start").fetchall()
 
 
 def line(data_dir, quarter: Quarter, ref: str, partner_id: str = "alpha") -> tuple:
@@ -65,9 +86,9 @@ def email_text(data_dir, quarter: Quarter, ref: str, partner_id: str = "alpha") 
 
 def customer_statement(data_dir, quarter: Quarter, ref: str, partner_id: str = "alpha") -> str:
     """The customer's quarterly statement page as the partner report writes it, from the approved batch."""
-    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-        payouts = queries.payouts(con, data_dir, partner_id, quarter)
     partner = load_registry(data_dir.partners_file).get(partner_id)
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        payouts = queries.payouts(con, data_dir, partner_id, quarter, partner.contract_in_force(quarter).payout_model)
     zero = Decimal(0)
     row = {"customer_ref": ref, "customer_name": "Jan de Vries", "ean": "871687000000000000", "language": "nl",
            "mandate_valid_from": date(2026, 1, 1), "mandate_valid_until": date(2030, 12, 31), "revoked_at": None,
@@ -204,6 +225,45 @@ def test_a_negative_balance_is_carried_and_never_in_a_sepa_file(data_dir):
     assert line(data_dir, Q3, "B1", "beta") == (3520, 0, -3520, 0, 0, "nothing_due")
 
 
+def test_a_clawback_takes_back_at_the_contract_of_the_quarter_it_amends_and_is_paid_by_the_new_one(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100")])
+    with_alpha_account_from_q2(data_dir)
+    prepare_and_approve(data_dir, Q1, "alpha")
+    assert line(data_dir, Q1, "A1") == (3520, 0, 0, 3520, 0, "paid")  # 100 x 0.44 x 80 %, to A1
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # Q1's EAN was claimed earlier; another delivers in Q2
+        add_bookings(con, [booking("alpha", "A1", "2026-04-01", "-100", kwh="-1000", kind="amendment",
+                                   delivery_period_start="2026-01-01"),
+                           {**booking("alpha", "A1", "2026-04-01", "150"), "ean": "871687000000000017"}])
+    prepare_and_approve(data_dir, Q2, "alpha")
+    # The clawback is what Q1 paid, -35.20 at Q1's 80 % (not -39.60 at Q2's 90 %); Q2's 150 x 0.44 = 66.00
+    # at 90 %: 59.40; 24.20 paid, to alpha's account as Q2's contract says.
+    assert entries(data_dir, Q2) == [("A1", "clawback", Q1.start, -3520), ("A1", "settlement", Q2.start, 5940)]
+    assert line(data_dir, Q2, "A1") == (5940, -3520, 0, 2420, 0, "paid")
+    sepa = (data_dir.exports / "2026-Q2" / "payouts" / "alpha" / "sepa_credit_transfer.xml").read_text()
+    assert "<NbOfTxs>1</NbOfTxs>" in sepa and "<CtrlSum>24.20</CtrlSum>" in sepa and ALPHA_ACCOUNT in sepa
+    assert GOOD_IBAN not in sepa
+    assert contracts_recorded(data_dir) == [(Q1.start, "direct", Decimal(15)), (Q2.start, "partner_account",
+                                                                                 Decimal(10))]
+
+
+def test_an_advance_is_valued_and_settled_at_its_booking_quarters_contract(data_dir):
+    build_world(data_dir, [customer("alpha", "A1", "Jan de Vries", GOOD_IBAN)],
+                [booking("alpha", "A1", "2026-01-01", "100", source="estimate")])
+    with_alpha_account_from_q2(data_dir, {"advance_pct": "50"})
+    prepare_and_approve(data_dir, Q1, "alpha")
+    # The estimate's 44.00 at Q1's 80 %: 35.20; half of it in advance.
+    assert entries(data_dir, Q1) == [("A1", "advance", Q1.start, 1760)]
+    with duckdb.connect(str(data_dir.warehouse)) as con:  # the register issues Q1 as estimated; Q2 delivers 50
+        con.execute("update ledger.booked_units set units_source = 'rev_issued'")
+        add_bookings(con, [booking("alpha", "A1", "2026-04-01", "50")])
+    prepare_and_approve(data_dir, Q2, "alpha")
+    # Q1 settles at Q1's 80 % (35.20, not 39.60), less the advance; Q2's 22.00 at 90 %: 19.80. 37.40 paid.
+    assert entries(data_dir, Q2) == [("A1", "advance_settled", Q1.start, -1760), ("A1", "settlement", Q1.start, 3520),
+                                     ("A1", "settlement", Q2.start, 1980)]
+    assert line(data_dir, Q2, "A1") == (1980, 1760, 0, 3740, 0, "paid")
+
+
 @settings(max_examples=60, deadline=None)
 @given(estimate=units, issued=units, later=units, amended=st.decimals(min_value=0, max_value=1, places=3),
        advance_pct=st.decimals(min_value=0, max_value=100, places=1),
@@ -212,9 +272,16 @@ def test_over_a_year_the_account_pays_exactly_what_the_issued_units_are_worth_an
         estimate, issued, later, amended, advance_pct, holdback_pct):
     """An advance on Q1's estimate, Q1 issued (higher or lower) with Q2, a Q3 amendment taking back a share of
     Q1, the verifier statement before Q4: whatever the numbers, the payments and the balance left add up to
-    the issued units' value to the cent, and no quarter pays a negative amount."""
-    partner = Partner.model_validate({**PARTNERS[0], "payouts": {"advance_pct": str(advance_pct),
-                                                                 "holdback_pct": str(holdback_pct)}})
+    the issued units' value to the cent, and no quarter pays a negative amount. A new contract from Q3 (a
+    higher fee) leaves Q1 and Q2 as their own contract valued them: the amendment of Q1 is taken back at Q1's
+    fee, not Q3's."""
+    terms = {"payout_model": "direct", "partner_share_pct": "5"}
+    flat = {k: v for k, v in PARTNERS[0].items() if k not in ("payout_model", "service_fee_pct", "partner_share_pct")}
+    partner = Partner.model_validate({
+        **flat, "contracts": [{**terms, "service_fee_pct": "15"},
+                              {**terms, "service_fee_pct": "25", "valid_from": "2026-07-01"}],
+        "payouts": {"advance_pct": str(advance_pct), "holdback_pct": str(holdback_pct)}})
+    contracts = ContractBook(partner, {})
     price = Decimal("0.44")
     q1, q2, q3, q4 = (Quarter(2026, n) for n in (1, 2, 3, 4))
     prices = PriceBook({(q.start, 2026): price for q in (q1, q2, q3, q4)}, {})
@@ -230,12 +297,12 @@ def test_over_a_year_the_account_pays_exactly_what_the_issued_units_are_worth_an
     customers = {"A1": Customer("A1", GOOD_IBAN, None, None)}
     past, paid = History(), 0
     for quarter, bookings, pending, verified in steps:
-        [line], new = customer_accounts(quarter, partner, bookings, customers, {"A1": past}, prices, 500,
+        [line], new = customer_accounts(quarter, contracts, bookings, customers, {"A1": past}, prices, 500,
                                         Terms(pending, {2026: price}, verified))
         assert line.paid_cents >= 0 and sum(e.amount_cents for e in new) == line.net_cents + line.adjustment_cents
         paid += line.paid_cents
         past = History(line.carried_out_cents, past.entries + tuple(new))
-    worth = sum(quarter_value(group, prices, partner)[3]
-                for group in ([issued_q1], [steps[1][1][1]], [amendment]))
+    worth = sum(quarter_value([b], prices, contracts.contract(about))[3]
+                for b, about in ((issued_q1, q1.start), (steps[1][1][1], q2.start), (amendment, q1.start)))
     assert paid + past.carried_out_cents == worth
     assert sum(e.amount_cents for e in past.entries if e.kind in ("holdback", "holdback_release")) == 0

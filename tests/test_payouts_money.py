@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.payouts.amounts import Booking, Customer, PriceBook, payout_lines
+from joulo_pipelines.lib.payouts.amounts import Booking, ContractBook, Customer, PriceBook, payout_lines
 from joulo_pipelines.lib.payouts.money import NoPriceError, allocate, cents_to_eur, fifo_prices, split_gross, to_cents
 from joulo_pipelines.lib.payouts.settings import Sale
 from joulo_pipelines.lib.quarters import Quarter
@@ -48,7 +48,8 @@ def test_every_customers_lines_add_up_to_the_cent_for_random_bookings(units, fee
     quarter = Quarter(2026, 1)
     bookings = [Booking(f"c{i}", quarter.start, 2026, Decimal(1), u, "estimate") for i, u in enumerate(units)]
     customers = {f"c{i}": Customer(f"c{i}", "NL91ABNA0417164300", None, None) for i in range(len(units))}
-    lines = payout_lines(quarter, partner, bookings, customers, {}, PriceBook({(quarter.start, 2026): price}, {}), 500)
+    lines = payout_lines(quarter, ContractBook(partner, {}), bookings, customers, {},
+                         PriceBook({(quarter.start, 2026): price}, {}), 500)
     by_ref = {line.customer_ref: line for line in lines}
     for i, u in enumerate(units):
         line = by_ref[f"c{i}"]

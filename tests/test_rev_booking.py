@@ -155,13 +155,13 @@ def test_submitting_twice_out_of_order_or_before_a_quarter_ends_is_refused(late_
     monkeypatch.setenv("JOULO_DATA_DIR", str(data_dir.root))
     monkeypatch.setenv("DAGSTER_HOME", str(data_dir.dagster_home))
     monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
-    assert cli.main(["rev", "submit", "2026-Q2"]) == 1
+    assert cli.main(["rev", "submit", "2026-Q2"]) == 2
     assert "already submitted" in capsys.readouterr().err
-    assert cli.main(["rev", "approve", "2026-Q2", "--by", "someone"]) == 1
+    assert cli.main(["rev", "approve", "2026-Q2", "--by", "someone"]) == 2
     assert "already submitted" in capsys.readouterr().err
     monkeypatch.setenv("JOULO_AS_OF", "2026-12-01")
-    assert cli.main(["rev", "submit", "2026-Q4"]) == 1
+    assert cli.main(["rev", "submit", "2026-Q4"]) == 2
     assert "has not ended yet" in capsys.readouterr().err
     monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
-    assert cli.main(["rev", "submit", "2026-S1"]) == 1
+    assert cli.main(["rev", "submit", "2026-S1"]) == 2
     assert "needs every quarter submitted" in capsys.readouterr().err

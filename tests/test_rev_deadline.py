@@ -83,7 +83,7 @@ def test_the_watch_is_quiet_early_and_warns_as_the_deadline_nears_with_unbooked_
 
 def test_after_the_deadline_a_year_is_reported_not_booked(demo_world_copy, monkeypatch, capsys):
     monkeypatch.setenv("JOULO_AS_OF", "2027-02-27")
-    assert cli.main(["rev", "submit", "2026-Q1"]) == 1
+    assert cli.main(["rev", "submit", "2026-Q1"]) == 2
     assert "bookings of delivery year 2026 closed after 2027-02-26" in capsys.readouterr().err
     watches = _book("2026-01-01")
     booking_watch = watches["booking_deadline_watch"]

@@ -57,7 +57,7 @@ def test_a_delivery_year_goes_from_the_first_quarter_to_the_statement_reported_t
         monkeypatch.setenv("JOULO_AS_OF", day)
 
     def refused(args: list[str]) -> str:
-        assert cli.main(args) == 1
+        assert cli.main(args) == 2
         return capsys.readouterr().err
 
     # Q1: not before it ends; the preparer is refused as approver, a second person approves.
@@ -216,10 +216,17 @@ def _add_evidence(data_dir: DataDir) -> None:
             create table intermediate.int_charge_point_meter_matches (
                 brand varchar, model varchar, mid_status varchar, register_line varchar, register_brand varchar,
                 register_source varchar);
+            create table intermediate.int_charge_point_mid_documents (
+                partner_id varchar, charge_point_ref varchar, document_sha256 varchar, reviewed_by varchar,
+                reviewed_at timestamptz);
+            create table intermediate.int_ocpp_charge_point_meters (
+                partner_id varchar, charge_point_ref varchar, meter_type varchar, meter_serial varchar,
+                charger_serial varchar);
             create table marts.fct_charge_point_eligibility (
                 partner_id varchar, charge_point_ref varchar, ean varchar, delivery_year integer, quarter_start date,
                 is_eligible boolean, eligibility_status varchar, reasons varchar, mid_status varchar,
-                mid_evidence varchar, delivery_period_start date, delivery_period_end date, kwh decimal(18, 6),
+                mid_evidence varchar, mid_document_sha256 varchar, delivery_period_start date, delivery_period_end date,
+                kwh decimal(18, 6),
                 eligible_kwh decimal(18, 6), session_count bigint);
             create table intermediate.int_meter_readings_unioned (
                 partner_id varchar, charge_point_ref varchar, read_at timestamptz, register_wh bigint,

@@ -108,7 +108,7 @@ def test_an_xml_result_is_read_and_a_result_for_an_unknown_booking_line_is_refus
 
     unknown = tmp_path / "unknown.csv"
     unknown.write_text(f"booking_id,ean,units\n2026-Q1,{ean},10\n2026-Q2,{ean},10\n")
-    assert cli.main(["rev", "import-result", str(unknown)]) == 1
+    assert cli.main(["rev", "import-result", str(unknown)]) == 2
     assert "row 3: booking 2026-Q2 is not submitted" in capsys.readouterr().err
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from ledger.rev_results").fetchone()[0] == 0

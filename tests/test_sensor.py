@@ -1,3 +1,4 @@
+import json
 import os
 
 import dagster as dg
@@ -48,3 +49,36 @@ def test_the_ingest_job_run_by_the_sensor_lands_good_rows_and_reports_bad_ones_w
     assert sessions.metadata["rows_quarantined"].value == 1
     assert "secret-value" not in str(sessions.metadata)
     assert "energy_kwh" in str(sessions.metadata["quarantine"].value)
+
+
+SESSIONS = ("session_ref,charge_point_ref,started_at,ended_at,energy_kwh\n"
+            "S1,CP1,2026-01-10T18:00:00Z,2026-01-10T20:00:00Z,3.5\n")
+
+
+def test_files_joulo_ingest_landed_request_no_run_and_a_file_changed_since_does(data_dir):
+    from joulo_pipelines.cli import main
+
+    drop(data_dir, "alpha", "sessions_2026-01.csv", SESSIONS)
+    changed = drop(data_dir, "beta", "sessions_2026-01.csv", SESSIONS.replace("S1", "S9"))
+    assert main(["ingest"]) == 0  # the demo's path: the whole inbox in one run, no sensor
+    after_ingest = evaluate(data_dir)
+    assert after_ingest.run_requests == []
+    assert sorted(json.loads(after_ingest.cursor)) == ["alpha/sessions_2026-01.csv", "beta/sessions_2026-01.csv"]
+    changed.write_text(SESSIONS.replace("S1", "S8"))
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 1_000_000_000))
+    assert [r.tags["joulo/file"] for r in evaluate(data_dir, after_ingest.cursor).run_requests] == [
+        "beta/sessions_2026-01.csv"]
+
+
+def test_an_ingest_run_that_lands_nothing_new_records_no_materialization(data_dir, definitions):
+    job, instance = definitions.resolve_job_def("ingest_job"), dg.DagsterInstance.ephemeral()
+    sessions, files = dg.AssetKey(["landing", "sessions"]), dg.AssetKey(["landing", "files"])
+    assert job.execute_in_process(instance=instance).success  # an empty inbox
+    assert instance.get_latest_materialization_event(files) is None
+    drop(data_dir, "alpha", "sessions_2026-01.csv", SESSIONS)
+    first = job.execute_in_process(instance=instance)
+    assert {m.asset_key for m in first.asset_materializations_for_node("landed_files")} == {sessions, files}
+    again = job.execute_in_process(instance=instance)  # the same file: a duplicate, nothing lands
+    assert again.success and again.asset_materializations_for_node("landed_files") == []
+    latest = instance.get_latest_materialization_event(sessions).asset_materialization
+    assert latest.metadata["rows_loaded"].value == 1

@@ -108,14 +108,14 @@ def test_the_population_is_every_booked_line_with_who_submitted_it_and_the_files
 def test_a_sample_naming_an_ean_outside_the_population_is_refused_with_file_row_column_and_value(world, capsys):
     (ean, partner), *_ = booked(world)
     sample = write(world.root / "sample_bad.csv", f"ean,partner_id\n{ean},{partner}\n871000000000000011,\n")
-    assert cli.main(["verification", YEAR, "import-sample", str(sample)]) == 1
+    assert cli.main(["verification", YEAR, "import-sample", str(sample)]) == 2
     err = capsys.readouterr().err
     assert ("sample_bad.csv, row 3, column ean, value '871000000000000011': not in the population of 2026" in err
             and "nothing imported" in err)
     assert query(world, "select count(*) from verification.verifier_lists")[0][0] == 0
 
     wrong_partner = write(world.root / "sample_partner.csv", f"ean,partner_id\n{ean},somebody_else\n")
-    assert cli.main(["verification", YEAR, "import-sample", str(wrong_partner)]) == 1
+    assert cli.main(["verification", YEAR, "import-sample", str(wrong_partner)]) == 2
     assert f"row 2, column partner_id, value 'somebody_else': EAN {ean} was booked for {partner}" in \
         capsys.readouterr().err
 

@@ -77,7 +77,7 @@ def test_the_sepa_file_cleans_a_control_character_in_a_name_and_refuses_one_in_a
 CUSTOMERS_HEADER = ("customer_ref,name,email,iban,street,house_number,postal_code,city,ean,mandate_signed_at,"
                     "mandate_valid_from,mandate_valid_until\n")
 CHARGE_POINTS = ("charge_point_ref,customer_ref,brand,model,serial_number,meter_serial,installed_at\n"
-                 "{cp},{customer},Alfen,Eve Single Pro-line DE,SN1,M1,2025-01-01\n")
+                 "{cp},{customer},Tesla,Wall Connector Gen 3 MID,SN1,M1,2025-01-01\n")
 SESSIONS = ("session_ref,charge_point_ref,started_at,ended_at,meter_start_wh,meter_stop_wh\n"
             "S1,{cp},2026-02-10T18:00:00Z,2026-02-10T20:00:00Z,1000,11000\n")
 

@@ -50,10 +50,7 @@ def key_command(args: argparse.Namespace, data_dir: DataDir) -> int:
 
     with store.connect(data_dir) as con:
         if args.key_command == "create":
-            registry = load_registry(data_dir.partners_file)
-            if args.partner not in registry.ids:
-                raise ValueError(f"partner {args.partner!r} is not in {data_dir.partners_file}; "
-                                 f"known: {', '.join(registry.ids)}")
+            load_registry(data_dir.partners_file).require(args.partner)
             key_id, key = keys.issue_key(con, args.partner)
             print(f"key {key_id} for {args.partner} (shown once, stored only as a hash):\n{key}")
         elif args.key_command == "revoke":

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from joulo_pipelines.cli import payouts, registration, reports, warehouse
+from joulo_pipelines.cli import console, ingest, payouts, registration, reports, warehouse
+from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -19,17 +20,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--scale", type=float, default=1.0,
                       help="customers per partner times SCALE (at least 25 each); 0.06 is a world of ~80 that "
                            "runs in minutes")
-    demo.set_defaults(func=lambda args, data_dir: run_demo(data_dir, args.seed, args.scale))
+    demo.set_defaults(func=lambda args, data_dir: run_demo(data_dir, args.seed, args.scale), sets_clock=True)
 
 
 def run_demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     from joulo_pipelines.lib.demo.world import generate_demo
 
-    os.environ.setdefault("JOULO_AS_OF", DEMO_AS_OF)
-    print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, scale {scale:g}, "
-          f"as of {os.environ['JOULO_AS_OF']})")
+    # The demo's date stays the data dir's clock: later commands and `make ui` run on it too.
+    as_of = os.environ.get("JOULO_AS_OF", DEMO_AS_OF)
+    clock.keep(data_dir, as_of)
+    console.say(clock.describe())
+    print(f"demo: writing partner file drops to {data_dir.inbox} (seed {seed}, scale {scale:g}, as of {as_of})")
     generate_demo(data_dir, seed=seed, scale=scale)
-    if warehouse.ingest() != 0:
+    if ingest.ingest(data_dir, ["files"], None) != 0:
         return 1
     for number in range(1, 5):
         if warehouse.run_quarter(Quarter(2026, number)) != 0:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from joulo_pipelines.lib.paths import DataDir
@@ -24,17 +23,14 @@ def show_mandate(args: argparse.Namespace, data_dir: DataDir) -> int:
     from joulo_pipelines.lib.warehouse import connect, has_table
 
     if not data_dir.warehouse.exists():
-        print("joulo mandate show: no warehouse yet: run a quarter first (joulo run --quarter ...)", file=sys.stderr)
-        return 1
+        raise RuntimeError("no warehouse yet: run a quarter first (joulo run --quarter ...)")
     with connect(data_dir, read_only=True) as con:
         if not has_table(con, "intermediate", "int_customers_latest"):
-            print("joulo mandate show: the warehouse has no customers yet: run a quarter first", file=sys.stderr)
-            return 1
+            raise RuntimeError("the warehouse has no customers yet: run a quarter first")
         try:
             print(render_mandate_document(con, args.partner, args.customer_ref, fmt="text"), end="")
             if args.html:
                 args.html.write_text(render_mandate_document(con, args.partner, args.customer_ref), encoding="utf-8")
         except MandateNotFound as exc:
-            print(f"joulo mandate show: {exc}", file=sys.stderr)
-            return 1
+            raise ValueError(str(exc)) from None
     return 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from joulo_pipelines.cli import runner
+from joulo_pipelines.cli import console, runner
+from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -32,8 +34,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.add_argument("quarter", type=Quarter.parse, help="2026-Q1 or 2026-01-01")
         parser.add_argument("--partner", required=True)
         parser.add_argument("--by", required=True, type=_person, help="your name, kept in the payout ledger")
-    prepare_parser.set_defaults(func=lambda args, data_dir: prepare(args.quarter, args.partner, args.by))
-    approve_parser.set_defaults(func=lambda args, data_dir: approve(args.quarter, args.partner, args.by))
+    prepare_parser.set_defaults(func=lambda args, data_dir: prepare(args.quarter, _partner(data_dir, args.partner), args.by))
+    approve_parser.set_defaults(func=lambda args, data_dir: approve(args.quarter, _partner(data_dir, args.partner), args.by))
+
+
+def _partner(data_dir: DataDir, partner_id: str) -> str:
+    return load_registry(data_dir.partners_file).require(partner_id).id
 
 
 def _payouts_run(quarter: Quarter, partner_id: str, step: str, by: str) -> tuple[bool, dict]:
@@ -44,7 +50,7 @@ def _payouts_run(quarter: Quarter, partner_id: str, step: str, by: str) -> tuple
         run_config={"ops": {"exports__payouts": {"config": {"partner": partner_id, step: by}}}})
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
-        reason = failure.step_failure_data.error.message.strip() if failure else "see the Dagster run"
+        reason = console.failure_reason(failure) if failure else "see the Dagster run"
         return False, {"state": "FAILED", "message": f"{reason} (run id {result.run_id})"}
     outcome = {}
     for materialization in result.asset_materializations_for_node("exports__payouts"):
@@ -55,13 +61,18 @@ def _payouts_run(quarter: Quarter, partner_id: str, step: str, by: str) -> tuple
 def prepare(quarter: Quarter, partner_id: str, by: str) -> int:
     _, outcome = _payouts_run(quarter, partner_id, "prepare_by", by)
     print(describe(quarter, partner_id, outcome))
-    return 0 if outcome.get("state") in ("prepared", "approved_before") else 1
+    return _exit_code(outcome, outcome.get("state") in ("prepared", "approved_before"))
 
 
 def approve(quarter: Quarter, partner_id: str, by: str) -> int:
     _, outcome = _payouts_run(quarter, partner_id, "approve_by", by)
     print(describe(quarter, partner_id, outcome))
-    return 0 if outcome.get("state", "").startswith("approved") else 1
+    return _exit_code(outcome, outcome.get("state", "").startswith("approved"))
+
+
+def _exit_code(outcome: dict, done: bool) -> int:
+    """0 when done, 1 when the run failed, 2 when it refused (four eyes, nothing prepared...): as cli.main."""
+    return 0 if done else 1 if outcome.get("state") == "FAILED" else console.USAGE_ERROR
 
 
 def approve_quarters(partner_ids: list[str], quarters: list[Quarter]) -> int:

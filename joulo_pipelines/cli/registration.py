@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.paths import DataDir
 
 
@@ -16,7 +17,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     rev_submit = rev_commands.add_parser("submit", help="prepare a booking: record its files, who and when")
     rev_submit.add_argument("booking", help="2026-Q1, or 2026-S1 for a supplementary booking of 2026")
     rev_submit.add_argument("--by", help="who prepared it (default: the OS user)")
-    rev_submit.set_defaults(func=lambda args, data_dir: submit(data_dir, args.booking, args.by))
+    rev_submit.add_argument("--allow-empty", action="store_true",
+                            help="prepare a booking without deliveries or amendments (refused otherwise: a "
+                                 "submitted booking never changes)")
+    rev_submit.set_defaults(func=lambda args, data_dir: submit(data_dir, args.booking, args.by, args.allow_empty))
     rev_approve = rev_commands.add_parser("approve", help="approve a prepared booking (someone else than who "
                                                           "prepared it): it is submitted")
     rev_approve.add_argument("booking", help="2026-Q1, or 2026-S1 for a supplementary booking of 2026")
@@ -34,11 +38,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     audit.set_defaults(func=audit_pack)
 
 
-def submit(data_dir: DataDir, booking: str, by: str | None) -> int:
+def submit(data_dir: DataDir, booking: str, by: str | None, allow_empty: bool = False) -> int:
     from joulo_pipelines.lib.registration import submission
 
-    manifest = submission.submit(data_dir, booking, by)
-    print(f"rev submit {manifest['booking_id']}: prepared {_package(manifest)} by {manifest['prepared_by']}; "
+    manifest = submission.submit(data_dir, booking, by, allow_empty)
+    print(f"rev submit {manifest['booking_id']}: prepared {_package(manifest)} by {manifest['prepared_by']} "
+          f"at {clock.for_people(manifest['prepared_at'])}; "
           f"upload the files, then another person approves (joulo rev approve {manifest['booking_id']})")
     return 0
 
@@ -48,7 +53,7 @@ def approve(data_dir: DataDir, booking: str, by: str | None) -> int:
 
     manifest = submission.approve(data_dir, booking, by)
     print(f"rev approve {manifest['booking_id']}: submitted {_package(manifest)}; prepared by "
-          f"{manifest['prepared_by']}, approved {manifest['approved_at']} by {manifest['approved_by']}; "
+          f"{manifest['prepared_by']}, approved {clock.for_people(manifest['approved_at'])} by {manifest['approved_by']}; "
           f"deliveries.xml sha256 {manifest['files']['deliveries.xml'][:12]}...")
     return 0
 

@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+import uuid
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +47,18 @@ def instance() -> dg.DagsterInstance:
 
 
 def execute(job_name: str, **kwargs: Any) -> dg.ExecuteInProcessResult:
-    """Run the job here (execute_in_process's arguments), once no live run holds the warehouse."""
+    """Run the job here (execute_in_process's arguments), once no live run holds the warehouse; its stages
+    shown as cli/console.py says (a line each, or Dagster's log with -v)."""
+    from joulo_pipelines.cli import console
+
     current = instance()
     wait_for_warehouse(current)
     job = definitions().resolve_job_def(job_name)
-    return job.execute_in_process(instance=current, tags={**kwargs.pop("tags", {}), **_process_tags()}, **kwargs)
+    run_id = str(uuid.uuid4())  # known before the run starts, to follow its events
+    with console.run_stages(current, run_id, job), console.job_output_hidden():
+        return job.execute_in_process(instance=current, tags={**kwargs.pop("tags", {}), **_process_tags()},
+                                      run_id=run_id, run_config=console.quiet_run_config(kwargs.pop("run_config", None)),
+                                      **kwargs)
 
 
 def _process_tags() -> dict[str, str]:

@@ -1,11 +1,12 @@
-"""`joulo ingest`, `joulo run --quarter` and `joulo status`: the inbox landed, a quarter built, and what the
-warehouse holds."""
+"""`joulo ingest` (cli/ingest.py), `joulo run --quarter` and `joulo status`: every source landed, a quarter
+built, and what the warehouse holds."""
 
 from __future__ import annotations
 
 import argparse
+import time
 
-from joulo_pipelines.cli import runner
+from joulo_pipelines.cli import ingest, runner
 from joulo_pipelines.lib.intake import inbox_not_read
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
@@ -19,8 +20,11 @@ from joulo_pipelines.lib.status import (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    commands.add_parser("ingest", help="process the inbox once (the sensor's job, run now)").set_defaults(
-        func=lambda args, data_dir: ingest())
+    landing = commands.add_parser("ingest", help="land every source now: the inbox, closed OCPP journal segments, "
+                                                 "every OCPI partner (the sensors' and schedule's jobs)")
+    landing.add_argument("--source", action="append", choices=ingest.SOURCES, help="only this source (repeatable)")
+    landing.add_argument("--partner", help="only this partner")
+    landing.set_defaults(func=lambda args, data_dir: ingest.ingest(data_dir, args.source, args.partner))
     run = commands.add_parser("run", help="materialize every asset of one quarter partition")
     run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
     run.set_defaults(func=lambda args, data_dir: run_quarter(args.quarter))
@@ -28,23 +32,28 @@ def register(commands: argparse._SubParsersAction) -> None:
         func=lambda args, data_dir: status(data_dir))
 
 
-def ingest() -> int:
-    result = runner.execute("ingest_job")
-    for materialization in result.asset_materializations_for_node("landed_files"):
-        if materialization.asset_key.path[-1] == "files":
-            meta = {k: v.value for k, v in materialization.metadata.items()}
-            print(f"ingest: {meta['files_seen']} file(s) seen, {meta['files_new']} new, "
-                  f"{meta['files_rejected']} rejected whole, {meta['rows_loaded']} rows landed, "
-                  f"{meta['rows_quarantined']} rows quarantined")
-    for entry, why in inbox_not_read(DataDir.from_env()):
-        print(f"ingest: not read: inbox/{entry} {why}")
-    return 0 if result.success else 1
-
-
 def run_quarter(quarter: Quarter) -> int:
-    result = runner.execute("quarter_job", partition_key=quarter.partition_key)
-    print(f"run {quarter}: {'succeeded' if result.success else 'FAILED'} (run id {result.run_id})")
-    return 0 if result.success else 1
+    started = time.monotonic()
+    result = runner.execute("quarter_job", partition_key=quarter.partition_key, raise_on_error=False)
+    took = _duration(time.monotonic() - started)
+    if not result.success:
+        print(f"run {quarter}: FAILED after {took} (run id {result.run_id}); the failed stage above says why, "
+              f"`joulo -v run --quarter {quarter}` shows Dagster's log")
+        return 1
+    print(f"run {quarter}: succeeded in {took} (run id {result.run_id})")
+    data_dir = DataDir.from_env()
+    totals = [row[1:] for row in quarter_totals(data_dir) if str(row[0]) == quarter.partition_key]
+    if totals:
+        print(format_table(["partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+    folder = data_dir.exports / quarter.label
+    written = ", ".join(f"{path.name}/" for path in sorted(folder.iterdir()) if path.is_dir()) if folder.exists() else ""
+    print(f"outputs: {folder}/ ({written or 'nothing written'}); the warehouse {data_dir.warehouse}")
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def status(data_dir: DataDir) -> int:
@@ -55,6 +64,8 @@ def status(data_dir: DataDir) -> int:
     if refused:
         print("\nFiles rejected whole (reports under quarantine/<partner>/):")
         print(format_table(["partner", "file", "reason"], refused))
+    print("\nFreshness (when each partner's sources last delivered):")
+    print(ingest.freshness_table(data_dir))
     not_read = inbox_not_read(data_dir)
     if not_read:
         print("\nIn the inbox but not read:")

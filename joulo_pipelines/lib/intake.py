@@ -38,6 +38,7 @@ from joulo_pipelines.lib.contract import (
     dataset_for_file,
     visible,
 )
+from joulo_pipelines.lib.evidence_documents import EVIDENCE_FOLDER, DocumentRejected, keep, split_file_name
 from joulo_pipelines.lib.landing import ensure_landing_schemas
 from joulo_pipelines.lib.paths import DataDir
 
@@ -137,6 +138,9 @@ def inbox_files(data_dir: DataDir) -> list[Path]:
             entries.append(folder)
         elif folder.is_dir():
             entries += [p for p in _listing(folder) if not p.name.startswith(".") and not _is_real_folder(p)]
+            evidence = folder / EVIDENCE_FOLDER
+            if _is_real_folder(evidence):  # per-unit MID evidence: lib/eligibility/unit_evidence.py
+                entries += [p for p in _listing(evidence) if not p.name.startswith(".") and not _is_real_folder(p)]
     return sorted(entries)
 
 
@@ -170,7 +174,7 @@ def inbox_not_read(data_dir: DataDir) -> list[tuple[str, str]]:
                 name = f"{folder.name}/{entry.name}"
                 if entry.name.startswith("."):
                     found.append((name, _HIDDEN))
-                elif _is_real_folder(entry):
+                elif _is_real_folder(entry) and entry.name != EVIDENCE_FOLDER:
                     found.append((name, "is a subfolder; subfolders are not read, files go directly in "
                                         f"inbox/{folder.name}/"))
     return found
@@ -207,12 +211,14 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
 
     Partners land side by side in threads: hashing, copying and counting lines leave a core idle that
     another partner's DuckDB parse can use. A partner's own files land one after the other, in the order
-    given, so a file dropped twice is still recognised as a duplicate."""
+    given (MID evidence last), so a file dropped twice is still recognised as a duplicate."""
     data_dir.ensure()
     ensure_landing_schemas(data_dir)  # before the threads, which would all find it missing
     by_partner: dict[Path, list[Path]] = {}
-    for path in paths:
-        by_partner.setdefault(path.parent, []).append(path)  # inbox/<partner>/<file>
+    # inbox/<partner>/<file>, and inbox/<partner>/evidence/<file> after the partner's other files: a
+    # document of evidence needs its charge point landed first.
+    for path in sorted(paths, key=lambda p: _is_evidence(data_dir, p)):
+        by_partner.setdefault(path.parent.parent if _is_evidence(data_dir, path) else path.parent, []).append(path)
 
     def land(partner_paths: list[Path]) -> list[tuple[Path, IntakeResult | Exception]]:
         landed: list[tuple[Path, IntakeResult | Exception]] = []
@@ -226,6 +232,10 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
     with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
         results = dict(item for landed in pool.map(land, by_partner.values()) for item in landed)
     return [(path, results[path]) for path in paths]
+
+
+def _is_evidence(data_dir: DataDir, path: Path) -> bool:
+    return path.parent.name == EVIDENCE_FOLDER and path.parent.parent.parent == data_dir.inbox
 
 
 def _relative(data_dir: DataDir, path: Path) -> str:
@@ -244,6 +254,9 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
         return _refuse_entry(data_dir, partner_ids, path, relative, refusal)
     sha, long_line = _hash_and_measure(path)
     _keep_raw_bytes(data_dir, path, sha)
+    if relative.count("/") == 2 and relative.split("/")[1] == EVIDENCE_FOLDER:
+        return _ingest_evidence(data_dir, partner_ids, path, IntakeResult(relative, partner_id, "mid_evidence", sha,
+                                                                          "landed"))
     dataset = dataset_for_file(path.name)
     result = IntakeResult(relative, partner_id, dataset.name if dataset else None, sha, "landed")
 
@@ -259,7 +272,7 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
     if _is_duplicate(manifest, result):
         return result
 
-    received_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    received_at = delivered_at(path)
     try:
         if dataset is None:
             raise _FileRejected([RowError(0, "", path.name, f"unknown file name; accepted: {accepted_file_names()}")])
@@ -275,6 +288,29 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
         _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / partner_id)
     _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, path.stat().st_size),
                                            indent=2).encode())
+    return result
+
+
+def _ingest_evidence(data_dir: DataDir, partner_ids: list[str], path: Path, result: IntakeResult) -> IntakeResult:
+    """A document of MID evidence for one charge point (inbox/<partner>/evidence/<charge_point_ref>__<name>),
+    kept by lib/evidence_documents.py, which knows it again when dropped twice. No manifest entry: its receipt
+    is the record. A file that cannot be taken is quarantined with why."""
+    quarantine_dir = data_dir.quarantine / (result.partner_id if result.partner_id in partner_ids else "_unregistered")
+    result.rows_total = 1
+    try:
+        if result.partner_id not in partner_ids:
+            raise DocumentRejected(f"partner {result.partner_id!r} is not in config/partners.yaml; registered: "
+                                   f"{', '.join(partner_ids) or 'none'}")
+        charge_point_ref, _ = split_file_name(path.name)
+        received_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        _, new = keep(data_dir, result.partner_id, charge_point_ref, path.name, path.read_bytes(), "inbox",
+                      received_at)
+    except DocumentRejected as rejected:
+        result.status, result.rows_rejected = "rejected", 1
+        result.errors = [RowError(0, "", path.name, str(rejected))]
+        _write_quarantine(data_dir, result, path, quarantine_dir)
+        return result
+    result.status, result.rows_loaded = ("landed", 1) if new else ("duplicate", 0)
     return result
 
 
@@ -299,6 +335,25 @@ def _refuse_entry(data_dir: DataDir, partner_ids: list[str], path: Path, relativ
     received_at = datetime.fromtimestamp(changed / 1e9, timezone.utc)
     _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, None), indent=2).encode())
     return result
+
+
+def delivered_at(path: Path) -> datetime:
+    """When the partner delivered the file: its modification time, kept as the manifest's received_at."""
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+def landed_deliveries(data_dir: DataDir, partner_ids: set[str]) -> set[tuple[str, str]]:
+    """(source_file, received_at) of every delivery of these partners the intake has taken up, whoever ran
+    it (a sensor's run, `joulo ingest`, the demo): what the inbox sensor need not run again."""
+    manifests = [path for partner_id in sorted(partner_ids)
+                 for path in (data_dir.landing / partner_id / "manifest").glob("*.json")]
+    if not manifests:
+        return set()
+    with duckdb.connect() as con:
+        return set(con.execute("""
+            select source_file, received_at
+            from read_json(?, columns = {source_file: 'VARCHAR', received_at: 'VARCHAR'})
+            """, [[str(path) for path in manifests]]).fetchall())
 
 
 def _manifest_path(data_dir: DataDir, result: IntakeResult) -> Path:

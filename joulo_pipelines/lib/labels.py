@@ -79,7 +79,10 @@ STATEMENT = {
 STATEMENT_REASONS = {
     "nl": {
         "customer_unknown": "klantgegevens ontbreken", "mid_meter_absent": "de lader heeft geen MID-meter",
-        "mid_evidence_missing": "bewijs van de MID-meter ontbreekt", "meter_serial_missing": "serienummer van de meter ontbreekt",
+        "mid_evidence_missing": "bewijs van de MID-meter ontbreekt",
+        "mid_unit_check_needed": "nog na te gaan of uw lader de MID-uitvoering is",
+        "mid_external_meter_needed": "een MID-meter naast de lader ontbreekt", "meter_serial_missing": "serienummer van de meter ontbreekt",
+        "meter_serial_mismatch": "serienummer van de meter wijkt af van wat de lader meldt",
         "ean_invalid": "EAN-code klopt niet", "postal_code_invalid": "postcode klopt niet",
         "mandate_not_whole_years": "machtiging niet voor hele kalenderjaren", "mandate_not_started": "machtiging nog niet begonnen",
         "mandate_expired": "machtiging verlopen", "mandate_revoked": "machtiging ingetrokken",
@@ -92,7 +95,10 @@ STATEMENT_REASONS = {
     },
     "en": {
         "customer_unknown": "customer details missing", "mid_meter_absent": "the charger has no MID meter",
-        "mid_evidence_missing": "proof of the MID meter missing", "meter_serial_missing": "meter serial number missing",
+        "mid_evidence_missing": "proof of the MID meter missing",
+        "mid_unit_check_needed": "still to check that your charger is the MID version",
+        "mid_external_meter_needed": "a MID meter beside the charger is missing", "meter_serial_missing": "meter serial number missing",
+        "meter_serial_mismatch": "meter serial number differs from what the charger reports",
         "ean_invalid": "EAN code is not valid", "postal_code_invalid": "postal code is not valid",
         "mandate_not_whole_years": "mandate not for whole calendar years", "mandate_not_started": "mandate not started yet",
         "mandate_expired": "mandate expired", "mandate_revoked": "mandate revoked",

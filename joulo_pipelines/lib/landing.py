@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from joulo_pipelines.lib.consent_texts import consent_texts
 from joulo_pipelines.lib.contract import DATASETS, DUCKDB_TYPES, LINEAGE_COLUMNS
+from joulo_pipelines.lib.evidence_documents import ensure_review_schema
 from joulo_pipelines.lib.partners import PartnerRegistry
 from joulo_pipelines.lib.paths import DataDir
 
@@ -62,20 +63,26 @@ _ARROW_TYPES = {
     "BIGINT": pa.int64(),
 }
 CDR_SCHEMA = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in CDR_COLUMNS.items()])
+PARTNER_CONTRACTS_SCHEMA = pa.schema([("partner_id", pa.string()), ("valid_from", pa.date32()),
+                                      ("valid_until", pa.date32()), ("payout_model", pa.string())])
 CONSENT_TEXTS_SCHEMA = pa.schema([("consent_text_version", pa.string()), ("language", pa.string()),
                                   ("consent_text_sha256", pa.string()), ("consent_text", pa.string())])
 
 
 def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
     """What the warehouse's rules need of the partner registry (config/partners.yaml), as data beside the
-    partners' own: landing/_registry/partners/partners.parquet (partner_id, payout_model), dbt's source
+    partners' own: landing/_registry/partners/partners.parquet, a row per contract (partner_id, valid_from,
+    valid_until, payout_model; a half-open window, valid_until null for the last), dbt's source
     landing.partners. The intake writes it, and the warehouse asset before every build, so a registry
     change counts from the next run without dbt reading our config."""
     target = data_dir.landing / "_registry" / PARTNERS_DATASET / "partners.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.table({"partner_id": [p.id for p in registry.partners],
-                      "payout_model": [p.payout_model for p in registry.partners]},
-                     schema=pa.schema([("partner_id", pa.string()), ("payout_model", pa.string())]))
+    windows = [(p.id, contract, until) for p in registry.partners for contract, until in p.contract_windows()]
+    table = pa.table({"partner_id": [pid for pid, _, _ in windows],
+                      "valid_from": [contract.valid_from for _, contract, _ in windows],
+                      "valid_until": [until for _, _, until in windows],
+                      "payout_model": [contract.payout_model for _, contract, _ in windows]},
+                     schema=PARTNER_CONTRACTS_SCHEMA)
     _replace(target, lambda temporary: pq.write_table(table, temporary))
     return target
 
@@ -135,6 +142,7 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
         manifest.parent.mkdir(parents=True, exist_ok=True)
         _replace(manifest, lambda temporary: temporary.write_bytes(b"[]"))
     ensure_cdr_schema(data_dir)
+    ensure_review_schema(data_dir)
     consent_texts_schema = _schema_file(data_dir, CONSENT_TEXTS_DATASET)
     if not consent_texts_schema.exists() or pq.read_schema(consent_texts_schema) != CONSENT_TEXTS_SCHEMA:
         consent_texts_schema.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,11 @@ class DataDir:
         return self.config / "partners.yaml"
 
     @property
+    def clock_file(self) -> Path:
+        """The data dir's own as-of date (lib/clock.py), kept by `joulo demo`."""
+        return self.config / "as_of"
+
+    @property
     def inbox(self) -> Path:
         return self.root / "inbox"
 

@@ -17,7 +17,8 @@ def files_by_partner(data_dir: DataDir) -> list[tuple]:
                count(*) filter (where status = 'landed_with_errors'),
                count(*) filter (where status = 'rejected'),
                sum(rows_loaded), sum(rows_rejected)
-        from read_json($pattern, format = 'auto')
+        from read_json($pattern, format = 'auto', columns = {partner_id: 'VARCHAR', status: 'VARCHAR',
+                       rows_loaded: 'BIGINT', rows_rejected: 'BIGINT'})
         where partner_id is not null
         group by partner_id order by partner_id
         """)
@@ -36,7 +37,8 @@ def files_refused(data_dir: DataDir) -> list[tuple]:
 
 
 def _from_manifests(data_dir: DataDir, sql: str) -> list[tuple]:
-    """`sql` over every landing manifest (`$pattern`); no rows before the first file landed."""
+    """`sql` over every landing manifest (`$pattern`); no rows before the first file landed. The columns are
+    named in `sql`: the intake's empty manifest (landing/_schema/) is all there is until a partner delivers."""
     if not any(data_dir.landing.glob("*/manifest/*.json")):
         return []
     with duckdb.connect() as con:

@@ -38,9 +38,9 @@ def mid_scan(context: dg.AssetExecutionContext, config: MidScanConfig, data_dir:
     written = {}
     with errors_scrubbed(folder.root):
         ere_per_kwh = ere_per_kwh_for(folder, quarter.year)
-        for partner_id, title, scan in partner_scan_frames(folder, quarter):
-            summary = summarise(scan, title, quarter.year, ere_per_kwh, price)
-            write_scan(scan, summary, folder.exports / quarter.label / "mid_scan" / partner_id)
+        for partner_id, brand, scan in partner_scan_frames(folder, quarter):
+            summary = summarise(scan, brand.display_name, quarter.year, ere_per_kwh, price)
+            write_scan(scan, summary, folder.exports / quarter.label / "mid_scan" / partner_id, brand)
             written[partner_id] = summary.counts
     return dg.MaterializeResult(metadata={
         "partners": len(written),

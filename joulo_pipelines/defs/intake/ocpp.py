@@ -46,6 +46,11 @@ def ocpp_messages(context: dg.AssetExecutionContext, config: OcppLandingConfig, 
     })
 
 
+def landing_run_config(segments: list[str]) -> dict:
+    """The run config that lands these segments (the asset's op is named for its key: ocpp__messages)."""
+    return {"ops": {"ocpp__messages": {"config": {"segments": segments}}}}
+
+
 ocpp_landing_job = dg.define_asset_job(
     "ocpp_landing_job",
     selection=dg.AssetSelection.assets(ocpp_messages),
@@ -65,7 +70,7 @@ def ocpp_journal_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirRe
     run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:16]
     request = dg.RunRequest(
         run_key=f"ocpp-segments-{run_key}",
-        run_config={"ops": {"ocpp_messages": {"config": {"segments": new}}}},
+        run_config=landing_run_config(new),
         tags={"joulo/ocpp_segments": str(len(new))},
     )
     return dg.SensorResult(run_requests=[request], cursor=json.dumps(sorted(seen | set(new))))

@@ -4,22 +4,29 @@ import dagster as dg
 
 from joulo_pipelines.defs.intake.assets import ingest_job
 from joulo_pipelines.defs.resources import DataDirResource
-from joulo_pipelines.lib.intake import inbox_files
+from joulo_pipelines.lib.intake import delivered_at, inbox_files, landed_deliveries
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
     """A run per new or changed file in inbox/<partner>/. The cursor maps each file to the mtime last seen;
-    a file touched again gets a new run, and the intake itself makes identical bytes a no-op."""
+    a file touched again gets a new run, and the intake itself makes identical bytes a no-op. A file the
+    intake already took up as it is now (`joulo ingest`, `joulo demo`) moves the cursor without a run."""
     folder = data_dir.data_dir
     seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
-    requests = []
+    unseen = []
     for path in inbox_files(folder):
         name = path.relative_to(folder.inbox).as_posix()
         mtime = path.lstat().st_mtime_ns  # a link is refused by the intake, whatever it points at
-        if seen.get(name) == mtime:
-            continue
+        if seen.get(name) != mtime:
+            unseen.append((name, path, mtime))
+    # Read only when there is something new: the manifests of the partners who delivered it.
+    landed = landed_deliveries(folder, {name.split("/", 1)[0] for name, _, _ in unseen}) if unseen else set()
+    requests = []
+    for name, path, mtime in unseen:
         seen[name] = mtime
+        if not path.is_symlink() and (name, delivered_at(path).isoformat()) in landed:
+            continue
         requests.append(
             dg.RunRequest(
                 run_key=f"{name}@{mtime}",

@@ -13,7 +13,7 @@ from joulo_pipelines.lib.api import store
 from joulo_pipelines.lib.api.delivery import DeliveryWorker
 from joulo_pipelines.lib.api.dependencies import ERRORS, ApiSettings
 from joulo_pipelines.lib.api.guards import AccessLog, BodySizeLimit, RateLimiter
-from joulo_pipelines.lib.api.routers import customers, quarters, webhooks
+from joulo_pipelines.lib.api.routers import customers, evidence, quarters, webhooks
 from joulo_pipelines.lib.paths import DataDir
 
 __all__ = ["ApiSettings", "create_app"]
@@ -42,8 +42,9 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
                               "strings.")
     app.state.data_dir, app.state.settings = data_dir, settings
     app.state.limiter = RateLimiter(settings.rate_limit)
-    for router in (customers.router, quarters.router, webhooks.router):
+    for router in (customers.router, evidence.router, quarters.router, webhooks.router):
         app.include_router(router, prefix="/v1", responses=ERRORS)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       upload_max_bytes=settings.max_upload_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -18,6 +18,8 @@ from joulo_pipelines.lib.paths import DataDir
 class ApiSettings:
     rate_limit: str = "120/minute"
     max_body_bytes: int = 256 * 1024
+    # A document upload (MID evidence: a PDF or a photo) is larger than any JSON request.
+    max_upload_bytes: int = 11 * 1024 * 1024
     # Development and tests: webhooks may be http and go to loopback (never to other private networks).
     # Otherwise https to public addresses only: the API would else POST into our network on a partner's say-so.
     allow_http_webhooks: bool = False

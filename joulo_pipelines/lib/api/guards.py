@@ -16,19 +16,26 @@ from limits.strategies import MovingWindowRateLimiter
 access_log = logging.getLogger("joulo.api.access")
 
 
-class BodySizeLimit:
-    """Refuses a body over `max_bytes` with 413, whether announced by Content-Length or streamed."""
+UPLOAD_PATH_SUFFIX = "/evidence"  # document uploads (routers/evidence.py) get `upload_max_bytes`
 
-    def __init__(self, app, max_bytes: int):
+
+class BodySizeLimit:
+    """Refuses a body over `max_bytes` with 413 (`upload_max_bytes` for a document upload), whether announced
+    by Content-Length or streamed."""
+
+    def __init__(self, app, max_bytes: int, upload_max_bytes: int | None = None):
         self.app, self.max_bytes = app, max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        is_upload = scope["method"] == "POST" and scope["path"].endswith(UPLOAD_PATH_SUFFIX)
+        max_bytes = self.upload_max_bytes if is_upload else self.max_bytes
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await _refuse(send, self.max_bytes)
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
+            return await _refuse(send, max_bytes)
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
@@ -36,8 +43,8 @@ class BodySizeLimit:
                 break
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await _refuse(send, self.max_bytes)
+            if size > max_bytes:
+                return await _refuse(send, max_bytes)
             more = message.get("more_body", False)
         body, replayed = b"".join(chunks), False
 

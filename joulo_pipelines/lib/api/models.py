@@ -270,3 +270,16 @@ class EventPage(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class EvidenceDocument(BaseModel):
+    record_id: str = Field(description="Names the document for this charge point in `joulo mid review`.")
+    charge_point_ref: str
+    document_sha256: str = Field(description="The document is kept under this hash, never overwritten.")
+    file_name: str
+    media_type: Literal["application/pdf", "image/jpeg", "image/png"]
+    size_bytes: int
+    received_at: datetime
+    review: Literal["pending", "accepted", "rejected"] = Field(
+        description="pending until a person has read the document; accepted makes the charge point's MID "
+                    "rule pass from the next quarter run.")

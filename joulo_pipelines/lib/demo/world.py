@@ -41,7 +41,7 @@ CHARGERS = [("Alfen", "Eve Single Pro-line"), ("alfen", "EVE SINGLE S-LINE"), ("
 # charge points with a register-confirmed MID meter, one the register does not know, and customers whose
 # mandate, EAN, IBAN or postal code keeps them from being booked.
 CHARGER_AT = {7: ("Tesla", "Wall Connector Gen 3 MID 1529455-02-D"), 8: ("Lader.nl", "HomeCharge X1"),
-              9: ("Alfen", "Eve Single Pro-line DE")}
+              9: ("KEBA", "KeContact P40 Pro MID")}
 UNSIGNED_AT = 10  # the customer at this position of every partner comes without a signing record
 DEMO_CONSENT_VERSION = "2026-01"
 SIGNER_AUTHENTICATIONS = ["password", "otp", "idin"]

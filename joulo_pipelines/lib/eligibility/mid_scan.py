@@ -1,12 +1,15 @@
-"""The MID scan: how many of a partner's charge points qualify for ERE right away, after an action, or not.
+"""The MID scan: how many of a partner's charge points qualify for ERE as sold, after a check of the charger,
+with an external MID meter, or not at all.
 
 For a prospect (`joulo mid-scan charge_points.csv [--customers] [--sessions]`) it reads their exports in
 the file contract's format without onboarding them; for an onboarded partner the Dagster asset feeds it
 the warehouse's eligibility instead. Either way the result is one row per charge point (status, reasons,
-actions, estimated annual kWh) written as mid_scan.csv, and a self-contained mid_scan.html for sales.
+actions, estimated annual kWh) written as mid_scan.csv, and a self-contained mid_scan.html for sales, in
+the partner's brand and in Dutch or English (mid_scan_words.py).
 
-A prospect has not mandated us yet, so the mandate and the payout IBAN are not scanned: those come with
-onboarding. Money is Decimal; ERE and euros are estimates, rounded to cents once, at the end.
+A prospect has not mandated us yet, so the mandate and the payout IBAN are not scanned, and a meter serial
+the prospect does not have yet is "to check at onboarding", not a gap: those come with onboarding. Money is
+Decimal; ERE and euros are estimates, rounded to cents once, at the end.
 """
 
 from __future__ import annotations
@@ -18,24 +21,35 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from babel.numbers import format_currency, format_decimal
 
 from joulo_pipelines.lib import people_csv, templating, warehouse
-from joulo_pipelines.lib.eligibility.mid_register import UNMATCHED, match_pairs
+from joulo_pipelines.lib.eligibility import mid_scan_words
+from joulo_pipelines.lib.eligibility.mid_register import (
+    UNMATCHED,
+    match_pairs,
+    mid_reason,
+)
 from joulo_pipelines.lib.eligibility.rules import (
     ean_problem,
     is_dutch_postal_code,
     reasons,
     status_for,
 )
+from joulo_pipelines.lib.partners import Brand, load_registry
 from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.reports.formatting import text_on
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Stated in the report when no sessions are given: a typical Dutch home charger's year [assumption].
 TYPICAL_ANNUAL_KWH = Decimal("2500")
 DEFAULT_PRICE_PER_ERE = Decimal("0.45")
-STATUSES = ("eligible", "action_needed", "not_eligible")
-CSV_COLUMNS = ["charge_point_ref", "customer_ref", "brand", "model", "mid_status", "status", "reasons", "actions",
-               "annual_kwh", "kwh_basis"]
+# The four groups a sales team reads, in the page's order.
+GROUPS = ("as_sold", "unit_check", "external_meter", "cannot_qualify")
+UNIT_CHECK_REASONS = {"mid_unit_check_needed", "mid_evidence_missing"}
+CSV_COLUMNS = ["charge_point_ref", "customer_ref", "brand", "model", "mid_status", "group", "status", "reasons",
+               "actions", "to_check_at_onboarding", "annual_kwh", "kwh_basis"]
+DEFAULT_BRAND = Brand(display_name="Joulo", sender_email="scan@joulo.nl")
 CENT = Decimal("0.01")
 
 
@@ -50,10 +64,10 @@ class ScanSummary:
     price_per_ere: Decimal
     ere_per_kwh: Decimal
     kwh_basis: str
-    counts: dict[str, int]
-    reason_counts: list[tuple[str, int, str, str]]  # (reason, charge points, rule, action)
+    counts: dict[str, int]  # group -> charge points
+    reason_counts: list[tuple[str, int]]  # (reason, charge points)
     unmatched: list[tuple[str, str, int]]  # (brand, model, charge points)
-    annual: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # status -> kwh, ere, eur
+    annual: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # group -> kwh, ere, eur
 
     @property
     def total(self) -> int:
@@ -117,6 +131,8 @@ def scan_prospect(charge_points_csv: Path, customers_csv: Path | None = None, se
                 con.execute(f"alter table charge_points add column {optional} varchar")
         points = con.execute("select charge_point_ref, customer_ref, brand, model, meter_serial, mid_certificate "
                              "from charge_points order by line").df()
+        if points.empty:
+            raise MidScanInputError(f"{charge_points_csv}: no charge points, only a header; nothing to scan")
         duplicates = points["charge_point_ref"][points["charge_point_ref"].duplicated()].unique().tolist()
         if duplicates:
             raise MidScanInputError(f"{charge_points_csv}: charge_point_ref repeated: {', '.join(duplicates[:5])}; "
@@ -124,14 +140,11 @@ def scan_prospect(charge_points_csv: Path, customers_csv: Path | None = None, se
         pairs = list(points[["brand", "model"]].drop_duplicates().itertuples(index=False, name=None))
         verdicts = {pair: m.mid_status for pair, m in zip(pairs, match_pairs(pairs))}
         points["mid_status"] = [verdicts[(b, m)] for b, m in zip(points["brand"], points["model"])]
-        reason_lists: list[list[str]] = [[] for _ in range(len(points))]
-        for i, row in enumerate(points.itertuples(index=False)):
-            if row.mid_status == "no":
-                reason_lists[i].append("mid_meter_absent")
-            elif row.mid_status != "yes" and row.mid_certificate is None:
-                reason_lists[i].append("mid_evidence_missing")
-            if row.meter_serial is None:
-                reason_lists[i].append("meter_serial_missing")
+        reasons_of = (mid_reason(status, certificate is not None)
+                      for status, certificate in zip(points["mid_status"], points["mid_certificate"]))
+        reason_lists: list[list[str]] = [[reason] if reason else [] for reason in reasons_of]
+        points["to_check_at_onboarding"] = ["meter_serial" if serial is None else ""
+                                            for serial in points["meter_serial"]]
         if customers_csv is not None:
             _add_customer_reasons(con, customers_csv, points, reason_lists)
         points["annual_kwh"], points["kwh_basis"] = _annual_kwh(con, sessions_csv, points, typical_annual_kwh)
@@ -141,7 +154,21 @@ def scan_prospect(charge_points_csv: Path, customers_csv: Path | None = None, se
     points["status"] = [status_for(r) for r in reason_lists]
     points["reasons"] = [";".join(r) for r in reason_lists]
     points["actions"] = ["; ".join(catalogue[code].action for code in r) for r in reason_lists]
+    points["group"] = [group_for(status, reason) for status, reason in zip(points["status"], points["reasons"])]
     return points[CSV_COLUMNS]
+
+
+def group_for(status: str, reason_codes: str) -> str:
+    """The sales group of a charge point from its status and its reasons (';'-separated): what the MID meter
+    needs decides it; other fixable gaps (an EAN, a customer) are listed beside it."""
+    codes = set(reason_codes.split(";"))
+    if status == "not_eligible":
+        return "cannot_qualify"
+    if "mid_external_meter_needed" in codes:
+        return "external_meter"
+    if codes & UNIT_CHECK_REASONS:
+        return "unit_check"
+    return "as_sold"
 
 
 def _add_customer_reasons(con: duckdb.DuckDBPyConnection, path: Path, points: pd.DataFrame,
@@ -202,47 +229,78 @@ def _annual_kwh(con: duckdb.DuckDBPyConnection, sessions_csv: Path | None, point
 
 def summarise(scan: pd.DataFrame, title: str, delivery_year: int, ere_per_kwh: Decimal,
               price_per_ere: Decimal) -> ScanSummary:
-    catalogue = reasons()
-    counts = {status: int((scan["status"] == status).sum()) for status in STATUSES}
+    counts = {group: int((scan["group"] == group).sum()) for group in GROUPS}
     exploded = scan.assign(reason=scan["reasons"].str.split(";")).explode("reason")
     exploded = exploded[exploded["reason"].fillna("") != ""]
-    reason_counts = sorted(((reason, int(n), catalogue[reason].rule, catalogue[reason].action) for reason, n in
+    reason_counts = sorted(((reason, int(n)) for reason, n in
                             exploded.groupby("reason")["charge_point_ref"].nunique().items()),
                            key=lambda item: (-item[1], item[0]))
     unmatched_rows = scan[scan["mid_status"] == UNMATCHED]
     unmatched = sorted((str(b), str(m), int(n)) for (b, m), n in
                        unmatched_rows.groupby(["brand", "model"])["charge_point_ref"].count().items())
     annual = {}
-    for status in STATUSES:
-        kwh = sum((Decimal(str(v)) for v in scan.loc[scan["status"] == status, "annual_kwh"]), Decimal(0))
+    for group in GROUPS:
+        kwh = sum((Decimal(str(v)) for v in scan.loc[scan["group"] == group, "annual_kwh"]), Decimal(0))
         ere = kwh * ere_per_kwh
-        annual[status] = {"kwh": kwh.quantize(Decimal(1)), "ere": ere.quantize(Decimal(1)),
-                          "eur": (ere * price_per_ere).quantize(CENT, rounding=ROUND_HALF_EVEN)}
+        annual[group] = {"kwh": kwh.quantize(Decimal(1)), "ere": ere.quantize(Decimal(1)),
+                         "eur": (ere * price_per_ere).quantize(CENT, rounding=ROUND_HALF_EVEN)}
     basis = ", ".join(sorted(scan["kwh_basis"].unique())) or "typical"
     return ScanSummary(title, delivery_year, price_per_ere, ere_per_kwh, basis, counts, reason_counts, unmatched,
                        annual)
 
 
-def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path) -> tuple[Path, Path]:
-    """mid_scan.csv (one row per charge point) and mid_scan.html (self-contained) in out_dir."""
+def _words(lang: str) -> dict:
+    """The page's words and figure formats for one language."""
+    if lang not in mid_scan_words.LANGUAGES:
+        raise MidScanInputError(f"language {lang!r}; accepted: {', '.join(mid_scan_words.LANGUAGES)}")
+    locale = mid_scan_words.LOCALES[lang]
+    catalogue = reasons()
+    reason_words = mid_scan_words.REASONS[lang]
+    return {
+        "t": mid_scan_words.PAGE[lang], "lang": lang,
+        "number": lambda value: format_decimal(Decimal(value), format="#,##0", locale=locale),
+        "factor": lambda value: format_decimal(Decimal(value), format="0.######", locale=locale),
+        "eur": lambda value: format_currency(Decimal(value), "EUR", locale=locale),
+        "seen": lambda code: reason_words.get(code, (catalogue[code].rule, ""))[0],
+        "helps": lambda code: reason_words.get(code, ("", catalogue[code].action))[1],
+    }
+
+
+def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path, brand: Brand = DEFAULT_BRAND,
+               lang: str = "en") -> tuple[Path, Path]:
+    """mid_scan.csv (one row per charge point) and mid_scan.html (self-contained, in the partner's brand and
+    the language asked) in out_dir."""
+    words = _words(lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out_dir / "mid_scan.csv", out_dir / "mid_scan.html"
     buffer = io.StringIO()
     scan.sort_values("charge_point_ref").map(people_csv.safe_cell).to_csv(buffer, index=False, lineterminator="\n")
     csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+    order = {group: i for i, group in enumerate(GROUPS)}
+    rows = scan.assign(order=scan["group"].map(order)).sort_values(["order", "charge_point_ref"]).to_dict("records")
     html = templating.environment(TEMPLATES).get_template("mid_scan.html.j2").render(
-        summary=summary, rows=scan.sort_values(["status", "charge_point_ref"]).to_dict("records"),
-        typical_annual_kwh=TYPICAL_ANNUAL_KWH)
+        summary=summary, rows=rows, groups=GROUPS, brand=brand, header_text=text_on(brand.colour),
+        typical_annual_kwh=TYPICAL_ANNUAL_KWH, **words)
     html_path.write_text(html, encoding="utf-8")
     return csv_path, html_path
 
 
 def scan_files(data_dir: DataDir, charge_points_csv: Path, customers_csv: Path | None, sessions_csv: Path | None,
-               price_per_ere: Decimal, out_dir: Path, delivery_year: int, title: str | None = None) -> ScanSummary:
+               price_per_ere: Decimal, out_dir: Path, delivery_year: int, title: str | None = None,
+               partner_id: str | None = None, lang: str = "en") -> ScanSummary:
     """The `joulo mid-scan` command: scan a prospect's files and write mid_scan.csv and mid_scan.html, at
-    the ERE factor of the data dir's warehouse."""
+    the ERE factor of the data dir's warehouse, branded for the partner who runs it (from the registry)."""
+    brand = DEFAULT_BRAND
+    if partner_id is not None:
+        registry = load_registry(data_dir.partners_file)
+        partner = registry.get(partner_id)
+        if partner is None:
+            raise MidScanInputError(f"partner {partner_id!r} is not in {data_dir.partners_file}; known: "
+                                    f"{', '.join(registry.ids)}")
+        brand = partner.brand
+    _words(lang)  # an unknown language fails before any work
     scan = scan_prospect(charge_points_csv, customers_csv, sessions_csv)
     ere_per_kwh = ere_per_kwh_for(data_dir, delivery_year)
     summary = summarise(scan, title or charge_points_csv.stem, delivery_year, ere_per_kwh, price_per_ere)
-    write_scan(scan, summary, out_dir)
+    write_scan(scan, summary, out_dir, brand, lang)
     return summary

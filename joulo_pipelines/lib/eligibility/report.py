@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from joulo_pipelines.lib.eligibility.mid_scan import CSV_COLUMNS
-from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.eligibility.mid_scan import CSV_COLUMNS, group_for
+from joulo_pipelines.lib.partners import Brand, load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.status import format_table
@@ -52,8 +52,9 @@ def eligibility_by_partner(data_dir: DataDir) -> list[tuple]:
         """).fetchall()
 
 
-def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[str, str, pd.DataFrame]]:
-    """(partner id, display name, scan frame) per onboarded partner; annual kWh is the quarter's times four."""
+def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[str, Brand, pd.DataFrame]]:
+    """(partner id, brand, scan frame) per onboarded partner; annual kWh is the quarter's times four. An
+    onboarded partner's missing meter serial is a reason (meter_serial_missing), not an onboarding check."""
     registry = load_registry(data_dir.partners_file)
     with connect(data_dir, read_only=True) as con:
         if not _has_eligibility(con):
@@ -61,6 +62,7 @@ def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[s
         frame = con.execute("""
             select partner_id, charge_point_ref, customer_ref, brand, model, mid_status,
                    eligibility_status as status, coalesce(reasons, '') as reasons, coalesce(actions, '') as actions,
+                   '' as to_check_at_onboarding,
                    cast(kwh * 4 as decimal(18, 3)) as annual_kwh, 'sessions (quarter x 4)' as kwh_basis
             from marts.fct_charge_point_eligibility
             where quarter_start = ?
@@ -69,7 +71,9 @@ def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[s
     for partner in registry.partners:
         rows = frame[frame["partner_id"] == partner.id]
         if len(rows):
-            yield partner.id, partner.brand.display_name, rows[CSV_COLUMNS].reset_index(drop=True)
+            groups = [group_for(status, codes) for status, codes in zip(rows["status"], rows["reasons"])]
+            rows = rows.assign(group=groups)
+            yield partner.id, partner.brand, rows[CSV_COLUMNS].reset_index(drop=True)
 
 
 def print_eligibility(data_dir: DataDir) -> None:

@@ -93,8 +93,8 @@ class JournalRecord:
     message_id: str
     action: str
     payload: dict
-    transaction_id: int | None = None  # assigned to a 1.6 StartTransaction (by us, or by the CPMS on import)
-    origin: str = "gateway"  # gateway | import:<file name>
+    transaction_id: int | None = None  # of a 1.6 StartTransaction: ours, or the CSMS's (proxy, import)
+    origin: str = "gateway"  # gateway | proxy | import:<file name>
 
     def to_line(self) -> bytes:
         document = {
@@ -206,9 +206,12 @@ class PartnerJournal:
 
     # -- appending ----------------------------------------------------------------------------------------
     async def append(self, charge_point_ref: str, ocpp_version: str, message_id: str, action: str,
-                     payload: dict) -> tuple[Journaled, bool]:
+                     payload: dict, *, proxied: bool = False,
+                     transaction_id: int | None = None) -> tuple[Journaled, bool]:
         """Journal one call; returns once it is on disk, with whether it was a retry of a journaled call.
 
+        A 1.6 StartTransaction gets its journal position as transaction id, unless the call was `proxied`: then
+        the partner's CSMS answered it, and `transaction_id` is the one it assigned.
         Raises Unjournalable (nothing queued) or the error that kept its batch off the disk."""
         key = (charge_point_ref, message_id)
         if key in self._in_flight:
@@ -220,7 +223,8 @@ class PartnerJournal:
         record = JournalRecord(
             seq=seq, received_at=clock.now().isoformat(timespec="microseconds"), partner_id=self.partner_id,
             charge_point_ref=charge_point_ref, ocpp_version=ocpp_version, message_id=message_id, action=action,
-            payload=payload, transaction_id=seq if action == "StartTransaction" else None,
+            payload=payload, origin="proxy" if proxied else "gateway",
+            transaction_id=transaction_id if proxied else seq if action == "StartTransaction" else None,
         )
         line = record.to_line()
         self._next_seq += 1

@@ -9,7 +9,8 @@ connections beyond the partner's `max_connections` are refused in the handshake,
 a connection silent for longer than the idle timeout is closed.
 
 A passive sink: every call is journaled (see journal.py) and only then answered, with the smallest valid
-response. The `ocpp` package parses and validates the frames against the official JSON schemas; the calls a
+response. Unless the partner keeps its own back office (`upstream_url`): then the gateway is a proxy to it
+and answers nothing itself (proxy.py). The `ocpp` package parses and validates the frames against the official JSON schemas; the calls a
 charger sends all day take a faster road to the same journal and the same answers (fast_path.py). Frames
 that are not OCPP-J are refused (frames.py).
 """
@@ -48,6 +49,7 @@ from joulo_pipelines.lib.ocpp_gateway.fast_path import hot_answer, parse_hot_cal
 from joulo_pipelines.lib.ocpp_gateway.frames import BadFrame, call_error, excerpt, format_violation, read_call
 from joulo_pipelines.lib.ocpp_gateway.journal import PartnerJournal, Unjournalable, journal_root
 from joulo_pipelines.lib.ocpp_gateway.known_charge_points import KnownChargePoints
+from joulo_pipelines.lib.ocpp_gateway.proxy import ProxiedChargePoint, upstream_credentials
 from joulo_pipelines.lib.partners import Partner, PartnerRegistry, load_registry
 from joulo_pipelines.lib.paths import DataDir
 
@@ -358,6 +360,11 @@ class GatewayServer:
             await connection.close(CloseCode.TRY_AGAIN_LATER, "too many connections for this partner")
             return
         version = SUBPROTOCOLS[connection.subprotocol]  # type: ignore[index]
+        source = self.registry.get(partner_id).source  # type: ignore[union-attr]
+        if source.upstream_url:
+            await self._proxy(ProxiedChargePoint(charge_point_ref, version, connection, self.journals[partner_id],
+                                                 partner_id), source)
+            return
         charge_point = GATEWAY_CLASSES[version](charge_point_ref, connection)
         charge_point.journal = self.journals[partner_id]
         charge_point.partner_id = partner_id
@@ -369,6 +376,13 @@ class GatewayServer:
             pass
         finally:
             self.connections[partner_id].discard(charge_point)
+
+    async def _proxy(self, charge_point: ProxiedChargePoint, source) -> None:
+        self.connections[charge_point.partner_id].add(charge_point)
+        try:
+            await charge_point.run(source.upstream_url, upstream_credentials(source, charge_point.id, self.environ))
+        finally:
+            self.connections[charge_point.partner_id].discard(charge_point)
 
     async def close_idle_connections(self) -> None:
         """Close connections silent for longer than the idle timeout (a charger heartbeats every 300 s)."""

@@ -18,7 +18,13 @@ Then:
 - payable below the minimum payout carries over; when the mandate ends, whatever is positive is paid;
 - a negative payable (a correction larger than the new earnings) carries over and nets against later
   payouts: it never becomes a negative transfer;
-- no transfer to a missing or invalid IBAN: the amount is held, with the reason, and carried over.
+- no transfer to a missing or invalid IBAN: the amount is held, with the reason, and carried over (only
+  when the payout quarter's contract pays customers directly).
+
+A booking quarter's fee and partner share are those of the contract in force in that quarter, frozen once a
+batch valued it, like its price; an entry is split by the contract of the quarter it is about (a delivery's
+and an advance's booking quarter, an amendment's the quarter it changes); the payout model is that of the
+quarter being paid.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from decimal import Decimal
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.partners import Contract, Partner
 from joulo_pipelines.lib.payouts.money import HUNDRED, allocate, cents_to_eur, split_gross, to_cents
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -113,6 +119,19 @@ class PriceBook:
 
 
 @dataclass(frozen=True)
+class ContractBook:
+    """The contract of each quarter: the one an approved batch recorded for it (`frozen`), so a registry
+    changed since never re-values what was approved; otherwise the one in force in the registry now."""
+    partner: Partner
+    frozen: dict[date, Contract]
+
+    def contract(self, quarter_start: date) -> Contract:
+        if quarter_start in self.frozen:
+            return self.frozen[quarter_start]
+        return self.partner.contract_in_force(Quarter.containing(quarter_start))
+
+
+@dataclass(frozen=True)
 class PayoutLine:
     customer_ref: str
     kwh: Decimal
@@ -131,10 +150,10 @@ class PayoutLine:
     reason: str
 
 
-def quarter_value(bookings: list[Booking], prices: PriceBook, partner: Partner) -> tuple[int, int, int, int]:
+def quarter_value(bookings: list[Booking], prices: PriceBook, contract: Contract) -> tuple[int, int, int, int]:
     """(gross, fee, partner share, net) in cents for one customer's bookings of one booking quarter."""
     gross = to_cents(sum((b.units * prices.price(b.quarter_start, b.delivery_year) for b in bookings), Decimal(0)))
-    return (gross, *split_gross(gross, partner.service_fee_pct, partner.partner_share_pct))
+    return (gross, *split_gross(gross, contract.service_fee_pct, contract.partner_share_pct))
 
 
 def iban_problem(iban: str | None) -> str | None:
@@ -148,16 +167,16 @@ def iban_problem(iban: str | None) -> str | None:
     return None
 
 
-def payout_lines(quarter: Quarter, partner: Partner, bookings: list[Booking], customers: dict[str, Customer],
+def payout_lines(quarter: Quarter, contracts: ContractBook, bookings: list[Booking], customers: dict[str, Customer],
                  history: dict[str, History], prices: PriceBook, minimum_cents: int,
                  terms: Terms = Terms()) -> list[PayoutLine]:
     """One line per customer with bookings up to the quarter or a balance in the ledger, sorted by customer."""
-    return customer_accounts(quarter, partner, bookings, customers, history, prices, minimum_cents, terms)[0]
+    return customer_accounts(quarter, contracts, bookings, customers, history, prices, minimum_cents, terms)[0]
 
 
-def customer_accounts(quarter: Quarter, partner: Partner, bookings: list[Booking], customers: dict[str, Customer],
-                      history: dict[str, History], prices: PriceBook, minimum_cents: int,
-                      terms: Terms = Terms()) -> tuple[list[PayoutLine], list[Entry]]:
+def customer_accounts(quarter: Quarter, contracts: ContractBook, bookings: list[Booking],
+                      customers: dict[str, Customer], history: dict[str, History], prices: PriceBook,
+                      minimum_cents: int, terms: Terms = Terms()) -> tuple[list[PayoutLine], list[Entry]]:
     """The quarter's line per customer (sorted) and the new entries that make up each line's amount."""
     issued: dict[str, list[Booking]] = {}
     pending: dict[str, list[Booking]] = {}
@@ -168,8 +187,8 @@ def customer_accounts(quarter: Quarter, partner: Partner, bookings: list[Booking
     lines, entries = [], []
     for ref in sorted(set(issued) | set(pending) | set(history)):
         past = history.get(ref, History())
-        new = _entries(ref, partner, issued.get(ref, []), pending.get(ref, []), past, prices, terms)
-        lines.append(_line(quarter, partner, ref, issued.get(ref, []), new, customers.get(ref), past, prices,
+        new = _entries(ref, contracts, issued.get(ref, []), pending.get(ref, []), past, prices, terms)
+        lines.append(_line(quarter, contracts, ref, issued.get(ref, []), new, customers.get(ref), past, prices,
                            minimum_cents))
         entries.extend(new)
     return lines, entries
@@ -192,17 +211,18 @@ def _quarter_and_year(e: Entry | Booking) -> tuple[date, int]:
     return (e.for_quarter_start if isinstance(e, Entry) else e.quarter_start), e.delivery_year
 
 
-def _entries(ref: str, partner: Partner, bookings: list[Booking], pending: list[Booking], past: History,
+def _entries(ref: str, contracts: ContractBook, bookings: list[Booking], pending: list[Booking], past: History,
              prices: PriceBook, terms: Terms) -> list[Entry]:
     """The customer's new entries this quarter: what changed in the value of their issued bookings, advances
-    given and settled, holdbacks taken and released."""
+    given and settled, holdbacks taken and released. Each value is split by the contract of the quarter it
+    is about (an amendment's, the delivery's it changes)."""
     groups: dict[tuple[date, int, str], list[Booking]] = {}
     for b in bookings:
         groups.setdefault((b.about_quarter_start, b.delivery_year, b.line_kind), []).append(b)
     counted = _sums(past.entries, VALUE_KINDS, lambda e: (e.for_quarter_start, e.delivery_year, e.line_kind))
     new = []
     for key in sorted(set(groups) | set(counted)):
-        delta = quarter_value(groups.get(key, []), prices, partner)[3] - counted.get(key, 0)
+        delta = quarter_value(groups.get(key, []), prices, contracts.contract(key[0]))[3] - counted.get(key, 0)
         if delta:
             new.append(Entry(ref, "settlement" if delta > 0 else "clawback", *key, delta))
 
@@ -211,11 +231,12 @@ def _entries(ref: str, partner: Partner, bookings: list[Booking], pending: list[
     advanced = _sums(past.entries, ("advance",), _quarter_and_year)
     settled = _sums(past.entries, ("advance_settled",), _quarter_and_year)
     waiting = {_quarter_and_year(b) for b in pending}
-    pct = partner.payouts.advance_pct
+    pct = contracts.partner.payouts.advance_pct
     for start, year in sorted(waiting):
         if pct and (start, year) not in advanced and year in terms.advance_prices:
             estimate = [b for b in pending if _quarter_and_year(b) == (start, year)]
-            net = quarter_value(estimate, PriceBook({(start, year): terms.advance_prices[year]}, {}), partner)[3]
+            net = quarter_value(estimate, PriceBook({(start, year): terms.advance_prices[year]}, {}),
+                                contracts.contract(start))[3]
             if net > 0 and _share(net, pct):
                 new.append(Entry(ref, "advance", start, year, "", _share(net, pct)))
     for key, amount in sorted(advanced.items()):
@@ -224,7 +245,7 @@ def _entries(ref: str, partner: Partner, bookings: list[Booking], pending: list[
 
     # A holdback is a share of what a settlement adds before the year's verifier statement; the statement
     # releases all of the year's, and the year's clawbacks net against it in the same account.
-    pct = partner.payouts.holdback_pct
+    pct = contracts.partner.payouts.holdback_pct
     settling = _sums([e for e in new if e.delivery_year not in terms.verified_years], ("settlement",),
                      _quarter_and_year)
     for key, amount in sorted(settling.items()):
@@ -237,10 +258,11 @@ def _entries(ref: str, partner: Partner, bookings: list[Booking], pending: list[
     return new
 
 
-def _line(quarter: Quarter, partner: Partner, ref: str, bookings: list[Booking], entries: list[Entry],
+def _line(quarter: Quarter, contracts: ContractBook, ref: str, bookings: list[Booking], entries: list[Entry],
           customer: Customer | None, past: History, prices: PriceBook, minimum_cents: int) -> PayoutLine:
     this_quarter = [b for b in bookings if b.quarter_start == quarter.start and b.line_kind == "delivery"]
-    values = [quarter_value([b for b in this_quarter if b.delivery_year == year], prices, partner)
+    values = [quarter_value([b for b in this_quarter if b.delivery_year == year], prices,
+                            contracts.contract(quarter.start))
               for year in sorted({b.delivery_year for b in this_quarter})]
     gross, fee, share, net = (sum(parts) for parts in zip(*values)) if values else (0, 0, 0, 0)
     earned = sum(e.amount_cents for e in entries)
@@ -248,7 +270,8 @@ def _line(quarter: Quarter, partner: Partner, ref: str, bookings: list[Booking],
 
     mandate_ends = customer is not None and any(
         day is not None and day < quarter.end for day in (customer.mandate_valid_until, customer.revoked_at))
-    hold = iban_problem(customer.iban if customer else None) if partner.payout_model == "direct" else None
+    pays_directly = contracts.contract(quarter.start).payout_model == "direct"
+    hold = iban_problem(customer.iban if customer else None) if pays_directly else None
     if customer is None:
         hold = "customer not in the partner's customer file"
     if payable <= 0:

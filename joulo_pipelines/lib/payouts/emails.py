@@ -54,9 +54,9 @@ _environment = templating.environment(TEMPLATES)
 
 
 def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[Entry], recipient: EmailRecipient,
-           payment_date: date) -> tuple[str, str, str]:
+           payout_model: str, payment_date: date) -> tuple[str, str, str]:
     """(subject, plain text, HTML) for one customer's line and its entries beyond the net, each with its
-    quarter."""
+    quarter; `payout_model` is the one the batch paid with."""
     language = labels.language(recipient.language)
     t = labels.PAYOUT_EMAIL[language]
     brand = partner.brand
@@ -77,7 +77,7 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[E
         rows.append((t["carried_in"], euro(line.carried_in_cents, language)))
     rows.append((t["paid"], euro(line.paid_cents, language)))
     rows.append((t["carried_out"], euro(line.carried_out_cents, language)))
-    direct = partner.payout_model == "direct"
+    direct = payout_model == "direct"
     if direct:
         rows.append((t["iban"], iban))
     rows.append((t["date"], _format_date(payment_date, language)))
@@ -105,8 +105,9 @@ def message_id_for(partner: Partner, quarter: Quarter, customer_ref: str) -> str
 
 
 def build_message(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[Entry],
-                  recipient: EmailRecipient, payment_date: date, approved_at: datetime) -> EmailMessage:
-    subject, text, html = render(partner, quarter, line, entries, recipient, payment_date)
+                  recipient: EmailRecipient, payout_model: str, payment_date: date,
+                  approved_at: datetime) -> EmailMessage:
+    subject, text, html = render(partner, quarter, line, entries, recipient, payout_model, payment_date)
     message = EmailMessage()
     message["From"] = Address(partner.brand.display_name, addr_spec=partner.brand.sender_email)
     message["To"] = Address(recipient.name, addr_spec=recipient.email)

@@ -127,8 +127,9 @@ def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner
                                   payee=f"customer_ref {l.customer_ref!a}") for l in paid]
             ultimate_debtor = partner.brand.display_name
         else:
+            # The partner's account as the approval recorded it, not as the registry says today.
             transfers = [Transfer(ledger.end_to_end_id(partner.id, "", quarter), sum(l.paid_cents for l in paid),
-                                  partner.name, partner.partner_iban,
+                                  partner.name, ledger.batch_contract(con, batch).partner_iban,
                                   f"ERE {quarter.label} payouts {len(paid)} customers, see breakdown")]
             ultimate_debtor = None
             written.append(folder / "payout_breakdown.csv")
@@ -163,7 +164,7 @@ def batch_messages(partner: Partner, quarter: Quarter, batch: ledger.Batch, line
             continue
         to = EmailRecipient(line.customer_ref, recipient.name, recipient.email, recipient.iban, recipient.language)
         messages.append((line, build_message(partner, quarter, line, by_customer.get(line.customer_ref, []), to,
-                                             batch.payment_date, batch.approved_at)))
+                                             batch.payout_model, batch.payment_date, batch.approved_at)))
     return messages
 
 

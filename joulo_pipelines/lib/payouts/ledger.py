@@ -8,7 +8,11 @@ what was approved.
 
 Four eyes: a batch is proposed by one person (`payout_preparations`, a row per preparation with the proposal's
 hash and totals) and approved by another, only while the proposal is still the one prepared; the batch
-keeps both names and times."""
+keeps both names and times.
+
+Contracts: `payout_contracts` keeps, per quarter, the registry's contract an approved batch used first: the
+payout model and partner IBAN it paid with (its own quarter) and the fee and share it valued each booking
+quarter at. Files, emails and later payouts read them here, so a registry changed later rewrites nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from decimal import Decimal
 
 import duckdb
 
+from joulo_pipelines.lib.partners import Contract
 from joulo_pipelines.lib.payouts.amounts import Entry, History, PayoutLine
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -99,6 +104,17 @@ create table if not exists ledger.payout_prices (
     price_eur_per_ere decimal(18, 6) not null,
     primary key (partner_id, quarter_start, delivery_year)
 );
+create table if not exists ledger.payout_contracts (
+    batch_id varchar not null,
+    partner_id varchar not null,
+    quarter_start date not null,
+    valid_from date not null,
+    payout_model varchar not null,
+    partner_iban varchar,
+    service_fee_pct decimal(9, 4) not null,
+    partner_share_pct decimal(9, 4) not null,
+    primary key (partner_id, quarter_start)
+);
 create table if not exists ledger.payout_sale_units (
     batch_id varchar not null,
     partner_id varchar not null,
@@ -158,10 +174,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_SQL)
 
 
-def proposal_hash(lines: list[PayoutLine], prices: dict[tuple[date, int], Decimal], entries: list[Entry]) -> str:
-    """What an approver signs off: every line, every price and every entry, in a fixed order and notation."""
+def proposal_hash(lines: list[PayoutLine], prices: dict[tuple[date, int], Decimal],
+                  contracts: dict[date, Contract], entries: list[Entry]) -> str:
+    """What an approver signs off: every line, price, contract and entry, in a fixed order and notation."""
     text = "\n".join([*("\x1f".join(map(str, astuple(line))) for line in sorted(lines, key=lambda l: l.customer_ref)),
                       *(f"{start}\x1f{year}\x1f{price}" for (start, year), price in sorted(prices.items())),
+                      *(f"{start}\x1f{contract.model_dump_json()}" for start, contract in sorted(contracts.items())),
                       *sorted("\x1f".join(map(str, astuple(entry))) for entry in entries)])
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -247,6 +265,18 @@ def frozen_prices(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[tuple
     return {(start, year): price for start, year, price in rows}
 
 
+def frozen_contracts(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[date, Contract]:
+    rows = con.execute("select quarter_start, valid_from, payout_model, partner_iban, service_fee_pct, "
+                       "partner_share_pct from ledger.payout_contracts where partner_id = ?", [partner_id]).fetchall()
+    return {start: Contract(valid_from=valid_from, payout_model=model, partner_iban=iban, service_fee_pct=fee,
+                            partner_share_pct=share) for start, valid_from, model, iban, fee, share in rows}
+
+
+def batch_contract(con: duckdb.DuckDBPyConnection, batch: Batch) -> Contract:
+    """The contract the batch paid its own quarter with."""
+    return frozen_contracts(con, batch.partner_id)[batch.quarter_start]
+
+
 def valued_units(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[tuple[date, int], Decimal]:
     """Per (booking quarter, delivery year): the units the partner's approved batches paid from sales."""
     rows = con.execute("select quarter_start, delivery_year, sum(units) from ledger.payout_sale_units "
@@ -267,9 +297,10 @@ def later_batch(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarte
 
 def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[PayoutLine],
                  prices: dict[tuple[date, int], Decimal], sold_units: dict[tuple[date, int], Decimal],
-                 entries: list[Entry] = ()) -> bool:
-    """Freeze a batch, its lines and their entries, the prices it valued bookings at and the sold units it took (per booking
-    quarter and delivery year, the units valued for the first time), all or nothing.
+                 contracts: dict[date, Contract], entries: list[Entry]) -> bool:
+    """Freeze a batch, its lines and their entries, the prices it valued bookings at, the sold units it took
+    (per booking quarter and delivery year, the units valued for the first time) and the contracts it used
+    (per quarter, its own among them), all or nothing.
 
     Returns False (and writes nothing) when the partner's quarter was approved before."""
     quarter = Quarter.parse(batch.quarter_start.isoformat())
@@ -299,6 +330,10 @@ def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[Payou
             con.executemany(
                 "insert into ledger.payout_prices values (?, ?, ?, ?, ?) on conflict do nothing",
                 [[batch.batch_id, batch.partner_id, start, year, price] for (start, year), price in sorted(prices.items())])
+        con.executemany(
+            "insert into ledger.payout_contracts values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+            [[batch.batch_id, batch.partner_id, start, c.valid_from, c.payout_model, c.partner_iban,
+              c.service_fee_pct, c.partner_share_pct] for start, c in sorted(contracts.items())])
         if sold_units:
             con.executemany("insert into ledger.payout_sale_units values (?, ?, ?, ?, ?)",
                             [[batch.batch_id, batch.partner_id, start, year, units]

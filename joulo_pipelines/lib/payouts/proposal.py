@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from joulo_pipelines.lib import clock
-from joulo_pipelines.lib.partners import Partner
+from joulo_pipelines.lib.partners import Contract, NoContractInForce, Partner
 from joulo_pipelines.lib.payouts import bank_days, ledger
-from joulo_pipelines.lib.payouts.amounts import (Booking, Customer, Entry, PayoutLine, PriceBook, Terms,
-                                                 customer_accounts)
+from joulo_pipelines.lib.payouts.amounts import (VALUE_KINDS, Booking, ContractBook, Customer, Entry, PayoutLine,
+                                                 PriceBook, Terms, customer_accounts)
 from joulo_pipelines.lib.payouts.money import NoPriceError, fifo_prices, last_price
 from joulo_pipelines.lib.payouts.settings import PaymentSettings, Sale
 from joulo_pipelines.lib.quarters import Quarter
@@ -55,11 +55,12 @@ class Proposal:
     lines: list[PayoutLine]
     prices: dict[tuple[date, int], Decimal]  # the price of every (booking quarter, delivery year) valued
     sold_units: dict[tuple[date, int], Decimal]  # the sold units it takes, per (booking quarter, delivery year)
+    contracts: dict[date, Contract]  # the contract of the quarter paid and of every quarter valued
     entries: list[Entry]  # what makes up each line's amount (settlements, clawbacks, advances, holdbacks)
 
     @property
     def hash(self) -> str:
-        return ledger.proposal_hash(self.lines, self.prices, self.entries)
+        return ledger.proposal_hash(self.lines, self.prices, self.contracts, self.entries)
 
 
 def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[Booking]:
@@ -143,10 +144,20 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
         history = ledger.history_before(con, partner.id, quarter)
     except ledger.LedgerError as exc:
         raise PayoutNotComputed(f"payout not computed: {exc}") from None
-    lines, entries = customer_accounts(quarter, partner, bookings, {ref: c for ref, (c, _) in customers.items()},
-                                       history, book,
-                                       settings.minimum_payout_cents, Terms(tuple(pending), advance_prices, verified))
-    return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units, entries)
+    # Every quarter a value is split for: the quarter paid, each delivery's booking quarter, each amendment's
+    # amended quarter, each advance's booking quarter and each quarter the history valued.
+    valued = ({quarter.start} | {b.about_quarter_start for b in bookings} | {b.quarter_start for b in pending}
+              | {e.for_quarter_start for past in history.values() for e in past.entries if e.kind in VALUE_KINDS})
+    terms = ContractBook(partner, ledger.frozen_contracts(con, partner.id))
+    try:
+        contracts = {start: terms.contract(start) for start in valued}
+    except NoContractInForce as exc:
+        raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: {exc}") from None
+    lines, entries = customer_accounts(quarter, terms, bookings, {ref: c for ref, (c, _) in customers.items()},
+                                       history, book, settings.minimum_payout_cents,
+                                       Terms(tuple(pending), advance_prices, verified))
+    return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units, contracts,
+                    entries)
 
 
 def payment_date(quarter: Quarter, settings: PaymentSettings, approved_on: date) -> date:
@@ -199,10 +210,11 @@ def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
     now = clock.now()
     batch = ledger.Batch(
         batch_id=ledger.batch_id_for(partner.id, quarter), partner_id=partner.id, quarter_start=quarter.start,
-        payout_model=partner.payout_model, approved_at=now,
+        payout_model=proposal.contracts[quarter.start].payout_model, approved_at=now,
         payment_date=payment_date(quarter, settings, now.astimezone(AMSTERDAM).date()),
         sepa_schema=settings.sepa_schema, minimum_payout_cents=settings.minimum_payout_cents,
         prepared_by=prepared.prepared_by, prepared_at=prepared.prepared_at, approved_by=by,
         proposal_hash=prepared.proposal_hash)
-    created = ledger.record_batch(con, batch, proposal.lines, proposal.prices, proposal.sold_units, proposal.entries)
+    created = ledger.record_batch(con, batch, proposal.lines, proposal.prices, proposal.sold_units,
+                                 proposal.contracts, proposal.entries)
     return (batch if created else ledger.find_batch(con, partner.id, quarter)), created

@@ -2,7 +2,9 @@
 
 exports/audit/<year>/<ean>/: mandate.json (the mandate as delivered, with its file and line), mandate_<n>.html
 (each mandate's document: the consent text as the customer saw it, the signing record, every later event),
-charge_points.csv (charge point, meter serial, MID certificate, the MID register's verdict),
+charge_points.csv (charge point, meter serial and the one the charger reports, MID certificate, the MID
+register's verdict, the accepted MID document's hash), mid_document_<sha256>.<ext> (each accepted MID
+document of the EAN's charge points, as delivered),
 eligibility.csv (per quarter: eligible or not, reasons, delivery period), sessions.csv (every session of the
 year with its raw lineage: file and line, OCPI CDR id or OCPP message id in source_record), meter_readings.csv,
 adjustments.csv (kWh that did not count, with reason) and bookings.csv (every booking line of the year and the
@@ -30,18 +32,25 @@ from joulo_pipelines.lib.verification.verifier_lists import current_list
 _FILES = {
     "charge_points.csv": """
         select cp.partner_id, cp.charge_point_ref, cp.customer_ref, cp.brand, cp.model, cp.serial_number,
-               cp.meter_serial, cp.mid_certificate, cp.installed_date, matches.mid_status, matches.register_line,
-               matches.register_brand, matches.register_source, cp.source_file, cp.line_number, cp.file_sha256
+               cp.meter_serial, charger.meter_serial as charger_meter_serial, cp.mid_certificate, cp.installed_date,
+               matches.mid_status, matches.register_line, matches.register_brand, matches.register_source,
+               documents.document_sha256 as mid_document_sha256, documents.reviewed_by as mid_document_accepted_by,
+               documents.reviewed_at as mid_document_accepted_at, cp.source_file, cp.line_number, cp.file_sha256
         from intermediate.int_charge_points_latest as cp
         join intermediate.int_customers_latest as customers
             on cp.partner_id = customers.partner_id and cp.customer_ref = customers.customer_ref
         left join intermediate.int_charge_point_meter_matches as matches
             on cp.brand = matches.brand and cp.model = matches.model
+        left join intermediate.int_charge_point_mid_documents as documents
+            on cp.partner_id = documents.partner_id and cp.charge_point_ref = documents.charge_point_ref
+        left join intermediate.int_ocpp_charge_point_meters as charger
+            on cp.partner_id = charger.partner_id and cp.charge_point_ref = charger.charge_point_ref
         where customers.ean = {ean}
         order by cp.partner_id, cp.charge_point_ref""",
     "eligibility.csv": """
         select partner_id, charge_point_ref, quarter_start, is_eligible, eligibility_status, reasons, mid_status,
-               mid_evidence, delivery_period_start, delivery_period_end, kwh, eligible_kwh, session_count
+               mid_evidence, mid_document_sha256, delivery_period_start, delivery_period_end, kwh, eligible_kwh,
+               session_count
         from marts.fct_charge_point_eligibility
         where ean = {ean} and delivery_year = {year}
         order by partner_id, charge_point_ref, quarter_start""",
@@ -122,6 +131,7 @@ def write_audit_pack(data_dir: DataDir, year: int, requested: list[str]) -> Path
             folder.mkdir(parents=True, exist_ok=True)
             literal = _ean_literal(ean)
             _write_mandates(con, ean, folder / "mandate.json")
+            _copy_mid_documents(con, data_dir, ean, folder)
             for name, query in _FILES.items():
                 people_csv.copy_query(con, query.format(ean=literal, year=int(year)), folder / name)
             partner, customer, kwh, lines = con.execute(
@@ -144,6 +154,22 @@ def _remove_unselected(root: Path, eans: list[str]) -> None:
     for folder in root.iterdir():
         if folder.is_dir() and folder.name.isdigit() and folder.name not in eans:
             shutil.rmtree(folder)
+
+
+def _copy_mid_documents(con: duckdb.DuckDBPyConnection, data_dir: DataDir, ean: str, folder: Path) -> None:
+    """Each accepted MID document of the EAN's charge points, as delivered: mid_document_<sha256>.<ext>
+    (charge_points.csv names it per charge point)."""
+    for (sha,) in con.execute(
+            """
+            select distinct documents.document_sha256
+            from intermediate.int_charge_point_mid_documents as documents
+            join intermediate.int_charge_points_latest as cp
+                on documents.partner_id = cp.partner_id and documents.charge_point_ref = cp.charge_point_ref
+            join intermediate.int_customers_latest as customers
+                on cp.partner_id = customers.partner_id and cp.customer_ref = customers.customer_ref
+            where customers.ean = ? order by 1""", [ean]).fetchall():
+        for document in data_dir.raw.glob(f"{sha}.*"):
+            shutil.copyfile(document, folder / f"mid_document_{document.name}")
 
 
 def _write_mandates(con: duckdb.DuckDBPyConnection, ean: str, target: Path) -> None:

@@ -65,14 +65,19 @@ def four_eyes_required() -> bool:
     return text == "on"
 
 
-def submit(data_dir: DataDir, label: str, prepared_by: str | None = None) -> dict:
+def submit(data_dir: DataDir, label: str, prepared_by: str | None = None, allow_empty: bool = False) -> dict:
     """Prepare the booking for the register: record its current draft's register files (hashes), who and
-    when. The files on disk must be that draft. It becomes submitted once someone else approves it."""
+    when. The files on disk must be that draft. It becomes submitted once someone else approves it. A
+    booking without lines is refused unless `allow_empty`: once submitted it never changes."""
     booking = BookingId.parse(label)
     with ledger_writer(data_dir) as con:
         _refuse_out_of_order(booking, submitted_booking_ids(con, booking.delivery_year), clock.today())
         folder = booking_folder(data_dir, booking)
         package = _current_draft(con, booking, folder)
+        if not package.lines and not allow_empty:
+            raise RuntimeError(f"{booking} has no deliveries or amendments to book (is its quarter built, with "
+                               "eligible kWh?); a submitted booking never changes, so an empty one is prepared "
+                               "only with --allow-empty")
         at, by = clock.now(), _name(prepared_by)
         hashes = package.hashes
         con.execute(

@@ -243,6 +243,7 @@ def customer_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: 
 @dataclass
 class Payouts:
     state: str  # approved | proposal | not_computed
+    payout_model: str  # the approved batch's, else the contract's in force in the quarter
     approved_at: datetime | None = None
     payment_date: date | None = None
     totals: dict = field(default_factory=dict)  # the MONEY_COLUMNS summed, and line counts
@@ -259,23 +260,25 @@ _PROPOSAL = "select customer_ref, cast(kwh as decimal(18, 3)) as kwh, cast(units
             + ", status, reason from read_csv($proposal, header = true, all_varchar = true)"
 
 
-def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, quarter: Quarter) -> Payouts:
-    """The approved batch from the payout ledger; before approval, the proposal the payouts stage wrote."""
+def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, quarter: Quarter,
+            payout_model: str) -> Payouts:
+    """The approved batch from the payout ledger; before approval, the proposal the payouts stage wrote, to be
+    paid by `payout_model` (the contract's in force in the quarter)."""
     params = _window(partner_id, quarter)
     batch = _one(con, """
-        select approved_at, payment_date from ledger.payout_batches
+        select approved_at, payment_date, payout_model from ledger.payout_batches
         where partner_id = $partner and quarter_start = $start
     """, params) if has_table(con, "ledger", "payout_batches") else {}
     proposal = data_dir.exports / quarter.label / "payouts" / partner_id / "proposal.csv"
     if batch:
         source = (f"select {_PAYOUT_COLUMNS} from ledger.payout_lines "
                   "where partner_id = $partner and quarter_start = $start")
-        result = Payouts("approved", batch["approved_at"], batch["payment_date"])
+        result = Payouts("approved", batch["payout_model"], batch["approved_at"], batch["payment_date"])
     elif proposal.exists():
         source, params = _PROPOSAL, {"proposal": str(proposal)}
-        result = Payouts("proposal")
+        result = Payouts("proposal", payout_model)
     else:
-        return Payouts("not_computed")
+        return Payouts("not_computed", payout_model)
     result.lines = {row["customer_ref"]: row for row in _rows(con, f"select * from ({source}) order by customer_ref",
                                                               params)}
     if batch and has_table(con, "ledger", "payout_entries"):

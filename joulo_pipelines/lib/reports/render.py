@@ -103,7 +103,8 @@ def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner:
         "reasons": reasons,
         "energy": queries.quarter_energy(con, partner.id, quarter),
         "bookings": queries.bookings(con, partner.id, quarter),
-        "payouts": queries.payouts(con, data_dir, partner.id, quarter),
+        "payouts": queries.payouts(con, data_dir, partner.id, quarter,
+                                   partner.contract_in_force(quarter).payout_model),
     }
 
 

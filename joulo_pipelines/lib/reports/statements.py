@@ -121,7 +121,8 @@ def write_batch(batch: StatementBatch) -> BatchResult:
         html = template.render(
             partner=partner, brand=partner.brand, quarter=quarter, as_of=batch.as_of,
             last_day=quarter.end - timedelta(days=1), customer=row, charge_points=row["charge_points"],
-            chart=chart, payouts=batch.payouts, iban=row["iban_masked"] if partner.payout_model == "direct" else None,
+            chart=chart, payouts=batch.payouts,
+            iban=row["iban_masked"] if batch.payouts.payout_model == "direct" else None,
             t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language)
         _overwrite(batch.folder / row["file"], html.encode())
         names.append(row["file"].removeprefix("customers/"))

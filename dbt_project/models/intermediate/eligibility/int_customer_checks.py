@@ -21,11 +21,6 @@ def model(dbt, session):
     dbt.config(materialized="table")
     customers = dbt.ref("int_customers_latest").project(
         "partner_id, ean, iban, " + ", ".join(BOOKED_TEXT)).df()
-    # The registry as the intake landed it (source landing.partners), not config/partners.yaml. (A call of
-    # its own: dbt finds a Python model's sources by their calls, not inside a chain.)
-    partners = dbt.source("landing", "partners")
-    paying_directly = set(partners.filter("payout_model = 'direct'").project("partner_id").df()["partner_id"])
-    pays_directly = customers["partner_id"].isin(paying_directly).astype(bool)
     ean_problems = customers["ean"].map(ean_problem)
     iban_problems = customers["iban"].map(iban_problem)
     return pd.DataFrame({
@@ -34,7 +29,6 @@ def model(dbt, session):
         "has_valid_ean": ean_problems.isna().astype(bool),
         "ean_problem": ean_problems.astype("string"),
         "has_dutch_postal_code": customers["postal_code"].map(is_dutch_postal_code).astype(bool),
-        "pays_customer_directly": pays_directly,
         "has_valid_iban": iban_problems.isna().astype(bool),
         "iban_problem": iban_problems.astype("string"),
         "has_xml_text": customers[BOOKED_TEXT].map(lambda v: is_single_line_xml_text(v) if isinstance(v, str) else True)

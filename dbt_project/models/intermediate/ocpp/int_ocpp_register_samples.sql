@@ -49,6 +49,7 @@ typed as (
         -- 1.6 sends the value as a string, 2.0.1 as a number; a 1.6 SignedData value is not a number.
         try_cast(sampled_value ->> '$.value' as decimal(38, 9)) as reading,
         (sampled_value -> '$.signedMeterValue') is not null as is_signed,
+        sampled_value ->> '$.signedMeterValue.signedMeterData' as signed_meter_data,
         file_sha256,
         source_file,
         received_at,
@@ -74,6 +75,7 @@ final as (
         try(cast(reading * cast('1e' || (multiplier + case unit when 'kWh' then 3 else 0 end) as decimal(38, 9))
             as decimal(24, 6))) as register_wh,
         is_signed,
+        signed_meter_data,
         file_sha256,
         source_file,
         received_at,

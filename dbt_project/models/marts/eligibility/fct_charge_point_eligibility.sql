@@ -32,8 +32,26 @@ customer_checks as (
     select * from {{ ref('int_customer_checks') }}
 ),
 
+-- the partner's contract in force in the quarter: the IBAN rule holds only when it pays customers directly
+contracts as (
+    select contracts.partner_id, contracts.payout_model
+    from {{ ref('stg_landing__partner_contracts') }} as contracts
+    cross join quarter
+    where contracts.valid_from <= quarter.quarter_start
+        and (contracts.valid_until is null or quarter.quarter_start < contracts.valid_until)
+),
+
 meter_matches as (
     select * from {{ ref('int_charge_point_meter_matches') }}
+),
+
+-- per unit: a MID document a person accepted, and what an OCPP charger says of its own meter
+mid_documents as (
+    select * from {{ ref('int_charge_point_mid_documents') }}
+),
+
+charger_meters as (
+    select * from {{ ref('int_ocpp_charge_point_meters') }}
 ),
 
 claims as (
@@ -60,19 +78,34 @@ checked as (
         charge_points.model,
         meter_matches.mid_status,
         meter_matches.register_line,
+        mid_documents.document_sha256 as mid_document_sha256,
         case
-            when meter_matches.mid_status = 'yes' then 'register'
-            when meter_matches.mid_status <> 'no' and charge_points.mid_certificate is not null then 'partner_certificate'
+            when mid_documents.document_sha256 is not null then 'accepted_document'
+            when meter_matches.mid_status = 'integrated' then 'register'
+            when meter_matches.mid_status <> 'none' and charge_points.mid_certificate is not null then 'partner_certificate'
         end as mid_evidence,
         customers.mandate_valid_from,
         customers.mandate_valid_until,
         customers.revoked_at,
         list_filter([
             case when customers.customer_ref is null then 'customer_unknown' end,
-            case when meter_matches.mid_status = 'no' then 'mid_meter_absent' end,
-            case when coalesce(meter_matches.mid_status, 'unmatched') not in ('yes', 'no')
-                and charge_points.mid_certificate is null then 'mid_evidence_missing' end,
-            case when charge_points.meter_serial is null then 'meter_serial_missing' end,
+            -- the register's status as mid_register.mid_reason maps it: optional and external are a check
+            -- of the unit, never a rejection; a MID document of the unit a person accepted passes whatever it says
+            case when meter_matches.mid_status = 'none' and mid_documents.document_sha256 is null
+                then 'mid_meter_absent' end,
+            case when charge_points.mid_certificate is null and mid_documents.document_sha256 is null then
+                case coalesce(meter_matches.mid_status, 'unmatched')
+                    when 'optional' then 'mid_unit_check_needed'
+                    when 'external' then 'mid_external_meter_needed'
+                    when 'unknown' then 'mid_evidence_missing'
+                    when 'unmatched' then 'mid_evidence_missing'
+                end
+            end,
+            case when charge_points.meter_serial is null and charger_meters.meter_serial is null
+                then 'meter_serial_missing' end,
+            case when upper(replace(charge_points.meter_serial, ' ', ''))
+                    <> upper(replace(charger_meters.meter_serial, ' ', ''))
+                then 'meter_serial_mismatch' end,
             case when customers.customer_ref is not null and not customer_checks.has_valid_ean then 'ean_invalid' end,
             case when customers.customer_ref is not null and not customer_checks.has_dutch_postal_code
                 then 'postal_code_invalid' end,
@@ -90,7 +123,7 @@ checked as (
                 then 'mandate_consent_text_unknown' end,
             case when customers.is_renewed_tacitly then 'mandate_renewed_tacitly' end,
             case when not claims.is_holder then 'ean_claimed_by_another_mandate' end,
-            case when customer_checks.pays_customer_directly and not customer_checks.has_valid_iban
+            case when contracts.payout_model = 'direct' and not customer_checks.has_valid_iban
                 then 'iban_invalid' end,
             case when customers.customer_ref is not null and not customer_checks.has_xml_text
                 then 'customer_text_not_writable' end
@@ -103,9 +136,17 @@ checked as (
     left join customer_checks
         on charge_points.partner_id = customer_checks.partner_id
         and charge_points.customer_ref = customer_checks.customer_ref
+    left join contracts
+        on charge_points.partner_id = contracts.partner_id
     left join meter_matches
         on charge_points.brand is not distinct from meter_matches.brand
         and charge_points.model is not distinct from meter_matches.model
+    left join mid_documents
+        on charge_points.partner_id = mid_documents.partner_id
+        and charge_points.charge_point_ref = mid_documents.charge_point_ref
+    left join charger_meters
+        on charge_points.partner_id = charger_meters.partner_id
+        and charge_points.charge_point_ref = charger_meters.charge_point_ref
     left join claims
         on customers.partner_id = claims.partner_id
         and customers.customer_ref = claims.customer_ref
@@ -155,6 +196,7 @@ final as (
         checked.model,
         coalesce(checked.mid_status, 'unmatched') as mid_status,
         checked.mid_evidence,
+        checked.mid_document_sha256,
         len(checked.reason_list) = 0 as is_eligible,
         case
             when len(checked.reason_list) = 0 then 'eligible'

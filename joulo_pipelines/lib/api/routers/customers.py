@@ -17,6 +17,7 @@ from joulo_pipelines.lib.api import landing, store
 from joulo_pipelines.lib.api.dependencies import Authenticated, Caller, CustomerRef, Folder, not_found
 from joulo_pipelines.lib.api.models import CustomerStatus, Enrolment, Problem
 from joulo_pipelines.lib.partners import load_registry
+from joulo_pipelines.lib.quarters import Quarter
 
 _API_FILE_SEQ = re.compile(r"customers_api_(\d+)\.csv$")
 
@@ -37,7 +38,9 @@ def enrol_customer(enrolment: Enrolment, response: Response, who: Authenticated,
     key changes nothing (200). Lands as partner files on the pipeline's one path."""
     partner = load_registry(data_dir.partners_file).get(who.partner_id)
     problems = []
-    if partner.payout_model == "direct" and enrolment.iban is None:
+    # A customer enrolled now is paid by the contract in force and by any later one.
+    paid_directly = any(c.payout_model == "direct" for c in partner.contracts_from(Quarter.containing(clock.today())))
+    if paid_directly and enrolment.iban is None:
         problems.append({"loc": ["body", "iban"], "type": "missing",
                          "msg": "required: this partner pays its customers directly to their IBAN"})
     if enrolment.mandate.signed_at > clock.now():

@@ -1,0 +1,6 @@
+select
+    partner_id,
+    valid_from,
+    valid_until,
+    payout_model
+from {{ source('landing', 'partners') }}
