@@ -148,12 +148,12 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
     # amended quarter, each advance's booking quarter and each quarter the history valued.
     valued = ({quarter.start} | {b.about_quarter_start for b in bookings} | {b.quarter_start for b in pending}
               | {e.for_quarter_start for past in history.values() for e in past.entries if e.kind in VALUE_KINDS})
-    terms = ContractBook(partner, ledger.frozen_contracts(con, partner.id))
+    contract_book = ContractBook(partner, ledger.frozen_contracts(con, partner.id))
     try:
-        contracts = {start: terms.contract(start) for start in valued}
+        contracts = {start: contract_book.contract(start) for start in valued}
     except NoContractInForce as exc:
         raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: {exc}") from None
-    lines, entries = customer_accounts(quarter, terms, bookings, {ref: c for ref, (c, _) in customers.items()},
+    lines, entries = customer_accounts(quarter, contract_book, bookings, {ref: c for ref, (c, _) in customers.items()},
                                        history, book, settings.minimum_payout_cents,
                                        Terms(tuple(pending), advance_prices, verified))
     return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units, contracts,
