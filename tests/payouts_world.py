@@ -44,11 +44,13 @@ def customer(partner_id: str, ref: str, name: str, iban: str | None, language: s
 
 def booking(partner_id: str, ref: str, quarter_start: str, units: str, kwh: str = "1000",
             kind: str = "regular", source: str = "rev_issued", delivery_year: int = 2026, n: int = 0,
-            status: str = "submitted") -> dict:
+            status: str = "submitted", delivery_period_start: str | None = None) -> dict:
+    """A booked line; an amendment's `delivery_period_start` names the delivery it changes (else the quarter's)."""
     return {"partner_id": partner_id, "customer_ref": ref, "ean": "871687000000000000",
             "booking_quarter_start": date.fromisoformat(quarter_start), "delivery_year": delivery_year,
             "booking_id": f"{partner_id}-{ref}-{quarter_start}-{kind}-{n}", "kind": kind, "kwh": Decimal(kwh),
-            "units": Decimal(units), "units_source": source, "status": status}
+            "units": Decimal(units), "units_source": source, "status": status,
+            "delivery_period_start": date.fromisoformat(delivery_period_start or quarter_start)}
 
 
 def build_world(data_dir: DataDir, customers: list[dict], bookings: list[dict], payments: dict | None = None,
@@ -68,14 +70,15 @@ def build_world(data_dir: DataDir, customers: list[dict], bookings: list[dict], 
                         [[c[k] for k in CUSTOMER_COLUMNS] for c in customers])
         con.execute("create table if not exists ledger.booked_units (partner_id varchar, customer_ref varchar, "
                     "ean varchar, booking_quarter_start date, delivery_year integer, booking_id varchar, kind "
-                    "varchar, kwh decimal(18,3), units decimal(38,12), units_source varchar, status varchar)")
+                    "varchar, kwh decimal(18,3), units decimal(38,12), units_source varchar, status varchar, "
+                    "delivery_period_start date)")
         add_bookings(con, bookings)
     return data_dir
 
 
 def add_bookings(con: duckdb.DuckDBPyConnection, bookings: list[dict]) -> None:
     columns = ["partner_id", "customer_ref", "ean", "booking_quarter_start", "delivery_year", "booking_id", "kind",
-               "kwh", "units", "units_source", "status"]
+               "kwh", "units", "units_source", "status", "delivery_period_start"]
     if bookings:
         con.executemany(f"insert into ledger.booked_units values ({', '.join('?' * len(columns))})",
                         [[b[k] for k in columns] for b in bookings])

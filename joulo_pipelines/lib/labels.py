@@ -19,6 +19,18 @@ CUSTOMER_STATUS = {
     "not_eligible": "not eligible",
 }
 
+# A customer's account entries (payouts/amounts.py), on the statement and in the payout email.
+ACCOUNT_ENTRIES = {
+    "nl": {"settlement": "Afrekening {quarter}", "clawback": "Terugvordering {quarter}",
+           "advance": "Voorschot {quarter}", "advance_settled": "Verrekend voorschot {quarter}",
+           "holdback": "Ingehouden tot de verificatie van {year} ({quarter})",
+           "holdback_release": "Vrijgegeven na de verificatie van {year} ({quarter})"},
+    "en": {"settlement": "Settlement {quarter}", "clawback": "Clawback {quarter}",
+           "advance": "Advance {quarter}", "advance_settled": "Advance settled {quarter}",
+           "holdback": "Held until the {year} verification ({quarter})",
+           "holdback_release": "Released after the {year} verification ({quarter})"},
+}
+
 STATEMENT = {
     "nl": {
         "title": "Kwartaaloverzicht ERE", "customer": "Klantnummer", "ean": "Aansluiting (EAN)",
@@ -31,6 +43,7 @@ STATEMENT = {
         "payout": "Uitbetaling", "gross": "Bruto opbrengst", "fee": "Servicekosten", "share": "Aandeel {brand}",
         "net": "Netto dit kwartaal", "adjustment": "Correcties eerdere kwartalen",
         "carried_in": "Overgedragen uit vorig kwartaal", "paid": "Uitbetaald", "carried_out": "Naar volgend kwartaal",
+        "entries": ACCOUNT_ENTRIES["nl"],
         "payment_date": "Betaaldatum", "iban": "Rekening",
         "payout_proposal": "Voorstel: dit kwartaal is nog niet goedgekeurd; de bedragen kunnen nog wijzigen.",
         "payout_none": "Geen uitbetaling dit kwartaal.",
@@ -50,6 +63,7 @@ STATEMENT = {
         "payout": "Payout", "gross": "Gross revenue", "fee": "Service fee", "share": "{brand} share",
         "net": "Net this quarter", "adjustment": "Corrections to earlier quarters",
         "carried_in": "Carried over from last quarter", "paid": "Paid out", "carried_out": "Carried over to next quarter",
+        "entries": ACCOUNT_ENTRIES["en"],
         "payment_date": "Payment date", "iban": "Account",
         "payout_proposal": "Proposal: this quarter is not approved yet; the amounts may still change.",
         "payout_none": "No payout this quarter.",
@@ -104,7 +118,11 @@ PAYOUT_EMAIL = {
                  "(emissiereductie-eenheden) ingeboekt en verkocht. Dit is uw overzicht.",
         "kwh": "Geladen energie (kWh)", "units": "ERE", "price": "Prijs per ERE", "gross": "Bruto opbrengst",
         "fee": "Servicekosten", "share": "Aandeel {brand}", "net": "Netto voor u dit kwartaal",
-        "adjustment": "Correcties eerdere kwartalen", "carried_in": "Overgedragen uit vorig kwartaal",
+        "carried_in": "Overgedragen uit vorig kwartaal",
+        "entries": ACCOUNT_ENTRIES["nl"],
+        "clawback_note": "Een eerder uitbetaald bedrag is teruggevorderd: een aansluiting (EAN) kwam achteraf niet in "
+                         "aanmerking of de NEa gaf minder ERE uit. We verrekenen het met uw volgende uitbetalingen; "
+                         "we schrijven nooit iets af van uw rekening.",
         "paid": "Uitbetaald", "carried_out": "Over naar volgend kwartaal", "iban": "Rekening",
         "date": "Betaaldatum", "headline_paid": "Wij maken {amount} over op {iban} op {date}.",
         "headline_partner": "{brand} betaalt u {amount} uit.",
@@ -127,7 +145,11 @@ PAYOUT_EMAIL = {
                  "units) were booked and sold for it. Here is your statement.",
         "kwh": "Energy charged (kWh)", "units": "ERE", "price": "Price per ERE", "gross": "Gross revenue",
         "fee": "Service fee", "share": "{brand} share", "net": "Net for you this quarter",
-        "adjustment": "Corrections to earlier quarters", "carried_in": "Carried over from last quarter",
+        "carried_in": "Carried over from last quarter",
+        "entries": ACCOUNT_ENTRIES["en"],
+        "clawback_note": "An amount paid earlier was taken back: a connection (EAN) turned out not to be eligible, "
+                         "or the NEa issued fewer ERE. We net it against your next payouts; we never debit your "
+                         "account.",
         "paid": "Paid out", "carried_out": "Carried over to next quarter", "iban": "Account",
         "date": "Payment date", "headline_paid": "We transfer {amount} to {iban} on {date}.",
         "headline_partner": "{brand} pays you {amount}.",

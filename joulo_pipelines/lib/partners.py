@@ -74,6 +74,11 @@ class PayoutControls(BaseModel):
     # Four eyes: the person who approves a payout batch is not the one who prepared it. Only a one-person
     # trial turns this off, in the registry, where it shows.
     four_eyes: StrictBool = True
+    # Advances, as the market offers them: this percentage of the customer's net on the estimate is paid once
+    # a booking is submitted to the register, and settled when its units are issued and sold. 0: none.
+    advance_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    # Held from every settlement until the delivery year's verifier statement is recorded, then released. 0: none.
+    holdback_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)
 
 
 class Contract(BaseModel):

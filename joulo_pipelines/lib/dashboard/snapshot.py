@@ -52,6 +52,7 @@ TABLES = {
     "ledger.rev_submissions": "select * from ledger.rev_submissions",
     "ledger.payout_batches": "select * from ledger.payout_batches",
     "ledger.payout_lines": "select * from ledger.payout_lines",
+    "ledger.payout_entries": "select * from ledger.payout_entries",  # the statement lists a line's entries
 }
 
 

@@ -1,10 +1,20 @@
 """What each customer is owed for a quarter, and what is paid now: the payout rules.
 
-Per customer the ledger is a running account. A quarter's *earned* amount is everything the customer's
-issued bookings up to and including the quarter are worth now, minus what earlier approved quarters already
-counted; so units the register issued after an approval, or a corrected result, show up as an adjustment in
-the next quarter instead of rewriting history. Then:
-- payable = earned + what was carried in from the previous quarter;
+Per customer within a partner the ledger is a running account of entries (`ledger.payout_entries`), each
+with its kind and the booking quarter and delivery year it is about, never recomputed once approved:
+- `settlement` / `clawback`: per quarter, delivery year and kind of booking line (a delivery, by its booking
+  quarter; an amendment, by the quarter of the delivery it changes), what its issued units are worth now
+  minus what approved quarters already counted: the quarter's own deliveries (the line's net), units issued
+  after an approval, or (negative, a clawback) a corrected result or an amendment that lowered a paid
+  delivery (an EAN found ineligible after it was paid, e.g. claimed by an earlier mandate);
+- `advance` (partners with `payouts.advance_pct`): that percentage of the customer's net on the estimate of
+  a submitted booking the register has not issued yet, once; `advance_settled` takes it back when the units
+  are issued, next to their settlement;
+- `holdback` (partners with `payouts.holdback_pct`): that percentage of a settlement, held until the delivery
+  year's verifier statement is recorded; `holdback_release` pays it then, and the year's clawbacks (the
+  findings' amendments) net against it.
+Then:
+- payable = the quarter's entries + what was carried in from the previous quarter;
 - payable below the minimum payout carries over; when the mandate ends, whatever is positive is paid;
 - a negative payable (a correction larger than the new earnings) carries over and nets against later
   payouts: it never becomes a negative transfer;
@@ -12,12 +22,14 @@ the next quarter instead of rewriting history. Then:
   when the payout quarter's contract pays customers directly).
 
 A booking quarter's fee and partner share are those of the contract in force in that quarter, frozen once a
-batch valued it, like its price; the payout model is that of the quarter being paid.
+batch valued it, like its price; an entry is split by the contract of the quarter it is about (a delivery's
+and an advance's booking quarter, an amendment's the quarter it changes); the payout model is that of the
+quarter being paid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -25,19 +37,27 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from joulo_pipelines.lib.partners import Contract, Partner
-from joulo_pipelines.lib.payouts.money import cents_to_eur, split_gross, to_cents
+from joulo_pipelines.lib.payouts.money import HUNDRED, allocate, cents_to_eur, split_gross, to_cents
 from joulo_pipelines.lib.quarters import Quarter
 
 
 @dataclass(frozen=True)
 class Booking:
-    """A customer's booked credits for one booking quarter and delivery year (summed over EANs and kinds)."""
+    """A customer's booked credits for one booking quarter and delivery year, summed over EANs: deliveries
+    (and the register's corrections) in one, amendments apart by the quarter they change."""
     customer_ref: str
     quarter_start: date
     delivery_year: int
     kwh: Decimal
     units: Decimal
     units_source: str  # rev_issued | estimate | mixed
+    line_kind: str = "delivery"  # delivery | amendment (a change to a delivery submitted earlier)
+    amends_quarter_start: date | None = None  # an amendment: the quarter of the delivery it changes, if known
+
+    @property
+    def about_quarter_start(self) -> date:
+        """The quarter its value is counted for: an amendment's, the delivery's it changes."""
+        return self.amends_quarter_start or self.quarter_start
 
 
 @dataclass(frozen=True)
@@ -49,10 +69,40 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One amount in a customer's account: what it is (`kind`), the booking quarter and delivery year it is
+    about, and for a settlement or clawback the kind of booking line it values ('' for the others)."""
+    customer_ref: str
+    kind: str  # settlement | clawback | advance | advance_settled | holdback | holdback_release
+    for_quarter_start: date
+    delivery_year: int
+    line_kind: str
+    amount_cents: int
+
+
+VALUE_KINDS = ("settlement", "clawback")
+
+
+def beyond_net(entries: list[Entry], quarter: Quarter) -> list[Entry]:
+    """The entries a statement lists under the quarter's net: all but the value of the quarter's own
+    deliveries, which is the net."""
+    return [e for e in entries if not (e.kind in VALUE_KINDS and e.line_kind == "delivery"
+                                       and e.for_quarter_start == quarter.start)]
+
+
+@dataclass(frozen=True)
 class History:
     """What the ledger holds for a customer from approved quarters before this one."""
-    earned_cents: int = 0
     carried_out_cents: int = 0
+    entries: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What advances and holdbacks need besides the issued bookings."""
+    pending: tuple[Booking, ...] = ()  # submitted units the register has not issued yet (advance partners)
+    advance_prices: dict[int, Decimal] = field(default_factory=dict)  # per delivery year: the last sale's price
+    verified_years: frozenset[int] = frozenset()  # delivery years whose verifier statement is recorded
 
 
 @dataclass(frozen=True)
@@ -118,27 +168,104 @@ def iban_problem(iban: str | None) -> str | None:
 
 
 def payout_lines(quarter: Quarter, contracts: ContractBook, bookings: list[Booking], customers: dict[str, Customer],
-                 history: dict[str, History], prices: PriceBook, minimum_cents: int) -> list[PayoutLine]:
+                 history: dict[str, History], prices: PriceBook, minimum_cents: int,
+                 terms: Terms = Terms()) -> list[PayoutLine]:
     """One line per customer with bookings up to the quarter or a balance in the ledger, sorted by customer."""
-    by_customer: dict[str, list[Booking]] = {}
-    for booking in bookings:
-        if booking.quarter_start <= quarter.start:
-            by_customer.setdefault(booking.customer_ref, []).append(booking)
-    lines = []
-    for ref in sorted(set(by_customer) | set(history)):
-        lines.append(_line(quarter, contracts, ref, by_customer.get(ref, []), customers.get(ref),
-                           history.get(ref, History()), prices, minimum_cents))
-    return lines
+    return customer_accounts(quarter, contracts, bookings, customers, history, prices, minimum_cents, terms)[0]
 
 
-def _line(quarter: Quarter, contracts: ContractBook, ref: str, bookings: list[Booking], customer: Customer | None,
-          past: History, prices: PriceBook, minimum_cents: int) -> PayoutLine:
-    this_quarter = [b for b in bookings if b.quarter_start == quarter.start]
-    gross, fee, share, net = quarter_value(this_quarter, prices, contracts.contract(quarter.start))
-    earned_to_date = sum(quarter_value([b for b in bookings if b.quarter_start == start], prices,
-                                       contracts.contract(start))[3]
-                         for start in {b.quarter_start for b in bookings})
-    earned = earned_to_date - past.earned_cents
+def customer_accounts(quarter: Quarter, contracts: ContractBook, bookings: list[Booking],
+                      customers: dict[str, Customer], history: dict[str, History], prices: PriceBook,
+                      minimum_cents: int, terms: Terms = Terms()) -> tuple[list[PayoutLine], list[Entry]]:
+    """The quarter's line per customer (sorted) and the new entries that make up each line's amount."""
+    issued: dict[str, list[Booking]] = {}
+    pending: dict[str, list[Booking]] = {}
+    for source, target in ((bookings, issued), (terms.pending, pending)):
+        for booking in source:
+            if booking.quarter_start <= quarter.start:
+                target.setdefault(booking.customer_ref, []).append(booking)
+    lines, entries = [], []
+    for ref in sorted(set(issued) | set(pending) | set(history)):
+        past = history.get(ref, History())
+        new = _entries(ref, contracts, issued.get(ref, []), pending.get(ref, []), past, prices, terms)
+        lines.append(_line(quarter, contracts, ref, issued.get(ref, []), new, customers.get(ref), past, prices,
+                           minimum_cents))
+        entries.extend(new)
+    return lines, entries
+
+
+def _share(amount_cents: int, pct: Decimal) -> int:
+    """`pct` percent of an amount, split off exactly (largest remainder)."""
+    return allocate(amount_cents, [pct, HUNDRED - pct])[0]
+
+
+def _sums(entries, kinds: tuple[str, ...], key) -> dict:
+    sums: dict = {}
+    for e in entries:
+        if e.kind in kinds:
+            sums[key(e)] = sums.get(key(e), 0) + e.amount_cents
+    return sums
+
+
+def _quarter_and_year(e: Entry | Booking) -> tuple[date, int]:
+    return (e.for_quarter_start if isinstance(e, Entry) else e.quarter_start), e.delivery_year
+
+
+def _entries(ref: str, contracts: ContractBook, bookings: list[Booking], pending: list[Booking], past: History,
+             prices: PriceBook, terms: Terms) -> list[Entry]:
+    """The customer's new entries this quarter: what changed in the value of their issued bookings, advances
+    given and settled, holdbacks taken and released. Each value is split by the contract of the quarter it
+    is about (an amendment's, the delivery's it changes)."""
+    groups: dict[tuple[date, int, str], list[Booking]] = {}
+    for b in bookings:
+        groups.setdefault((b.about_quarter_start, b.delivery_year, b.line_kind), []).append(b)
+    counted = _sums(past.entries, VALUE_KINDS, lambda e: (e.for_quarter_start, e.delivery_year, e.line_kind))
+    new = []
+    for key in sorted(set(groups) | set(counted)):
+        delta = quarter_value(groups.get(key, []), prices, contracts.contract(key[0]))[3] - counted.get(key, 0)
+        if delta:
+            new.append(Entry(ref, "settlement" if delta > 0 else "clawback", *key, delta))
+
+    # An advance is given once per booking quarter and delivery year, on the units still waiting for the
+    # register, and settled (taken back next to the settlement) once none wait any more.
+    advanced = _sums(past.entries, ("advance",), _quarter_and_year)
+    settled = _sums(past.entries, ("advance_settled",), _quarter_and_year)
+    waiting = {_quarter_and_year(b) for b in pending}
+    pct = contracts.partner.payouts.advance_pct
+    for start, year in sorted(waiting):
+        if pct and (start, year) not in advanced and year in terms.advance_prices:
+            estimate = [b for b in pending if _quarter_and_year(b) == (start, year)]
+            net = quarter_value(estimate, PriceBook({(start, year): terms.advance_prices[year]}, {}),
+                                contracts.contract(start))[3]
+            if net > 0 and _share(net, pct):
+                new.append(Entry(ref, "advance", start, year, "", _share(net, pct)))
+    for key, amount in sorted(advanced.items()):
+        if key not in settled and key not in waiting:
+            new.append(Entry(ref, "advance_settled", *key, "", -amount))
+
+    # A holdback is a share of what a settlement adds before the year's verifier statement; the statement
+    # releases all of the year's, and the year's clawbacks net against it in the same account.
+    pct = contracts.partner.payouts.holdback_pct
+    settling = _sums([e for e in new if e.delivery_year not in terms.verified_years], ("settlement",),
+                     _quarter_and_year)
+    for key, amount in sorted(settling.items()):
+        if pct and _share(amount, pct):
+            new.append(Entry(ref, "holdback", *key, "", -_share(amount, pct)))
+    held = _sums(past.entries, ("holdback", "holdback_release"), _quarter_and_year)
+    for (start, year), amount in sorted(held.items()):
+        if amount and year in terms.verified_years:
+            new.append(Entry(ref, "holdback_release", start, year, "", -amount))
+    return new
+
+
+def _line(quarter: Quarter, contracts: ContractBook, ref: str, bookings: list[Booking], entries: list[Entry],
+          customer: Customer | None, past: History, prices: PriceBook, minimum_cents: int) -> PayoutLine:
+    this_quarter = [b for b in bookings if b.quarter_start == quarter.start and b.line_kind == "delivery"]
+    values = [quarter_value([b for b in this_quarter if b.delivery_year == year], prices,
+                            contracts.contract(quarter.start))
+              for year in sorted({b.delivery_year for b in this_quarter})]
+    gross, fee, share, net = (sum(parts) for parts in zip(*values)) if values else (0, 0, 0, 0)
+    earned = sum(e.amount_cents for e in entries)
     payable = earned + past.carried_out_cents
 
     mandate_ends = customer is not None and any(

@@ -20,7 +20,7 @@ from pathlib import Path
 from joulo_pipelines.lib import labels, templating
 from joulo_pipelines.lib.iban import mask_iban
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.payouts.amounts import PayoutLine
+from joulo_pipelines.lib.payouts.amounts import Entry, PayoutLine, beyond_net
 from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.payouts.settings import SmtpSettings
 from joulo_pipelines.lib.quarters import Quarter
@@ -53,9 +53,10 @@ def _format_date(day: date, language: str) -> str:
 _environment = templating.environment(TEMPLATES)
 
 
-def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient, payout_model: str,
-           payment_date: date) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) for one customer's line; `payout_model` is the one the batch paid with."""
+def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[Entry], recipient: EmailRecipient,
+           payout_model: str, payment_date: date) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) for one customer's line and its entries beyond the net, each with its
+    quarter; `payout_model` is the one the batch paid with."""
     language = labels.language(recipient.language)
     t = labels.PAYOUT_EMAIL[language]
     brand = partner.brand
@@ -69,8 +70,9 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: Emai
         (t["share"].format(brand=brand.display_name), euro(-line.partner_share_cents, language)),
         (t["net"], euro(line.net_cents, language)),
     ]
-    if line.adjustment_cents:
-        rows.append((t["adjustment"], euro(line.adjustment_cents, language)))
+    for e in beyond_net(entries, quarter):
+        label = t["entries"][e.kind].format(quarter=Quarter.containing(e.for_quarter_start).label, year=e.delivery_year)
+        rows.append((label, euro(e.amount_cents, language)))
     if line.carried_in_cents:
         rows.append((t["carried_in"], euro(line.carried_in_cents, language)))
     rows.append((t["paid"], euro(line.paid_cents, language)))
@@ -89,6 +91,7 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: Emai
     context = dict(
         language=language, t=t, brand=brand, quarter=quarter.label, recipient=recipient, rows=rows,
         headline=headline, units_note=t.get(line.units_source, ""), reason=t["reasons"].get(line.status, ""),
+        clawback_note=t["clawback_note"] if any(e.kind == "clawback" for e in entries) else "",
         subject=f"{t['subject']} {quarter.label}",
     )
     return (context["subject"], _environment.get_template("payout_email.txt.j2").render(context),
@@ -101,9 +104,10 @@ def message_id_for(partner: Partner, quarter: Quarter, customer_ref: str) -> str
     return f"<ere-{quarter.year}q{quarter.number}-{digest}@{domain}>"
 
 
-def build_message(partner: Partner, quarter: Quarter, line: PayoutLine, recipient: EmailRecipient,
-                  payout_model: str, payment_date: date, approved_at: datetime) -> EmailMessage:
-    subject, text, html = render(partner, quarter, line, recipient, payout_model, payment_date)
+def build_message(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[Entry],
+                  recipient: EmailRecipient, payout_model: str, payment_date: date,
+                  approved_at: datetime) -> EmailMessage:
+    subject, text, html = render(partner, quarter, line, entries, recipient, payout_model, payment_date)
     message = EmailMessage()
     message["From"] = Address(partner.brand.display_name, addr_spec=partner.brand.sender_email)
     message["To"] = Address(recipient.name, addr_spec=recipient.email)

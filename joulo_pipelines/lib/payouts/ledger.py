@@ -24,7 +24,7 @@ from decimal import Decimal
 import duckdb
 
 from joulo_pipelines.lib.partners import Contract
-from joulo_pipelines.lib.payouts.amounts import History, PayoutLine
+from joulo_pipelines.lib.payouts.amounts import Entry, History, PayoutLine
 from joulo_pipelines.lib.quarters import Quarter
 
 SCHEMA_SQL = """
@@ -80,6 +80,21 @@ create table if not exists ledger.payout_lines (
     primary key (partner_id, customer_ref, quarter_start),
     check (gross_cents = fee_cents + partner_share_cents + net_cents),
     check (paid_cents + carried_out_cents = net_cents + adjustment_cents + carried_in_cents)
+);
+-- A customer's account within the partner: the entries that make up a line's net + adjustment (see
+-- amounts.py: settlement, clawback, advance, advance_settled, holdback, holdback_release), each about one
+-- booking quarter and delivery year.
+create table if not exists ledger.payout_entries (
+    batch_id varchar not null,
+    partner_id varchar not null,
+    quarter_start date not null,
+    customer_ref varchar not null,
+    entry_kind varchar not null,
+    for_quarter_start date not null,
+    delivery_year integer not null,
+    line_kind varchar not null,
+    amount_cents bigint not null check (amount_cents <> 0),
+    primary key (partner_id, customer_ref, quarter_start, entry_kind, for_quarter_start, delivery_year, line_kind)
 );
 create table if not exists ledger.payout_prices (
     batch_id varchar not null,
@@ -160,11 +175,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def proposal_hash(lines: list[PayoutLine], prices: dict[tuple[date, int], Decimal],
-                  contracts: dict[date, Contract]) -> str:
-    """What an approver signs off: every line, every price and every contract, in a fixed order and notation."""
+                  contracts: dict[date, Contract], entries: list[Entry]) -> str:
+    """What an approver signs off: every line, price, contract and entry, in a fixed order and notation."""
     text = "\n".join([*("\x1f".join(map(str, astuple(line))) for line in sorted(lines, key=lambda l: l.customer_ref)),
                       *(f"{start}\x1f{year}\x1f{price}" for (start, year), price in sorted(prices.items())),
-                      *(f"{start}\x1f{contract.model_dump_json()}" for start, contract in sorted(contracts.items()))])
+                      *(f"{start}\x1f{contract.model_dump_json()}" for start, contract in sorted(contracts.items())),
+                      *sorted("\x1f".join(map(str, astuple(entry))) for entry in entries)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -207,15 +223,40 @@ def batch_lines(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[PayoutLine
 
 
 def history_before(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict[str, History]:
-    """Per customer: what approved quarters before this one counted as earned, and the balance carried."""
-    rows = con.execute("""
-        select customer_ref, sum(net_cents + adjustment_cents),
-               arg_max(carried_out_cents, quarter_start)
+    """Per customer: the entries of approved quarters before this one, and the balance carried.
+
+    Raises LedgerError when the lines' amounts are not their entries' sum (lines approved before the ledger
+    kept entries): counted again, they would be paid twice."""
+    lines = con.execute("""
+        select customer_ref, arg_max(carried_out_cents, quarter_start), sum(net_cents + adjustment_cents)
         from ledger.payout_lines
         where partner_id = ? and quarter_start < ?
         group by customer_ref
     """, [partner_id, quarter.start]).fetchall()
-    return {ref: History(int(earned), int(carried)) for ref, earned, carried in rows}
+    entries: dict[str, list[Entry]] = {}
+    for entry in _entries(con, "partner_id = ? and quarter_start < ?", [partner_id, quarter.start]):
+        entries.setdefault(entry.customer_ref, []).append(entry)
+    unaccounted = sum(1 for ref, _, amount in lines if amount != sum(e.amount_cents for e in entries.get(ref, ())))
+    if unaccounted:
+        raise LedgerError(f"{partner_id} {quarter}: {unaccounted} customer(s) have approved payout lines without "
+                          "their entries in ledger.payout_entries (approved before the ledger kept them); "
+                          "their history cannot be counted safely")
+    return {ref: History(int(carried), tuple(entries.get(ref, ()))) for ref, carried, _ in lines}
+
+
+ENTRY_COLUMNS = "customer_ref, entry_kind, for_quarter_start, delivery_year, line_kind, amount_cents"
+
+
+def _entries(con: duckdb.DuckDBPyConnection, where: str, parameters: list) -> list[Entry]:
+    rows = con.execute(f"select {ENTRY_COLUMNS} from ledger.payout_entries where {where} "
+                       "order by customer_ref, for_quarter_start, delivery_year, entry_kind, line_kind",
+                       parameters).fetchall()
+    return [Entry(*row) for row in rows]
+
+
+def batch_entries(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[Entry]:
+    """The entries an approved batch froze, per customer in a fixed order."""
+    return _entries(con, "batch_id = ?", [batch.batch_id])
 
 
 def frozen_prices(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[tuple[date, int], Decimal]:
@@ -256,10 +297,10 @@ def later_batch(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarte
 
 def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[PayoutLine],
                  prices: dict[tuple[date, int], Decimal], sold_units: dict[tuple[date, int], Decimal],
-                 contracts: dict[date, Contract]) -> bool:
-    """Freeze a batch, its lines, the prices it valued bookings at, the sold units it took (per booking
-    quarter and delivery year, the units valued for the first time) and the contracts it used (per quarter,
-    its own among them), all or nothing.
+                 contracts: dict[date, Contract], entries: list[Entry]) -> bool:
+    """Freeze a batch, its lines and their entries, the prices it valued bookings at, the sold units it took
+    (per booking quarter and delivery year, the units valued for the first time) and the contracts it used
+    (per quarter, its own among them), all or nothing.
 
     Returns False (and writes nothing) when the partner's quarter was approved before."""
     quarter = Quarter.parse(batch.quarter_start.isoformat())
@@ -280,6 +321,11 @@ def record_batch(con: duckdb.DuckDBPyConnection, batch: Batch, lines: list[Payou
                 f"end_to_end_id) values ({', '.join('?' * (len(LINE_COLUMNS) + 4))})",
                 [[batch.batch_id, batch.partner_id, batch.quarter_start, *astuple(line),
                   end_to_end_id(batch.partner_id, line.customer_ref, quarter)] for line in lines])
+        if entries:
+            con.executemany(
+                f"insert into ledger.payout_entries (batch_id, partner_id, quarter_start, {ENTRY_COLUMNS}) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[batch.batch_id, batch.partner_id, batch.quarter_start, *astuple(entry)] for entry in entries])
         if prices:
             con.executemany(
                 "insert into ledger.payout_prices values (?, ?, ?, ?, ?) on conflict do nothing",

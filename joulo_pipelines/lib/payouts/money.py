@@ -49,6 +49,13 @@ def fifo_prices(sales: list[Sale], delivery_year: int, as_of: date, consumed: De
     return prices
 
 
+def last_price(sales: list[Sale], delivery_year: int, as_of: date) -> Decimal | None:
+    """The price of the delivery year's latest sale on or before `as_of` (what an advance is estimated at:
+    its units are not sold yet), or None without one."""
+    sold = [s for s in sales if s.delivery_year == delivery_year and s.sale_date <= as_of]
+    return max(sold, key=lambda s: s.sale_date).price_eur_per_ere if sold else None
+
+
 def _take(queue: list[list], units: Decimal) -> list[tuple[Decimal, Decimal]]:
     """Remove `units` from the front of the queue of [units, price] slices; the (units, price) taken."""
     taken = []

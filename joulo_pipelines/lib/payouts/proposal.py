@@ -16,11 +16,12 @@ import duckdb
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.partners import Contract, NoContractInForce, Partner
 from joulo_pipelines.lib.payouts import bank_days, ledger
-from joulo_pipelines.lib.payouts.amounts import (Booking, ContractBook, Customer, PayoutLine, PriceBook,
-                                                  payout_lines)
-from joulo_pipelines.lib.payouts.money import NoPriceError, fifo_prices
+from joulo_pipelines.lib.payouts.amounts import (VALUE_KINDS, Booking, ContractBook, Customer, Entry, PayoutLine,
+                                                 PriceBook, Terms, customer_accounts)
+from joulo_pipelines.lib.payouts.money import NoPriceError, fifo_prices, last_price
 from joulo_pipelines.lib.payouts.settings import PaymentSettings, Sale
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.verification.status import year_status
 from joulo_pipelines.lib.warehouse import has_table
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -54,24 +55,43 @@ class Proposal:
     lines: list[PayoutLine]
     prices: dict[tuple[date, int], Decimal]  # the price of every (booking quarter, delivery year) valued
     sold_units: dict[tuple[date, int], Decimal]  # the sold units it takes, per (booking quarter, delivery year)
-    contracts: dict[date, Contract]  # the contract of the quarter paid and of every booking quarter valued
+    contracts: dict[date, Contract]  # the contract of the quarter paid and of every quarter valued
+    entries: list[Entry]  # what makes up each line's amount (settlements, clawbacks, advances, holdbacks)
+
+    @property
+    def hash(self) -> str:
+        return ledger.proposal_hash(self.lines, self.prices, self.contracts, self.entries)
 
 
 def read_bookings(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[Booking]:
     """The units the register issued (imported with `joulo rev import-result`), the only units paid: a draft
     may still change and a submitted line waits for its result; the first payout after the import pays it,
     because every payout counts what the bookings are worth to date minus what earlier batches counted."""
+    return _booked(con, partner_id, quarter, "units_source = 'rev_issued'")
+
+
+def read_pending(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[Booking]:
+    """Submitted to the register and not issued yet: what an advance is paid on (at our estimate)."""
+    return _booked(con, partner_id, quarter, "status = 'submitted' and units_source = 'estimate'")
+
+
+def _booked(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, condition: str) -> list[Booking]:
+    """Per customer, booking quarter, delivery year and line kind: an amendment apart, with the quarter of
+    the delivery it changes, so a paid delivery it lowers shows as a clawback of that quarter."""
     if not has_table(con, "ledger", "booked_units"):
         raise PayoutNotComputed(f"{BOOKED_UNITS} does not exist yet: book the quarter first")
     rows = con.execute(f"""
-        select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units), 'rev_issued'
+        select customer_ref, booking_quarter_start, delivery_year, sum(kwh), sum(units), any_value(units_source),
+               case when kind = 'amendment' then 'amendment' else 'delivery' end as line_kind,
+               case when kind = 'amendment' then cast(date_trunc('quarter', delivery_period_start) as date)
+               end as amends_quarter_start
         from {BOOKED_UNITS}
-        where partner_id = ? and booking_quarter_start <= ? and units_source = 'rev_issued'
-        group by customer_ref, booking_quarter_start, delivery_year
-        order by customer_ref, booking_quarter_start, delivery_year
+        where partner_id = ? and booking_quarter_start <= ? and {condition}
+        group by customer_ref, booking_quarter_start, delivery_year, line_kind, amends_quarter_start
+        order by customer_ref, booking_quarter_start, delivery_year, line_kind, amends_quarter_start nulls first
     """, [partner_id, quarter.start]).fetchall()
-    return [Booking(ref, start, int(year), Decimal(kwh), Decimal(units), source)
-            for ref, start, year, kwh, units, source in rows]
+    return [Booking(ref, start, int(year), Decimal(kwh), Decimal(units), source, line_kind, amends)
+            for ref, start, year, kwh, units, source, line_kind, amends in rows]
 
 
 def read_customers(con: duckdb.DuckDBPyConnection, partner_id: str) -> dict[str, tuple[Customer, Recipient]]:
@@ -115,14 +135,29 @@ def compute(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
         except NoPriceError as exc:
             raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: {exc}") from None
     book = PriceBook(current, frozen)
-    terms = ContractBook(partner, ledger.frozen_contracts(con, partner.id))
+    pending = read_pending(con, partner.id, quarter) if partner.payouts.advance_pct else []
+    years = {b.delivery_year for b in [*bookings, *pending]}
+    advance_prices = {year: price for year in years if (price := last_price(sales, year, today)) is not None}
+    verified = frozenset(year for year in years if partner.payouts.holdback_pct
+                         and year_status(con, year).statement_issued)
     try:
-        contracts = {start: terms.contract(start) for start in {quarter.start} | {b.quarter_start for b in bookings}}
+        history = ledger.history_before(con, partner.id, quarter)
+    except ledger.LedgerError as exc:
+        raise PayoutNotComputed(f"payout not computed: {exc}") from None
+    # Every quarter a value is split for: the quarter paid, each delivery's booking quarter, each amendment's
+    # amended quarter, each advance's booking quarter and each quarter the history valued.
+    valued = ({quarter.start} | {b.about_quarter_start for b in bookings} | {b.quarter_start for b in pending}
+              | {e.for_quarter_start for past in history.values() for e in past.entries if e.kind in VALUE_KINDS})
+    contract_book = ContractBook(partner, ledger.frozen_contracts(con, partner.id))
+    try:
+        contracts = {start: contract_book.contract(start) for start in valued}
     except NoContractInForce as exc:
         raise PayoutNotComputed(f"{partner.id} {quarter}: payout not computed: {exc}") from None
-    lines = payout_lines(quarter, terms, bookings, {ref: c for ref, (c, _) in customers.items()},
-                         ledger.history_before(con, partner.id, quarter), book, settings.minimum_payout_cents)
-    return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units, contracts)
+    lines, entries = customer_accounts(quarter, contract_book, bookings, {ref: c for ref, (c, _) in customers.items()},
+                                       history, book, settings.minimum_payout_cents,
+                                       Terms(tuple(pending), advance_prices, verified))
+    return Proposal(partner, quarter, lines, {key: book.price(*key) for key in issued}, sold_units, contracts,
+                    entries)
 
 
 def payment_date(quarter: Quarter, settings: PaymentSettings, approved_on: date) -> date:
@@ -141,8 +176,7 @@ def prepare(con: duckdb.DuckDBPyConnection, draft: Proposal, by: str) -> ledger.
     preparation = ledger.Preparation(
         partner_id=draft.partner.id, quarter_start=draft.quarter.start,
         preparation_seq=ledger.next_preparation_seq(con, draft.partner.id, draft.quarter),
-        prepared_at=clock.now(), prepared_by=by,
-        proposal_hash=ledger.proposal_hash(lines, draft.prices, draft.contracts),
+        prepared_at=clock.now(), prepared_by=by, proposal_hash=draft.hash,
         customers=len(lines), gross_cents=sum(line.gross_cents for line in lines),
         net_cents=sum(line.net_cents for line in lines), paid_cents=sum(line.paid_cents for line in lines))
     ledger.record_preparation(con, preparation)
@@ -168,7 +202,7 @@ def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
         raise ApprovalRefused(f"{partner.id} {quarter}: {by} prepared this payout and cannot also approve it "
                               "(four eyes): another person approves")
     proposal = compute(con, partner, quarter, settings, sales)
-    if ledger.proposal_hash(proposal.lines, proposal.prices, proposal.contracts) != prepared.proposal_hash:
+    if proposal.hash != prepared.proposal_hash:
         raise ApprovalRefused(f"{partner.id} {quarter}: the proposal changed since {prepared.prepared_by} prepared it "
                               f"at {prepared.prepared_at.isoformat(timespec='seconds')}; prepare it again "
                               f"(`joulo payouts prepare {quarter} --partner {partner.id} --by <name>`) and "
@@ -182,5 +216,5 @@ def approve(con: duckdb.DuckDBPyConnection, partner: Partner, quarter: Quarter, 
         prepared_by=prepared.prepared_by, prepared_at=prepared.prepared_at, approved_by=by,
         proposal_hash=prepared.proposal_hash)
     created = ledger.record_batch(con, batch, proposal.lines, proposal.prices, proposal.sold_units,
-                                 proposal.contracts)
+                                 proposal.contracts, proposal.entries)
     return (batch if created else ledger.find_batch(con, partner.id, quarter)), created

@@ -66,8 +66,8 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
                 if batch is None:
                     draft = proposal.compute(con, partner, quarter, settings, sales)
                     path = exports.payout_folder(data_dir, quarter, partner.id) / "proposal.csv"
-                    exports.write_atomically(path, exports.statement_csv(draft.lines))
-                    outcome.totals, outcome.files = asdict(exports.totals(partner.id, draft.lines)), [str(path)]
+                    exports.write_atomically(path, exports.statement_csv(draft.lines, draft.entries))
+                    outcome.totals, outcome.files = asdict(exports.totals(partner.id, draft.lines, draft.entries)), [str(path)]
                     if prepare_by:
                         proposal.prepare(con, draft, prepare_by)
                         outcome.state = "prepared"

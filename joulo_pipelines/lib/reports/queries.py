@@ -16,6 +16,7 @@ import duckdb
 
 from joulo_pipelines.lib.iban import mask_iban_sql
 from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.payouts.amounts import Entry, beyond_net
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.warehouse import has_table
 
@@ -291,6 +292,10 @@ def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, 
         result.lines = {row["customer_ref"]: row for row in _rows(
             con, f"select * from ({source}) where customer_ref = coalesce($customer, customer_ref) "
                  "order by customer_ref", {**params, "customer": customer_ref})}
+    if lines and batch and has_table(con, "ledger", "payout_entries"):
+        for ref, entries in account_entries(con, partner_id, quarter).items():
+            if ref in result.lines:
+                result.lines[ref]["entries"] = entries
     sums = ", ".join(f"coalesce(sum({column}), 0)::bigint as {column}" for column in MONEY_COLUMNS)
     result.totals = _one(con, f"""
         select {sums}, count(*) as customers,
@@ -299,6 +304,19 @@ def payouts(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner_id: str, 
         from ({source})
     """, params)
     return result
+
+
+def account_entries(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> dict[str, list[dict]]:
+    """Per customer the approved batch's entries a statement lists under the net (kind, quarter, delivery
+    year, cents)."""
+    entries: dict[str, list[Entry]] = {}
+    for row in con.execute("select customer_ref, entry_kind, for_quarter_start, delivery_year, line_kind, amount_cents "
+                           "from ledger.payout_entries where partner_id = ? and quarter_start = ? "
+                           "order by all", [partner_id, quarter.start]).fetchall():
+        entries.setdefault(row[0], []).append(Entry(*row))
+    return {ref: [{"kind": e.kind, "quarter": Quarter.containing(e.for_quarter_start).label, "year": e.delivery_year,
+                   "amount_cents": e.amount_cents} for e in beyond_net(listed, quarter)]
+            for ref, listed in entries.items()}
 
 
 # One row per customer of the partner ($partner, $start): mandate, and from marts.fct_customer_quarter_status
