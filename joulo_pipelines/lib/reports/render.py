@@ -128,7 +128,8 @@ def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner:
 
 
 def start_partner_report(con: duckdb.DuckDBPyConnection, writers: StatementWriters, data_dir: DataDir,
-                         partner: Partner, quarter: Quarter, as_of: date, statements: bool = False) -> _StartedReport:
+                         partner: Partner, quarter: Quarter, as_of: date,
+                         statements: bool = False) -> _StartedReport:
     """Write the year overview and, with `statements`, hand the partner's customers to the writers; the
     quarter's page waits for the rows of its customer table (_StartedReport.finish)."""
     folder = report_folder(data_dir, quarter, partner.id)
@@ -163,15 +164,15 @@ class _StartedReport:
     index: dict  # what index.html shows but its customer table
 
     def finish(self) -> PartnerReport:
-        batches: list[BatchResult] = [future.result() for future in self.written]
-        names = {name for batch in batches for name in batch.statements}
+        done: list[BatchResult] = [future.result() for future in self.written]
+        names = {name for batch in done for name in batch.statements}
         html = environment.get_template("report.html.j2").render(
             self.index, statements=self.statements,
-            customer_table_rows=Markup("").join(batch.table_rows for batch in batches))
+            customer_table_rows=Markup("").join(batch.table_rows for batch in done))
         (self.folder / "index.html").write_text(html, encoding="utf-8")
         if self.statements:
             # Customers who left must not keep a statement here. The others' files were just overwritten in
-            # place: emptying the folder first would cost a national quarter 600,000 deletions for nothing.
+            # place: emptying the folder first would cost a partner of 50,000 as many deletions for nothing.
             for stale in {entry.name for entry in os.scandir(self.folder / "customers")} - names:
                 (self.folder / "customers" / stale).unlink()
         return PartnerReport(self.partner_id, "written", customers=self.customers, statements=len(names),
