@@ -88,8 +88,8 @@ def _rewrite_csv(path: Path, change) -> None:
 @pytest.fixture(scope="module")
 def hostile_world(tmp_path_factory, definitions) -> DataDir:
     """A small demo world whose partner voltnet calls itself, its customers and two chargers by markup;
-    ingested, its 2026-Q1 and Q2 run, booked and issued by the register (in order), and voltnet's Q2 payouts
-    approved."""
+    ingested, its 2026-Q1 and Q2 run, booked and issued by the register (in order), voltnet's Q2 payouts
+    approved and its Q2 reports written with every customer's statement (`joulo reports Q --partner P`)."""
     root = tmp_path_factory.mktemp("hostile_html") / "data"
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("JOULO_DATA_DIR", str(root))
@@ -112,6 +112,8 @@ def hostile_world(tmp_path_factory, definitions) -> DataDir:
         issue(data_dir, "2026-Q1", QUARTER)  # only issued units are paid; quarters are submitted in order
         assert cli.main(["payouts", "prepare", "--partner", PARTNER, QUARTER, "--by", "preparer"]) == 0
         assert cli.main(["payouts", "approve", "--partner", PARTNER, QUARTER, "--by", "approver"]) == 0
+        # the quarter run leaves statements to the dashboard: these files, and the customer table, on demand
+        assert cli.main(["reports", QUARTER, "--partner", PARTNER]) == 0
         yield data_dir
 
 

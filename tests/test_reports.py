@@ -1,12 +1,14 @@
 """Partner reports on the demo world, rendered in headless Chromium: the figures on the page equal the
-warehouse's (queried here independently), a customer's statement shows that customer's figures and prints,
-and no partner's report folder holds a customer, EAN, name, email or IBAN of another partner."""
+warehouse's (queried here independently), a customer's statement (written by `joulo reports Q --partner P`
+only: the quarter run leaves statements to the dashboard) shows that customer's figures and prints, and no
+partner's report folder holds a customer, EAN, name, email or IBAN of another partner."""
 
 from __future__ import annotations
 
 import csv
 import re
 import shutil
+from datetime import date
 from decimal import Decimal
 from html import unescape
 from pathlib import Path
@@ -17,6 +19,7 @@ from chromium import dump_dom, run_chromium, screenshot
 from joulo_pipelines import cli
 from joulo_pipelines.lib.payouts.service import run_quarter
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.reports.render import write_reports
 from payouts_world import issue
 
 QUARTER, START = "2026-Q2", "2026-04-01"
@@ -44,17 +47,17 @@ def folder(data_dir, partner_id: str, quarter: str = QUARTER) -> Path:
     return data_dir.exports / quarter / "reports" / partner_id
 
 
-def issue_and_report(data_dir, *bookings: str) -> None:
+def issue_and_report(data_dir, partner: str, *bookings: str) -> None:
     """Only issued units are paid: the bookings submitted and issued by the register, then the payouts
-    stage's proposal and the reports of the quarter written again."""
+    stage's proposal and the partner's reports of the quarter written again, with its statements."""
     issue(data_dir, *bookings)
     run_quarter(data_dir, Quarter.parse(QUARTER))
-    assert cli.main(["reports", QUARTER]) == 0
+    assert cli.main(["reports", QUARTER, "--partner", partner]) == 0
 
 
 def test_the_quarter_report_in_chromium_shows_the_warehouses_figures(demo_world_copy, tmp_path):
     data_dir, partner = demo_world_copy, "voltnet"
-    issue_and_report(data_dir, "2026-Q1")  # the quarter's proposal pays Q1's issued units
+    issue_and_report(data_dir, partner, "2026-Q1")  # the quarter's proposal pays Q1's issued units
     page = folder(data_dir, partner) / "index.html"
     width, height = screenshot(page, tmp_path / "report.png", tmp_path / "profile")
     assert (width, height) == (1280, 2400)
@@ -128,14 +131,18 @@ def test_the_quarter_report_in_chromium_shows_the_warehouses_figures(demo_world_
     assert re.search(r"€\s[\d.]+,\d\d", unescape(dom))
 
 
+def assert_self_contained_in_brand(pages: list[Path], colour: str) -> None:
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert f"--brand: {colour}" in text
+        assert not re.search(r"https?:|<script|<link|<img|src=", text), f"{page} loads something from outside"
+
+
 def test_every_page_is_self_contained_in_the_partners_brand(in_demo_world):
     for partner_id, colour in (("voltnet", "#0b5fff"), ("laadwerk", "#e85d04")):
         pages = list(folder(in_demo_world, partner_id).rglob("*.html"))
-        assert {p.name for p in pages} >= {"index.html", "year.html"} and len(pages) > 20
-        for page in pages:
-            text = page.read_text(encoding="utf-8")
-            assert f"--brand: {colour}" in text
-            assert not re.search(r"https?:|<script|<link|<img|src=", text), f"{page} loads something from outside"
+        assert {p.name for p in pages} == {"index.html", "year.html"}  # statements are the dashboard's
+        assert_self_contained_in_brand(pages, colour)
 
 
 def test_the_year_overview_adds_up_the_quarters(in_demo_world, tmp_path):
@@ -156,7 +163,10 @@ def test_the_year_overview_adds_up_the_quarters(in_demo_world, tmp_path):
 
 def test_a_customers_statement_shows_that_customers_figures_and_prints(demo_world_copy, tmp_path):
     data_dir, partner = demo_world_copy, "voltnet"
-    issue_and_report(data_dir, "2026-Q1", "2026-Q2")
+    quarter_run = (folder(data_dir, partner) / "index.html").read_text(encoding="utf-8")
+    assert not (folder(data_dir, partner) / "customers").exists() and "data-customer=" not in quarter_run
+    assert 'id="customer-summary"' in quarter_run and f"/dashboard/{partner}/customers?quarter={QUARTER}" in quarter_run
+    issue_and_report(data_dir, partner, "2026-Q1", "2026-Q2")
     with warehouse(data_dir) as con:
         ref, name, ean = con.execute("""
             select customers.customer_ref, customers.customer_name, customers.ean
@@ -173,7 +183,14 @@ def test_a_customers_statement_shows_that_customers_figures_and_prints(demo_worl
                                         "and eligible_customer_ref = ?", [ref]).fetchone()
         others = con.execute("select customer_ref, ean from intermediate.int_customers_latest "
                              "where partner_id = 'voltnet' and customer_ref <> ? and ean <> ?", [ref, ean]).fetchall()
+        enrolled, = con.execute("select count(*) from intermediate.int_customers_latest "
+                                "where partner_id = 'voltnet'").fetchone()
     page = folder(data_dir, partner) / "customers" / f"{ref}.html"
+    statements = list(page.parent.glob("*.html"))
+    assert len(statements) == enrolled and f'href="customers/{ref}.html"' in \
+        (folder(data_dir, partner) / "index.html").read_text(encoding="utf-8")
+    assert_self_contained_in_brand(statements, "#0b5fff")
+    assert not [other for other in PARTNERS if other != partner and (folder(data_dir, other) / "customers").exists()]
     dom = dump_dom(page, tmp_path / "profile")
     shown = figures(dom)
     assert Decimal(shown["kwh"]) == kwh and int(shown["sessions"]) == sessions
@@ -191,7 +208,11 @@ def test_a_customers_statement_shows_that_customers_figures_and_prints(demo_worl
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
 
 
-def test_no_report_holds_anything_of_another_partners_customers(in_demo_world):
+def test_no_report_holds_anything_of_another_partners_customers(demo_world_copy):
+    in_demo_world = demo_world_copy
+    for quarter in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"):  # with every statement and customer table
+        assert {r.state for r in write_reports(in_demo_world, Quarter.parse(quarter), date(2027, 1, 15),
+                                               statements=True)} == {"written"}
     with warehouse(in_demo_world) as con:
         people = con.execute("select partner_id, customer_ref, ean, customer_name, email, iban "
                              "from intermediate.int_customers_latest").fetchall()
@@ -265,7 +286,6 @@ def test_a_partner_whose_report_fails_does_not_stop_the_others(demo_world_copy, 
     assert cli.main(["reports", QUARTER]) == 1
     for partner, name in (("laadwerk", "Laadwerk"), ("groenstroom", "GroenStroom")):
         assert name in (folder(data_dir, partner) / "index.html").read_text(encoding="utf-8")
-        assert len(list((folder(data_dir, partner) / "customers").glob("*.html"))) >= 25
     output = capsys.readouterr()
     assert "VOL-C99999" not in output.out + output.err, "the failure names the partner, not a customer"
 
@@ -314,7 +334,7 @@ def test_freshness_reads_the_last_file_ocpi_pull_and_ocpp_message_of_that_partne
 
 
 def test_statements_written_by_worker_processes_equal_those_written_in_one_and_leavers_lose_theirs(
-        demo_world_copy, monkeypatch):
+        demo_world_copy, monkeypatch, capsys):
     from concurrent.futures import ProcessPoolExecutor
 
     from joulo_pipelines.lib.reports import statements as statements_module
@@ -324,7 +344,10 @@ def test_statements_written_by_worker_processes_equal_those_written_in_one_and_l
     def statements() -> dict[str, bytes]:
         return {path.name: path.read_bytes() for path in customers.iterdir()}
 
-    assert cli.main(["reports", QUARTER]) == 0
+    assert cli.main(["reports", QUARTER, "--partner", "nobody"]) == 2  # said before any run
+    assert "'nobody' is not in" in capsys.readouterr().err
+    assert cli.main(["reports", QUARTER, "--partner", "voltnet"]) == 0
+    assert f"reports {QUARTER} voltnet: " in capsys.readouterr().out
     in_one_process = statements()
     (customers / "VOL-C00000.html").write_text("the statement of a customer who has left since")
     longer = sorted(in_one_process)[0]  # a statement longer than its rebuild leaves no tail behind
@@ -338,6 +361,36 @@ def test_statements_written_by_worker_processes_equal_those_written_in_one_and_l
 
     monkeypatch.setattr(statements_module, "ProcessPoolExecutor", CountingPool)
     monkeypatch.setattr(statements_module, "STATEMENTS_PER_BATCH", 7)  # each partner's ~30 customers in batches
-    assert cli.main(["reports", QUARTER]) == 0
-    assert len(submitted) >= 3 * 4, "every partner's batches went to worker processes"
+    assert cli.main(["reports", QUARTER, "--partner", "voltnet"]) == 0
+    assert len(submitted) >= 4, "the partner's ~30 customers went to worker processes in batches"
     assert statements() == in_one_process
+    # a rebuild of every partner writes no statements, and drops those whose figures it may have changed
+    assert cli.main(["reports", QUARTER]) == 0
+    assert not customers.exists()
+    assert "data-customer=" not in (customers.parent / "index.html").read_text(encoding="utf-8")
+
+
+def test_statements_are_written_for_the_partner_asked_only_and_a_run_without_them_drops_old_ones(data_dir):
+    """On the dashboard's hand-made warehouse (no dbt): the quarter run's reports hold no customer, the
+    `--partner` one that partner's statements and customer table, and nothing of the other partner's."""
+    from dashboard_world import ALPHA_CUSTOMERS, build_world
+
+    build_world(data_dir)
+    quarter, as_of = Quarter(2026, 2), date(2026, 7, 15)
+    alpha, beta = folder(data_dir, "alpha", quarter.label), folder(data_dir, "beta", quarter.label)
+
+    assert [(r.partner_id, r.state, r.customers, r.statements) for r in write_reports(data_dir, quarter, as_of)] == \
+        [("alpha", "written", ALPHA_CUSTOMERS, 0), ("beta", "written", 3, 0)]
+    index = (alpha / "index.html").read_text(encoding="utf-8")
+    assert "data-customer=" not in index and "A001" not in index and not (alpha / "customers").exists()
+    assert f"{ALPHA_CUSTOMERS} customers enrolled" in index and "/dashboard/alpha/customers?quarter=2026-Q2" in index
+    betas = {path: path.read_bytes() for path in beta.rglob("*")}
+
+    assert [(r.partner_id, r.statements) for r in write_reports(data_dir, quarter, as_of, "alpha", statements=True)] \
+        == [("alpha", ALPHA_CUSTOMERS)]
+    assert len(list((alpha / "customers").glob("A*.html"))) == ALPHA_CUSTOMERS
+    assert len(rows((alpha / "index.html").read_text(encoding="utf-8"), "customer")) == ALPHA_CUSTOMERS
+    assert {path: path.read_bytes() for path in beta.rglob("*")} == betas, "beta's reports were left alone"
+
+    write_reports(data_dir, quarter, as_of)  # their figures may have changed since: not left behind
+    assert not (alpha / "customers").exists()

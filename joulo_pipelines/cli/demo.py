@@ -54,6 +54,7 @@ def run_demo(data_dir: DataDir, seed: int, scale: float = 1.0) -> int:
     print(f"\nwarehouse:   {data_dir.warehouse}  (schemas staging, intermediate, marts)")
     print(f"landing:     {data_dir.landing}  (raw/ original bytes, <partner>/<dataset>/ typed Parquet)")
     print(f"quarantine:  {data_dir.quarantine}  (<sha256>.errors.csv per file with bad rows)")
-    print(f"reports:     {data_dir.exports}/<YYYY>-Q<n>/reports/<partner>/  (index.html, year.html, customers/)")
+    print(f"reports:     {data_dir.exports}/<YYYY>-Q<n>/reports/<partner>/  (index.html, year.html; statements in "
+          "the dashboard, or as files with `joulo reports <quarter> --partner <id>`)")
     print(f"dagster:     {os.environ['DAGSTER_HOME']}  (`make ui` shows these runs)")
     return 0

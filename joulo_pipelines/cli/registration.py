@@ -86,7 +86,8 @@ def rev_demo(data_dir: DataDir) -> int:
     """The demo's registration story: Q1-Q3 of 2026 prepared and approved by two people and issued by the
     register (its results imported), a partner's late file for Q1, and Q4's draft booking carrying the
     amendments of Q1 while Q1's submitted files stay as they were."""
-    from joulo_pipelines.cli.warehouse import ingest, run_quarter
+    from joulo_pipelines.cli.ingest import ingest
+    from joulo_pipelines.cli.warehouse import run_quarter
     from joulo_pipelines.lib.demo.rev_results import write_rev_result
     from joulo_pipelines.lib.quarters import Quarter
     from joulo_pipelines.lib.registration.late_drop import drop_late_sessions
@@ -101,7 +102,8 @@ def rev_demo(data_dir: DataDir) -> int:
         import_result(data_dir, write_rev_result(data_dir, f"2026-Q{number}"))
     late = drop_late_sessions(data_dir, Quarter(2026, 1))
     print(f"REV: late data for 2026-Q1 arrives ({', '.join(str(p.relative_to(data_dir.root)) for p in late)})")
-    if ingest() != 0 or run_quarter(Quarter(2026, 1)) != 0 or run_quarter(Quarter(2026, 4)) != 0:
+    if (ingest(data_dir, ["files"], None) != 0 or run_quarter(Quarter(2026, 1)) != 0
+            or run_quarter(Quarter(2026, 4)) != 0):
         return 1
     print_bookings(data_dir, 2026)
     return 0

@@ -1,5 +1,7 @@
 """Partner reports: per partner and quarter, exports/<YYYY>-Q<n>/reports/<partner_id>/ with index.html (the
-quarter), year.html (the year to date) and customers/<customer_ref>.html (printable statements).
+quarter) and year.html (the year to date); customers/<customer_ref>.html (printable statements) only for the
+partner a run is configured for (`joulo reports 2026-Q1 --partner P`): the dashboard renders statements on
+demand.
 
 Part of `quarter_job`, after the stages it reads. An approval runs only `payouts_job`, so `reports_job`
 (what `joulo reports 2026-Q1` starts) rebuilds the reports to show the approved payouts."""
@@ -18,6 +20,10 @@ from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.reports.render import write_reports
 
 REPORTS_KEY = dg.AssetKey(["exports", "reports"])
+
+
+class ReportsConfig(dg.Config):
+    partner: str | None = None  # this partner's reports only, with every customer's statement
 
 
 @dg.asset(
@@ -39,15 +45,17 @@ REPORTS_KEY = dg.AssetKey(["exports", "reports"])
           dg.AssetKey(["exports", "payouts"])],
     description="Per partner under exports/<YYYY>-Q<n>/reports/<partner_id>/: index.html (customers and "
                 "mandates, charge points by eligibility and reason, kWh and ERE by month, adjustments, signed "
-                "share, REV booking status, payouts, data freshness, a table per customer), year.html (the year "
-                "to date) and customers/<customer_ref>.html (printable statements). Self-contained HTML in the "
-                "partner's brand; each partner's pages come only from queries filtered by that partner.",
+                "share, REV booking status, payouts, data freshness) and year.html (the year to date); with the "
+                "`partner` config, that partner's only, with its customer table and customers/<customer_ref>.html "
+                "(printable statements). Self-contained HTML in the partner's brand; each partner's pages come only "
+                "from queries filtered by that partner.",
 )
-def reports(context: dg.AssetExecutionContext, data_dir: DataDirResource):
+def reports(context: dg.AssetExecutionContext, config: ReportsConfig, data_dir: DataDirResource):
     folder = data_dir.data_dir
     quarter = Quarter.parse(context.partition_key)
     with errors_scrubbed(folder.root):
-        results = write_reports(folder, quarter, clock.today())
+        results = write_reports(folder, quarter, clock.today(), config.partner,
+                                statements=config.partner is not None)
     failed = [r for r in results if r.state == "failed"]
     for result in failed:
         context.log.error(scrub(result.message, folder.root))

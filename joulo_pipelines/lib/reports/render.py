@@ -1,6 +1,10 @@
-"""Write each partner's reports for a quarter: index.html (the quarter), year.html (the year to date) and
-customers/<customer_ref>.html (a printable statement per customer), under
-exports/<YYYY>-Q<n>/reports/<partner_id>/.
+"""Write each partner's reports for a quarter: index.html (the quarter) and year.html (the year to date), under
+exports/<YYYY>-Q<n>/reports/<partner_id>/; with statements, also customers/<customer_ref>.html (a printable
+statement per customer) and the customer table in index.html that links them.
+
+The quarter run writes no statements: the dashboard renders a customer's statement when asked for, and
+600,000 files a quarter that nobody opens cost minutes. A partner who wants the files gets them with
+`joulo reports <quarter> --partner <id>`.
 
 Each partner's pages are built from its own queries only. Pages are self-contained (inline CSS, inline
 SVG, no scripts, no external images), deterministic for the same warehouse and clock, and a partner whose
@@ -9,6 +13,8 @@ report fails does not stop the others."""
 from __future__ import annotations
 
 import os
+import shutil
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,9 +29,15 @@ from joulo_pipelines.lib import labels, warehouse
 from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.reports import queries, statements
+from joulo_pipelines.lib.reports import queries
 from joulo_pipelines.lib.reports.charts import Series, bar_chart
 from joulo_pipelines.lib.reports.environment import environment
+from joulo_pipelines.lib.reports.statements import (
+    OTHER_KWH_COLOUR,
+    BatchResult,
+    StatementWriters,
+    batches,
+)
 
 MONTHS = get_month_names("abbreviated", locale="en")  # the partner report is in English
 ERE_COLOUR = "#2b9348"
@@ -57,23 +69,28 @@ def safe_name(customer_ref: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in customer_ref)
 
 
-def write_reports(data_dir: DataDir, quarter: Quarter, as_of: date) -> list[PartnerReport]:
+def write_reports(data_dir: DataDir, quarter: Quarter, as_of: date, partner_id: str | None = None,
+                  statements: bool = False) -> list[PartnerReport]:
+    """The reports of every partner, or of `partner_id` only; with `statements`, each customer's statement
+    and the customer table too."""
     registry = load_registry(data_dir.partners_file)
+    partners = registry.partners if partner_id is None else [registry.require(partner_id)]
     results: dict[str, PartnerReport] = {}
     started: dict[str, _StartedReport] = {}
-    with warehouse.connect(data_dir, read_only=True) as con, statements.StatementWriters() as writers:
+    with warehouse.connect(data_dir, read_only=True) as con, StatementWriters() as writers:
         # Every partner's statements are under way before the first one is waited for.
-        for partner in registry.partners:
+        for partner in partners:
             try:
-                started[partner.id] = start_partner_report(con, writers, data_dir, partner, quarter, as_of)
+                started[partner.id] = start_partner_report(con, writers, data_dir, partner, quarter, as_of,
+                                                           statements)
             except FAILURES as exc:
                 results[partner.id] = _failed(partner.id, quarter, exc)
-        for partner_id, report in started.items():
+        for report in started.values():
             try:
-                results[partner_id] = report.finish()
+                results[report.partner_id] = report.finish()
             except FAILURES as exc:
-                results[partner_id] = _failed(partner_id, quarter, exc)
-    return [results[partner.id] for partner in registry.partners]
+                results[report.partner_id] = _failed(report.partner_id, quarter, exc)
+    return [results[partner.id] for partner in partners]
 
 
 def _failed(partner_id: str, quarter: Quarter, exc: Exception) -> PartnerReport:
@@ -86,7 +103,7 @@ def _month_chart(chart_id: str, months: list[dict], partner: Partner) -> tuple:
     names = [MONTHS[row["month"].month] for row in months]
     kwh = bar_chart(f"{chart_id}-kwh", names, [
         Series("eligible_kwh", "eligible for ERE", partner.brand.colour, [row["eligible_kwh"] for row in months]),
-        Series("other_kwh", "not eligible", statements.OTHER_KWH_COLOUR,
+        Series("other_kwh", "not eligible", OTHER_KWH_COLOUR,
                [row["kwh"] - row["eligible_kwh"] for row in months]),
     ], "kWh")
     ere = bar_chart(f"{chart_id}-ere", names, [Series("ere", "ERE (estimate)", ERE_COLOUR,
@@ -110,24 +127,31 @@ def _quarter_figures(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner:
     }
 
 
-def start_partner_report(con: duckdb.DuckDBPyConnection, writers: statements.StatementWriters, data_dir: DataDir,
-                         partner: Partner, quarter: Quarter, as_of: date) -> _StartedReport:
-    """Hand the partner's customers to the writers and write the year overview; the quarter's page waits
-    for the rows of its customer table (_StartedReport.finish)."""
+def start_partner_report(con: duckdb.DuckDBPyConnection, writers: StatementWriters, data_dir: DataDir,
+                         partner: Partner, quarter: Quarter, as_of: date,
+                         statements: bool = False) -> _StartedReport:
+    """Write the year overview and, with `statements`, hand the partner's customers to the writers; the
+    quarter's page waits for the rows of its customer table (_StartedReport.finish)."""
     folder = report_folder(data_dir, quarter, partner.id)
-    figures = _quarter_figures(con, data_dir, partner, quarter, payout_lines=True)
-    customer_rows = queries.customers(con, partner.id, quarter)
-    booked = queries.customer_bookings(con, partner.id, quarter)
-    payouts = figures["payouts"]
-    for row in customer_rows:
-        row["booking"] = booked.get(row["customer_ref"])
-        row["payout"] = payouts.lines.get(row["customer_ref"])
-        row["file"] = f"customers/{safe_name(row['customer_ref'])}.html"
-    (folder / "customers").mkdir(parents=True, exist_ok=True)
-    written = writers.write(statements.batches(con, folder, partner, quarter, as_of, customer_rows, payouts))
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = _quarter_figures(con, data_dir, partner, quarter, payout_lines=statements)
+    written: list[Future] = []
+    if statements:
+        customer_rows = queries.customers(con, partner.id, quarter)
+        booked = queries.customer_bookings(con, partner.id, quarter)
+        payouts = figures["payouts"]
+        for row in customer_rows:
+            row["booking"] = booked.get(row["customer_ref"])
+            row["payout"] = payouts.lines.get(row["customer_ref"])
+            row["file"] = f"customers/{safe_name(row['customer_ref'])}.html"
+        (folder / "customers").mkdir(exist_ok=True)
+        written = writers.write(batches(con, folder, partner, quarter, as_of, customer_rows, payouts))
+    else:
+        # Statements of an earlier `--partner` run would show figures this run may have changed.
+        shutil.rmtree(folder / "customers", ignore_errors=True)
     index, year = _pages(con, data_dir, partner, quarter, as_of, figures)
     (folder / "year.html").write_text(year, encoding="utf-8")
-    return _StartedReport(partner.id, folder, len(customer_rows), written, index)
+    return _StartedReport(partner.id, folder, figures["customers"]["enrolled"], statements, written, index)
 
 
 @dataclass(frozen=True)
@@ -135,19 +159,22 @@ class _StartedReport:
     partner_id: str
     folder: Path
     customers: int
-    written: list  # futures of statements.BatchResult
+    statements: bool
+    written: list[Future]  # of BatchResult, one per batch of statements
     index: dict  # what index.html shows but its customer table
 
     def finish(self) -> PartnerReport:
-        batches = [future.result() for future in self.written]
-        names = {name for batch in batches for name in batch.statements}
+        done: list[BatchResult] = [future.result() for future in self.written]
+        names = {name for batch in done for name in batch.statements}
         html = environment.get_template("report.html.j2").render(
-            self.index, customer_table_rows=Markup("").join(batch.table_rows for batch in batches))
+            self.index, statements=self.statements,
+            customer_table_rows=Markup("").join(batch.table_rows for batch in done))
         (self.folder / "index.html").write_text(html, encoding="utf-8")
-        # Customers who left must not keep a statement here. The others' files were just overwritten in
-        # place: emptying the folder first would cost a national quarter 600,000 deletions for nothing.
-        for stale in {entry.name for entry in os.scandir(self.folder / "customers")} - names:
-            (self.folder / "customers" / stale).unlink()
+        if self.statements:
+            # Customers who left must not keep a statement here. The others' files were just overwritten in
+            # place: emptying the folder first would cost a partner of 50,000 as many deletions for nothing.
+            for stale in {entry.name for entry in os.scandir(self.folder / "customers")} - names:
+                (self.folder / "customers" / stale).unlink()
         return PartnerReport(self.partner_id, "written", customers=self.customers, statements=len(names),
                              folder=str(self.folder))
 
