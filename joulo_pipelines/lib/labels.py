@@ -199,6 +199,9 @@ PAYOUT_EMAIL = {
                     "we in een volgend kwartaal.",
         "mixed": "Het aantal ERE is deels door de NEa uitgegeven en deels onze berekening.",
         "closing": "Met vriendelijke groet,", "provider": "Uitbetaling verzorgd door Joulo als inboekdienstverlener.",
+        "contact": CONTACT["nl"],
+        "why": "U ontvangt deze e-mail omdat u {brand} heeft gemachtigd om de ERE van uw thuislader in te boeken; "
+               "bij elke uitbetaling sturen we u dit overzicht.",
         "reasons": {"carried_over": "Het bedrag ligt onder het minimum voor uitbetaling en gaat mee naar het "
                                     "volgende kwartaal.",
                     "held": "We konden niet uitbetalen omdat uw rekeningnummer ontbreekt of niet klopt. Geef het "
@@ -226,6 +229,9 @@ PAYOUT_EMAIL = {
                     "later quarter.",
         "mixed": "The ERE are partly issued by the NEa and partly our calculation.",
         "closing": "Kind regards,", "provider": "Payout handled by Joulo as booking service provider.",
+        "contact": CONTACT["en"],
+        "why": "You receive this email because you gave {brand} a mandate to book the ERE of your home charger; "
+               "we send you this statement with every payout.",
         "reasons": {"carried_over": "The amount is below the minimum payout and carries over to the next quarter.",
                     "held": "We could not pay because your account number is missing or incorrect. Please send "
                             "us the correct one; the amount is kept for you.",
