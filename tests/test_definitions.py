@@ -72,3 +72,19 @@ def test_every_mart_column_is_described_in_the_dbt_docs():
     assert [node["name"] for node in marts if not node["columns"]] == []  # a mart lists its columns
     assert [f"{node['name']}.{column}" for node in marts for column, props in node["columns"].items()
             if not props.get("description")] == []
+
+
+def test_no_description_holds_a_placeholder_the_ui_would_read_as_html(definitions):
+    """The UI renders descriptions as Markdown, where `exports/<YYYY>-Q<n>/` shows as `exports/-Q/`."""
+    import re
+
+    graph = definitions.resolve_asset_graph()
+    descriptions = {f"asset {key.to_user_string()}": graph.get(key).description for key in graph.get_all_asset_keys()}
+    descriptions |= {f"check {key.to_user_string()}": graph.get_check_spec(key).description
+                     for key in graph.asset_check_keys}
+    descriptions |= {f"sensor {s.name}": s.description for s in definitions.sensors}
+    descriptions |= {f"schedule {s.name}": s.description for s in definitions.schedules}
+    descriptions |= {f"job {j.name}": j.description for j in definitions.jobs}
+    placeholder = re.compile(r"<[A-Za-z_][\w -]*>")  # <YYYY>, <data dir>
+    assert {name: placeholder.findall(text) for name, text in descriptions.items()
+            if text and placeholder.search(text)} == {}

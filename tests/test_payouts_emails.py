@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 
 import pytest
 
@@ -104,3 +105,34 @@ def test_the_html_email_rendered_in_headless_chromium_shows_the_breakdown(data_d
                          ("Uitbetaald", "EUR 117,11"), ("Rekening", "NL02 **** **** 6789")):
         assert label in text and value in text
     assert 'id="brand"' in dom and "AlphaCharge" in dom
+
+
+@pytest.mark.parametrize("language, contact, why", [
+    ("nl", "Neem contact op met AlphaCharge: klantenservice@alpha.example.",
+     "U ontvangt deze e-mail omdat u AlphaCharge heeft gemachtigd"),
+    ("en", "Contact AlphaCharge at klantenservice@alpha.example.",
+     "You receive this email because you gave AlphaCharge a mandate"),
+])
+def test_every_payout_email_ends_with_the_partners_contact_and_why_the_customer_gets_it(language, contact, why):
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    from joulo_pipelines.lib.partners import Partner
+    from joulo_pipelines.lib.payouts.amounts import PayoutLine
+    from joulo_pipelines.lib.payouts.emails import EmailRecipient, build_message
+
+    partner = Partner(id="alpha", name="Alpha B.V.", brand={"display_name": "AlphaCharge",
+                                                            "sender_email": "klantenservice@alpha.example"},
+                      payout_model="direct", service_fee_pct=15, partner_share_pct=5)
+    line = PayoutLine("A1", Decimal("812.5"), Decimal("3.25"), "estimate", "0.44", 143, 21, 7, 115, 0, 0, 115, 0,
+                      "paid", "")
+    message = build_message(partner, Quarter(2026, 1), line, [],
+                            EmailRecipient("A1", "Jan de Vries", "a1@example.org", IBAN_A1, language),
+                            "direct", date(2026, 5, 1), datetime(2026, 4, 20, tzinfo=timezone.utc))
+    text, html = body(message)
+    footer = text.split("\n--\n", 1)[1]  # the footer, below a rule
+    assert contact in footer and why in footer
+    html_footer = html.split('id="footer"', 1)[1]
+    assert 'href="mailto:klantenservice@alpha.example"' in html_footer
+    html_footer_text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html_footer))
+    assert contact in html_footer_text and why in html_footer_text

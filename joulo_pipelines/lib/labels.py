@@ -31,6 +31,12 @@ ACCOUNT_ENTRIES = {
            "holdback_release": "Released after the {year} verification ({quarter})"},
 }
 
+# Whom a customer asks, on the statement and under the payout email: the partner's brand and its sender_email.
+CONTACT = {
+    "nl": "Vragen, of iets om door te geven? Neem contact op met {brand}: {email}.",
+    "en": "Questions, or something to send us? Contact {brand} at {email}.",
+}
+
 STATEMENT = {
     "nl": {
         "title": "Kwartaaloverzicht ERE", "customer": "Klantnummer", "ean": "Aansluiting (EAN)",
@@ -51,6 +57,9 @@ STATEMENT = {
         "counts": "telt mee", "does_not_count": "telt niet mee", "to_do": "Wat er nodig is",
         "note": "ERE is een schatting: de NEa stelt het aantal definitief vast. Alle bedragen in euro.",
         "as_of": "Stand per",
+        "next_step": "Wat u nu kunt doen",
+        "next_step_intro": "Uw laadpunt telt nog niet mee voor ERE. Als dit in orde is, telt het wel mee:",
+        "contact": CONTACT["nl"],
     },
     "en": {
         "title": "Quarterly ERE statement", "customer": "Customer number", "ean": "Connection (EAN)",
@@ -71,6 +80,9 @@ STATEMENT = {
         "counts": "counts", "does_not_count": "does not count", "to_do": "What is needed",
         "note": "ERE are an estimate: the NEa sets the number definitively. All amounts in euros.",
         "as_of": "As of",
+        "next_step": "What to do next",
+        "next_step_intro": "Your charge point does not count for ERE yet. Once this is sorted, it will:",
+        "contact": CONTACT["en"],
     },
 }
 
@@ -111,6 +123,61 @@ STATEMENT_REASONS = {
     },
 }
 
+# What a customer does about a reason that can be fixed (can_be_fixed in data/reference/eligibility_reasons.csv),
+# shown on the statement when their status is action_needed; whom to ask is CONTACT.
+STATEMENT_NEXT_STEPS = {
+    "nl": {
+        "customer_unknown": "Controleer met ons uw aanmelding: uw klantgegevens, EAN-code en machtiging.",
+        "mid_evidence_missing": "Stuur ons het MID-certificaat of de conformiteitsverklaring van de meter in uw lader.",
+        "mid_unit_check_needed": "Stuur ons een foto van het typeplaatje van de meter in uw lader (met het M-teken), "
+                                 "of de conformiteitsverklaring van de meter.",
+        "mid_external_meter_needed": "Laat een MID-meter naast uw lader plaatsen, of stuur ons de "
+                                     "conformiteitsverklaring van de meter die er al zit.",
+        "meter_serial_missing": "Stuur ons het serienummer van de meter (op het typeplaatje).",
+        "meter_serial_mismatch": "Controleer het serienummer op het typeplaatje van de meter en geef het ons door.",
+        "ean_invalid": "Geef ons uw EAN-code door: 18 cijfers, te vinden op uw energierekening.",
+        "postal_code_invalid": "Controleer uw adres en geef ons uw postcode (1234 AB) door.",
+        "mandate_not_whole_years": "Teken een nieuwe machtiging voor hele kalenderjaren; u ontvangt die van ons.",
+        "mandate_not_started": "Uw machtiging gaat later in: u hoeft niets te doen, of vraag ons om een machtiging "
+                               "die eerder ingaat.",
+        "mandate_expired": "Teken een nieuwe machtiging; u ontvangt die van ons.",
+        "mandate_revoked": "Wilt u weer meedoen? Teken een nieuwe machtiging; u ontvangt die van ons.",
+        "mandate_not_signed": "Teken de machtiging die u van ons ontving.",
+        "mandate_signing_record_missing": "Teken de machtiging opnieuw, zodat uw ondertekening is vastgelegd.",
+        "mandate_consent_text_unknown": "Teken de machtiging opnieuw, met de tekst die nu geldt.",
+        "mandate_renewed_tacitly": "Teken een nieuwe machtiging voor de langere looptijd.",
+        "ean_claimed_by_another_mandate": "Controleer met ons uw EAN-code: er is dit jaar al een andere machtiging "
+                                          "voor aangemeld.",
+        "iban_invalid": "Geef ons uw juiste rekeningnummer (IBAN) door.",
+        "customer_text_not_writable": "Controleer met ons uw naam en adres zoals wij ze hebben.",
+    },
+    "en": {
+        "customer_unknown": "Check your enrolment with us: your customer details, EAN code and mandate.",
+        "mid_evidence_missing": "Send us the MID certificate or the declaration of conformity of the meter in your "
+                                "charger.",
+        "mid_unit_check_needed": "Send us a photo of the type plate of the meter in your charger (with the M mark), "
+                                 "or the meter's declaration of conformity.",
+        "mid_external_meter_needed": "Have a MID meter fitted beside your charger, or send us the declaration of "
+                                     "conformity of the one already there.",
+        "meter_serial_missing": "Send us the meter's serial number (on its type plate).",
+        "meter_serial_mismatch": "Check the serial number on the meter's type plate and send it to us.",
+        "ean_invalid": "Send us your EAN code: 18 digits, on your energy bill.",
+        "postal_code_invalid": "Check your address and send us your postal code (1234 AB).",
+        "mandate_not_whole_years": "Sign a new mandate for whole calendar years; we will send it to you.",
+        "mandate_not_started": "Your mandate starts later: there is nothing to do, or ask us for a mandate that "
+                               "starts earlier.",
+        "mandate_expired": "Sign a new mandate; we will send it to you.",
+        "mandate_revoked": "Want to take part again? Sign a new mandate; we will send it to you.",
+        "mandate_not_signed": "Sign the mandate we sent you.",
+        "mandate_signing_record_missing": "Sign the mandate again, so that your signing is recorded.",
+        "mandate_consent_text_unknown": "Sign the mandate again, with the text that applies now.",
+        "mandate_renewed_tacitly": "Sign a new mandate for the longer term.",
+        "ean_claimed_by_another_mandate": "Check your EAN code with us: another mandate already claims it this year.",
+        "iban_invalid": "Send us your correct account number (IBAN).",
+        "customer_text_not_writable": "Check your name and address as we have them, with us.",
+    },
+}
+
 PAYOUT_EMAIL = {
     "nl": {
         "subject": "Uw ERE-uitbetaling over", "heading": "Uw ERE-uitbetaling over", "greeting": "Beste",
@@ -132,6 +199,9 @@ PAYOUT_EMAIL = {
                     "we in een volgend kwartaal.",
         "mixed": "Het aantal ERE is deels door de NEa uitgegeven en deels onze berekening.",
         "closing": "Met vriendelijke groet,", "provider": "Uitbetaling verzorgd door Joulo als inboekdienstverlener.",
+        "contact": CONTACT["nl"],
+        "why": "U ontvangt deze e-mail omdat u {brand} heeft gemachtigd om de ERE van uw thuislader in te boeken; "
+               "bij elke uitbetaling sturen we u dit overzicht.",
         "reasons": {"carried_over": "Het bedrag ligt onder het minimum voor uitbetaling en gaat mee naar het "
                                     "volgende kwartaal.",
                     "held": "We konden niet uitbetalen omdat uw rekeningnummer ontbreekt of niet klopt. Geef het "
@@ -159,6 +229,9 @@ PAYOUT_EMAIL = {
                     "later quarter.",
         "mixed": "The ERE are partly issued by the NEa and partly our calculation.",
         "closing": "Kind regards,", "provider": "Payout handled by Joulo as booking service provider.",
+        "contact": CONTACT["en"],
+        "why": "You receive this email because you gave {brand} a mandate to book the ERE of your home charger; "
+               "we send you this statement with every payout.",
         "reasons": {"carried_over": "The amount is below the minimum payout and carries over to the next quarter.",
                     "held": "We could not pay because your account number is missing or incorrect. Please send "
                             "us the correct one; the amount is kept for you.",

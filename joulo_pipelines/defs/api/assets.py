@@ -30,8 +30,8 @@ STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
           dg.AssetKey(["marts", "fct_ean_quarter_energy"])],
     description="Every customer's status (eligibility and why, kWh and ERE this year, next and last payout) "
                 "and every partner's quarter summaries, over all quarters built so far whichever partition "
-                "ran, into <data dir>/api/api.sqlite; plus the webhook events the changes call for, and the "
-                "dashboard's read-only copy of the tables the partner reports read (<data dir>/api/dashboard.duckdb).",
+                "ran, into {data_dir}/api/api.sqlite; plus the webhook events the changes call for, and the "
+                "dashboard's read-only copy of the tables the partner reports read ({data_dir}/api/dashboard.duckdb).",
 )
 def status_snapshot(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir

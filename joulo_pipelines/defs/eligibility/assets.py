@@ -32,7 +32,7 @@ class MidScanConfig(dg.Config):
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]), dg.AssetKey(["marts", "dim_ere_factors"])],
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may have open for writing
     description="The MID scan for every onboarded partner, from the quarter's eligibility: "
-                "exports/<YYYY>-Q<n>/mid_scan/<partner>/mid_scan.html and mid_scan.csv.",
+                "exports/{YYYY}-Q{n}/mid_scan/{partner}/mid_scan.html and mid_scan.csv.",
 )
 def mid_scan(context: dg.AssetExecutionContext, config: MidScanConfig, data_dir: DataDirResource):
     folder = data_dir.data_dir
@@ -66,7 +66,7 @@ EAN_CLAIM_REVIEW = dg.AssetKey(["exports", "ean_claim_review"])
     check_specs=[dg.AssetCheckSpec("no_refused_ean_claims", asset=EAN_CLAIM_REVIEW,
                                    description="No claim on an EAN that another mandate holds this year.")],
     description="For the operators, never for partners: the delivery year's refused EAN claims (a connection "
-                "another mandate already holds) with the holder, in exports/review/ean_claim_conflicts_<YYYY>.csv.",
+                "another mandate already holds) with the holder, in exports/review/ean_claim_conflicts_{YYYY}.csv.",
 )
 def ean_claim_review(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir

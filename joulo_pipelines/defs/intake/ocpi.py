@@ -28,8 +28,8 @@ class OcpiPullConfig(dg.Config):
     kinds={"ocpi", "parquet"},
     description=(
         "Charge detail records pulled from an OCPI 2.2.1 partner's cdrs endpoint (one partition per partner): "
-        "raw pages under landing/raw/, typed rows under landing/<partner>/ocpi_cdrs/, broken CDRs under "
-        "quarantine/<partner>/. Without config it pulls what changed since the partner's cursor."
+        "raw pages under landing/raw/, typed rows under landing/{partner}/ocpi_cdrs/, broken CDRs under "
+        "quarantine/{partner}/. Without config it pulls what changed since the partner's cursor."
     ),
 )
 def ocpi_cdrs(context: dg.AssetExecutionContext, config: OcpiPullConfig, data_dir: DataDirResource):

@@ -11,7 +11,7 @@ from joulo_pipelines.lib.ocpp_gateway.landing import SegmentLanding, land_segmen
 
 class OcppLandingConfig(dg.Config):
     segments: list[str] = []
-    """Closed journal segments (<partner>/<file>.jsonl below ocpp/journal/) to land; empty means all."""
+    """Closed journal segments ({partner}/{file}.jsonl below ocpp/journal/) to land; empty means all."""
 
 
 @dg.asset(
@@ -21,7 +21,7 @@ class OcppLandingConfig(dg.Config):
     kinds={"json", "parquet"},
     description=(
         "Every OCPP call the gateway journaled (or `joulo ocpp-import` imported), one row per call with "
-        "lineage to its journal segment and line: landing/<partner>/ocpp_messages/<sha256>.parquet."
+        "lineage to its journal segment and line: landing/{partner}/ocpp_messages/{sha256}.parquet."
     ),
 )
 def ocpp_messages(context: dg.AssetExecutionContext, config: OcppLandingConfig, data_dir: DataDirResource):

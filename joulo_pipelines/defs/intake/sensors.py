@@ -10,7 +10,7 @@ from joulo_pipelines.lib.intake import delivered_at, inbox_files, landed_deliver
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Every 30 s: an ingest run for the inbox files that are new or touched since it last looked.")
 def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource) -> dg.SensorResult:
-    """A run per new or changed file in inbox/<partner>/. The cursor maps each file to the mtime last seen;
+    """A run per new or changed file in inbox/{partner}/. The cursor maps each file to the mtime last seen;
     a file touched again gets a new run, and the intake itself makes identical bytes a no-op. A file the
     intake already took up as it is now (`joulo ingest`, `joulo demo`) moves the cursor without a run."""
     folder = data_dir.data_dir

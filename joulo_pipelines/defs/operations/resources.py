@@ -7,7 +7,7 @@ from joulo_pipelines.lib.alerts import SmtpSettings
 
 
 class AlertsResource(dg.ConfigurableResource):
-    """Where alerts go: always a line in `log_file` (default <data dir>/alerts/alerts.log), and an email
+    """Where alerts go: always a line in `log_file` (default {data_dir}/alerts/alerts.log), and an email
     when `smtp_host` and `mail_to` are set."""
 
     log_file: str | None = None

@@ -32,7 +32,7 @@ class PayoutsConfig(dg.Config):
     pool=WAREHOUSE_POOL,
     # The booking stage writes ledger.booked_units (its drafts) in registration/rev_booking.
     deps=[dg.AssetKey(["registration", "rev_booking"]), dg.AssetKey(["intermediate", "int_customers_latest"])],
-    description="Per partner under exports/<YYYY>-Q<n>/payouts/<partner>/: proposal.csv until approved; then "
+    description="Per partner under exports/{YYYY}-Q{n}/payouts/{partner}/: proposal.csv until approved; then "
                 "statement.csv, sepa_credit_transfer.xml, payout_breakdown.csv (partner_account) and emails/. "
                 "And, whichever quarter ran, every partner's next payout per customer in the warehouse table "
                 "payouts.next_payouts (what the partner API shows).",

@@ -43,12 +43,12 @@ MAX_LISTED_BREAKS = 20  # in the check's metadata; reconciliation.csv and the ru
                         "while it is not recorded; fails once that day has passed without it.")
           for step, month in (("verifier_statement", "April"), ("nea_statement", "May"))),
     ],
-    description="The quarter's REV booking package: exports/<YYYY>-Q<n>/rev/connections.xml, deliveries.xml and "
+    description="The quarter's REV booking package: exports/{YYYY}-Q{n}/rev/connections.xml, deliveries.xml and "
                 "amendments.xml for the register (each validated against its schema in "
                 "lib/registration/schemas/) and manifest.json with what is internal. A draft until prepared "
                 "(`joulo rev submit`) and approved by a second person (`joulo rev approve`); after that "
                 "reproduced from the ledger. Changes to submitted quarters are amendments (the new total) in "
-                "the first open quarter, or in a supplementary booking (<YYYY>-S<n>) once the year is submitted.",
+                "the first open quarter, or in a supplementary booking ({YYYY}-S{n}) once the year is submitted.",
 )
 def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir
@@ -114,7 +114,7 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
                         f"differ from kWh x factor by more than {MATERIALITY_PCT} % (the verifier's materiality)."),
     ],
     description="Units the REV issued (`joulo rev import-result`) against kWh x the year's factor, per booking "
-                "and EAN for the bookings made in the quarter: exports/<YYYY>-Q<n>/rev/reconciliation.csv.",
+                "and EAN for the bookings made in the quarter: exports/{YYYY}-Q{n}/rev/reconciliation.csv.",
 )
 def rev_reconciliation(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     folder = data_dir.data_dir

@@ -1,5 +1,5 @@
-"""Partner reports: per partner and quarter, exports/<YYYY>-Q<n>/reports/<partner_id>/ with index.html (the
-quarter) and year.html (the year to date); customers/<customer_ref>.html (printable statements) only for the
+"""Partner reports: per partner and quarter, exports/{YYYY}-Q{n}/reports/{partner_id}/ with index.html (the
+quarter) and year.html (the year to date); customers/{customer_ref}.html (printable statements) only for the
 partner a run is configured for (`joulo reports 2026-Q1 --partner P`): the dashboard renders statements on
 demand.
 
@@ -43,10 +43,10 @@ class ReportsConfig(dg.Config):
           dg.AssetKey(["marts", "fct_partner_quarter_signed_energy"]),
           dg.AssetKey(["registration", "rev_booking"]),
           dg.AssetKey(["exports", "payouts"])],
-    description="Per partner under exports/<YYYY>-Q<n>/reports/<partner_id>/: index.html (customers and "
+    description="Per partner under exports/{YYYY}-Q{n}/reports/{partner_id}/: index.html (customers and "
                 "mandates, charge points by eligibility and reason, kWh and ERE by month, adjustments, signed "
                 "share, REV booking status, payouts, data freshness) and year.html (the year to date); with the "
-                "`partner` config, that partner's only, with its customer table and customers/<customer_ref>.html "
+                "`partner` config, that partner's only, with its customer table and customers/{customer_ref}.html "
                 "(printable statements). Self-contained HTML in the partner's brand; each partner's pages come only "
                 "from queries filtered by that partner.",
 )

@@ -1,6 +1,6 @@
 """The verification year, partitioned by delivery year: the population for the verifier with the record of
 what the year's bookings rest on (and a check that all of it is still there), our internal controls as
-the definitions state them, and the site-visit sheets for the verifier's list. `joulo verification <year>`
+the definitions state them, and the site-visit sheets for the verifier's list. `joulo verification {year}`
 does the same from the command line, plus what a person records (the verifier's files, the statement)."""
 
 import dagster as dg
@@ -46,7 +46,7 @@ def asset_checks(asset_graph) -> list[internal_controls.AssetCheck]:
         description="Retention: every raw file, landed file, intake manifest entry and ledger row the year's "
                     "bookings rest on is still there, by its recorded SHA-256 or row count (kept five years "
                     "after the year's verification).")],
-    description="The year's population for the verifier under exports/verification/<year>/: every submitted "
+    description="The year's population for the verifier under exports/verification/{year}/: every submitted "
                 "booking line with its lineage (population.csv, population_quarters.csv, population_sources.csv, "
                 "population.json); records what the year's bookings rest on for the retention check.",
 )
@@ -75,7 +75,7 @@ def verification_population(context: dg.AssetExecutionContext, data_dir: DataDir
     owners=DATA_TEAM,
     kinds={"markdown"},
     partitions_def=yearly_partitions,
-    description="exports/verification/<year>/internal_controls.md: the asset checks of these definitions (dbt's "
+    description="exports/verification/{year}/internal_controls.md: the asset checks of these definitions (dbt's "
                 "data tests among them) and the test suite's tests, generated for the verifier's file.",
 )
 def verification_internal_controls(context: dg.AssetExecutionContext, data_dir: DataDirResource):
@@ -98,7 +98,7 @@ def verification_internal_controls(context: dg.AssetExecutionContext, data_dir: 
     pool=WAREHOUSE_POOL,
     deps=[POPULATION],
     description="A site-visit sheet per partner for the verifier's imported site-visit list "
-                "(exports/verification/<year>/site_visits/<partner>.csv): address, contact, charge point and "
+                "(exports/verification/{year}/site_visits/{partner}.csv): address, contact, charge point and "
                 "meter, last reading, what the verifier will check.",
 )
 def verification_site_visit_sheets(context: dg.AssetExecutionContext, data_dir: DataDirResource):

@@ -93,6 +93,7 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[E
         headline=headline, units_note=t.get(line.units_source, ""), reason=t["reasons"].get(line.status, ""),
         clawback_note=t["clawback_note"] if any(e.kind == "clawback" for e in entries) else "",
         subject=f"{t['subject']} {quarter.label}",
+        why=t["why"].format(brand=brand.display_name),
     )
     return (context["subject"], _environment.get_template("payout_email.txt.j2").render(context),
             _environment.get_template("payout_email.html.j2").render(context))

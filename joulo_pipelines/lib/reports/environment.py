@@ -13,4 +13,4 @@ TEMPLATES = Path(__file__).parent / "templates"
 environment = templating.environment(TEMPLATES, trim_blocks=True, lstrip_blocks=True)
 environment.filters.update(eur=formatting.eur, number=formatting.number, percent=formatting.percent,
                            local_time=formatting.local_time, day=formatting.day,
-                           sentence=lambda text: text[:1].upper() + text[1:], text_on=formatting.text_on)
+                           text_on=formatting.text_on)

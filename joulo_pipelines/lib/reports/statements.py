@@ -137,7 +137,18 @@ def render_statement(partner: Partner, quarter: Quarter, as_of: date, row: dict,
         partner=partner, brand=partner.brand, quarter=quarter, as_of=as_of,
         last_day=quarter.end - timedelta(days=1), customer=row, charge_points=row["charge_points"],
         chart=chart, payouts=payouts, iban=row["iban_masked"] if payouts.payout_model == "direct" else None,
-        t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language, **extra)
+        t=labels.STATEMENT[language], reasons=labels.STATEMENT_REASONS[language], language=language,
+        next_steps=next_steps(row, language), **extra)
+
+
+def next_steps(row: dict, language: str) -> list[str]:
+    """What the customer can do, once per reason, when their status is action_needed: the reasons of their
+    charge points that one fix would make count (every reason of such a point can be fixed)."""
+    if row["status"] != "action_needed":
+        return []
+    codes = dict.fromkeys(code for point in row["charge_points"] if point["eligibility_status"] == "action_needed"
+                          for code in point["reasons"].split(";") if code)
+    return [labels.STATEMENT_NEXT_STEPS[language][code] for code in codes]
 
 
 def _overwrite(path: Path, content: bytes) -> None:
