@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rev_world import EANS, TODAY, make_warehouse, run, set_eligible
 
@@ -29,9 +29,9 @@ actions = st.lists(st.one_of(
 ), max_size=14)
 
 
-def _submit(data_dir: DataDir, label: str) -> None:
+def _submit(data_dir: DataDir, label: str, allow_empty: bool = False) -> None:
     try:
-        submit(data_dir, label, "preparer")
+        submit(data_dir, label, "preparer", allow_empty=allow_empty)
         approve(data_dir, label, "approver")
     except RuntimeError:
         pass  # refused (out of order, twice, no draft): refusals are part of the sequence
@@ -44,10 +44,11 @@ def _ledger(data_dir: DataDir) -> list[tuple]:
 
 
 def _drain(data_dir: DataDir) -> None:
-    """Book everything still open, in order, the way an operator would before the deadline."""
+    """Book everything still open, in order, the way an operator would before the deadline: a quarter with
+    nothing to book is submitted empty (--allow-empty), or the quarters after it could never be."""
     for number in range(1, 5):
         run(data_dir, number)
-        _submit(data_dir, f"2026-Q{number}")
+        _submit(data_dir, f"2026-Q{number}", allow_empty=True)
     for _ in range(3):
         run(data_dir, 4)
         with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
@@ -71,6 +72,8 @@ def _clock(monkeypatch):
 @pytest.mark.slow  # twelve generated histories of runs and submissions on a warehouse each, ~25 s
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(initial=st.lists(st.none() | kwh, min_size=12, max_size=12), steps=actions)
+# CI's case: nothing eligible in Q1 and Q2, so their bookings are empty and the later quarters wait on them
+@example(initial=[None, None, Decimal("0.001"), None] * 3, steps=[])
 def test_over_any_sequence_of_data_runs_and_submissions_every_eligible_kwh_is_booked_exactly_once(initial, steps):
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = DataDir(Path(tmp)).ensure()

@@ -121,7 +121,7 @@ def test_a_sample_naming_an_ean_outside_the_population_is_refused_with_file_row_
 
 
 def test_the_audit_pack_is_built_for_exactly_the_verifiers_imported_sample(world, capsys):
-    assert cli.main(["audit-pack", "--year", YEAR]) == 1
+    assert cli.main(["audit-pack", "--year", YEAR]) == 2
     assert "no sample of 2026 imported: the verifier chooses it" in capsys.readouterr().err
 
     eans = [ean for ean, _ in booked(world)]
@@ -171,14 +171,14 @@ def test_findings_are_imported_and_every_corrective_booking_is_linked_to_its_fin
     assert query(world, "select finding_id, booking_id, linked_by from verification.finding_bookings") == \
         [("F-1", "2026-Q2", "anna")]
 
-    assert cli.main(["verification", YEAR, "link-booking", "F-9", "2026-Q2"]) == 1
+    assert cli.main(["verification", YEAR, "link-booking", "F-9", "2026-Q2"]) == 2
     assert "finding 'F-9' is not in the findings register of 2026; known: F-1, F-2" in capsys.readouterr().err
-    assert cli.main(["verification", YEAR, "link-booking", "F-1", "2027-Q1"]) == 1
+    assert cli.main(["verification", YEAR, "link-booking", "F-1", "2027-Q1"]) == 2
     assert "booking '2027-Q1' is not submitted" in capsys.readouterr().err
 
     bad = write(world.root / "findings_bad.csv", "finding_id,ean,severity,corrective_action,due_date,status\n"
                                                  f"F-3,{other_ean},huge,fix,15-03-2027,open\n")
-    assert cli.main(["verification", YEAR, "import-findings", str(bad)]) == 1
+    assert cli.main(["verification", YEAR, "import-findings", str(bad)]) == 2
     assert "findings_bad.csv, row 2, column severity, value 'huge': accepted: material, non_material, observation" \
         in capsys.readouterr().err
 
@@ -202,16 +202,16 @@ def test_the_year_goes_from_population_sent_to_reported_to_the_nea_with_the_stat
     assert cli.main(["verification", YEAR, "import-findings", str(findings)]) == 0
     assert (status().sample_eans, status().findings_open) == (1, 1)
 
-    assert cli.main(["verification", YEAR, "reported", "--by", "piet"]) == 1
+    assert cli.main(["verification", YEAR, "reported", "--by", "piet"]) == 2
     assert "no statement of 2026 recorded" in capsys.readouterr().err
-    assert cli.main(["verification", YEAR, "record-statement", "VV-2026-0042", "--by", "piet"]) == 1
+    assert cli.main(["verification", YEAR, "record-statement", "VV-2026-0042", "--by", "piet"]) == 2
     assert "1 finding(s) of 2026 still open" in capsys.readouterr().err
 
     write(findings, f"finding_id,ean,severity,corrective_action,due_date,status\nF-1,{ean},material,rebook,2027-03-15,closed\n")
     assert cli.main(["verification", YEAR, "import-findings", str(findings)]) == 0
     assert cli.main(["verification", YEAR, "record-statement", "VV-2026-0042", "--by", "piet"]) == 0
     assert (status().statement_code, status().findings_open, status().reported) == ("VV-2026-0042", 0, False)
-    assert cli.main(["verification", YEAR, "record-statement", "OTHER", "--by", "piet"]) == 1
+    assert cli.main(["verification", YEAR, "record-statement", "OTHER", "--by", "piet"]) == 2
     assert "already recorded: VV-2026-0042" in capsys.readouterr().err
     assert cli.main(["verification", YEAR, "reported", "--by", "piet"]) == 0
     assert status().reported and status().statement_issued
@@ -237,17 +237,17 @@ def test_internal_controls_list_the_asset_checks_the_definitions_hold_and_the_te
 def test_prune_is_refused_with_the_date_it_becomes_allowed_and_afterwards_deletes_only_the_years_raw_files(
         world, capsys, monkeypatch):
     raw_before = sorted(world.raw.iterdir())
-    assert cli.main(["prune", "--year", YEAR]) == 1
+    assert cli.main(["prune", "--year", YEAR]) == 2
     refused = ("records of delivery year 2026 are kept until 2033-01-01 at the earliest (its verifier's statement "
                "is not recorded yet; five years after the verification year): nothing pruned")
     assert refused in capsys.readouterr().err
     monkeypatch.setenv("JOULO_AS_OF", "2040-01-01")  # a year never verified is never pruned
-    assert cli.main(["prune", "--year", YEAR]) == 1
+    assert cli.main(["prune", "--year", YEAR]) == 2
     assert refused in capsys.readouterr().err
     monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
     assert cli.main(["verification", YEAR, "record-statement", "VV-1", "--by", "piet"]) == 0
     monkeypatch.setenv("JOULO_AS_OF", "2032-12-31")
-    assert cli.main(["prune", "--year", YEAR]) == 1
+    assert cli.main(["prune", "--year", YEAR]) == 2
     assert "kept until 2033-01-01 (five years after its verification)" in capsys.readouterr().err
     assert sorted(world.raw.iterdir()) == raw_before
 
