@@ -1,21 +1,26 @@
 """What every `joulo` command shows besides its own results, on stderr so that stdout stays the results:
 which clock is in force (first), each Dagster run as one line per stage with its time and counts (a
 progress bar while a stage with many assets runs), and a failure as one line. With `-v`: Dagster's own
-log and tracebacks instead. `cli.main` sets it up for every command; `runner.execute` uses it for every run."""
+log, event by event, and tracebacks instead. `cli.main` sets it up for every command; `runner.execute` uses
+it for every run."""
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, nullcontext, redirect_stdout
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
+
+from joulo_pipelines.lib import clock
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -33,23 +38,37 @@ def say(line: str, style: str | None = None) -> None:
 
 
 def quiet_run_config(run_config: dict[str, Any] | None) -> dict[str, Any]:
-    """The run's config with Dagster's console log silenced: the stage lines say what happened, and the
-    run's whole log is still in the Dagster instance (`make ui`)."""
-    if verbose:
-        return run_config or {}
+    """The run's config with Dagster's console logger silenced: `run_stages` shows the run instead (its
+    stages, or with -v its log), and the run's whole log is still in the Dagster instance (`make ui`)."""
     return {**(run_config or {}), "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @contextmanager
 def run_stages(instance: dg.DagsterInstance, run_id: str, job: dg.JobDefinition) -> Iterator[None]:
-    """Show the stages of run `run_id` while it executes in this process (nothing with -v)."""
-    if verbose:
-        yield
+    """Show run `run_id` while it executes in this process: a line per stage, or with -v each event of
+    Dagster's log."""
+    with _stderr_outside_the_run() as console:
+        stages = None if verbose else _Stages(_assets_per_step(job), console)
+        instance.add_event_listener(run_id, stages.on_event if stages else _EventLog(console).on_event)
+        with stages.progress if stages else nullcontext():
+            yield
+
+
+@contextmanager
+def _stderr_outside_the_run() -> Iterator[Console]:
+    """A console on a copy of stderr's file descriptor taken before the run. While a run executes, Dagster
+    points descriptors 1 and 2 at its compute log file and copies that file back to the terminal with
+    `tail -F`, which it kills when the run ends: what is written in the run's last second, or all of it on
+    a loaded machine, never reaches the terminal (dagster-io/dagster#23336). The copy is not redirected.
+    Where stderr has no descriptor (a test's capsys), Dagster redirects nothing and `err` is used."""
+    try:
+        sys.stderr.flush()
+        descriptor = os.dup(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        yield err
         return
-    stages = _Stages(_assets_per_step(job))
-    instance.add_event_listener(run_id, stages.on_event)
-    with stages.progress:
-        yield
+    with os.fdopen(descriptor, "w", buffering=1, encoding="utf-8", errors="replace") as stream:
+        yield Console(file=stream, highlight=False)
 
 
 @contextmanager
@@ -82,12 +101,28 @@ def _assets_per_step(job: dg.JobDefinition) -> dict[str, int]:
             if assets.is_executable}
 
 
+class _EventLog:
+    """-v: each event of the run's log as a line, as Dagster's console logger writes it."""
+
+    def __init__(self, console: Console):
+        self.console = console
+
+    def on_event(self, entry: Any) -> None:
+        event = entry.dagster_event
+        when = f"{datetime.fromtimestamp(entry.timestamp, clock.AMSTERDAM):%Y-%m-%d %H:%M:%S %z}"
+        line = " - ".join(part for part in (when, entry.run_id[:8], entry.step_key,
+                                            event.event_type_value if event else None, entry.user_message) if part)
+        if event is not None and event.event_type_value == "STEP_FAILURE" and event.step_failure_data.error:
+            line += "\n" + event.step_failure_data.error.to_string()
+        self.console.print(Text(line), soft_wrap=True)
+
+
 class _Stages:
-    def __init__(self, assets_per_step: dict[str, int]):
+    def __init__(self, assets_per_step: dict[str, int], console: Console):
         self.assets_per_step = assets_per_step
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
-                                 disable=not err.is_terminal)
+                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True,
+                                 disable=not console.is_terminal)
         self.tasks: dict[str, Any] = {}
         self.started: dict[str, float] = {}
         self.counts: dict[str, Counter] = {}
