@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
-from joulo_pipelines.lib import people_csv, templating, warehouse
+from joulo_pipelines.lib import formatting, people_csv, templating, warehouse
 from joulo_pipelines.lib.eligibility import mid_scan_words
 from joulo_pipelines.lib.eligibility.mid_register import (
     UNMATCHED,
@@ -38,7 +38,7 @@ from joulo_pipelines.lib.eligibility.rules import (
 )
 from joulo_pipelines.lib.partners import Brand, load_registry
 from joulo_pipelines.lib.paths import DataDir
-from joulo_pipelines.lib.reports.formatting import text_on
+from joulo_pipelines.lib.reports.colours import text_on
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Stated in the report when no sessions are given: a typical Dutch home charger's year [assumption].
@@ -253,14 +253,15 @@ def _words(lang: str) -> dict:
     """The page's words and figure formats for one language."""
     if lang not in mid_scan_words.LANGUAGES:
         raise MidScanInputError(f"language {lang!r}; accepted: {', '.join(mid_scan_words.LANGUAGES)}")
-    locale = mid_scan_words.LOCALES[lang]
     catalogue = reasons()
     reason_words = mid_scan_words.REASONS[lang]
     return {
         "t": mid_scan_words.PAGE[lang], "lang": lang,
-        "number": lambda value: format_decimal(Decimal(value), format="#,##0", locale=locale),
-        "factor": lambda value: format_decimal(Decimal(value), format="0.######", locale=locale),
-        "eur": lambda value: format_currency(Decimal(value), "EUR", locale=locale),
+        # Yearly estimates, rounded to whole kWh and ERE in summarise: written without decimals.
+        "number": lambda value: formatting.number(value, 0, lang),
+        "factor": lambda value: format_decimal(Decimal(value), format="0.######", locale=formatting.LOCALES[lang]),
+        "eur": lambda value: formatting.eur(int(Decimal(value).scaleb(2)), lang),
+        "price": lambda value: formatting.price_per_ere(value, lang),
         "seen": lambda code: reason_words.get(code, (catalogue[code].rule, ""))[0],
         "helps": lambda code: reason_words.get(code, ("", catalogue[code].action))[1],
     }
