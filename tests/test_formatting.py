@@ -23,6 +23,7 @@ from joulo_pipelines.lib.formatting import (
     number,
     percent,
     price_per_ere,
+    prices_per_ere,
     spreadsheet_number,
 )
 
@@ -68,6 +69,11 @@ def test_each_quantity_has_its_own_precision_the_same_in_both_languages():
             price_per_ere("0.455000", "en")] == ["€\xa00,4523", "€\xa00,45", "€0.455"]
     assert [percent(Decimal("0.456789"), "nl"), percent(Decimal("0.456789"), "en")] == ["45,7%", "45.7%"]
     assert [number(Decimal("0.5"), 0, "nl"), number(Decimal("2.25"), 1, "en")] == ["0", "2.2"]
+
+
+def test_a_payout_lines_prices_read_one_per_delivery_year():
+    assert prices_per_ere("0.431234", "nl") == "€\xa00,4312"
+    assert prices_per_ere("2025:0.41;2026:0.4315", "en") == "2025: €0.41; 2026: €0.4315"
 
 
 def test_dates_and_times_read_per_language_in_amsterdams_time():

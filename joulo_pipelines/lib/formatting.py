@@ -88,6 +88,13 @@ def price_per_ere(price: Decimal | str | None, language: str) -> str:
     return _money(rounded, places, language)
 
 
+def prices_per_ere(stated: str, language: str) -> str:
+    """A payout line's price as the ledger states it, one price or one per delivery year:
+    '2025:0.41;2026:0.4315' -> nl '2025: € 0,41; 2026: € 0,4315'."""
+    return "; ".join(f"{year}: {price_per_ere(price, language)}" if price else price_per_ere(year, language)
+                     for year, _, price in (part.partition(":") for part in stated.split(";")))
+
+
 def percent(share: Decimal | None, language: str) -> str:
     """A share (0..1) as nl '45,7%', en '45.7%'."""
     if share is None:

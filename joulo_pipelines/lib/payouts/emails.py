@@ -18,7 +18,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from joulo_pipelines.lib import labels, templating
-from joulo_pipelines.lib.formatting import day, eur, ere, kwh, price_per_ere
+from joulo_pipelines.lib.formatting import day, ere, eur, kwh, prices_per_ere
 from joulo_pipelines.lib.iban import mask_iban
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.payouts.amounts import Entry, PayoutLine, beyond_net
@@ -50,7 +50,7 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[E
     rows = [
         (t["kwh"], kwh(line.kwh, language)),
         (t["units"], ere(line.units, language)),
-        (t["price"], price_per_ere(line.price_eur_per_ere, language)),
+        (t["price"], prices_per_ere(line.price_eur_per_ere, language)),
         (t["gross"], eur(line.gross_cents, language)),
         (t["fee"], eur(-line.fee_cents, language)),
         (t["share"].format(brand=brand.display_name), eur(-line.partner_share_cents, language)),
