@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import duckdb
 import httpx
@@ -181,10 +181,13 @@ def test_the_csv_export_holds_every_customer_of_the_list_and_nothing_else(anna, 
     answer = anna.get("/alpha/customers.csv", params={"status": "eligible"})
     assert answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    # for Dutch Excel: a byte order mark, `;` and kWh to the tenth with a decimal comma
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))
     expected = snapshot.execute("select customer_ref, kwh from marts.fct_customer_quarter_status where partner_id = "
                                 "'alpha' and status = 'eligible' order by customer_ref").fetchall()
-    assert [(row["customer_ref"], Decimal(row["kwh"])) for row in rows] == expected
+    assert [(row["customer_ref"], row["kwh"]) for row in rows] == [
+        (ref, f"{kwh.quantize(Decimal('0.1'), ROUND_HALF_EVEN)}".replace(".", ",")) for ref, kwh in expected]
 
 
 def test_a_statement_is_rendered_on_demand_and_names_are_escaped(anna, snapshot):
@@ -252,7 +255,8 @@ def test_a_mid_scan_of_uploaded_files_is_shown_downloaded_and_kept_from_other_pa
     assert answer.status_code == 303
     scan_url = answer.headers["location"].removeprefix("/dashboard")
     assert "&lt;b&gt;X&lt;/b&gt;" in anna.get(scan_url).text
-    rows = list(csv.DictReader(io.StringIO(anna.get(scan_url + "/mid_scan.csv").text)))
+    rows = list(csv.DictReader(io.StringIO(anna.get(scan_url + "/mid_scan.csv").content.decode("utf-8-sig")),
+                               delimiter=";"))
     assert {row["charge_point_ref"]: (row["group"], row["status"], row["reasons"]) for row in rows} == EXPECTED
     assert scan_url.rsplit("/", 1)[1] in anna.get("/alpha/mid-scan").text  # listed with the partner's scans
 

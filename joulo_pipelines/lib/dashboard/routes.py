@@ -204,7 +204,7 @@ def _routes(app: FastAPI) -> None:
                       quarter: str | None = None) -> Response:
         con, chosen, _ = _quarter(request, member, quarter)
         rows = dashboard_queries.customer_csv_rows(con, member.partner.id, chosen, wanted.filter)
-        body = people_csv.render(dashboard_queries.CSV_COLUMNS, rows)
+        body = people_csv.dutch_excel(dashboard_queries.CSV_COLUMNS, rows)
         return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{member.partner.id}-{chosen.label}-customers.csv"',
             "Cache-Control": "no-store"})

@@ -4,7 +4,7 @@ with an external MID meter, or not at all.
 For a prospect (`joulo mid-scan charge_points.csv [--customers] [--sessions]`) it reads their exports in
 the file contract's format without onboarding them; for an onboarded partner the Dagster asset feeds it
 the warehouse's eligibility instead. Either way the result is one row per charge point (status, reasons,
-actions, estimated annual kWh) written as mid_scan.csv, and a self-contained mid_scan.html for sales, in
+actions, estimated annual kWh) written as mid_scan.csv (for Dutch Excel: `;`, decimal comma, BOM), and a self-contained mid_scan.html for sales, in
 the partner's brand and in Dutch or English (mid_scan_words.py).
 
 A prospect has not mandated us yet, so the mandate and the payout IBAN are not scanned, and a meter serial
@@ -14,7 +14,6 @@ Decimal; ERE and euros are estimates, rounded to cents once, at the end.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -274,9 +273,11 @@ def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path, brand: B
     words = _words(lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out_dir / "mid_scan.csv", out_dir / "mid_scan.html"
-    buffer = io.StringIO()
-    scan.sort_values("charge_point_ref").map(people_csv.safe_cell).to_csv(buffer, index=False, lineterminator="\n")
-    csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+    listed = scan.sort_values("charge_point_ref").astype(object)
+    listed = listed.where(listed.notna(), None)
+    listed["annual_kwh"] = [formatting.spreadsheet_number(Decimal(str(v)), formatting.KWH_PLACES)
+                            for v in listed["annual_kwh"]]
+    csv_path.write_bytes(people_csv.dutch_excel(list(listed.columns), listed.itertuples(index=False)))
     order = {group: i for i, group in enumerate(GROUPS)}
     rows = scan.assign(order=scan["group"].map(order)).sort_values(["order", "charge_point_ref"]).to_dict("records")
     html = templating.environment(TEMPLATES).get_template("mid_scan.html.j2").render(
