@@ -150,7 +150,8 @@ def test_a_customers_statement_shows_their_own_payout_line_and_booking(anna, sna
         line = snapshot.execute("select gross_cents, net_cents, paid_cents from ledger.payout_lines "
                                 "where customer_ref = ?", [ref]).fetchone()
         assert (int(shown["gross_cents"]), int(shown["net_cents"]), int(shown["paid_cents"])) == line
-        assert "14-07-2026" in page  # the payment date
+        # the payment date, as the customer's language writes it (lib/formatting.py)
+        assert {"nl": "14-07-2026", "en": "2026-07-14"}[re.search(r'<html lang="(\w+)"', page).group(1)] in page
 
 
 def test_the_customer_list_searches_filters_and_pages_as_the_snapshot_says(anna, snapshot):
