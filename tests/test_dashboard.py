@@ -202,7 +202,9 @@ def test_a_statement_is_rendered_on_demand_and_names_are_escaped(anna, snapshot)
     assert 'id="sign-out"' in page.text
     kwh = snapshot.execute("select kwh from marts.fct_customer_quarter_status "
                            "where customer_ref = 'A007'").fetchone()[0]
-    assert f"{kwh:.1f}".replace(".", ",") in printable.text  # 51,0: the statement's Dutch kWh
+    # the statement's kWh to the tenth, as the customer's language writes it: A007 reads English, '51.0'
+    assert re.search(r'<html lang="(\w+)"', printable.text).group(1) == "en"
+    assert f'data-figure="kwh" data-value="{kwh}">{kwh:,.1f}<' in printable.text
     assert HOSTILE_NAME not in anna.get("/alpha/customers", params={"search": "script"}).text
 
 

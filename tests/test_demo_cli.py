@@ -114,11 +114,12 @@ def test_the_draft_q4_is_not_paid(demo):
 @pytest.mark.parametrize("partner", list(PARTNERS))
 def test_each_approved_payout_is_the_statement_and_sepa_file_it_prints(demo, quarter, partner):
     root, _, printed = demo
-    said = re.search(rf"^payouts {quarter} {partner}: approved (\d+) customer\(s\), gross EUR ([\d.]+), "
-                     r"fee EUR ([\d.]+), partner share EUR ([\d.]+), paid EUR ([\d.]+) to (\d+) customer\(s\)",
+    said = re.search(rf"^payouts {quarter} {partner}: approved (\d+) customer\(s\), gross €([\d,.]+), "
+                     r"fee €([\d,.]+), partner share €([\d,.]+), paid €([\d,.]+) to (\d+) customer\(s\)",
                      printed, re.MULTILINE)
     assert said, printed
-    customers, gross, fee, share, paid, paid_lines = said.groups()
+    customers, paid_lines = said.group(1), said.group(6)
+    gross, fee, share, paid = (amount.replace(",", "") for amount in said.group(2, 3, 4, 5))  # '€1,234.56
     folder = root / "exports" / quarter / "payouts" / partner
     with (folder / "statement.csv").open(encoding="utf-8") as handle:
         statement = list(csv.DictReader(handle))
@@ -147,10 +148,11 @@ def test_each_approved_payout_is_the_statement_and_sepa_file_it_prints(demo, qua
 @pytest.mark.parametrize("partner", list(PARTNERS))
 def test_each_partners_report_shows_its_brand_and_the_approved_payout(demo, quarter, partner):
     root, _, printed = demo
-    paid = re.search(rf"^payouts {quarter} {partner}: approved .* paid EUR ([\d.]+) to", printed, re.MULTILINE).group(1)
+    paid = re.search(rf"^payouts {quarter} {partner}: approved .* paid €([\d,.]+) to", printed,
+                     re.MULTILINE).group(1).replace(",", "")
     folder = root / "exports" / quarter / "reports" / partner
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert PARTNERS[partner] in page
     dutch = f"{int(Decimal(paid)):,}".replace(",", ".") + "," + f"{Decimal(paid):.2f}"[-2:]
-    assert dutch in page, f"the approved payout EUR {paid} ({dutch}) is not on the report"
+    assert dutch in page, f"the approved payout €{paid} ({dutch}) is not on the report"
     assert not (folder / "customers").exists(), "the quarter run writes no statements: the dashboard renders them"
