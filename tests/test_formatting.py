@@ -74,6 +74,7 @@ def test_each_quantity_has_its_own_precision_the_same_in_both_languages():
 def test_a_payout_lines_prices_read_one_per_delivery_year():
     assert prices_per_ere("0.431234", "nl") == "€\xa00,4312"
     assert prices_per_ere("2025:0.41;2026:0.4315", "en") == "2025: €0.41; 2026: €0.4315"
+    assert prices_per_ere("", "nl") == "–"  # a line with nothing due has no price
 
 
 def test_dates_and_times_read_per_language_in_amsterdams_time():

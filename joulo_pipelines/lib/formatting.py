@@ -90,7 +90,9 @@ def price_per_ere(price: Decimal | str | None, language: str) -> str:
 
 def prices_per_ere(stated: str, language: str) -> str:
     """A payout line's price as the ledger states it, one price or one per delivery year:
-    '2025:0.41;2026:0.4315' -> nl '2025: € 0,41; 2026: € 0,4315'."""
+    '2025:0.41;2026:0.4315' -> nl '2025: € 0,41; 2026: € 0,4315'; none stated (nothing was due): '–'."""
+    if not stated:
+        return NONE
     return "; ".join(f"{year}: {price_per_ere(price, language)}" if price else price_per_ere(year, language)
                      for year, _, price in (part.partition(":") for part in stated.split(";")))
 
