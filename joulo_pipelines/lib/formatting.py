@@ -38,10 +38,8 @@ _PRICE_STEP = Decimal(1).scaleb(-PRICE_PLACES[1])
 _DATES = {"nl": "%d-%m-%Y", "en": "%Y-%m-%d"}
 
 
-def _check(language: str) -> str:
-    if language not in LOCALES:
-        raise ValueError(f"language {language!r}; figures are written in: {', '.join(LANGUAGES)}")
-    return language
+def _unknown(language: str) -> ValueError:
+    return ValueError(f"language {language!r}; figures are written in: {', '.join(LANGUAGES)}")
 
 
 def number(value: Decimal | int | None, places: int, language: str) -> str:
@@ -49,7 +47,11 @@ def number(value: Decimal | int | None, places: int, language: str) -> str:
     if value is None:
         return NONE
     text = format(Decimal(value), f",.{places}f")
-    return text.translate(_DUTCH_SEPARATORS) if _check(language) == "nl" else text
+    if language == "nl":
+        return text.translate(_DUTCH_SEPARATORS)
+    if language == "en":
+        return text
+    raise _unknown(language)
 
 
 def count(value: int | None, language: str) -> str:
@@ -66,7 +68,7 @@ def ere(value: Decimal | None, language: str) -> str:
 
 
 def _money(amount: Decimal, places: int, language: str) -> str:
-    if _check(language) == "nl":  # '€ -72,94': the sign after the symbol and a no-break space
+    if language == "nl":  # '€ -72,94': the sign after the symbol and a no-break space
         return f"€{_NBSP}{number(amount, places, language)}"
     text = number(abs(amount), places, language)  # '-€72.94'
     return f"-€{text}" if amount < 0 and text.strip("0.,") else f"€{text}"
@@ -104,16 +106,22 @@ def percent(share: Decimal | None, language: str) -> str:
     return f"{number(Decimal(share) * 100, PERCENT_PLACES, language)}%"
 
 
+def _date_format(language: str) -> str:
+    if language not in _DATES:
+        raise _unknown(language)
+    return _DATES[language]
+
+
 def day(value: date | None, language: str) -> str:
     """nl '15-01-2027', en '2027-01-15' (the unambiguous form for a reader of any English)."""
-    return value.strftime(_DATES[_check(language)]) if value else NONE
+    return value.strftime(_date_format(language)) if value else NONE
 
 
 def local_time(moment: datetime | None, language: str) -> str:
     """The moment in Amsterdam's time: nl '15-01-2027 14:05', en '2027-01-15 14:05'."""
     if moment is None:
         return NONE
-    return moment.astimezone(AMSTERDAM).strftime(f"{_DATES[_check(language)]} %H:%M")
+    return moment.astimezone(AMSTERDAM).strftime(f"{_date_format(language)} %H:%M")
 
 
 def spreadsheet_number(value: Decimal | int | None, places: int) -> str:
