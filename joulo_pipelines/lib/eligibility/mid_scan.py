@@ -4,8 +4,8 @@ with an external MID meter, or not at all.
 For a prospect (`joulo mid-scan charge_points.csv [--customers] [--sessions]`) it reads their exports in
 the file contract's format without onboarding them; for an onboarded partner the Dagster asset feeds it
 the warehouse's eligibility instead. Either way the result is one row per charge point (status, reasons,
-actions, estimated annual kWh) written as mid_scan.csv (for Dutch Excel: `;`, decimal comma, BOM), and a self-contained mid_scan.html for sales, in
-the partner's brand and in Dutch or English (mid_scan_words.py).
+actions, estimated annual kWh) written as mid_scan.csv (for Dutch Excel: `;`, decimal comma, BOM), and a
+self-contained mid_scan.html for sales, in the partner's brand and in Dutch or English (mid_scan_words.py).
 
 A prospect has not mandated us yet, so the mandate and the payout IBAN are not scanned, and a meter serial
 the prospect does not have yet is "to check at onboarding", not a gap: those come with onboarding. Money is
