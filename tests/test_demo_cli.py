@@ -55,7 +55,7 @@ def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026
     assert re.search(rf"^rev submit {quarter}: prepared .* by demo-preparer at 2027-01-15 00:00 CET; upload the "
                      "files", printed, re.MULTILINE)
     said = re.search(rf"^rev approve {quarter}: submitted (\d+) delivery\(ies\), 0 amendment\(s\), (\d+) connection"
-                     rf"\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d.]+) ERE; prepared by demo-preparer, approved "
+                     rf"\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d,.]+) ERE; prepared by demo-preparer, approved "
                      r"2027-01-15 00:00 CET by demo-approver; deliveries.xml sha256 ([0-9a-f]{12})\.\.\.$",
                      printed, re.MULTILINE)
     assert said, printed
@@ -70,7 +70,7 @@ def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026
     assert manifest["connections"] == int(connections) and manifest["status"] == "submitted"
     estimates = {line["ean"]: Decimal(line["ere_estimate"]) for line in manifest["lines"]}
     assert all(estimates[ean] == k * ERE_PER_KWH_2026 for ean, k in booked)
-    assert sum(estimates.values()).quantize(CENT, ROUND_HALF_UP) == Decimal(ere)
+    assert sum(estimates.values()).quantize(CENT, ROUND_HALF_UP) == Decimal(ere.replace(",", ""))  # '1,234.56'
 
 
 def test_the_late_q1_data_becomes_q4_amendments_and_q4_stays_a_draft(demo):
