@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import duckdb
 import httpx
@@ -150,7 +150,8 @@ def test_a_customers_statement_shows_their_own_payout_line_and_booking(anna, sna
         line = snapshot.execute("select gross_cents, net_cents, paid_cents from ledger.payout_lines "
                                 "where customer_ref = ?", [ref]).fetchone()
         assert (int(shown["gross_cents"]), int(shown["net_cents"]), int(shown["paid_cents"])) == line
-        assert "14-07-2026" in page  # the payment date
+        # the payment date, as the customer's language writes it (lib/formatting.py)
+        assert {"nl": "14-07-2026", "en": "2026-07-14"}[re.search(r'<html lang="(\w+)"', page).group(1)] in page
 
 
 def test_the_customer_list_searches_filters_and_pages_as_the_snapshot_says(anna, snapshot):
@@ -181,10 +182,13 @@ def test_the_csv_export_holds_every_customer_of_the_list_and_nothing_else(anna, 
     answer = anna.get("/alpha/customers.csv", params={"status": "eligible"})
     assert answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    # for Dutch Excel: a byte order mark, `;` and kWh to the tenth with a decimal comma
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))
     expected = snapshot.execute("select customer_ref, kwh from marts.fct_customer_quarter_status where partner_id = "
                                 "'alpha' and status = 'eligible' order by customer_ref").fetchall()
-    assert [(row["customer_ref"], Decimal(row["kwh"])) for row in rows] == expected
+    assert [(row["customer_ref"], row["kwh"]) for row in rows] == [
+        (ref, f"{kwh.quantize(Decimal('0.1'), ROUND_HALF_EVEN)}".replace(".", ",")) for ref, kwh in expected]
 
 
 def test_a_statement_is_rendered_on_demand_and_names_are_escaped(anna, snapshot):
@@ -198,7 +202,9 @@ def test_a_statement_is_rendered_on_demand_and_names_are_escaped(anna, snapshot)
     assert 'id="sign-out"' in page.text
     kwh = snapshot.execute("select kwh from marts.fct_customer_quarter_status "
                            "where customer_ref = 'A007'").fetchone()[0]
-    assert f"{kwh:.1f}".replace(".", ",") in printable.text  # 51,0: the statement's Dutch kWh
+    # the statement's kWh to the tenth, as the customer's language writes it: A007 reads English, '51.0'
+    assert re.search(r'<html lang="(\w+)"', printable.text).group(1) == "en"
+    assert f'data-figure="kwh" data-value="{kwh}">{kwh:,.1f}<' in printable.text
     assert HOSTILE_NAME not in anna.get("/alpha/customers", params={"search": "script"}).text
 
 
@@ -252,7 +258,8 @@ def test_a_mid_scan_of_uploaded_files_is_shown_downloaded_and_kept_from_other_pa
     assert answer.status_code == 303
     scan_url = answer.headers["location"].removeprefix("/dashboard")
     assert "&lt;b&gt;X&lt;/b&gt;" in anna.get(scan_url).text
-    rows = list(csv.DictReader(io.StringIO(anna.get(scan_url + "/mid_scan.csv").text)))
+    rows = list(csv.DictReader(io.StringIO(anna.get(scan_url + "/mid_scan.csv").content.decode("utf-8-sig")),
+                               delimiter=";"))
     assert {row["charge_point_ref"]: (row["group"], row["status"], row["reasons"]) for row in rows} == EXPECTED
     assert scan_url.rsplit("/", 1)[1] in anna.get("/alpha/mid-scan").text  # listed with the partner's scans
 

@@ -173,7 +173,7 @@ def test_the_list_downloads_as_csv_with_the_rows_of_the_filter(signed_in, dashbo
     browser.open(f"{dashboard}/alpha/customers?status=eligible")
     browser.js("document.getElementById('csv').click()")
     files = until(lambda: [path for path in tmp_path.glob("*.csv")], "the CSV download")
-    rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8-sig")), delimiter=";"))
     assert [row["customer_ref"] for row in rows] == expected(snapshot, "status = 'eligible'")
     assert files[0].name == "alpha-2026-Q2-customers.csv"
 
@@ -200,5 +200,5 @@ def test_a_prospects_files_uploaded_for_a_mid_scan_are_scanned_and_the_scan_down
     browser.open(f"{dashboard}/alpha/mid-scan")
     browser.js("document.querySelector('#scans a[download]').click()")
     files = until(lambda: list(downloads.glob("*.csv")), "the scan's CSV download")
-    rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8-sig")), delimiter=";"))
     assert {row["charge_point_ref"]: (row["group"], row["status"], row["reasons"]) for row in rows} == EXPECTED

@@ -55,7 +55,7 @@ def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026
     assert re.search(rf"^rev submit {quarter}: prepared .* by demo-preparer at 2027-01-15 00:00 CET; upload the "
                      "files", printed, re.MULTILINE)
     said = re.search(rf"^rev approve {quarter}: submitted (\d+) delivery\(ies\), 0 amendment\(s\), (\d+) connection"
-                     rf"\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d.]+) ERE; prepared by demo-preparer, approved "
+                     rf"\(s\), (\d+) EAN\(s\), ([\d.]+) kWh, ~([\d,.]+) ERE; prepared by demo-preparer, approved "
                      r"2027-01-15 00:00 CET by demo-approver; deliveries.xml sha256 ([0-9a-f]{12})\.\.\.$",
                      printed, re.MULTILINE)
     assert said, printed
@@ -70,7 +70,7 @@ def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026
     assert manifest["connections"] == int(connections) and manifest["status"] == "submitted"
     estimates = {line["ean"]: Decimal(line["ere_estimate"]) for line in manifest["lines"]}
     assert all(estimates[ean] == k * ERE_PER_KWH_2026 for ean, k in booked)
-    assert sum(estimates.values()).quantize(CENT, ROUND_HALF_UP) == Decimal(ere)
+    assert sum(estimates.values()).quantize(CENT, ROUND_HALF_UP) == Decimal(ere.replace(",", ""))  # '1,234.56'
 
 
 def test_the_late_q1_data_becomes_q4_amendments_and_q4_stays_a_draft(demo):
@@ -114,11 +114,12 @@ def test_the_draft_q4_is_not_paid(demo):
 @pytest.mark.parametrize("partner", list(PARTNERS))
 def test_each_approved_payout_is_the_statement_and_sepa_file_it_prints(demo, quarter, partner):
     root, _, printed = demo
-    said = re.search(rf"^payouts {quarter} {partner}: approved (\d+) customer\(s\), gross EUR ([\d.]+), "
-                     r"fee EUR ([\d.]+), partner share EUR ([\d.]+), paid EUR ([\d.]+) to (\d+) customer\(s\)",
+    said = re.search(rf"^payouts {quarter} {partner}: approved (\d+) customer\(s\), gross €([\d,.]+), "
+                     r"fee €([\d,.]+), partner share €([\d,.]+), paid €([\d,.]+) to (\d+) customer\(s\)",
                      printed, re.MULTILINE)
     assert said, printed
-    customers, gross, fee, share, paid, paid_lines = said.groups()
+    customers, paid_lines = said.group(1), said.group(6)
+    gross, fee, share, paid = (amount.replace(",", "") for amount in said.group(2, 3, 4, 5))  # '€1,234.56
     folder = root / "exports" / quarter / "payouts" / partner
     with (folder / "statement.csv").open(encoding="utf-8") as handle:
         statement = list(csv.DictReader(handle))
@@ -147,10 +148,11 @@ def test_each_approved_payout_is_the_statement_and_sepa_file_it_prints(demo, qua
 @pytest.mark.parametrize("partner", list(PARTNERS))
 def test_each_partners_report_shows_its_brand_and_the_approved_payout(demo, quarter, partner):
     root, _, printed = demo
-    paid = re.search(rf"^payouts {quarter} {partner}: approved .* paid EUR ([\d.]+) to", printed, re.MULTILINE).group(1)
+    paid = re.search(rf"^payouts {quarter} {partner}: approved .* paid €([\d,.]+) to", printed,
+                     re.MULTILINE).group(1).replace(",", "")
     folder = root / "exports" / quarter / "reports" / partner
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert PARTNERS[partner] in page
     dutch = f"{int(Decimal(paid)):,}".replace(",", ".") + "," + f"{Decimal(paid):.2f}"[-2:]
-    assert dutch in page, f"the approved payout EUR {paid} ({dutch}) is not on the report"
+    assert dutch in page, f"the approved payout €{paid} ({dutch}) is not on the report"
     assert not (folder / "customers").exists(), "the quarter run writes no statements: the dashboard renders them"

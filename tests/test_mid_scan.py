@@ -189,8 +189,8 @@ def test_the_page_in_chromium_is_the_partners_in_both_languages_with_the_csvs_gr
         out = tmp_path / lang
         assert cli.main(["mid-scan", str(prospect), "--out", str(out), "--year", "2026", "--partner", "alpha",
                          "--lang", lang]) == 0
-        with (out / "mid_scan.csv").open(encoding="utf-8") as handle:
-            csv_groups = Counter(row["group"] for row in csv.DictReader(handle))
+        with (out / "mid_scan.csv").open(encoding="utf-8-sig") as handle:
+            csv_groups = Counter(row["group"] for row in csv.DictReader(handle, delimiter=";"))
         assert csv_groups == {"unit_check": 8, "external_meter": 2, "cannot_qualify": 1}
 
         dom = dump_dom(out / "mid_scan.html", tmp_path / f"chromium-{lang}")

@@ -124,7 +124,7 @@ def test_an_advance_followed_by_a_lower_settlement_is_netted_and_the_negative_ba
     assert statement(data_dir, Q2)["A1"]["entries"] == "advance_settled 2026-Q1 -28.16; settlement 2026-Q1 17.60"
     assert statement(data_dir, Q2)["A1"]["carried_over_eur"] == "-10.56"
     text = email_text(data_dir, Q2, "A1")
-    for shown in ("Verrekend voorschot 2026-Q1", "EUR -28,16", "Afrekening 2026-Q1", "EUR 17,60", "EUR -10,56"):
+    for shown in ("Verrekend voorschot 2026-Q1", "€\xa0-28,16", "Afrekening 2026-Q1", "€\xa017,60", "€\xa0-10,56"):
         assert shown in text
     sepa = (data_dir.exports / "2026-Q2" / "payouts" / "alpha" / "sepa_credit_transfer.xml").read_text()
     assert "<NbOfTxs>1</NbOfTxs>" in sepa and "<CtrlSum>35.20</CtrlSum>" in sepa and "Jan de Vries" not in sepa

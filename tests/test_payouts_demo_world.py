@@ -67,7 +67,9 @@ def test_demo_payouts_validate_agree_to_the_cent_and_approving_twice_changes_not
         emailed = Decimal(0)
         for eml in (folder / "emails").glob("*.eml"):
             text = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default).get_body(("plain",))
-            match = re.search(r"^(?:Uitbetaald|Paid out)\s+EUR (-?[\d.,]+)", text.get_content(), re.MULTILINE)
-            value = match.group(1)
-            emailed += Decimal(value.replace(".", "").replace(",", ".") if "," in value else value)
+            # nl '€ -1.234,56', en '-€1,234.56' (lib/formatting.py)
+            label, sign, value = re.search(r"^(Uitbetaald|Paid out)\s+(-?)€\xa0?(-?[\d.,]+)", text.get_content(),
+                                           re.MULTILINE).groups()
+            digits = value.replace(".", "").replace(",", ".") if label == "Uitbetaald" else value.replace(",", "")
+            emailed += Decimal(sign + digits)
         assert emailed == paid

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html
 import re
 
 import pytest
@@ -68,7 +69,7 @@ def test_payout_emails_arrive_once_with_the_right_totals_and_no_other_customers_
     a1_text, a1_html = body(by_recipient["a1@example.org"])
     # 332.694 ERE x EUR 0.44 = 146.39 gross; 15 % fee 21.96, 5 % partner share 7.32, net 117.11
     for text in (a1_text, a1_html):
-        assert "EUR 146,39" in text and "EUR -21,96" in text and "EUR -7,32" in text and "EUR 117,11" in text
+        assert "€\xa0146,39" in text and "€\xa0-21,96" in text and "€\xa0-7,32" in text and "€\xa0117,11" in text
         assert "NL02 **** **** 6789" in text and IBAN_A1 not in text
         for other in ("Emma Smith", "Kees Laag", "Els Bos", "a2@example.org", "A2", "B1", IBAN_A2):
             assert other not in text
@@ -81,7 +82,7 @@ def test_payout_emails_arrive_once_with_the_right_totals_and_no_other_customers_
     assert "could not pay because your account number" in a2_text  # held: the check digits are wrong
     assert "onder het minimum" in body(by_recipient["a3@example.org"])[0]
     # partner_account: 250 ERE x 0.44 = 110.00, 20 % fee: the partner pays the customer 88.00
-    assert "BetaLaad betaalt u EUR 88,00 uit." in body(by_recipient["b1@example.org"])[0]
+    assert "BetaLaad betaalt u €\xa088,00 uit." in body(by_recipient["b1@example.org"])[0]
 
     prepare_and_approve(data_dir, Quarter(2026, 1))
     assert len(inbox.messages) == 4  # the email log keeps a rerun from mailing twice
@@ -99,10 +100,10 @@ def test_the_html_email_rendered_in_headless_chromium_shows_the_breakdown(data_d
     dom = dump_dom(page, tmp_path / "chromium-profile", "--blink-settings=imagesEnabled=false")
     assert '<table id="breakdown"' in dom
     rows = [row for row in dom.split("<tr")[1:] if "</td>" in row]
-    text = " ".join(rows)
-    for label, value in (("Bruto opbrengst", "EUR 146,39"), ("Servicekosten", "EUR -21,96"),
-                         ("Aandeel AlphaCharge", "EUR -7,32"), ("Netto voor u dit kwartaal", "EUR 117,11"),
-                         ("Uitbetaald", "EUR 117,11"), ("Rekening", "NL02 **** **** 6789")):
+    text = html.unescape(" ".join(rows))
+    for label, value in (("Bruto opbrengst", "€\xa0146,39"), ("Servicekosten", "€\xa0-21,96"),
+                         ("Aandeel AlphaCharge", "€\xa0-7,32"), ("Netto voor u dit kwartaal", "€\xa0117,11"),
+                         ("Uitbetaald", "€\xa0117,11"), ("Rekening", "NL02 **** **** 6789")):
         assert label in text and value in text
     assert 'id="brand"' in dom and "AlphaCharge" in dom
 

@@ -217,7 +217,7 @@ def test_the_person_who_prepared_a_payout_cannot_approve_it(data_dir, capsys):
     [outcome] = run_quarter(data_dir, Q1, "alpha", approve_by=APPROVER)
     assert (outcome.state, "nothing prepared to approve" in outcome.message) == ("refused", True)
     assert cli.main(["payouts", "prepare", "2026-Q1", "--partner", "alpha", "--by", PREPARER]) == 0
-    assert "prepared 1 customer(s), gross EUR 132.00" in capsys.readouterr().out
+    assert "prepared 1 customer(s), gross €132.00" in capsys.readouterr().out
     # The same person, however the name is typed, is refused in one line and nothing is paid.
     assert cli.main(["payouts", "approve", "2026-Q1", "--partner", "alpha", "--by", f" {PREPARER.upper()}"]) == 2
     [refusal] = capsys.readouterr().out.splitlines()

@@ -30,6 +30,10 @@ def read_back(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
+def read_back_dutch_excel(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
+
+
 def neutralised(value: str) -> bool:
     return value.startswith("'") and value[1:] in HOSTILE
 
@@ -48,10 +52,10 @@ def test_payout_statement_and_breakdown_neutralise_hostile_names_and_refs(data_d
                 [booking("beta", ref, "2026-01-01", "55.5") for ref in refs])
     prepare_and_approve(data_dir, Quarter(2026, 1))
     folder = data_dir.exports / "2026-Q1" / "payouts" / "beta"
-    breakdown = read_back((folder / "payout_breakdown.csv").read_text())
+    breakdown = read_back_dutch_excel((folder / "payout_breakdown.csv").read_text(encoding="utf-8"))
     assert sorted(row["account_holder"] for row in breakdown) == sorted("'" + name for name in names)
     assert sorted(row["customer_ref"] for row in breakdown) == sorted("'" + ref for ref in refs)
-    assert all(Decimal(row["amount_eur"]) > 0 for row in breakdown)
+    assert all(Decimal(row["amount_eur"].replace(",", ".")) > 0 for row in breakdown)
     statement = read_back((folder / "statement.csv").read_text())
     assert sorted(row["customer_ref"] for row in statement) == sorted("'" + ref for ref in refs)
     assert all(Decimal(row["paid_eur"]) > 0 for row in statement)
@@ -65,7 +69,7 @@ def test_the_mid_scan_csv_neutralises_hostile_brands_and_refs(tmp_path):
         writer.writerows([f"CP{n}", f"-C{n}", text, "=M()"] for n, text in enumerate(HOSTILE[:-1]))
     scan = scan_prospect(charge_points)
     csv_path, _ = write_scan(scan, summarise(scan, "Prospect", 2026, Decimal("0.332694"), Decimal("0.45")), tmp_path / "out")
-    rows = read_back(csv_path.read_text(encoding="utf-8"))
+    rows = read_back_dutch_excel(csv_path.read_text(encoding="utf-8"))
     assert sorted(row["brand"] for row in rows) == sorted("'" + text for text in HOSTILE[:-1])
     assert {row["model"] for row in rows} == {"'=M()"}
     assert all(row["customer_ref"].startswith("'-C") for row in rows)

@@ -9,7 +9,7 @@ import argparse
 from joulo_pipelines.cli import console, runner
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
-from joulo_pipelines.lib.payouts.money import cents_to_eur
+from joulo_pipelines.lib.formatting import eur
 from joulo_pipelines.lib.quarters import Quarter
 
 DEMO_PREPARER, DEMO_APPROVER = "demo-preparer", "demo-approver"
@@ -105,8 +105,10 @@ def describe(quarter: Quarter, partner_id: str, outcome: dict) -> str:
 
 
 def _totals(outcome: dict) -> str:
-    return (f"{outcome['customers']} customer(s), "
-            f"gross EUR {cents_to_eur(outcome['gross_cents'])}, fee EUR {cents_to_eur(outcome['fee_cents'])}, "
-            f"partner share EUR {cents_to_eur(outcome['partner_share_cents'])}, "
-            f"paid EUR {cents_to_eur(outcome['paid_cents'])} to {outcome['paid_lines']} customer(s), "
-            f"carried over EUR {cents_to_eur(outcome['carried_over_cents'])}, held {outcome['held_lines']}")
+    def euros(key: str) -> str:
+        return eur(outcome[key], "en")  # the CLI speaks English
+
+    return (f"{outcome['customers']} customer(s), gross {euros('gross_cents')}, fee {euros('fee_cents')}, "
+            f"partner share {euros('partner_share_cents')}, "
+            f"paid {euros('paid_cents')} to {outcome['paid_lines']} customer(s), "
+            f"carried over {euros('carried_over_cents')}, held {outcome['held_lines']}")

@@ -4,9 +4,11 @@ the demo's REV story."""
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from pathlib import Path
 
 from joulo_pipelines.lib import clock
+from joulo_pipelines.lib.formatting import ere
 from joulo_pipelines.lib.paths import DataDir
 
 
@@ -61,7 +63,7 @@ def approve(data_dir: DataDir, booking: str, by: str | None) -> int:
 def _package(manifest: dict) -> str:
     return (f"{manifest['deliveries']} delivery(ies), {manifest['amendments']} amendment(s), "
             f"{manifest['connections']} connection(s), {manifest['ean_count']} EAN(s), {manifest['kwh_change']} kWh, "
-            f"~{float(manifest['ere_estimate']):.2f} ERE")
+            f"~{ere(Decimal(manifest['ere_estimate']), 'en')} ERE")  # kWh as the register file states them
 
 
 def import_result(data_dir: DataDir, file: Path) -> int:

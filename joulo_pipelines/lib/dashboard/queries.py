@@ -10,6 +10,7 @@ from datetime import date
 
 import duckdb
 
+from joulo_pipelines.lib.formatting import ERE_PLACES, KWH_PLACES, spreadsheet_number
 from joulo_pipelines.lib.quarters import Quarter
 
 PAGE_SIZE = 50
@@ -66,9 +67,13 @@ def customer_page(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quar
 
 def customer_csv_rows(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
                       wanted: CustomerFilter) -> list[tuple]:
-    """Every matching customer, CSV_COLUMNS, for the list's export."""
-    return con.execute(f"select {', '.join(CSV_COLUMNS)} from ({_MATCHING}) order by customer_ref",
-                       wanted.params(partner_id, quarter)).fetchall()
+    """Every matching customer, CSV_COLUMNS, for the list's export to Dutch Excel: figures with a decimal comma,
+    to the places a person reads (lib/formatting.py)."""
+    places = {"kwh": KWH_PLACES, "eligible_kwh": KWH_PLACES, "ere_estimate": ERE_PLACES}
+    return [tuple(spreadsheet_number(value, places[column]) if column in places else value
+                  for column, value in zip(CSV_COLUMNS, row))
+            for row in con.execute(f"select {', '.join(CSV_COLUMNS)} from ({_MATCHING}) order by customer_ref",
+                                   wanted.params(partner_id, quarter)).fetchall()]
 
 
 def customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, customer_ref: str) -> dict | None:

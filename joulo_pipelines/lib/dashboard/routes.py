@@ -95,7 +95,8 @@ def _page(request: Request, template: str, member: auth.Member | None = None, st
     language = member.language if member else auth.language(request)
     html = environment.get_template(template).render({
         "root": _root(request), "member": member, "brand": member.partner.brand if member else JOULO_BRAND,
-        "csrf": auth.csrf_token(request), "tx": TEXTS[language], "here": _here(request), **context})
+        "csrf": auth.csrf_token(request), "tx": TEXTS[language], "language": language, "here": _here(request),
+        **context})
     return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})
 
 
@@ -174,16 +175,18 @@ def _routes(app: FastAPI) -> None:
     def overview(request: Request, member: auth.Signed, quarter: str | None = None) -> HTMLResponse:
         con, chosen, built = _quarter(request, member, quarter)
         page = request.app.state.snapshot.remembered(
-            ("overview", member.partner.id, chosen, clock.today()),
-            lambda: render.quarter_page(con, request.app.state.data_dir, member.partner, chosen, clock.today()))
+            ("overview", member.partner.id, chosen, clock.today(), member.language),
+            lambda: render.quarter_page(con, request.app.state.data_dir, member.partner, chosen, clock.today(),
+                                language=member.language))
         return _page(request, "overview.html.j2", member, built_quarters=built, **page)
 
     @app.get("/{partner_id}/year", response_class=HTMLResponse)
     def year(request: Request, member: auth.Signed, quarter: str | None = None) -> HTMLResponse:
         con, chosen, built = _quarter(request, member, quarter)
         page = request.app.state.snapshot.remembered(
-            ("year", member.partner.id, chosen, clock.today()),
-            lambda: render.year_page(con, request.app.state.data_dir, member.partner, chosen, clock.today()))
+            ("year", member.partner.id, chosen, clock.today(), member.language),
+            lambda: render.year_page(con, request.app.state.data_dir, member.partner, chosen, clock.today(),
+                                language=member.language))
         return _page(request, "year_page.html.j2", member, built_quarters=built, **page)
 
     @app.get("/{partner_id}/customers", response_class=HTMLResponse)
@@ -201,7 +204,7 @@ def _routes(app: FastAPI) -> None:
                       quarter: str | None = None) -> Response:
         con, chosen, _ = _quarter(request, member, quarter)
         rows = dashboard_queries.customer_csv_rows(con, member.partner.id, chosen, wanted.filter)
-        body = people_csv.render(dashboard_queries.CSV_COLUMNS, rows)
+        body = people_csv.dutch_excel(dashboard_queries.CSV_COLUMNS, rows)
         return Response(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{member.partner.id}-{chosen.label}-customers.csv"',
             "Cache-Control": "no-store"})

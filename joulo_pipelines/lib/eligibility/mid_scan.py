@@ -4,8 +4,8 @@ with an external MID meter, or not at all.
 For a prospect (`joulo mid-scan charge_points.csv [--customers] [--sessions]`) it reads their exports in
 the file contract's format without onboarding them; for an onboarded partner the Dagster asset feeds it
 the warehouse's eligibility instead. Either way the result is one row per charge point (status, reasons,
-actions, estimated annual kWh) written as mid_scan.csv, and a self-contained mid_scan.html for sales, in
-the partner's brand and in Dutch or English (mid_scan_words.py).
+actions, estimated annual kWh) written as mid_scan.csv (for Dutch Excel: `;`, decimal comma, BOM), and a
+self-contained mid_scan.html for sales, in the partner's brand and in Dutch or English (mid_scan_words.py).
 
 A prospect has not mandated us yet, so the mandate and the payout IBAN are not scanned, and a meter serial
 the prospect does not have yet is "to check at onboarding", not a gap: those come with onboarding. Money is
@@ -14,16 +14,15 @@ Decimal; ERE and euros are estimates, rounded to cents once, at the end.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
-from joulo_pipelines.lib import people_csv, templating, warehouse
+from joulo_pipelines.lib import formatting, people_csv, templating, warehouse
 from joulo_pipelines.lib.eligibility import mid_scan_words
 from joulo_pipelines.lib.eligibility.mid_register import (
     UNMATCHED,
@@ -38,7 +37,7 @@ from joulo_pipelines.lib.eligibility.rules import (
 )
 from joulo_pipelines.lib.partners import Brand, load_registry
 from joulo_pipelines.lib.paths import DataDir
-from joulo_pipelines.lib.reports.formatting import text_on
+from joulo_pipelines.lib.reports.colours import text_on
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Stated in the report when no sessions are given: a typical Dutch home charger's year [assumption].
@@ -253,14 +252,15 @@ def _words(lang: str) -> dict:
     """The page's words and figure formats for one language."""
     if lang not in mid_scan_words.LANGUAGES:
         raise MidScanInputError(f"language {lang!r}; accepted: {', '.join(mid_scan_words.LANGUAGES)}")
-    locale = mid_scan_words.LOCALES[lang]
     catalogue = reasons()
     reason_words = mid_scan_words.REASONS[lang]
     return {
         "t": mid_scan_words.PAGE[lang], "lang": lang,
-        "number": lambda value: format_decimal(Decimal(value), format="#,##0", locale=locale),
-        "factor": lambda value: format_decimal(Decimal(value), format="0.######", locale=locale),
-        "eur": lambda value: format_currency(Decimal(value), "EUR", locale=locale),
+        # Yearly estimates, rounded to whole kWh and ERE in summarise: written without decimals.
+        "number": lambda value: formatting.number(value, 0, lang),
+        "factor": lambda value: format_decimal(Decimal(value), format="0.######", locale=formatting.LOCALES[lang]),
+        "eur": lambda value: formatting.eur(int(Decimal(value).scaleb(2)), lang),
+        "price": lambda value: formatting.price_per_ere(value, lang),
         "seen": lambda code: reason_words.get(code, (catalogue[code].rule, ""))[0],
         "helps": lambda code: reason_words.get(code, ("", catalogue[code].action))[1],
     }
@@ -273,9 +273,11 @@ def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path, brand: B
     words = _words(lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out_dir / "mid_scan.csv", out_dir / "mid_scan.html"
-    buffer = io.StringIO()
-    scan.sort_values("charge_point_ref").map(people_csv.safe_cell).to_csv(buffer, index=False, lineterminator="\n")
-    csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+    listed = scan.sort_values("charge_point_ref").astype(object)
+    listed = listed.where(listed.notna(), None)
+    listed["annual_kwh"] = [formatting.spreadsheet_number(Decimal(str(v)), formatting.KWH_PLACES)
+                            for v in listed["annual_kwh"]]
+    csv_path.write_bytes(people_csv.dutch_excel(list(listed.columns), listed.itertuples(index=False)))
     order = {group: i for i, group in enumerate(GROUPS)}
     rows = scan.assign(order=scan["group"].map(order)).sort_values(["order", "charge_point_ref"]).to_dict("records")
     html = templating.environment(TEMPLATES).get_template("mid_scan.html.j2").render(

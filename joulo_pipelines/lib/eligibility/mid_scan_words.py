@@ -5,7 +5,6 @@ reason without words here (a new code) shows its rule from that catalogue rather
 from __future__ import annotations
 
 LANGUAGES = ("nl", "en")
-LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 
 PAGE = {
     "nl": {

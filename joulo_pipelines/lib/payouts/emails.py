@@ -18,10 +18,10 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from joulo_pipelines.lib import labels, templating
+from joulo_pipelines.lib.formatting import day, ere, eur, kwh, prices_per_ere
 from joulo_pipelines.lib.iban import mask_iban
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.payouts.amounts import Entry, PayoutLine, beyond_net
-from joulo_pipelines.lib.payouts.money import cents_to_eur
 from joulo_pipelines.lib.payouts.settings import SmtpSettings
 from joulo_pipelines.lib.quarters import Quarter
 
@@ -36,20 +36,6 @@ class EmailRecipient:
     language: str
 
 
-def euro(cents: int, language: str) -> str:
-    text = cents_to_eur(cents)
-    return f"EUR {text.replace('.', ',')}" if language == "nl" else f"EUR {text}"
-
-
-def _number(value, places: int, language: str) -> str:
-    text = f"{value:,.{places}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".") if language == "nl" else text
-
-
-def _format_date(day: date, language: str) -> str:
-    return day.strftime("%d-%m-%Y") if language == "nl" else day.isoformat()
-
-
 _environment = templating.environment(TEMPLATES)
 
 
@@ -62,30 +48,30 @@ def render(partner: Partner, quarter: Quarter, line: PayoutLine, entries: list[E
     brand = partner.brand
     iban = mask_iban(recipient.iban)
     rows = [
-        (t["kwh"], _number(line.kwh, 3, language)),
-        (t["units"], _number(line.units, 3, language)),
-        (t["price"], f"EUR {line.price_eur_per_ere.replace('.', ',') if language == 'nl' else line.price_eur_per_ere}"),
-        (t["gross"], euro(line.gross_cents, language)),
-        (t["fee"], euro(-line.fee_cents, language)),
-        (t["share"].format(brand=brand.display_name), euro(-line.partner_share_cents, language)),
-        (t["net"], euro(line.net_cents, language)),
+        (t["kwh"], kwh(line.kwh, language)),
+        (t["units"], ere(line.units, language)),
+        (t["price"], prices_per_ere(line.price_eur_per_ere, language)),
+        (t["gross"], eur(line.gross_cents, language)),
+        (t["fee"], eur(-line.fee_cents, language)),
+        (t["share"].format(brand=brand.display_name), eur(-line.partner_share_cents, language)),
+        (t["net"], eur(line.net_cents, language)),
     ]
     for e in beyond_net(entries, quarter):
         label = t["entries"][e.kind].format(quarter=Quarter.containing(e.for_quarter_start).label, year=e.delivery_year)
-        rows.append((label, euro(e.amount_cents, language)))
+        rows.append((label, eur(e.amount_cents, language)))
     if line.carried_in_cents:
-        rows.append((t["carried_in"], euro(line.carried_in_cents, language)))
-    rows.append((t["paid"], euro(line.paid_cents, language)))
-    rows.append((t["carried_out"], euro(line.carried_out_cents, language)))
+        rows.append((t["carried_in"], eur(line.carried_in_cents, language)))
+    rows.append((t["paid"], eur(line.paid_cents, language)))
+    rows.append((t["carried_out"], eur(line.carried_out_cents, language)))
     direct = payout_model == "direct"
     if direct:
         rows.append((t["iban"], iban))
-    rows.append((t["date"], _format_date(payment_date, language)))
-    amount = euro(line.paid_cents, language)
+    rows.append((t["date"], day(payment_date, language)))
+    amount = eur(line.paid_cents, language)
     if line.paid_cents <= 0:
         headline = t["headline_none"]
     elif direct:
-        headline = t["headline_paid"].format(amount=amount, iban=iban, date=_format_date(payment_date, language))
+        headline = t["headline_paid"].format(amount=amount, iban=iban, date=day(payment_date, language))
     else:
         headline = t["headline_partner"].format(brand=brand.display_name, amount=amount)
     context = dict(

@@ -1,7 +1,8 @@
 """The files of an approved batch, under exports/<YYYY>-Q<n>/payouts/<partner_id>/: statement.csv, the
 partner's account_entries.csv (every entry of its customers' accounts: settlements, clawbacks, advances,
-holdbacks), the SEPA credit transfer, payout_breakdown.csv (partner_account model) and
-emails/<customer_ref>.eml.
+holdbacks), the SEPA credit transfer, payout_breakdown.csv (partner_account model; for the partner's people
+to open in Dutch Excel: `;`, decimal comma, BOM) and emails/<customer_ref>.eml. statement.csv and
+account_entries.csv are data for the partner's systems: comma-separated, amounts with a decimal point.
 
 Everything is read from the ledger, so a rerun rewrites the same bytes and never disagrees with what was
 approved. The SEPA file is validated before it is written; a file that does not validate is never written."""
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from joulo_pipelines.lib import people_csv
+from joulo_pipelines.lib.formatting import EUR_PLACES, spreadsheet_number
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import ledger
@@ -93,6 +96,14 @@ def entries_csv(entries: list[Entry]) -> bytes:
                                  cents_to_eur(e.amount_cents)] for e in entries])
 
 
+def breakdown_csv(paid: list[tuple[PayoutLine, str, str | None, str]]) -> bytes:
+    """What the partner pays each customer out of the one sum it received, (line, account holder, masked IBAN,
+    end-to-end id) per customer: for the partner's people, so written for Dutch Excel (people_csv.dutch_excel)."""
+    return people_csv.dutch_excel(BREAKDOWN_COLUMNS, [
+        [line.customer_ref, holder, iban, spreadsheet_number(Decimal(line.paid_cents).scaleb(-EUR_PLACES), EUR_PLACES),
+         end_to_end_id] for line, holder, iban, end_to_end_id in paid])
+
+
 def write_atomically(path: Path, content: bytes) -> None:
     """Write through a temporary file so a crash never leaves half a payment file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,10 +144,9 @@ def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner
                                   f"ERE {quarter.label} payouts {len(paid)} customers, see breakdown")]
             ultimate_debtor = None
             written.append(folder / "payout_breakdown.csv")
-            write_atomically(written[-1], _csv(BREAKDOWN_COLUMNS, [
-                [l.customer_ref, recipients[l.customer_ref].account_holder,
-                 mask_iban(recipients[l.customer_ref].iban), cents_to_eur(l.paid_cents), e2e[l.customer_ref]]
-                for l in paid]))
+            write_atomically(written[-1], breakdown_csv([
+                (l, recipients[l.customer_ref].account_holder, mask_iban(recipients[l.customer_ref].iban),
+                 e2e[l.customer_ref]) for l in paid]))
         content = credit_transfer(batch.sepa_schema, _message_id(batch), batch.approved_at, settings.client_funds,
                                   ultimate_debtor, batch.payment_date, transfers)
         written.append(folder / "sepa_credit_transfer.xml")

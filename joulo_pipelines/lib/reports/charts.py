@@ -10,7 +10,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from markupsafe import Markup, escape
 
-from joulo_pipelines.lib.reports.formatting import number
+from joulo_pipelines.lib.formatting import number
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,10 @@ def _nice_ceiling(value: Decimal) -> Decimal:
     return Decimal(10).scaleb(exponent)
 
 
-def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str, places: int = 0,
+def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str, language: str, places: int = 0,
               width: int = 540, height: int = 240) -> Markup:
-    """Stacked bars per label (e.g. a month), one colour per series, a legend and a labelled y axis."""
+    """Stacked bars per label (e.g. a month), one colour per series, a legend and a labelled y axis; figures
+    written in `language`."""
     left, right, top, bottom = 64, 12, 28, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum((s.values[i] for s in series), Decimal(0)) for i in range(len(labels))]
@@ -58,7 +59,7 @@ def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str,
         ty = y(value)
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e3e3e3"/>')
         parts.append(f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11" fill="#666">'
-                     f'{escape(number(value, tick_places))}</text>')
+                     f'{escape(number(value, tick_places, language))}</text>')
     parts.append(f'<text x="4" y="14" font-size="11" fill="#666">{escape(unit)}</text>')
     legend_x = left
     for s in series:
@@ -75,7 +76,7 @@ def bar_chart(chart_id: str, labels: list[str], series: list[Series], unit: str,
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y_top:.1f}" width="{bar_w:.1f}" height="{y_bottom - y_top:.1f}" '
                     f'fill="{escape(s.colour)}" data-series="{escape(s.key)}" data-label="{escape(label)}" '
-                    f'data-value="{value}"><title>{escape(label)}: {escape(number(value, places))} '
+                    f'data-value="{value}"><title>{escape(label)}: {escape(number(value, places, language))} '
                     f'{escape(unit)} ({escape(s.name)})</title></rect>')
                 base += value
         parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - 8}" text-anchor="middle" font-size="11" '

@@ -26,6 +26,7 @@ from babel.dates import get_month_names
 from markupsafe import Markup
 
 from joulo_pipelines.lib import labels, warehouse
+from joulo_pipelines.lib.formatting import ERE_PLACES, KWH_PLACES
 from joulo_pipelines.lib.partners import Partner, load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
@@ -99,15 +100,16 @@ def _failed(partner_id: str, quarter: Quarter, exc: Exception) -> PartnerReport:
                          message=f"{type(exc).__name__} while building the {quarter} report of {partner_id}")
 
 
-def _month_chart(chart_id: str, months: list[dict], partner: Partner) -> tuple:
+def _month_chart(chart_id: str, months: list[dict], partner: Partner, language: str) -> tuple:
     names = [MONTHS[row["month"].month] for row in months]
     kwh = bar_chart(f"{chart_id}-kwh", names, [
         Series("eligible_kwh", "eligible for ERE", partner.brand.colour, [row["eligible_kwh"] for row in months]),
         Series("other_kwh", "not eligible", OTHER_KWH_COLOUR,
                [row["kwh"] - row["eligible_kwh"] for row in months]),
-    ], "kWh")
+    ], "kWh", language, places=KWH_PLACES)
     ere = bar_chart(f"{chart_id}-ere", names, [Series("ere", "ERE (estimate)", ERE_COLOUR,
-                                                       [row["ere"] for row in months])], "ERE")
+                                                       [row["ere"] for row in months])], "ERE", language,
+                    places=ERE_PLACES)
     return kwh, ere
 
 
@@ -190,20 +192,22 @@ def _pages(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, 
     return index, year
 
 
-def _common(partner: Partner, quarter: Quarter, as_of: date) -> dict:
-    return {"partner": partner, "brand": partner.brand, "quarter": quarter, "as_of": as_of,
+def _common(partner: Partner, quarter: Quarter, as_of: date, language: str) -> dict:
+    return {"partner": partner, "brand": partner.brand, "quarter": quarter, "as_of": as_of, "language": language,
             "last_day": quarter.end - timedelta(days=1)}
 
 
 def quarter_page(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
-                 as_of: date, figures: dict | None = None, year_months: list[dict] | None = None) -> dict:
-    """What the quarter's page (report.html.j2) shows but its customer table; the dashboard's overview too."""
+                 as_of: date, figures: dict | None = None, year_months: list[dict] | None = None,
+                 language: str = labels.DEFAULT_LANGUAGE) -> dict:
+    """What the quarter's page (report.html.j2) shows but its customer table; the dashboard's overview too, in
+    the dashboard's language (the report files are for Dutch partners)."""
     figures = figures or _quarter_figures(con, data_dir, partner, quarter)
     if year_months is None:
         year_months = queries.monthly_energy(con, partner.id, quarter.start, quarter.end)
     months = [row for row in year_months if row["month"] >= quarter.start]
-    kwh_chart, ere_chart = _month_chart("quarter", months, partner)
-    return {**_common(partner, quarter, as_of), **figures, "months": months, "kwh_chart": kwh_chart,
+    kwh_chart, ere_chart = _month_chart("quarter", months, partner, language)
+    return {**_common(partner, quarter, as_of, language), **figures, "months": months, "kwh_chart": kwh_chart,
             "ere_chart": ere_chart, "adjustments": queries.adjustments(con, partner.id, quarter),
             "adjustment_reasons": queries.cleaning_reasons(con),
             "signed": queries.signed_energy(con, partner.id, quarter),
@@ -211,15 +215,16 @@ def quarter_page(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Par
 
 
 def year_page(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner: Partner, quarter: Quarter,
-              as_of: date, figures: dict | None = None, year_months: list[dict] | None = None) -> dict:
-    """What the year to date's page (year.html.j2) shows."""
+              as_of: date, figures: dict | None = None, year_months: list[dict] | None = None,
+              language: str = labels.DEFAULT_LANGUAGE) -> dict:
+    """What the year to date's page (year.html.j2) shows, in `language` as quarter_page."""
     if year_months is None:
         year_months = queries.monthly_energy(con, partner.id, date(quarter.year, 1, 1), quarter.end)
     year_quarters = [figures if figures and q == quarter else _quarter_figures(con, data_dir, partner, q)
                      for q in quarters_to_date(quarter)]
-    year_kwh_chart, year_ere_chart = _month_chart("year", year_months, partner)
+    year_kwh_chart, year_ere_chart = _month_chart("year", year_months, partner, language)
     return {
-        **_common(partner, quarter, as_of), "quarters": year_quarters, "months": year_months,
+        **_common(partner, quarter, as_of, language), "quarters": year_quarters, "months": year_months,
         "kwh_chart": year_kwh_chart, "ere_chart": year_ere_chart,
         "year_kwh": sum((q["energy"]["kwh"] for q in year_quarters), Decimal(0)),
         "year_eligible_kwh": sum((q["energy"]["eligible_kwh"] for q in year_quarters), Decimal(0)),

@@ -23,6 +23,7 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from joulo_pipelines.lib import labels
+from joulo_pipelines.lib.formatting import KWH_PLACES
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.reports import queries
@@ -132,7 +133,8 @@ def render_statement(partner: Partner, quarter: Quarter, as_of: date, row: dict,
         Series("eligible_kwh", labels.STATEMENT[language]["eligible_kwh"], partner.brand.colour,
                [m["eligible_kwh"] for m in months]),
         Series("other_kwh", labels.STATEMENT[language]["does_not_count"], OTHER_KWH_COLOUR,
-               [m["kwh"] - m["eligible_kwh"] for m in months])], "kWh", width=520, height=200)
+               [m["kwh"] - m["eligible_kwh"] for m in months])], "kWh", language, places=KWH_PLACES, width=520,
+        height=200)
     return (template or environment.get_template("statement.html.j2")).render(
         partner=partner, brand=partner.brand, quarter=quarter, as_of=as_of,
         last_day=quarter.end - timedelta(days=1), customer=row, charge_points=row["charge_points"],
