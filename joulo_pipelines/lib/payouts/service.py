@@ -46,11 +46,9 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
     if prepare_by and approve_by:
         raise ValueError("preparing and approving a payout are two steps, taken one at a time")
     registry = load_registry(data_dir.partners_file)
-    if partner_id is not None and registry.get(partner_id) is None:
-        raise ValueError(f"partner {partner_id!r} is not in {data_dir.partners_file}; known: {', '.join(registry.ids)}")
+    partners = [registry.require(partner_id)] if partner_id else registry.partners
     settings = load_payment_settings(payments_file(data_dir))
     sales = load_sales(sales_file(data_dir))
-    partners = [registry.get(partner_id)] if partner_id else registry.partners
     outcomes = []
     with warehouse.connect(data_dir, read_only=False) as con:
         ledger.ensure_schema(con)
