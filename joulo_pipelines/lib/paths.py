@@ -1,4 +1,4 @@
-"""Where everything lives: one data dir (JOULO_DATA_DIR, default ./data) and the repo's own files."""
+"""Where everything lives: one data dir (JOULO_DATA_DIR, default ./data) and the package's own files."""
 
 from __future__ import annotations
 
@@ -7,9 +7,17 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# The dbt project, the reference data and the Dagster instance's config are the package's files, so an installed
+# wheel has them (pyproject.toml's package-data). In a source checkout they are links to the repository's
+# dbt_project/, data/reference/ and deploy/, where dbt's own commands, `make` and `dg` find them too.
+DBT_PROJECT_DIR = PACKAGE_DIR / "dbt_project"
+REFERENCE_DIR = PACKAGE_DIR / "data" / "reference"
+DEPLOY_DIR = PACKAGE_DIR / "deploy"
+REPO_ROOT = PACKAGE_DIR.parent
+# An installed package's folder is no place to write: what a source checkout keeps beside the dbt project (its
+# parse) goes to the data dir instead (dbt_manifest.target_dir).
+SOURCE_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file()
 # The data dir holds names, emails and IBANs (warehouse, landing, quarantine, exports, journal, API store):
 # what a run creates there is its user's alone, folders 0700 and files 0600.
 PRIVATE_UMASK = 0o077
