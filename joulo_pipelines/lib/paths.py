@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # The dbt project, the reference data and the Dagster instance's config are the package's files, so an installed
@@ -29,6 +32,47 @@ def keep_private() -> None:
     `joulo` CLI, which also serves the API and the OCPP gateway, and the Dagster code location) covers
     every writer, DuckDB's and dbt's included, where a mode per open() would miss the ones we do not call."""
     os.umask(PRIVATE_UMASK)
+
+
+Written = TypeVar("Written")
+
+
+def replace_atomically(target: Path, write: Callable[[Path], Written], *, durable: bool = False) -> Written:
+    """Write `target` so that a reader (or a crash) sees the old file or the new one, never half of it: `write`
+    fills a temporary file beside it (with Python, pyarrow, a DuckDB COPY, a copy by the kernel), which then
+    takes its place by a rename. The temporary name is unique per process and thread: an intake lands
+    partners side by side in threads, and two may land the same bytes. `durable` also waits until the file and
+    its name are on disk (what the OCPP journal and the credentials promise). Returns what `write` returns."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        written = write(temporary)
+        if durable:
+            _fsync(temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    if durable:
+        _fsync(target.parent)
+    return written
+
+
+def write_atomically(target: Path, content: bytes, *, durable: bool = False) -> None:
+    """replace_atomically with these bytes, in a file private to its user whatever the umask (PRIVATE_UMASK)."""
+
+    def write(temporary: Path) -> None:
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            handle.write(content)
+
+    replace_atomically(target, write, durable=durable)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from joulo_pipelines.lib import clock
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 
 OPEN_SUFFIX = ".jsonl.open"
 CLOSED_SUFFIX = ".jsonl"
@@ -114,16 +114,9 @@ class JournalRecord:
 
 
 def write_closed_segment(folder: Path, name: str, records: list[JournalRecord]) -> Path:
-    """Write a whole segment at once (the importer): temp file, fsync, rename, fsync the directory."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write a whole segment at once (the importer), on disk before it counts as closed."""
     target = folder / f"{name}{CLOSED_SUFFIX}"
-    temporary = folder / f".{name}.tmp"
-    with temporary.open("wb") as handle:
-        handle.write(b"".join(r.to_line() for r in records))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
-    _fsync_directory(folder)
+    write_atomically(target, b"".join(r.to_line() for r in records), durable=True)
     return target
 
 

@@ -16,7 +16,7 @@ import duckdb
 
 from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 from joulo_pipelines.lib.payouts import ledger
 from joulo_pipelines.lib.payouts.amounts import Entry, PayoutLine
 from joulo_pipelines.lib.iban import mask_iban
@@ -91,14 +91,6 @@ def entries_csv(entries: list[Entry]) -> bytes:
     """The partner's report of its customers' account entries, clawbacks included."""
     return _csv(ENTRY_COLUMNS, [[e.customer_ref, e.kind, entry_quarter(e), e.delivery_year, e.line_kind,
                                  cents_to_eur(e.amount_cents)] for e in entries])
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write through a temporary file so a crash never leaves half a payment file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
 
 
 def _message_id(batch: ledger.Batch) -> str:

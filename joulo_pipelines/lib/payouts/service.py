@@ -10,7 +10,7 @@ from pathlib import Path
 
 from joulo_pipelines.lib import clock, warehouse
 from joulo_pipelines.lib.partners import load_registry
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 from joulo_pipelines.lib.payouts import exports, ledger, proposal
 from joulo_pipelines.lib.payouts.sepa import SepaValidationError
 from joulo_pipelines.lib.payouts.settings import load_payment_settings, load_sales
@@ -64,7 +64,7 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
                 if batch is None:
                     draft = proposal.compute(con, partner, quarter, settings, sales)
                     path = exports.payout_folder(data_dir, quarter, partner.id) / "proposal.csv"
-                    exports.write_atomically(path, exports.statement_csv(draft.lines, draft.entries))
+                    write_atomically(path, exports.statement_csv(draft.lines, draft.entries))
                     outcome.totals, outcome.files = asdict(exports.totals(partner.id, draft.lines, draft.entries)), [str(path)]
                     if prepare_by:
                         proposal.prepare(con, draft, prepare_by)
