@@ -1,4 +1,3 @@
-import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -11,9 +10,6 @@ from joulo_pipelines.lib.paths import PACKAGE_DIR, SOURCE_CHECKOUT, keep_private
 # and a step waiting for the warehouse pool sleeps between its claims (defs/pool_wait.py).
 keep_private()
 pool_wait.install()
-# quarter_job mixes the dbt models' BackfillPolicy.multi_run(1) with assets that set none, and Dagster warns
-# on every load that it uses multi_run(1) for the job: a quarter per run, what every quarter asset means.
-warnings.filterwarnings("ignore", message="Asset job quarter_job materializes assets with varying BackfillPolicies")
 
 
 @dg.definitions
