@@ -48,12 +48,12 @@ def replace_atomically(target: Path, write: Callable[[Path], Written], *, durabl
     try:
         written = write(temporary)
         if durable:
-            _fsync(temporary)
+            fsync(temporary)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
     if durable:
-        _fsync(target.parent)
+        fsync(target.parent)
     return written
 
 
@@ -67,7 +67,8 @@ def write_atomically(target: Path, content: bytes, *, durable: bool = False) -> 
     replace_atomically(target, write, durable=durable)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Wait until a file's bytes, or a folder's names, are on disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
