@@ -1,20 +1,20 @@
-import warnings
 from pathlib import Path
 
 import dagster as dg
 
+import joulo_pipelines.defs
 from joulo_pipelines.defs import pool_wait
-from joulo_pipelines.lib.paths import keep_private
+from joulo_pipelines.lib.paths import PACKAGE_DIR, SOURCE_CHECKOUT, keep_private
 
 # The code location is the entry point of `dagster dev` and of every run worker: what they write is private,
 # and a step waiting for the warehouse pool sleeps between its claims (defs/pool_wait.py).
 keep_private()
 pool_wait.install()
-# quarter_job mixes the dbt models' BackfillPolicy.multi_run(1) with assets that set none, and Dagster warns
-# on every load that it uses multi_run(1) for the job: a quarter per run, what every quarter asset means.
-warnings.filterwarnings("ignore", message="Asset job quarter_job materializes assets with varying BackfillPolicies")
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    if SOURCE_CHECKOUT:
+        return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    # An installed wheel has no pyproject.toml to say where the defs folder is: the same folder, named directly.
+    return dg.ComponentTree.from_module(defs_module=joulo_pipelines.defs, project_root=PACKAGE_DIR).build_defs()

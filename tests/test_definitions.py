@@ -9,6 +9,17 @@ def test_definitions_load_with_the_jobs_sensor_and_quarterly_marts(definitions):
     assert quarter_job.partitions_def.get_partition_keys()[:2] == ["2026-01-01", "2026-04-01"]
 
 
+def test_every_partitioned_asset_builds_one_partition_per_run(definitions):
+    """A backfill of several quarters (years, OCPI partners) is a run for each, as every asset reads the one
+    partition key of its run; an asset without the policy would also make Dagster warn of quarter_job."""
+    from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN
+
+    partitioned = [assets for assets in definitions.resolve_asset_graph().assets_defs if assets.partitions_def]
+    assert len(partitioned) > 10
+    assert {key.to_user_string() for assets in partitioned if assets.backfill_policy != ONE_PARTITION_PER_RUN
+            for key in assets.keys} == set()
+
+
 def test_dbt_gets_the_quarter_as_local_dates_and_the_one_clock(monkeypatch):
     from joulo_pipelines.defs.partitions import quarterly_partitions
     from joulo_pipelines.defs.warehouse.assets import dbt_env_for

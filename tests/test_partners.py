@@ -122,3 +122,18 @@ def test_an_invalid_contract_names_the_partner_the_contract_the_field_the_value_
     with pytest.raises(PartnerRegistryError) as error:
         load_registry(write(tmp_path, CONTRACTS.replace(*change, 1)))
     assert expected in str(error.value)
+
+
+def test_an_unknown_partner_is_refused_in_the_same_sentence_by_every_command(data_dir, tmp_path):
+    from decimal import Decimal
+
+    from joulo_pipelines.lib.eligibility.mid_scan import scan_files
+    from joulo_pipelines.lib.payouts.service import run_quarter
+
+    said = "partner 'nobody' is not in config/partners.yaml; known: alpha, beta"
+    with pytest.raises(ValueError) as payouts:
+        run_quarter(data_dir, Quarter(2026, 1), "nobody")
+    with pytest.raises(ValueError) as scan:
+        scan_files(data_dir, tmp_path / "prospect.csv", None, None, Decimal("10"), tmp_path / "out", 2026,
+                   partner_id="nobody")
+    assert str(payouts.value) == str(scan.value) == said

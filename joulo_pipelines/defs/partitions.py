@@ -20,3 +20,8 @@ yearly_partitions = dg.TimeWindowPartitionsDefinition(
     timezone="Europe/Amsterdam",
     end_offset=1,
 )
+
+# Every partitioned asset builds the one partition its run names (context.partition_key): a backfill of
+# several quarters, years or partners is a run for each. Said on every such asset, so a job that mixes them
+# (quarter_job, the dbt models among them) has one policy and Dagster nothing to warn of.
+ONE_PARTITION_PER_RUN = dg.BackfillPolicy.multi_run(1)

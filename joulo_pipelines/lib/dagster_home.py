@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from joulo_pipelines.lib.paths import REPO_ROOT, DataDir
+from joulo_pipelines.lib.paths import DEPLOY_DIR, DataDir
 
-TEMPLATE = REPO_ROOT / "deploy" / "dagster.yaml"
+TEMPLATE = DEPLOY_DIR / "dagster.yaml"
 MARKER = "# Written by joulo from deploy/dagster.yaml. Delete this line to keep your own edits.\n"
 # The variable names of Dagster's own deployment guides, so an existing Dagster setup carries over.
 PG_FIELDS = {

@@ -7,10 +7,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR, REFERENCE_DIR
+from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR, REFERENCE_DIR, SOURCE_CHECKOUT, DataDir
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
-PARTIAL_PARSE = MANIFEST.with_name("partial_parse.msgpack")  # dbt's record of its parse, for the next one
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's record of its parse, for the next one
+
+
+def target_dir() -> Path:
+    """Where dbt's parse of the project goes, the manifest the definitions are built from: beside the project in
+    a source checkout (dbt's own commands, `make ui` and every data dir of the test suite share it); in the data
+    dir's dbt target for an installed package, whose folder is not ours to write."""
+    return DBT_PROJECT_DIR / "target" if SOURCE_CHECKOUT else DataDir.from_env().dbt_target
+
+
+def manifest_path() -> Path:
+    return target_dir() / "manifest.json"
 
 
 def _newest_source_mtime() -> float:
@@ -20,23 +30,24 @@ def _newest_source_mtime() -> float:
 
 
 def ensure_manifest(force: bool = False) -> Path:
-    if force or not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_source_mtime():
+    target, manifest = target_dir(), manifest_path()
+    if force or not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
         subprocess.run(
             [str(DBT_EXECUTABLE), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-             str(DBT_PROJECT_DIR)],
+             str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target)],
             check=True,
         )
-    return MANIFEST
+    return manifest
 
 
 def seed_partial_parse(target: Path) -> None:
     """A dbt target's first build starts from the project's parse, when there is one: dbt reuses it if
     nothing it depends on changed (the warehouse's path among them). Copied here rather than by dagster-dbt,
     whose copy keeps the project file's mode, where a data dir's files are private (paths.keep_private)."""
-    own = target / PARTIAL_PARSE.name
-    if PARTIAL_PARSE.exists() and not own.exists():
+    parse, own = target_dir() / PARTIAL_PARSE, target / PARTIAL_PARSE
+    if parse.exists() and not own.exists():
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PARTIAL_PARSE, own)
+        shutil.copyfile(parse, own)
 
 
 def describe_dbt_test(node: dict) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from joulo_pipelines.lib import clock
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 
 EVIDENCE_FOLDER = "evidence"  # inbox/<partner>/evidence/
 RECEIPTS, REVIEWS = "mid_evidence", "mid_evidence_reviews"
@@ -88,10 +86,10 @@ def keep(data_dir: DataDir, partner_id: str, charge_point_ref: str, file_name: s
         return Receipt(**json.loads(target.read_text())), False
     document = data_dir.raw / f"{sha}{Path(file_name).suffix.lower()}"
     if not document.exists():
-        write_replacing(document, content)
+        write_atomically(document, content)
     receipt = Receipt(identity, partner_id, charge_point_ref, sha, document.relative_to(data_dir.root).as_posix(),
                       file_name, media_type, len(content), received_via, (received_at or clock.now()).isoformat())
-    write_replacing(target, json.dumps(asdict(receipt), indent=2).encode())
+    write_atomically(target, json.dumps(asdict(receipt), indent=2).encode())
     return receipt, True
 
 
@@ -112,7 +110,7 @@ def ensure_review_schema(data_dir: DataDir) -> None:
     """An empty file under landing/_schema/ so dbt's glob over the reviews matches before the first one."""
     target = data_dir.landing / "_schema" / REVIEWS / "empty.json"
     if not target.exists():
-        write_replacing(target, b"[]")
+        write_atomically(target, b"[]")
 
 
 def _media_type(file_name: str, content: bytes) -> str:
@@ -129,10 +127,3 @@ def _media_type(file_name: str, content: bytes) -> str:
         raise DocumentRejected(f"file {file_name!r} is not a {media_type} file (by its first bytes); send the "
                                "document itself, not a renamed file")
     return media_type
-
-
-def write_replacing(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, target)

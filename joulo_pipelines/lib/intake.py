@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import stat
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -40,7 +39,7 @@ from joulo_pipelines.lib.contract import (
 )
 from joulo_pipelines.lib.evidence_documents import EVIDENCE_FOLDER, DocumentRejected, keep, split_file_name
 from joulo_pipelines.lib.landing import ensure_landing_schemas
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, replace_atomically, write_atomically
 
 ERROR_COLUMNS = ("file", "row", "column", "value", "reason")
 # The time of day followed by Z or +hh:mm / -hhmm / +hh: an explicit UTC offset.
@@ -286,7 +285,7 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
         result.errors = rejected.errors
     if result.errors:
         _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / partner_id)
-    _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, path.stat().st_size),
+    write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, path.stat().st_size),
                                            indent=2).encode())
     return result
 
@@ -333,7 +332,7 @@ def _refuse_entry(data_dir: DataDir, partner_ids: list[str], path: Path, relativ
         return result
     _write_quarantine(data_dir, result, path, quarantine_dir=data_dir.quarantine / partner_id)
     received_at = datetime.fromtimestamp(changed / 1e9, timezone.utc)
-    _write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, None), indent=2).encode())
+    write_atomically(manifest, json.dumps(_manifest_entry(result, received_at, None), indent=2).encode())
     return result
 
 
@@ -394,22 +393,7 @@ def _keep_raw_bytes(data_dir: DataDir, path: Path, sha: str) -> None:
     target = data_dir.raw / f"{sha}{path.suffix.lower() or '.bin'}"
     if not target.exists():
         # copied by the kernel, not through Python memory: session files run to hundreds of MB
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = _temporary(target)
-        shutil.copyfile(path, temporary)
-        os.replace(temporary, target)
-
-
-def _temporary(target: Path) -> Path:
-    # Unique per process and thread: two partners may drop the same bytes, landing as the same raw file.
-    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-
-
-def _write_atomically(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = _temporary(target)
-    temporary.write_bytes(content)
-    os.replace(temporary, target)
+        replace_atomically(target, lambda temporary: shutil.copyfile(path, temporary))
 
 
 def _read_header(path: Path) -> tuple[str, list[str]]:
@@ -473,19 +457,16 @@ def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: Int
             con.execute("select line, column_name, value, reason from row_errors order by line, column_name").fetchall()
         ]
         target = data_dir.landing / result.partner_id / dataset.name / f"{result.file_sha256}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
         lineage = (
             f"'{result.partner_id}' as partner_id, '{result.file_sha256}' as file_sha256, "
             f"$src as source_file, $received::timestamptz as received_at, line as line_number"
         )
         columns = ", ".join(f"{c.name}" for c in dataset.columns)
-        con.execute(
+        replace_atomically(target, lambda temporary: con.execute(
             f"copy (select {lineage}, {columns} from parsed where line not in (select line from row_errors) "
             f"order by line) to '{temporary}' (format parquet, compression zstd)",
             {"src": result.source_file, "received": received_at.isoformat()},
-        )
-        os.replace(temporary, target)
+        ))
         result.rows_loaded = con.execute(f"select count(*) from read_parquet('{target}')").fetchone()[0]
         result.rows_rejected = len({e.row for e in result.errors})
         result.status = "landed_with_errors" if result.errors else "landed"
@@ -678,17 +659,16 @@ def _write_quarantine(data_dir: DataDir, result: IntakeResult, path: Path, quara
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     stem = quarantine_dir / result.record_name
     rows = [[result.source_file, error.row, error.column, error.value or "", error.reason] for error in result.errors]
-    _write_atomically(stem.with_suffix(".errors.csv"), people_csv.render(ERROR_COLUMNS, rows).encode())
+    write_atomically(stem.with_suffix(".errors.csv"), people_csv.render(ERROR_COLUMNS, rows).encode())
     report = {**result.summary(), "partner_id": result.partner_id, "file_sha256": result.file_sha256,
               "errors": [asdict(e) for e in result.errors]}
-    _write_atomically(stem.with_suffix(".report.json"), json.dumps(report, indent=2, default=str).encode())
+    write_atomically(stem.with_suffix(".report.json"), json.dumps(report, indent=2, default=str).encode())
     if result.file_sha256 is None:  # an entry the intake does not read has no bytes to keep
         pass
     elif result.status == "rejected":
-        target = quarantine_dir / f"{result.file_sha256}__{path.name}"
-        temporary = _temporary(target)
-        shutil.copyfile(path, temporary)  # by the kernel: a file refused for its size may be large
-        os.replace(temporary, target)
+        # by the kernel: a file refused for its size may be large
+        replace_atomically(quarantine_dir / f"{result.file_sha256}__{path.name}",
+                           lambda temporary: shutil.copyfile(path, temporary))
     else:
         _write_rejected_lines(path, {e.row for e in result.errors}, stem.with_suffix(".rejected_rows.csv"))
     result.report_path = str(stem.with_suffix(".errors.csv").relative_to(data_dir.root))
@@ -706,4 +686,4 @@ def _write_rejected_lines(path: Path, rows: set[int], target: Path) -> None:
         con.close()
     header, *lines = found
     content = header[1] + "\n" + "".join(f"{text}\n" for _, text in lines)
-    _write_atomically(target, content.lstrip("\ufeff").encode())
+    write_atomically(target, content.lstrip("\ufeff").encode())

@@ -239,3 +239,7 @@ PAYOUT_EMAIL = {
                               "later payouts."},
     },
 }
+
+# Why a partner's customers have no next payout yet, in the partner API: said by the payouts stage
+# (payouts/next_payouts.py) and, before that stage has run, by the API's snapshot itself.
+PAYOUTS_NOT_CONFIGURED = "payouts are not configured yet"

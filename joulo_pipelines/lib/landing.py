@@ -10,8 +10,6 @@ keeps itself.)"""
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import duckdb
@@ -22,7 +20,7 @@ from joulo_pipelines.lib.consent_texts import consent_texts
 from joulo_pipelines.lib.contract import DATASETS, DUCKDB_TYPES, LINEAGE_COLUMNS
 from joulo_pipelines.lib.evidence_documents import ensure_review_schema
 from joulo_pipelines.lib.partners import PartnerRegistry
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, replace_atomically
 
 CDR_DATASET = "ocpi_cdrs"
 PARTNERS_DATASET = "partners"
@@ -76,14 +74,13 @@ def land_partner_registry(data_dir: DataDir, registry: PartnerRegistry) -> Path:
     landing.partners. The intake writes it, and the warehouse asset before every build, so a registry
     change counts from the next run without dbt reading our config."""
     target = data_dir.landing / "_registry" / PARTNERS_DATASET / "partners.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
     windows = [(p.id, contract, until) for p in registry.partners for contract, until in p.contract_windows()]
     table = pa.table({"partner_id": [pid for pid, _, _ in windows],
                       "valid_from": [contract.valid_from for _, contract, _ in windows],
                       "valid_until": [until for _, _, until in windows],
                       "payout_model": [contract.payout_model for _, contract, _ in windows]},
                      schema=PARTNER_CONTRACTS_SCHEMA)
-    _replace(target, lambda temporary: pq.write_table(table, temporary))
+    replace_atomically(target, lambda temporary: pq.write_table(table, temporary))
     return target
 
 
@@ -93,20 +90,11 @@ def land_consent_texts(data_dir: DataDir) -> Path:
     text), dbt's source landing.consent_texts; written beside the partner registry, empty without texts."""
     texts = consent_texts(data_dir)
     target = data_dir.landing / "_registry" / CONSENT_TEXTS_DATASET / "consent_texts.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({"consent_text_version": [t.version for t in texts], "language": [t.language for t in texts],
                       "consent_text_sha256": [t.sha256 for t in texts], "consent_text": [t.text for t in texts]},
                      schema=CONSENT_TEXTS_SCHEMA)
-    _replace(target, lambda temporary: pq.write_table(table, temporary))
+    replace_atomically(target, lambda temporary: pq.write_table(table, temporary))
     return target
-
-
-def _replace(target: Path, write) -> None:
-    """Write beside the target, then swap it in: a reader sees the old file or the new one, never half. The
-    temporary name is unique per process and thread (an intake lands partners side by side in threads)."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    write(temporary)
-    os.replace(temporary, target)
 
 
 def _schema_file(data_dir: DataDir, dataset: str) -> Path:
@@ -130,20 +118,17 @@ def ensure_landing_schemas(data_dir: DataDir) -> None:
             # A data dir from before a column was added to the contract gets the file again, with it.
             if target.exists() and pq.read_schema(target).names == names:
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
             columns = [f"null::{kind} as {name}" for name, kind in LINEAGE_COLUMNS.items()]
             columns += [f"null::{DUCKDB_TYPES[c.type]} as {c.name}" for c in dataset.columns]
-            _replace(target, lambda temporary: con.execute(
+            replace_atomically(target, lambda temporary: con.execute(
                 f"copy (select {', '.join(columns)} where false) to '{temporary}' (format parquet)"))
     finally:
         con.close()
     manifest = data_dir.landing / "_schema" / "manifest" / "empty.json"
     if not manifest.exists():
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        _replace(manifest, lambda temporary: temporary.write_bytes(b"[]"))
+        replace_atomically(manifest, lambda temporary: temporary.write_bytes(b"[]"))
     ensure_cdr_schema(data_dir)
     ensure_review_schema(data_dir)
     consent_texts_schema = _schema_file(data_dir, CONSENT_TEXTS_DATASET)
     if not consent_texts_schema.exists() or pq.read_schema(consent_texts_schema) != CONSENT_TEXTS_SCHEMA:
-        consent_texts_schema.parent.mkdir(parents=True, exist_ok=True)
-        _replace(consent_texts_schema, lambda temporary: pq.write_table(CONSENT_TEXTS_SCHEMA.empty_table(), temporary))
+        replace_atomically(consent_texts_schema, lambda temporary: pq.write_table(CONSENT_TEXTS_SCHEMA.empty_table(), temporary))

@@ -6,7 +6,7 @@ store. The API process itself never opens the warehouse."""
 import dagster as dg
 
 from joulo_pipelines.defs.owners import DATA_TEAM
-from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, quarterly_partitions
 from joulo_pipelines.defs.payouts.assets import PAYOUTS_KEY, payouts_job
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
@@ -24,6 +24,7 @@ STATUS_SNAPSHOT = dg.AssetKey(["api", "status_snapshot"])
     owners=DATA_TEAM,
     kinds={"duckdb", "json"},
     partitions_def=quarterly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     pool=WAREHOUSE_POOL,
     deps=[PAYOUTS_KEY, dg.AssetKey(["marts", "fct_charge_point_eligibility"]),
           dg.AssetKey(["marts", "fct_customer_quarter_status"]),

@@ -3,7 +3,7 @@ from decimal import Decimal
 import dagster as dg
 
 from joulo_pipelines.defs.owners import DATA_TEAM
-from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import warehouse
@@ -29,6 +29,7 @@ class MidScanConfig(dg.Config):
     owners=DATA_TEAM,
     kinds={"duckdb", "html"},
     partitions_def=quarterly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]), dg.AssetKey(["marts", "dim_ere_factors"])],
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may have open for writing
     description="The MID scan for every onboarded partner, from the quarter's eligibility: "
@@ -61,6 +62,7 @@ EAN_CLAIM_REVIEW = dg.AssetKey(["exports", "ean_claim_review"])
     owners=DATA_TEAM,
     kinds={"duckdb", "csv"},
     partitions_def=quarterly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     deps=[dg.AssetKey(["marts", "fct_ean_claim_conflicts"]), dg.AssetKey(["marts", "fct_charge_point_eligibility"])],
     pool=WAREHOUSE_POOL,
     check_specs=[dg.AssetCheckSpec("no_refused_ean_claims", asset=EAN_CLAIM_REVIEW,

@@ -3,6 +3,7 @@ from datetime import datetime
 import dagster as dg
 
 from joulo_pipelines.defs.owners import DATA_TEAM
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, scrub, scrub_value
 from joulo_pipelines.lib.ocpi.pull import pull_partner
@@ -25,6 +26,7 @@ class OcpiPullConfig(dg.Config):
     group_name="intake",
     owners=DATA_TEAM,
     partitions_def=ocpi_partners,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     kinds={"ocpi", "parquet"},
     description=(
         "Charge detail records pulled from an OCPI 2.2.1 partner's cdrs endpoint (one partition per partner): "

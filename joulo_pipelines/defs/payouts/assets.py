@@ -6,7 +6,7 @@ starts), so the Dagster run log records them."""
 import dagster as dg
 
 from joulo_pipelines.defs.owners import DATA_TEAM
-from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib.log_scrub import errors_scrubbed, relative_path, scrub
@@ -29,6 +29,7 @@ class PayoutsConfig(dg.Config):
     owners=DATA_TEAM,
     kinds={"duckdb", "csv", "xml"},
     partitions_def=quarterly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     pool=WAREHOUSE_POOL,
     # The booking stage writes ledger.booked_units (its drafts) in registration/rev_booking.
     deps=[dg.AssetKey(["registration", "rev_booking"]), dg.AssetKey(["intermediate", "int_customers_latest"])],

@@ -1,7 +1,7 @@
 import dagster as dg
 
 from joulo_pipelines.defs.owners import DATA_TEAM
-from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import warehouse
@@ -26,6 +26,7 @@ MAX_LISTED_BREAKS = 20  # in the check's metadata; reconciliation.csv and the ru
     owners=DATA_TEAM,
     kinds={"duckdb", "xml"},
     partitions_def=quarterly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey(["marts", "fct_ean_quarter_energy"]),
           dg.AssetKey(["intermediate", "int_customers_latest"])],
@@ -100,6 +101,7 @@ def rev_booking(context: dg.AssetExecutionContext, data_dir: DataDirResource):
     owners=DATA_TEAM,
     kinds={"xml", "csv"},
     partitions_def=quarterly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     pool=WAREHOUSE_POOL,
     deps=[REV_BOOKING],
     check_specs=[

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from joulo_pipelines.defs.owners import DATA_TEAM
-from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.lib import clock
@@ -32,6 +32,7 @@ class ReportsConfig(dg.Config):
     owners=DATA_TEAM,
     kinds={"duckdb", "html"},
     partitions_def=quarterly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which no other process may hold for writing meanwhile
     deps=[dg.AssetKey(["marts", "fct_charge_point_eligibility"]),
           dg.AssetKey(["marts", "fct_customer_quarter_status"]),

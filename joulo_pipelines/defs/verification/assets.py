@@ -6,7 +6,7 @@ does the same from the command line, plus what a person records (the verifier's 
 import dagster as dg
 
 from joulo_pipelines.defs.owners import DATA_TEAM
-from joulo_pipelines.defs.partitions import yearly_partitions
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, yearly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.registration.assets import REV_BOOKING
 from joulo_pipelines.defs.resources import DataDirResource
@@ -37,6 +37,7 @@ def asset_checks(asset_graph) -> list[internal_controls.AssetCheck]:
     owners=DATA_TEAM,
     kinds={"duckdb", "csv"},
     partitions_def=yearly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     pool=WAREHOUSE_POOL,
     # The year's four quarters of bookings (the ledger) and the marts their lineage is read from.
     deps=[REV_BOOKING, dg.AssetKey(["marts", "fct_charging_sessions"]), dg.AssetKey(["marts", "fct_ean_quarter_energy"]),
@@ -75,6 +76,7 @@ def verification_population(context: dg.AssetExecutionContext, data_dir: DataDir
     owners=DATA_TEAM,
     kinds={"markdown"},
     partitions_def=yearly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     description="exports/verification/{year}/internal_controls.md: the asset checks of these definitions (dbt's "
                 "data tests among them) and the test suite's tests, generated for the verifier's file.",
 )
@@ -95,6 +97,7 @@ def verification_internal_controls(context: dg.AssetExecutionContext, data_dir: 
     owners=DATA_TEAM,
     kinds={"duckdb", "html"},
     partitions_def=yearly_partitions,
+    backfill_policy=ONE_PARTITION_PER_RUN,
     pool=WAREHOUSE_POOL,
     deps=[POPULATION],
     description="A site-visit sheet per partner for the verifier's imported site-visit list "

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from joulo_pipelines.defs.owners import DATA_TEAM
-from joulo_pipelines.defs.partitions import quarterly_partitions
+from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, quarterly_partitions
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
@@ -86,7 +86,7 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
     pool=WAREHOUSE_POOL,
     # The models build one quarter per invocation (quarter_start/end vars); dagster-dbt's default would
     # build a backfill's whole range in one run.
-    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    backfill_policy=ONE_PARTITION_PER_RUN,
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource):
     folder = data_dir.data_dir.ensure()

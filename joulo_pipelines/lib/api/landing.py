@@ -21,7 +21,7 @@ from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.api.models import Enrolment
 from joulo_pipelines.lib.contract import DATASETS
 from joulo_pipelines.lib.intake import IntakeResult, ingest_file
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 
 MANDATE_EVIDENCE_COLUMNS = ("permission_grid_data", "permission_site_inspection", "company_name", "signatory_name",
                             "api_request")
@@ -117,13 +117,10 @@ def _land(data_dir: DataDir, partner_ids: list[str], partner_id: str, name: str,
     writer.writeheader()
     writer.writerows([{k: ("" if v is None else v) for k, v in row.items()} for row in rows])
     target = data_dir.inbox / partner_id / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{name}.tmp")
-    temporary.write_bytes(buffer.getvalue().encode())
+    write_atomically(target, buffer.getvalue().encode())
     # The intake's received_at is the file's mtime: the one clock's now, not the wall clock's.
     stamp = clock.now().timestamp()
-    os.utime(temporary, (stamp, stamp))
-    os.replace(temporary, target)
+    os.utime(target, (stamp, stamp))
     result: IntakeResult = ingest_file(data_dir, partner_ids, target)
     if result.status not in ("landed", "duplicate"):
         raise LandingFailed(f"{result.source_file}: the intake {result.status} it: {result.summary()}")

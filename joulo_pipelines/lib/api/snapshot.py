@@ -19,6 +19,7 @@ import pyarrow as pa
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.api import snapshot_sql, store
 from joulo_pipelines.lib.api.webhooks import event_body, event_id, record_event, record_events
+from joulo_pipelines.lib.labels import PAYOUTS_NOT_CONFIGURED
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
@@ -119,7 +120,7 @@ def _build_customer_documents(data_dir: DataDir, con: duckdb.DuckDBPyConnection,
         con.execute("create or replace temp table snapshot_next_payouts as " + snapshot_sql.NEXT_PAYOUTS)
     else:
         con.execute("create or replace temp table snapshot_next_payouts as " + snapshot_sql.NO_NEXT_PAYOUTS,
-                    {"partners": load_registry(data_dir.partners_file).ids})
+                    {"partners": load_registry(data_dir.partners_file).ids, "unavailable": PAYOUTS_NOT_CONFIGURED})
     try:
         con.execute("create or replace temp table snapshot_customers as " + snapshot_sql.CUSTOMER_DOCUMENTS, params)
     finally:

@@ -348,9 +348,9 @@ from payouts.next_payouts
 """
 
 # Before the payouts stage has run there is no proposal: each registry partner ($partners) gets the answer
-# the payouts stage gives without its config.
+# the payouts stage gives without its config ($unavailable, labels.PAYOUTS_NOT_CONFIGURED).
 NO_NEXT_PAYOUTS = """
 select unnest($partners::varchar[]) as partner_id, null::varchar as customer_ref,
-    'payouts are not configured yet' as unavailable, null::varchar as quarter, null::bigint as amount_cents,
+    $unavailable::varchar as unavailable, null::varchar as quarter, null::bigint as amount_cents,
     null::varchar as status, null::varchar as reason, null::varchar as payment_date
 """

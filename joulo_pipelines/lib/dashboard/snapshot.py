@@ -13,7 +13,6 @@ partner's rows, not the query over the whole partner twice per request."""
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -21,7 +20,7 @@ from typing import Callable, TypeVar
 import duckdb
 
 from joulo_pipelines.lib.iban import mask_iban_sql
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, replace_atomically
 from joulo_pipelines.lib.reports.queries import CUSTOMERS
 from joulo_pipelines.lib.warehouse import has_table
 
@@ -63,10 +62,10 @@ def snapshot_path(data_dir: DataDir) -> Path:
 def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
     """Copy the tables from the warehouse connection `con` into a new snapshot and put it in place; the number
     of tables copied."""
-    target = snapshot_path(data_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_suffix(".duckdb.new")
-    staging.unlink(missing_ok=True)
+    return replace_atomically(snapshot_path(data_dir), lambda staging: _copy_tables(con, staging))
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection, staging: Path) -> int:
     copied = 0
     con.execute("attach ? as dashboard_snapshot", [str(staging)])
     try:
@@ -81,7 +80,6 @@ def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
             _customer_list(con)
     finally:
         con.execute("detach dashboard_snapshot")
-    os.replace(staging, target)
     return copied
 
 

@@ -294,12 +294,7 @@ def scan_files(data_dir: DataDir, charge_points_csv: Path, customers_csv: Path |
     the ERE factor of the data dir's warehouse, branded for the partner who runs it (from the registry)."""
     brand = DEFAULT_BRAND
     if partner_id is not None:
-        registry = load_registry(data_dir.partners_file)
-        partner = registry.get(partner_id)
-        if partner is None:
-            raise MidScanInputError(f"partner {partner_id!r} is not in {data_dir.partners_file}; known: "
-                                    f"{', '.join(registry.ids)}")
-        brand = partner.brand
+        brand = load_registry(data_dir.partners_file).require(partner_id).brand
     _words(lang)  # an unknown language fails before any work
     scan = scan_prospect(charge_points_csv, customers_csv, sessions_csv)
     ere_per_kwh = ere_per_kwh_for(data_dir, delivery_year)

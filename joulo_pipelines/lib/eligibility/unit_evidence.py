@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.eligibility.mid_evidence import Marking, find_markings, proposes_evidence
-from joulo_pipelines.lib.evidence_documents import REVIEWS, Receipt, receipts, review_of, write_replacing
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.evidence_documents import REVIEWS, Receipt, receipts, review_of
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 
 READINGS = "mid_evidence_readings"  # landing/<partner>/mid_evidence_readings/<sha256>.json: text and markings
 DECISIONS = ("accepted", "rejected")
@@ -63,7 +63,7 @@ def read(data_dir: DataDir, receipt: Receipt) -> Reading:
     if not cached.exists():
         document = data_dir.root / receipt.document_path
         text, source, note = extract_text(document.read_bytes(), document.suffix)
-        write_replacing(cached, json.dumps({"text_source": source, "text_note": note, "text": text,
+        write_atomically(cached, json.dumps({"text_source": source, "text_note": note, "text": text,
                                             "markings": [m.as_dict() for m in find_markings(text)]},
                                            indent=2).encode())
     found = json.loads(cached.read_text())

@@ -31,7 +31,7 @@ from joulo_pipelines.lib.ocpi.cdrs import CdrProblem, cdr_row, check_cdr_signatu
 from joulo_pipelines.lib.ocpi.client import CdrsClient, OcpiError, Page, ocpi_datetime
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.landing import CDR_DATASET, CDR_SCHEMA, ensure_cdr_schema
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, replace_atomically, write_atomically
 
 ERROR_COLUMNS = ("file", "row", "column", "value", "reason")
 
@@ -117,7 +117,7 @@ def pull_partner(
         return result
     if not backfill:
         payload = {"date_from": ocpi_datetime(date_to), "pages": result.pages_fetched}
-        _write_atomically(cursor_path(data_dir, partner.id), json.dumps(payload, indent=2).encode())
+        write_atomically(cursor_path(data_dir, partner.id), json.dumps(payload, indent=2).encode())
         result.cursor_moved = True
     return result
 
@@ -126,7 +126,7 @@ def land_page(data_dir: DataDir, partner_id: str, page: Page, result: PullResult
     sha = hashlib.sha256(page.body).hexdigest()
     raw = data_dir.raw / f"{sha}.json"
     if not raw.exists():
-        _write_atomically(raw, page.body)
+        write_atomically(raw, page.body)
     manifest = data_dir.landing / partner_id / "manifest" / f"{sha}.json"
     if manifest.exists():
         return
@@ -142,11 +142,9 @@ def land_page(data_dir: DataDir, partner_id: str, page: Page, result: PullResult
                    "received_at": received_at, "line_number": index}
         rows.append({**lineage, **cdr_row(parsed, check_cdr_signature(parsed))})
     if rows:
-        target = data_dir.landing / partner_id / CDR_DATASET / f"{sha}.parquet"
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=CDR_SCHEMA), temporary, compression="zstd")
-        os.replace(temporary, target)
+        table = pa.Table.from_pylist(rows, schema=CDR_SCHEMA)
+        replace_atomically(data_dir.landing / partner_id / CDR_DATASET / f"{sha}.parquet",
+                           lambda temporary: pq.write_table(table, temporary, compression="zstd"))
     report = _quarantine(data_dir, partner_id, sha, page.url, problems, rejected) if problems else None
     status = "rejected" if page.cdrs and not rows else "landed_with_errors" if problems else "landed"
     entry = {
@@ -155,7 +153,7 @@ def land_page(data_dir: DataDir, partner_id: str, page: Page, result: PullResult
         "rows_total": len(page.cdrs), "rows_loaded": len(rows), "rows_rejected": len(rejected),
         "quarantine_report": report, "x_total_count": page.total_count, "x_limit": page.limit,
     }
-    _write_atomically(manifest, json.dumps(entry, indent=2).encode())
+    write_atomically(manifest, json.dumps(entry, indent=2).encode())
     result.pages_new += 1
     result.cdrs_landed += len(rows)
     result.cdrs_quarantined += len(rejected)
@@ -169,13 +167,6 @@ def _quarantine(data_dir: DataDir, partner_id: str, sha: str, url: str, problems
     folder = data_dir.quarantine / partner_id
     rows = [[url, problem.index, problem.field, problem.value or "", f"CDR {problem.cdr_id or '(no id)'}: {problem.reason}"]
             for problem in problems]
-    _write_atomically(folder / f"{sha}.errors.csv", people_csv.render(ERROR_COLUMNS, rows).encode())
-    _write_atomically(folder / f"{sha}.rejected_cdrs.json", json.dumps(rejected, indent=2, default=str).encode())
+    write_atomically(folder / f"{sha}.errors.csv", people_csv.render(ERROR_COLUMNS, rows).encode())
+    write_atomically(folder / f"{sha}.rejected_cdrs.json", json.dumps(rejected, indent=2, default=str).encode())
     return str((folder / f"{sha}.errors.csv").relative_to(data_dir.root))
-
-
-def _write_atomically(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, target)

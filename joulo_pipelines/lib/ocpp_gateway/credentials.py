@@ -17,7 +17,7 @@ import secrets
 from pathlib import Path
 
 from joulo_pipelines.lib import clock
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 
 # RFC 7914's interactive parameters: ~16 MiB and tens of milliseconds a check, run off the event loop.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -71,13 +71,7 @@ def set_password(data_dir: DataDir, partner_id: str, charge_point_ref: str, pass
                                   "use `rotate`")
         charge_points[charge_point_ref] = {"hash": hash_password(password),
                                            "set_at": clock.now().isoformat(timespec="seconds")}
-        temporary = path.with_name(f".{path.name}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        write_atomically(path, json.dumps(document, indent=1, sort_keys=True).encode(), durable=True)
 
 
 class _locked:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from joulo_pipelines.lib import clock
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, fsync, write_atomically
 
 OPEN_SUFFIX = ".jsonl.open"
 CLOSED_SUFFIX = ".jsonl"
@@ -114,25 +114,10 @@ class JournalRecord:
 
 
 def write_closed_segment(folder: Path, name: str, records: list[JournalRecord]) -> Path:
-    """Write a whole segment at once (the importer): temp file, fsync, rename, fsync the directory."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write a whole segment at once (the importer), on disk before it counts as closed."""
     target = folder / f"{name}{CLOSED_SUFFIX}"
-    temporary = folder / f".{name}.tmp"
-    with temporary.open("wb") as handle:
-        handle.write(b"".join(r.to_line() for r in records))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
-    _fsync_directory(folder)
+    write_atomically(target, b"".join(r.to_line() for r in records), durable=True)
     return target
-
-
-def _fsync_directory(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _complete_records(path: Path) -> tuple[list[JournalRecord], int]:
@@ -186,7 +171,7 @@ class PartnerJournal:
                 os.replace(leftover, leftover.with_name(leftover.name.removesuffix(".open")))
             else:
                 leftover.unlink()
-        _fsync_directory(self.folder)
+        fsync(self.folder)
         gateway_segments = sorted(p for p in self.folder.glob(f"*{CLOSED_SUFFIX}") if p.name[0].isdigit())
         for segment in gateway_segments[-2:]:
             for record in _complete_records(segment)[0]:
@@ -305,7 +290,7 @@ class PartnerJournal:
         self._segment = self.folder / f"{first_seq:012d}{OPEN_SUFFIX}"
         # It holds idTags and meter data: owner only, whatever the umask.
         self._fd = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        _fsync_directory(self.folder)
+        fsync(self.folder)
         self._segment_bytes = 0
         self._segment_opened = time.monotonic()
 
@@ -315,5 +300,5 @@ class PartnerJournal:
         os.fsync(self._fd)
         os.close(self._fd)
         os.replace(self._segment, self._segment.with_name(self._segment.name.removesuffix(".open")))
-        _fsync_directory(self.folder)
+        fsync(self.folder)
         self._fd, self._segment = None, None

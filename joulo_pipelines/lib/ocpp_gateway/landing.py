@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from joulo_pipelines.lib.ocpp_gateway.journal import journal_root
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, replace_atomically, write_atomically
 
 DATASET = "ocpp_messages"
 
@@ -48,10 +47,8 @@ def land_segment(data_dir: DataDir, segment: Path) -> SegmentLanding:
         return result
     raw = data_dir.raw / f"{sha}.jsonl"
     if not raw.exists():
-        _write_atomically(raw, content)
+        write_atomically(raw, content)
     target = data_dir.landing / partner_id / DATASET / f"{sha}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -67,7 +64,7 @@ def land_segment(data_dir: DataDir, segment: Path) -> SegmentLanding:
             select line_number, text::json as doc from lines where json_valid(text)
                 and json_type(text::json, '$.payload') = 'OBJECT' and (text::json ->> '$.message_id') is not null
         """)
-        con.execute(f"""
+        replace_atomically(target, lambda temporary: con.execute(f"""
             copy (
                 select
                     ? as partner_id, ? as file_sha256, ? as source_file,
@@ -83,8 +80,7 @@ def land_segment(data_dir: DataDir, segment: Path) -> SegmentLanding:
                     doc ->> '$.origin' as origin
                 from records order by line_number
             ) to '{temporary}' (format parquet, compression zstd)
-        """, [partner_id, sha, source_file])
-        os.replace(temporary, target)
+        """, [partner_id, sha, source_file]))
         total = con.execute("select count(*) from lines where trim(text) <> ''").fetchone()[0]
         result.rows_loaded = con.execute(f"select count(*) from read_parquet('{target}')").fetchone()[0]
     finally:
@@ -98,15 +94,8 @@ def land_segment(data_dir: DataDir, segment: Path) -> SegmentLanding:
         "size_bytes": len(content), "status": result.status, "rows_total": total,
         "rows_loaded": result.rows_loaded, "rows_rejected": result.rows_rejected, "quarantine_report": None,
     }
-    _write_atomically(manifest, json.dumps(entry, indent=2).encode())
+    write_atomically(manifest, json.dumps(entry, indent=2).encode())
     return result
-
-
-def _write_atomically(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, target)
 
 
 def segment_name(data_dir: DataDir, segment: Path) -> str:

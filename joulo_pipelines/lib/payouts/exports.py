@@ -19,7 +19,7 @@ import duckdb
 from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.formatting import EUR_PLACES, spreadsheet_number
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 from joulo_pipelines.lib.payouts import ledger
 from joulo_pipelines.lib.payouts.amounts import Entry, PayoutLine
 from joulo_pipelines.lib.iban import mask_iban
@@ -102,14 +102,6 @@ def breakdown_csv(paid: list[tuple[PayoutLine, str, str | None, str]]) -> bytes:
     return people_csv.dutch_excel(BREAKDOWN_COLUMNS, [
         [line.customer_ref, holder, iban, spreadsheet_number(Decimal(line.paid_cents).scaleb(-EUR_PLACES), EUR_PLACES),
          end_to_end_id] for line, holder, iban, end_to_end_id in paid])
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write through a temporary file so a crash never leaves half a payment file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
 
 
 def _message_id(batch: ledger.Batch) -> str:

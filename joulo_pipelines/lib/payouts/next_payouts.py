@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from joulo_pipelines.lib import clock, warehouse
+from joulo_pipelines.lib.labels import PAYOUTS_NOT_CONFIGURED
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import proposal
@@ -67,7 +68,7 @@ def compute(data_dir: DataDir, con: duckdb.DuckDBPyConnection, today: date) -> l
     and a row without customer_ref for its other customers; or one row saying why there is none."""
     registry = load_registry(data_dir.partners_file)
     if not (payments_file(data_dir).exists() and sales_file(data_dir).exists()):
-        return [_unavailable(p, "payouts are not configured yet") for p in registry.ids]
+        return [_unavailable(p, PAYOUTS_NOT_CONFIGURED) for p in registry.ids]
     if not warehouse.has_table(con, "ledger", "booked_units"):
         return [_unavailable(p, "nothing is booked yet") for p in registry.ids]
     settings = load_payment_settings(payments_file(data_dir))

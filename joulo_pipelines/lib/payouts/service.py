@@ -10,7 +10,7 @@ from pathlib import Path
 
 from joulo_pipelines.lib import clock, warehouse
 from joulo_pipelines.lib.partners import load_registry
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_atomically
 from joulo_pipelines.lib.payouts import exports, ledger, proposal
 from joulo_pipelines.lib.payouts.sepa import SepaValidationError
 from joulo_pipelines.lib.payouts.settings import load_payment_settings, load_sales
@@ -46,11 +46,9 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
     if prepare_by and approve_by:
         raise ValueError("preparing and approving a payout are two steps, taken one at a time")
     registry = load_registry(data_dir.partners_file)
-    if partner_id is not None and registry.get(partner_id) is None:
-        raise ValueError(f"partner {partner_id!r} is not in {data_dir.partners_file}; known: {', '.join(registry.ids)}")
+    partners = [registry.require(partner_id)] if partner_id else registry.partners
     settings = load_payment_settings(payments_file(data_dir))
     sales = load_sales(sales_file(data_dir))
-    partners = [registry.get(partner_id)] if partner_id else registry.partners
     outcomes = []
     with warehouse.connect(data_dir, read_only=False) as con:
         ledger.ensure_schema(con)
@@ -66,7 +64,7 @@ def run_quarter(data_dir: DataDir, quarter: Quarter, partner_id: str | None = No
                 if batch is None:
                     draft = proposal.compute(con, partner, quarter, settings, sales)
                     path = exports.payout_folder(data_dir, quarter, partner.id) / "proposal.csv"
-                    exports.write_atomically(path, exports.statement_csv(draft.lines, draft.entries))
+                    write_atomically(path, exports.statement_csv(draft.lines, draft.entries))
                     outcome.totals, outcome.files = asdict(exports.totals(partner.id, draft.lines, draft.entries)), [str(path)]
                     if prepare_by:
                         proposal.prepare(con, draft, prepare_by)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from joulo_pipelines.lib.dbt_manifest import MANIFEST, describe_dbt_test
+from joulo_pipelines.lib.dbt_manifest import describe_dbt_test, manifest_path
 from joulo_pipelines.lib.paths import REPO_ROOT
 
 TESTS_DIR = REPO_ROOT / "tests"
@@ -53,8 +53,8 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def render(year: int, checks: list[AssetCheck], manifest: Path = MANIFEST, tests_dir: Path = TESTS_DIR) -> str:
-    dbt_tests = _dbt_test_descriptions(manifest)
+def render(year: int, checks: list[AssetCheck], manifest: Path | None = None, tests_dir: Path = TESTS_DIR) -> str:
+    dbt_tests = _dbt_test_descriptions(manifest or manifest_path())
     lines = [
         f"# Internal controls (delivery year {year})",
         "",
