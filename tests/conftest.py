@@ -195,6 +195,18 @@ _PYTHON_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserv
 PROCESS_GRACE_SECONDS = 30  # for a process told to stop to finish stopping
 
 
+@pytest.fixture(autouse=True)
+def _no_current_dagster_instance():
+    """Each test starts with no "current" Dagster instance. `with instance:` makes an instance current (a
+    context variable that Definitions read when they resolve); one that a test or a Dagster test utility left
+    current after the instance went away made a later test of the same worker fail with "Attempted to resolve
+    undefined DagsterInstance weakref" (CI: test_rev_delivery_year.py, on a worker that had run other modules)."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_process_outlives_the_session(_clean_environment):
     """Checked by each process that runs tests (each xdist worker for the tests it ran). Set up first, so
