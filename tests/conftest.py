@@ -48,6 +48,28 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: builds a quarter, starts Postgres, Chromium or a third-party "
                                        "server or simulator (set by tests/conftest.py)")
     config.addinivalue_line("markers", "fast: everything else; `make test-fast` runs these")
+    _temp_dirs_in_memory(config)
+
+
+# --- Temp dirs in memory ---------------------------------------------------------------------------------
+# Dagster's SQLite storage writes each event of a run in a connection of its own, committed and closed: a
+# few thousand fsyncs per quarter run, seconds of waiting on a disk (more on a shared one) and none in
+# memory. So the tests' temp dirs (their data dirs) go to the RAM disk when there is one with room; pyproject's
+# tmp_path_retention_policy keeps only a failed run's.
+RAM_DISK = Path("/dev/shm")
+RAM_DISK_MIN_FREE = 8 * 2**30  # a whole run's data dirs, with room to spare
+
+
+def _temp_dirs_in_memory(config) -> None:
+    import shutil
+    import tempfile
+
+    chosen = config.option.basetemp or "TMPDIR" in os.environ  # by the developer; xdist workers inherit TMPDIR
+    if chosen or not RAM_DISK.is_dir() or shutil.disk_usage(RAM_DISK).free < RAM_DISK_MIN_FREE \
+            or os.statvfs(RAM_DISK).f_flag & os.ST_NOEXEC:  # where a program put there could not run
+        return
+    os.environ["TMPDIR"] = str(RAM_DISK)  # for the processes the tests start too (dbt, DuckDB's spill files)
+    tempfile.tempdir = None  # read TMPDIR again
 
 
 def pytest_collection_modifyitems(config, items):
