@@ -27,7 +27,8 @@ TESTS_DIR = Path(__file__).parent
 # A test is slow when it, a fixture it uses, or a helper of this folder they call (followed by name, all the
 # way down) does one of these; everything else is fast. A test may say `@pytest.mark.slow` (or `fast`)
 # itself, which wins.
-SLOW_FIXTURES = {"joulo_demo", "demo_world"}  # run once per session, but minutes: whoever needs it is in the slow tier
+# Run once per session, but minutes: whoever needs one is in the slow tier.
+SLOW_FIXTURES = {"joulo_demo", "demo_world", "demo_rev_submitted"}
 SLOW_WORK = {
     # `joulo run --quarter`, `joulo demo` or `joulo bench` (cli.main or a subprocess), or the quarter's job
     "builds a quarter": re.compile(r'"run",\s*"--quarter"|[\[,]\s*"(demo|bench)"\s*[,\]]|\brun_benchmark\('
@@ -47,6 +48,28 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: builds a quarter, starts Postgres, Chromium or a third-party "
                                        "server or simulator (set by tests/conftest.py)")
     config.addinivalue_line("markers", "fast: everything else; `make test-fast` runs these")
+    _temp_dirs_in_memory(config)
+
+
+# --- Temp dirs in memory ---------------------------------------------------------------------------------
+# Dagster's SQLite storage writes each event of a run in a connection of its own, committed and closed: a
+# few thousand fsyncs per quarter run, seconds of waiting on a disk (more on a shared one) and none in
+# memory. So the tests' temp dirs (their data dirs) go to the RAM disk when there is one with room; pyproject's
+# tmp_path_retention_policy keeps only a failed run's.
+RAM_DISK = Path("/dev/shm")
+RAM_DISK_MIN_FREE = 8 * 2**30  # a whole run's data dirs, with room to spare
+
+
+def _temp_dirs_in_memory(config) -> None:
+    import shutil
+    import tempfile
+
+    chosen = config.option.basetemp or "TMPDIR" in os.environ  # by the developer; xdist workers inherit TMPDIR
+    if chosen or not RAM_DISK.is_dir() or shutil.disk_usage(RAM_DISK).free < RAM_DISK_MIN_FREE \
+            or os.statvfs(RAM_DISK).f_flag & os.ST_NOEXEC:  # where a program put there could not run
+        return
+    os.environ["TMPDIR"] = str(RAM_DISK)  # for the processes the tests start too (dbt, DuckDB's spill files)
+    tempfile.tempdir = None  # read TMPDIR again
 
 
 def pytest_collection_modifyitems(config, items):
@@ -322,9 +345,11 @@ def joulo_demo(tmp_path_factory, definitions) -> DemoRun:
 
             from joulo_pipelines import cli
             from joulo_pipelines.cli import registration
+            from joulo_pipelines.lib.registration import late_drop
 
             shutil.rmtree(folder, ignore_errors=True)
             shutil.rmtree(shared / "demo_world", ignore_errors=True)
+            shutil.rmtree(shared / "demo_rev_submitted", ignore_errors=True)
             folder.mkdir()
             rev_demo = registration.rev_demo
 
@@ -334,12 +359,20 @@ def joulo_demo(tmp_path_factory, definitions) -> DemoRun:
                 shutil.copytree(data_dir.root, _demo_world_root(shared), symlinks=True)
                 return rev_demo(data_dir)
 
+            drop_late_sessions = late_drop.drop_late_sessions
+
+            def rev_submitted_then_late_data(data_dir: DataDir, quarter):
+                # The same story's state before its late file, kept for the tests of what late data changes.
+                shutil.copytree(data_dir.root, _rev_submitted_root(shared), symlinks=True)
+                return drop_late_sessions(data_dir, quarter)
+
             # patch.dict gives the whole environment back afterwards (the demo keeps its clock in its data dir).
             env = {"JOULO_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster_home")}
             with mock.patch.dict(os.environ, env), pytest.MonkeyPatch.context() as monkeypatch, \
                     printed.open("w") as out:
                 os.environ.pop("JOULO_AS_OF", None)  # the demo pins its own
                 monkeypatch.setattr(registration, "rev_demo", demo_world_then_rev_demo)
+                monkeypatch.setattr(late_drop, "drop_late_sessions", rev_submitted_then_late_data)
                 monkeypatch.setattr("sys.stdout", out)
                 exit_code = cli.main(["demo", "--scale", "0.06"])
             code.write_text(str(exit_code))
@@ -365,6 +398,20 @@ def _run_dir(tmp_path_factory) -> Path:
 
 def _demo_world_root(run_dir: Path) -> Path:
     return run_dir / "demo_world" / "data"
+
+
+def _rev_submitted_root(run_dir: Path) -> Path:
+    return run_dir / "demo_rev_submitted" / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_rev_submitted(joulo_demo, tmp_path_factory) -> DataDir:
+    """The data dir of `joulo demo` in its REV story when 2026-Q1..Q3 were submitted, approved and issued by
+    the register, just before the late Q1 file arrived (`joulo_demo` is what came after). Read-only."""
+    root = _rev_submitted_root(_run_dir(tmp_path_factory))
+    assert root.exists(), f"`joulo demo` stopped (exit code {joulo_demo.code}) before its late data; it " \
+                          f"printed:\n{joulo_demo.printed[-3000:]}"
+    return DataDir(root)
 
 
 @pytest.fixture

@@ -61,6 +61,11 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+# A server for one test run: nothing to keep if the machine stops, so no fsync of each commit (Dagster commits
+# every event of a run on its own).
+NO_DURABILITY = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+
 @pytest.fixture(scope="module")
 def postgres_url():
     """A URL of the server's `dagster` database; the socket's folder is in the URL's `host` parameter."""
@@ -71,7 +76,7 @@ def postgres_url():
     subprocess.run(_as_server_user([_pg_bin("initdb"), "-D", str(data), "-U", "joulo", "--auth=trust",
                                     "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
     subprocess.run(_as_server_user([_pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
-                                    "-o", f"-c listen_addresses='' -k {root} -c max_connections=200",
+                                    "-o", f"-c listen_addresses='' -k {root} -c max_connections=200 {NO_DURABILITY}",
                                     "start"]), check=True, capture_output=True)
     try:
         _create_database(_database_url(root, "postgres"), "dagster")

@@ -15,12 +15,10 @@ from test_rev_registrations import assert_register_files_hold_nothing_internal
 
 from joulo_pipelines import cli
 from joulo_pipelines.lib.paths import DataDir
-from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.registration.export import (
     REGISTER_FILES,
     validate_register_file,
 )
-from joulo_pipelines.lib.registration.late_drop import drop_late_sessions
 
 QUARTERS = ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
 
@@ -31,35 +29,16 @@ def _hashes(folder) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def late_data_world(demo_world, tmp_path_factory):
-    """The demo world after: Q1-Q3 prepared and approved, the register's ids for Q1 imported, a late Q1 file
-    ingested, Q1 and Q4 run again."""
+def late_data_world(joulo_demo, demo_rev_submitted, tmp_path_factory):
+    """The demo's own REV story (cli/registration.py rev_demo): Q1-Q3 prepared, approved and issued by the
+    register, then a late Q1 file ingested and Q1 and Q4 run again; a copy of where `joulo demo` ended, since
+    tests here run commands in it. With the register files and ledger rows as they were before the late file."""
+    before = {q: _hashes(demo_rev_submitted.exports / q / "rev") for q in QUARTERS}
+    submitted_rows = _ledger_rows(demo_rev_submitted)
+    assert joulo_demo.code == 0, joulo_demo.printed[-3000:]
     root = tmp_path_factory.mktemp("rev_late") / "data"
-    shutil.copytree(demo_world.root, root, symlinks=True)
-    data_dir = DataDir(root)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("JOULO_DATA_DIR", str(root))
-        monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        monkeypatch.setenv("JOULO_AS_OF", "2027-01-15")
-        for quarter in QUARTERS[:3]:
-            assert cli.main(["rev", "submit", quarter, "--by", "preparer"]) == 0
-            assert cli.main(["rev", "approve", quarter, "--by", "approver"]) == 0
-        before = {q: _hashes(data_dir.exports / q / "rev") for q in QUARTERS}
-        submitted_rows = _ledger_rows(data_dir)
-        with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-            q1 = con.execute("select ean, ere_estimate from ledger.rev_booking_lines where booking_id = '2026-Q1' "
-                             "order by ean").fetchall()
-        result = root.parent / "rev_result_2026-Q1.csv"
-        result.write_text("booking_id,ean,units,connection_id,delivery_id\n" + "".join(
-            f"2026-Q1,{ean},{units},REV-C-{ean[-6:]},REV-D-{ean[-6:]}\n" for ean, units in q1))
-        assert cli.main(["rev", "import-result", str(result)]) == 0
-        late = drop_late_sessions(data_dir, Quarter(2026, 1))
-        # the same late file delivered twice is one delivery
-        shutil.copy(late[0], late[0].with_name("sessions_2026-Q1_late_again.csv"))
-        assert cli.main(["ingest"]) == 0
-        assert cli.main(["run", "--quarter", "2026-Q1"]) == 0
-        assert cli.main(["run", "--quarter", "2026-Q4"]) == 0
-        yield data_dir, before, submitted_rows
+    shutil.copytree(joulo_demo.root, root, symlinks=True)
+    return DataDir(root), before, submitted_rows
 
 
 def _ledger_rows(data_dir: DataDir) -> list[tuple]:
@@ -114,8 +93,8 @@ def test_late_data_for_a_submitted_quarter_becomes_an_amendment_in_the_next_open
             "and delivery_quarter_start <> '2026-10-01'").fetchone()[0]
     assert len(amendments) == 3 and earlier_quarters == 3  # the amendments, and no late delivery
     for ean, kwh, previous, period_start, amends, delivery_id, reason in amendments:
-        assert kwh - previous == Decimal("34.500")  # two late sessions of 17.25 kWh, the duplicate file counted once
-        assert (str(period_start), amends, delivery_id) == ("2026-01-01", "2026-Q1", f"REV-D-{ean[-6:]}")
+        assert kwh - previous == Decimal("34.500")  # two late sessions of 17.25 kWh
+        assert (str(period_start), amends, delivery_id) == ("2026-01-01", "2026-Q1", f"REV-D-2026-Q1-{ean}")
         assert reason == f"late or corrected data added kWh (was {previous} kWh)"
     xml = (folder / "amendments.xml").read_text()
     for ean, kwh, _, _, _, delivery_id, _ in amendments:
