@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from joulo_pipelines.lib import people_csv
+from joulo_pipelines.lib.files import write_if_changed
 from joulo_pipelines.lib.partners import Partner
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.payouts import ledger
@@ -94,11 +95,9 @@ def entries_csv(entries: list[Entry]) -> bytes:
 
 
 def write_atomically(path: Path, content: bytes) -> None:
-    """Write through a temporary file so a crash never leaves half a payment file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
+    """Write through a temporary file so a crash never leaves half a payment file behind; a file that holds
+    these bytes already is left as it is (lib/files.py)."""
+    write_if_changed(path, content)
 
 
 def _message_id(batch: ledger.Batch) -> str:
