@@ -55,9 +55,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 # A run with this tag ("true") rebuilds the models incremental by delivery whole (`joulo run --full-refresh`).
 FULL_REFRESH_TAG = "joulo/full_refresh"
-# Left in the data dir's dbt target by a build that succeeded: the models incremental by delivery compare
-# with what that build was made of; after a failed build (a model built, the next not) or none, the next is
-# a full one.
+# Left in the data dir's dbt target by a whole build that succeeded: the models incremental by delivery
+# compare with what that build was made of; after a failed build (a model built, the next not), a build of
+# some of the models, or none, the next is a full one.
 LAST_BUILD_OK = "last_build_succeeded"
 
 
@@ -122,4 +122,5 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
         with _environment(dbt_env_for(context.partition_time_window)):
             build = dbt.cli(dbt_build_args(full_refresh), context=context, target_path=folder.dbt_target)
         yield from build.stream()
-        succeeded.touch()
+        if not context.is_subset:  # a part of the models built: the others are behind what was recorded
+            succeeded.touch()
