@@ -37,10 +37,10 @@ BETA_CUSTOMERS = (CUSTOMERS.splitlines()[0] + "\n"
 BETA_SESSIONS = ("session_ref;charge_point_ref;started_at;ended_at;energy_kwh\n"
                  "B1;CPB1;2026-03-15T10:00:00;2026-03-15T12:00:00;10,0\n"
                  "B2;CPB1;2026-03-15T11:00:00;2026-03-15T13:00:00;8,0\n")
-# Late, one after the other: S2 corrected onto CP2, where it now overlaps nothing but S4's day; a new session
+# Late, one after the other: S4 corrected onto CP1 (CP2 keeps its superseded version); a new session
 # overlapping S5; a meter reading that splits S3 at the edge otherwise.
 LATE_SESSIONS = HEADER + (
-    "S2,CP2,2026-02-10T19:00:00Z,2026-02-10T21:00:00Z,8000,14000,\n"
+    "S4,CP1,2026-02-10T18:00:00Z,2026-02-10T20:00:00Z,1020000,1026000,\n"
     "S7,CP3,2026-03-01T19:00:00Z,2026-03-01T21:00:00Z,3000,10000,\n"
 )
 LATE_READINGS = "charge_point_ref,read_at,register_wh\nCP1,2026-03-31T22:10:00Z,1051500\n"
@@ -94,9 +94,9 @@ def builds(module_data_dir):
 
 def test_a_late_file_cleans_again_only_the_charge_points_it_touched(builds):
     assert builds["first"][0] == set()  # the first build is a full one
-    # S2 moved from CP1 to CP2 (both change), S7 lands on CP3; beta's CPB1 is left alone
+    # S4 moved from CP2 to CP1 (both change), S7 lands on CP3; beta's CPB1 is left alone
     assert builds["late sessions"][0] == {("alpha", "CP1"), ("alpha", "CP2"), ("alpha", "CP3")}
-    # the reading is CP1's (and S2 has versions on CP1 and CP2); the clock moving past S6 touches CP3
+    # the reading is CP1's (and S4 has versions on CP1 and CP2); the clock moving past S6 touches CP3
     assert builds["late readings"][0] == {("alpha", "CP1"), ("alpha", "CP2"), ("alpha", "CP3")}
     assert builds["full refresh"][0] == set()
 
@@ -107,6 +107,8 @@ def test_the_late_files_change_the_tables(builds):
 
 
 def test_incremental_builds_leave_the_same_tables_as_a_full_rebuild(builds):
+    # (CP2 is cleaned again in the last incremental build only because S4 is on it: without that, its
+    # version of S4 would still be the latest one here)
     incremental, full = builds["late readings"][1], builds["full refresh"][1]
     for table in TABLES:
         assert incremental[table] == full[table], table
