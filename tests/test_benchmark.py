@@ -26,5 +26,9 @@ def test_the_benchmark_times_every_stage_and_matches_the_bare_duckdb_baseline(be
     assert {"ingest_job: landed_files", "quarter_job: warehouse_models"} <= set(results["stages_seconds"])
     assert results["kwh_check"]["equal"] and results["kwh_check"]["eans_compared"] > 900
     assert results["peak_rss_mib"] > 0 and results["baseline_seconds"] > 0
-    assert "baseline (bare DuckDB)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "baseline (bare DuckDB)" in printed
     assert results["dashboard"]["users"] == 20 and results["dashboard"]["p95_ms"] > 0
+    # a late file on 1 % of the charge points, its run timed, its tables those of a full rebuild
+    assert results["late_file"]["sessions"] == 10 and results["late_file"]["tables_differing"] == []
+    assert 0 < results["late_file"]["total_seconds"] and "late file (10 sessions" in printed

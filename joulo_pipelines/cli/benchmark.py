@@ -27,6 +27,15 @@ from joulo_pipelines.lib.quarters import Quarter
 BENCH_DIR = Path(os.environ.get("JOULO_BENCH_DIR", REPO_ROOT / "bench"))
 # What a run leaves behind; removed before each timed run so every run does the whole job.
 PIPELINE_STATE = ("landing", "quarantine", "exports", "warehouse.duckdb", "warehouse.duckdb.wal", "dagster_home")
+# The late file dropped after the quarter (in every partner's inbox): new sessions on 1 % of the charge points.
+LATE_FILE = "sessions_late.csv"
+LATE_SHARE = 0.01
+# The tables an incremental build must leave as a full rebuild does (the session models incremental by
+# delivery and the quarter's marts built from them), compared by a fingerprint of their rows.
+COMPARED_TABLES = ("intermediate.int_sessions_cleaned", "intermediate.int_session_quarter_pieces",
+                   "marts.fct_ean_quarter_energy", "marts.fct_charge_point_quarter_energy",
+                   "marts.fct_energy_adjustments", "marts.fct_energy_reconciliation",
+                   "marts.fct_charge_point_eligibility")
 
 
 class PeakRss:
@@ -86,6 +95,8 @@ def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None,
     for item in PIPELINE_STATE:
         path = data_dir.root / item
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    for late in data_dir.inbox.glob(f"*/{LATE_FILE}"):
+        late.unlink()
     os.environ.update({"JOULO_DATA_DIR": str(data_dir.root), "DAGSTER_HOME": str(data_dir.dagster_home),
                        "JOULO_AS_OF": (quarter.end + timedelta(days=15)).isoformat()})
 
@@ -97,14 +108,11 @@ def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None,
         definitions = runner.definitions()
         instance = runner.instance()
         stages["start-up (definitions, dbt manifest)"] = time.perf_counter() - clock
-        for job_name, partition in (("ingest_job", None), ("quarter_job", quarter.partition_key)):
-            result = definitions.resolve_job_def(job_name).execute_in_process(
-                instance=instance, partition_key=partition)
-            if not result.success:
-                raise RuntimeError(f"{job_name} failed (run {result.run_id})")
-            stages.update(_step_seconds(instance, result.run_id, job_name))
+        stages.update(_run_jobs(definitions, instance, quarter))
         pipeline_seconds = time.perf_counter() - clock
         cpu_seconds = _cpu_seconds() - cpu_before
+    load_late = os.getloadavg()
+    late = _late_file_run(definitions, instance, data_dir, quarter)
     baseline_seconds, matched = _baseline_and_check(data_dir, quarter)
     # the dashboard on the snapshot the quarter run published, served by `joulo api`
     dashboard = measure(data_dir, USERS, dashboard_rounds)
@@ -125,7 +133,9 @@ def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None,
         "cpu_seconds": round(cpu_seconds, 1),
         "peak_rss_mib": round(memory.peak / 2**20),
         "kwh_check": matched,
-        "load_average_1m": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
+        "load_average_1m": {"before": round(load_before[0], 2), "after": round(load_late[0], 2)},
+        "late_file": {**late, "share_of_full_quarter_pct": round(100 * late["total_seconds"] / pipeline_seconds, 1),
+                      "load_average_1m_before": round(load_late[0], 2)},
         "dashboard": dashboard,
     }
     target = BENCH_DIR / "results" / f"{results['name']}.json"
@@ -134,7 +144,80 @@ def run_benchmark(charge_points: int, quarter: Quarter, name: str | None = None,
     _print(results, target)
     if not matched["equal"]:
         raise RuntimeError(f"pipeline kWh differ from the baseline for {matched['differing']} EAN(s)")
+    if late["tables_differing"]:
+        raise RuntimeError(f"after the late file, {', '.join(late['tables_differing'])} differ from a full rebuild's")
     return results
+
+
+def _run_jobs(definitions, instance, quarter: Quarter, tags: dict[str, str] | None = None) -> dict[str, float]:
+    """The intake, then the quarter: each stage's seconds."""
+    stages = {}
+    for job_name, partition in (("ingest_job", None), ("quarter_job", quarter.partition_key)):
+        result = definitions.resolve_job_def(job_name).execute_in_process(
+            instance=instance, partition_key=partition, tags=tags)
+        if not result.success:
+            raise RuntimeError(f"{job_name} failed (run {result.run_id})")
+        stages.update(_step_seconds(instance, result.run_id, job_name))
+    return stages
+
+
+def _late_file_run(definitions, instance, data_dir: DataDir, quarter: Quarter) -> dict:
+    """A late file after the quarter: a new session on 1 % of the charge points, after each one's last (so
+    that it overlaps nothing and the baseline still holds), in every partner's inbox. The run it triggers is
+    timed; then a full rebuild, whose tables the incremental run's must equal."""
+    from joulo_pipelines.defs.warehouse.assets import FULL_REFRESH_TAG
+
+    sessions = _drop_late_files(data_dir)
+    clock = time.perf_counter()
+    stages = _run_jobs(definitions, instance, quarter)
+    seconds = time.perf_counter() - clock
+    incremental = _table_fingerprints(data_dir)
+    clock = time.perf_counter()
+    _run_jobs(definitions, instance, quarter, tags={FULL_REFRESH_TAG: "true"})
+    full_refresh_seconds = time.perf_counter() - clock
+    full = _table_fingerprints(data_dir)
+    return {"sessions": sessions, "stages_seconds": {k: round(v, 2) for k, v in stages.items()},
+            "total_seconds": round(seconds, 2),
+            # the same run with --full-refresh, right after: as warm as the late file's (dbt's parse kept)
+            "full_refresh_seconds": round(full_refresh_seconds, 2),
+            "tables_compared": len(COMPARED_TABLES),
+            "tables_differing": [table for table in COMPARED_TABLES if incremental[table] != full[table]]}
+
+
+def _drop_late_files(data_dir: DataDir) -> int:
+    """Every hundredth charge point (by ref) of each partner gets one more session, 2 h and 5 kWh, starting an
+    hour after its last one ends, its registers following on."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    written = 0
+    for inbox in sorted(path for path in data_dir.inbox.iterdir() if path.is_dir()):
+        con.execute(f"""
+            create or replace table late as
+            with last as (
+                select charge_point_ref, max(ended_at) as ended_at, max(meter_stop_wh) as meter_stop_wh
+                from read_csv('{inbox}/sessions_*.csv')
+                group by charge_point_ref
+            ),
+            chosen as (
+                select *, row_number() over (order by charge_point_ref) as n from last
+            )
+            select 'LATE' || n as session_ref, charge_point_ref,
+                   strftime(ended_at + interval 1 hour, '%Y-%m-%dT%H:%M:%SZ') as started_at,
+                   strftime(ended_at + interval 3 hour, '%Y-%m-%dT%H:%M:%SZ') as ended_at,
+                   meter_stop_wh as meter_start_wh, meter_stop_wh + 5000 as meter_stop_wh
+            from chosen
+            where n % {round(1 / LATE_SHARE)} = 0""")
+        con.execute(f"copy late to '{inbox / LATE_FILE}' (header)")
+        written += con.execute("select count(*) from late").fetchone()[0]
+    con.close()
+    return written
+
+
+def _table_fingerprints(data_dir: DataDir) -> dict[str, tuple]:
+    """Each compared table's row count and the sum of its rows' hashes: equal whatever the rows' order."""
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return {table: con.execute(f"select count(*), sum(hash(t)) from {table} as t").fetchone()
+                for table in COMPARED_TABLES}
 
 
 def _cpu_seconds() -> float:
@@ -208,6 +291,16 @@ def _print(results: dict, target: Path) -> None:
     print(f"  CPU {results['cpu_seconds']:,} s (this process and dbt)")
     print(f"  load average (1 min) before {results['load_average_1m']['before']}, "
           f"after {results['load_average_1m']['after']}")
+    late = results["late_file"]
+    print(f"\n  late file ({late['sessions']:,} sessions on 1 % of the charge points), the run it triggers:")
+    for stage, seconds in late["stages_seconds"].items():
+        print(f"    {stage:<{width - 2}} {seconds:>9.2f} s")
+    print(f"  {'total':<{width}} {late['total_seconds']:>9.2f} s   "
+          f"{late['share_of_full_quarter_pct']} % of the full quarter's {results['total_seconds']:.2f} s; "
+          f"the same run with --full-refresh {late['full_refresh_seconds']:.2f} s")
+    print(f"  tables equal to a full rebuild's: {not late['tables_differing']} "
+          f"({late['tables_compared']} compared{': ' + ', '.join(late['tables_differing']) if late['tables_differing'] else ''})"
+          f"   load average (1 min) before it {late['load_average_1m_before']}")
     dashboard = results["dashboard"]
     print(f"  dashboard: {dashboard['users']} users at once, {dashboard['requests']:,} pages, p95 "
           f"{dashboard['p95_ms']} ms (slowest page p95: {max(p['p95_ms'] for p in dashboard['pages'].values())} ms)")

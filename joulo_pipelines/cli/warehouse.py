@@ -27,14 +27,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     landing.set_defaults(func=lambda args, data_dir: ingest.ingest(data_dir, args.source, args.partner))
     run = commands.add_parser("run", help="materialize every asset of one quarter partition")
     run.add_argument("--quarter", required=True, type=Quarter.parse, help="2026-Q1 or 2026-01-01")
-    run.set_defaults(func=lambda args, data_dir: run_quarter(args.quarter))
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild the session models whole instead of only the charge points new files touched")
+    run.set_defaults(func=lambda args, data_dir: run_quarter(args.quarter, args.full_refresh))
     commands.add_parser("status", help="files landed and quarantined; sessions, kWh and ERE per quarter").set_defaults(
         func=lambda args, data_dir: status(data_dir))
 
 
-def run_quarter(quarter: Quarter) -> int:
+def run_quarter(quarter: Quarter, full_refresh: bool = False) -> int:
+    from joulo_pipelines.defs.warehouse.assets import FULL_REFRESH_TAG
+
     started = time.monotonic()
-    result = runner.execute("quarter_job", partition_key=quarter.partition_key, raise_on_error=False)
+    result = runner.execute("quarter_job", partition_key=quarter.partition_key, raise_on_error=False,
+                            tags={FULL_REFRESH_TAG: "true"} if full_refresh else {})
     took = _duration(time.monotonic() - started)
     if not result.success:
         print(f"run {quarter}: FAILED after {took} (run id {result.run_id}); the failed stage above says why, "

@@ -67,6 +67,16 @@ def write_atomically(target: Path, content: bytes, *, durable: bool = False) -> 
     replace_atomically(target, write, durable=durable)
 
 
+def write_if_changed(target: Path, content: bytes) -> bool:
+    """write_atomically, unless the file holds these bytes already: a rerun whose figures did not change (a
+    late file that touched other customers) keeps the file's bytes and its time, so whoever syncs or watches
+    the folder sees no change. Whether it wrote."""
+    if target.exists() and target.stat().st_size == len(content) and target.read_bytes() == content:
+        return False
+    write_atomically(target, content)
+    return True
+
+
 def fsync(path: Path) -> None:
     """Wait until a file's bytes, or a folder's names, are on disk."""
     fd = os.open(path, os.O_RDONLY)

@@ -3,7 +3,15 @@
 -- int_session_quarter_energy (clean pieces only), fct_energy_adjustments and fct_energy_reconciliation.
 -- A table of the quarter partition's run only (replaced by the next quarter's): the energy marts and
 -- eligibility all read it, and computing it once is cheaper than once in each of them.
-{{ config(materialized='table') }}
+-- Incremental by delivery, like int_sessions_cleaned: a build of the same quarter again replaces only the
+-- touched charge points' pieces; another quarter's build replaces them all (macro whole_quarter_again).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ replace_quarter_pieces() }}",
+) }}
+-- depends_on: {{ ref('int_session_charge_points_touched') }}
+{%- set only_touched = not whole_quarter_again() %}
 
 --
 -- Where a session spans the quarter's edge (Europe/Amsterdam midnight), its cumulative share at the edge
@@ -45,9 +53,10 @@ sessions as (
         quarter.window_end
     from {{ ref('int_sessions_cleaned') }} as cleaned
     cross join quarter
-    where (cleaned.started_at < quarter.window_end and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_start)
+    {{ touched_only('cleaned') if only_touched }}
+    where ((cleaned.started_at < quarter.window_end and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_start)
         or (cleaned.started_at >= cleaned.ended_at
-            and cleaned.started_at >= quarter.window_start and cleaned.started_at < quarter.window_end)
+            and cleaned.started_at >= quarter.window_start and cleaned.started_at < quarter.window_end))
 ),
 
 -- The few sessions that run over one of the quarter's edges, read on their own (a filter on the edges,
@@ -67,8 +76,9 @@ crossing_sessions as (
         quarter.window_end
     from {{ ref('int_sessions_cleaned') }} as cleaned
     cross join quarter
-    where (cleaned.started_at < quarter.window_start and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_start)
-        or (cleaned.started_at < quarter.window_end and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_end)
+    {{ touched_only('cleaned') if only_touched }}
+    where ((cleaned.started_at < quarter.window_start and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_start)
+        or (cleaned.started_at < quarter.window_end and greatest(cleaned.ended_at, cleaned.started_at) > quarter.window_end))
 ),
 
 readings as (

@@ -6,11 +6,54 @@
 --   export_micro_kwh    V2G export deducted (never more than what is left: no negative energy)
 --   clean_micro_kwh     what counts
 -- Flags (is_long_session, has_register_reset) keep evidence without changing energy.
-{{ config(materialized='table') }}
+-- Incremental by delivery: after a late file, only the charge points it touched are cleaned again
+-- (int_session_charge_points_touched), every row of them, since the rules read a charge point's whole
+-- history (overlaps, register order) and a session's every version; other rows stay as they are.
+-- `joulo run --full-refresh` rebuilds it whole, to the same rows.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_touched_charge_points() }}",
+) }}
+-- depends_on: {{ ref('int_session_charge_points_touched') }}
 
+{% if is_incremental() -%}
+{#- int_sessions_unioned by name, not ref: int_session_versions, its view, is built before this model, and a
+    ref would make every unit test of this model give it too. -#}
+{%- set unioned = api.Relation.create(database=this.database, schema=this.schema, identifier='int_sessions_unioned') %}
+with touched as (
+    select * from {{ ref('int_session_charge_points_touched') }}
+),
+
+-- Every version of every session that has one on a touched charge point: which version wins needs them all.
+touched_sessions as (
+    select distinct unioned.partner_id, unioned.session_ref
+    from {{ unioned }} as unioned
+    semi join touched
+        on unioned.partner_id = touched.partner_id
+        and unioned.charge_point_ref is not distinct from touched.charge_point_ref
+),
+
+touched_unioned as (
+    select unioned.*
+    from {{ unioned }} as unioned
+    semi join touched_sessions
+        on unioned.partner_id = touched_sessions.partner_id
+        and unioned.session_ref = touched_sessions.session_ref
+),
+
+versions as (
+    select touched_versions.*
+    from ({{ session_versions('touched_unioned') }}) as touched_versions
+    semi join touched
+        on touched_versions.partner_id = touched.partner_id
+        and touched_versions.charge_point_ref is not distinct from touched.charge_point_ref
+),
+{%- else -%}
 with versions as (
     select * from {{ ref('int_session_versions') }}
 ),
+{%- endif %}
 
 connected as (
     select * from {{ ref('int_charge_points_connected') }}
@@ -26,16 +69,7 @@ power_limits as (
 
 -- Each charge point's power limit, worked out once per charge point rather than once per session.
 charge_point_limits as (
-    select
-        charge_points.partner_id,
-        charge_points.charge_point_ref,
-        charge_points.installed_date,
-        coalesce(max(power_limits.max_power_kw), {{ var('default_max_power_kw') }}) as max_power_kw
-    from charge_points
-    left join power_limits
-        on lower(trim(charge_points.brand)) = power_limits.brand
-        and regexp_full_match(lower(trim(replace(charge_points.model, '-', ' '))), power_limits.model_pattern)
-    group by charge_points.partner_id, charge_points.charge_point_ref, charge_points.installed_date
+    {{ charge_point_limits('charge_points', 'power_limits') }}
 ),
 
 located as (

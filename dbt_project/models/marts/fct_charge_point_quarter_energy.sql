@@ -1,9 +1,11 @@
 -- Clean kWh per charge point per quarter: the grain at which eligibility (MID meter, mandate) is decided.
 -- Only sessions that pass every cleaning rule count; what does not is in fct_energy_adjustments.
 -- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
+-- full_refresh=false: it keeps every quarter; --full-refresh rebuilds the models incremental by delivery.
 {{
     config(
         materialized='incremental',
+        full_refresh=false,
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ replace_quarter_partition() }}",

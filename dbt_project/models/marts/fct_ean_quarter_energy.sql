@@ -3,9 +3,11 @@
 -- mandate's validity and revocation) with its ERE. The booking engine, the API and the reports read the
 -- eligible columns here; tools outside the project read the first columns, which keep their names.
 -- Built one quarter partition at a time: the partition's rows are replaced, the other quarters are left alone.
+-- full_refresh=false: it keeps every quarter; --full-refresh rebuilds the models incremental by delivery.
 {{
     config(
         materialized='incremental',
+        full_refresh=false,
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ replace_quarter_partition() }}",

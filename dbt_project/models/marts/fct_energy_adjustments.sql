@@ -4,9 +4,11 @@
 -- also at 0 kWh (a zero-energy session); deductions (overlap, V2G export) only where they take energy;
 -- flags (long_session, meter_register_reset) are 0-kWh rows that keep the evidence.
 -- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
+-- full_refresh=false: it keeps every quarter; --full-refresh rebuilds the models incremental by delivery.
 {{
     config(
         materialized='incremental',
+        full_refresh=false,
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ replace_quarter_partition() }}",

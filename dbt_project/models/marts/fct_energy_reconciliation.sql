@@ -2,9 +2,11 @@
 -- or customer is unknown). Raw is every delivered session version's energy as claimed; the singular test
 -- assert_raw_kwh_is_clean_plus_adjusted and the Dagster check energy_reconciles hold the marts to it.
 -- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
+-- full_refresh=false: it keeps every quarter; --full-refresh rebuilds the models incremental by delivery.
 {{
     config(
         materialized='incremental',
+        full_refresh=false,
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ replace_quarter_partition() }}",

@@ -53,6 +53,20 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
 
 
+# A run with this tag ("true") rebuilds the models incremental by delivery whole (`joulo run --full-refresh`).
+FULL_REFRESH_TAG = "joulo/full_refresh"
+# Left in the data dir's dbt target by a whole build that succeeded: the models incremental by delivery
+# compare with what that build was made of; after a failed build (a model built, the next not), a build of
+# some of the models, or none, the next is a full one.
+LAST_BUILD_OK = "last_build_succeeded"
+
+
+def dbt_build_args(full_refresh: bool) -> list[str]:
+    """dbt build's arguments. --full-refresh rebuilds the models incremental by delivery; the marts that
+    keep every quarter (full_refresh=false) keep them."""
+    return ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
+
+
 def dbt_env_for(window: dg.TimeWindow) -> dict[str, str]:
     """The quarter as the half-open window of Europe/Amsterdam dates the models filter on, and the one clock
     (timestamps after it are "in the future"). Environment variables rather than dbt --vars: dbt then
@@ -102,7 +116,11 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
         # The data dir's own dbt target, kept between its builds: dbt's record of its last parse is there, so
         # the next build parses only what changed (dagster-dbt's default is a new folder per build).
         seed_partial_parse(folder.dbt_target)
+        succeeded = folder.dbt_target / LAST_BUILD_OK
+        full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true" or not succeeded.exists()
+        succeeded.unlink(missing_ok=True)
         with _environment(dbt_env_for(context.partition_time_window)):
-            build = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context,
-                            target_path=folder.dbt_target)
+            build = dbt.cli(dbt_build_args(full_refresh), context=context, target_path=folder.dbt_target)
         yield from build.stream()
+        if not context.is_subset:  # a part of the models built: the others are behind what was recorded
+            succeeded.touch()

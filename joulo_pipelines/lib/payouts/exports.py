@@ -19,7 +19,7 @@ import duckdb
 from joulo_pipelines.lib import people_csv
 from joulo_pipelines.lib.formatting import EUR_PLACES, spreadsheet_number
 from joulo_pipelines.lib.partners import Partner
-from joulo_pipelines.lib.paths import DataDir, write_atomically
+from joulo_pipelines.lib.paths import DataDir, write_if_changed
 from joulo_pipelines.lib.payouts import ledger
 from joulo_pipelines.lib.payouts.amounts import Entry, PayoutLine
 from joulo_pipelines.lib.iban import mask_iban
@@ -117,8 +117,8 @@ def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner
     entries = ledger.batch_entries(con, batch)
     folder = payout_folder(data_dir, quarter, partner.id)
     written = [folder / "statement.csv", folder / "account_entries.csv"]
-    write_atomically(written[0], statement_csv(lines, entries))
-    write_atomically(written[1], entries_csv(entries))
+    write_if_changed(written[0], statement_csv(lines, entries))
+    write_if_changed(written[1], entries_csv(entries))
     e2e = dict(con.execute("select customer_ref, end_to_end_id from ledger.payout_lines where batch_id = ?",
                            [batch.batch_id]).fetchall())
     paid = [l for l in lines if l.paid_cents > 0]
@@ -136,16 +136,16 @@ def write_batch_files(con: duckdb.DuckDBPyConnection, data_dir: DataDir, partner
                                   f"ERE {quarter.label} payouts {len(paid)} customers, see breakdown")]
             ultimate_debtor = None
             written.append(folder / "payout_breakdown.csv")
-            write_atomically(written[-1], breakdown_csv([
+            write_if_changed(written[-1], breakdown_csv([
                 (l, recipients[l.customer_ref].account_holder, mask_iban(recipients[l.customer_ref].iban),
                  e2e[l.customer_ref]) for l in paid]))
         content = credit_transfer(batch.sepa_schema, _message_id(batch), batch.approved_at, settings.client_funds,
                                   ultimate_debtor, batch.payment_date, transfers)
         written.append(folder / "sepa_credit_transfer.xml")
-        write_atomically(written[-1], content)
+        write_if_changed(written[-1], content)
     for line, message in batch_messages(partner, quarter, batch, lines, entries, recipients):
         written.append(folder / "emails" / f"{_safe(line.customer_ref)}.eml")
-        write_atomically(written[-1], bytes(message))
+        write_if_changed(written[-1], bytes(message))
     return totals(partner.id, lines, entries), written
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import xmlschema
 
+from joulo_pipelines.lib.paths import write_if_changed
 from joulo_pipelines.lib.registration import rev_adapter
 from joulo_pipelines.lib.registration.booking_ids import BookingId
 
@@ -136,8 +137,8 @@ def write_package(folder: Path, booking: BookingId, package: BookingPackage, sta
                              for row in package.connections],
     }
     for name in REGISTER_FILES:
-        _write_if_changed(folder / name, package.files[name])
-    _write_if_changed(folder / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+        write_if_changed(folder / name, package.files[name])
+    write_if_changed(folder / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest
 
 
@@ -148,10 +149,3 @@ def _json(value):
         return f"{value:f}"
     return value.isoformat()
 
-
-def _write_if_changed(path: Path, content: bytes) -> None:
-    if path.exists() and path.read_bytes() == content:
-        return
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(content)
-    partial.replace(path)

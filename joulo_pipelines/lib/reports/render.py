@@ -28,7 +28,7 @@ from markupsafe import Markup
 from joulo_pipelines.lib import labels, warehouse
 from joulo_pipelines.lib.formatting import ERE_PLACES, KWH_PLACES
 from joulo_pipelines.lib.partners import Partner, load_registry
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_if_changed
 from joulo_pipelines.lib.quarters import Quarter
 from joulo_pipelines.lib.reports import queries
 from joulo_pipelines.lib.reports.charts import Series, bar_chart
@@ -152,7 +152,7 @@ def start_partner_report(con: duckdb.DuckDBPyConnection, writers: StatementWrite
         # Statements of an earlier `--partner` run would show figures this run may have changed.
         shutil.rmtree(folder / "customers", ignore_errors=True)
     index, year = _pages(con, data_dir, partner, quarter, as_of, figures)
-    (folder / "year.html").write_text(year, encoding="utf-8")
+    write_if_changed(folder / "year.html", year.encode())
     return _StartedReport(partner.id, folder, figures["customers"]["enrolled"], statements, written, index)
 
 
@@ -171,7 +171,7 @@ class _StartedReport:
         html = environment.get_template("report.html.j2").render(
             self.index, statements=self.statements,
             customer_table_rows=Markup("").join(batch.table_rows for batch in done))
-        (self.folder / "index.html").write_text(html, encoding="utf-8")
+        write_if_changed(self.folder / "index.html", html.encode())
         if self.statements:
             # Customers who left must not keep a statement here. The others' files were just overwritten in
             # place: emptying the folder first would cost a partner of 50,000 as many deletions for nothing.

@@ -2,9 +2,11 @@
 -- data/reference/eligibility_reasons.csv) and what would make it eligible. Only the kWh of eligible
 -- charge points inside their delivery period (the quarter clipped to the mandate) flow on to booking.
 -- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
+-- full_refresh=false: it keeps every quarter; --full-refresh rebuilds the models incremental by delivery.
 {{
     config(
         materialized='incremental',
+        full_refresh=false,
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ replace_quarter_partition() }}",
