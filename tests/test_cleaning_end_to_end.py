@@ -169,10 +169,11 @@ def test_status_shows_adjustment_totals_by_reason(built, capsys):
     assert "kWh that did not count, by reason" in out
     lines = {tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines()
              if line.startswith(("alpha ", "beta ")) and len(line.split()) == 4}
-    assert lines[("alpha", "implausible_power")] == ["2", "50.000"]
-    assert lines[("alpha", "register_backwards")] == ["1", "-5.000"]
-    assert lines[("alpha", "overlapping_session")] == ["1", "5.000"]
-    assert lines[("beta", "overlapping_session")] == ["1", "4.000"]
+    # kWh to the tenth, as people read them (lib/formatting.py)
+    assert lines[("alpha", "implausible_power")] == ["2", "50.0"]
+    assert lines[("alpha", "register_backwards")] == ["1", "-5.0"]
+    assert lines[("alpha", "overlapping_session")] == ["1", "5.0"]
+    assert lines[("beta", "overlapping_session")] == ["1", "4.0"]
 
 
 def test_the_reconciliation_check_passes_and_fails_when_a_kwh_goes_missing(built, tmp_path):

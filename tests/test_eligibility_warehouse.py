@@ -198,8 +198,8 @@ def _ere_per_kwh_from_reference(year: int) -> Decimal:
 def test_the_mid_scan_asset_writes_each_partners_scan_with_the_marts_counts(in_demo_world, warehouse):
     for partner in ("voltnet", "laadwerk", "groenstroom"):
         scan_csv = in_demo_world.exports / "2026-Q4" / "mid_scan" / partner / "mid_scan.csv"
-        with scan_csv.open(encoding="utf-8") as handle:
-            statuses = [row["status"] for row in csv.DictReader(handle)]
+        with scan_csv.open(encoding="utf-8-sig") as handle:  # for Dutch Excel: a BOM and ';'
+            statuses = [row["status"] for row in csv.DictReader(handle, delimiter=";")]
         expected = dict(warehouse.execute(
             "select eligibility_status, count(*) from marts.fct_charge_point_eligibility "
             "where partner_id = ? and quarter_start = '2026-10-01' group by 1", [partner]).fetchall())
