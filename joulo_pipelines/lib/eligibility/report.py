@@ -3,6 +3,7 @@ partners' MID scan frames, read from marts.fct_charge_point_eligibility."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 
 import pandas as pd
@@ -80,7 +81,12 @@ def print_eligibility(data_dir: DataDir) -> None:
     """The `joulo status` section: per partner how many charge points may be booked, and why not the rest."""
     rows = eligibility_by_partner(data_dir)
     if rows:
-        print(f"\nEligibility in {Quarter.parse(rows[0][0]).label} (marts.fct_charge_point_eligibility; "
-              f"reasons: data/reference/eligibility_reasons.csv):")
-        print(format_table(["partner", "charge points", "eligible", "after an action", "not eligible",
-                            "reasons (charge points)"], [row[1:] for row in rows]))
+        print(f"\nEligibility in {Quarter.parse(rows[0][0]).label} (marts.fct_charge_point_eligibility):")
+        print(format_table(["partner", "charge points", "eligible", "after an action", "not eligible"],
+                           [row[1:-1] for row in rows]))
+        # Below the table, wrapped: a partner can have a dozen reasons, too wide for a column on a screen.
+        print("reasons (charge points; what each means: data/reference/eligibility_reasons.csv):")
+        for row in rows:  # a reason and its count stay on one line (a no-break space while wrapping)
+            reasons = ", ".join(reason.replace(" ", "\xa0") for reason in row[-1].split(", ")) if row[-1] else "none"
+            print(textwrap.fill(reasons, width=100, initial_indent=f"  {row[1]}: ", subsequent_indent="    ",
+                                break_on_hyphens=False).replace("\xa0", " "))
