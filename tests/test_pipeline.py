@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from cli_tables import table
 
 from conftest import drop
 from joulo_pipelines import cli
@@ -130,8 +131,9 @@ def test_status_shows_files_and_quarter_totals(built, capsys):
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
     assert "2026-Q1" in out and "alpha" in out and "beta" in out
-    beta_files = next(line for line in out.splitlines() if line.startswith("beta "))
-    assert beta_files.split()[1:] == ["3", "1", "0", "3", "1"]  # 3 files landed, 1 with a bad row
+    files = {row.pop("partner"): row for row in table(out, "partner", "files landed", "with bad rows", "rejected",
+                                                      "rows landed", "rows quarantined")}
+    assert list(files["beta"].values()) == ["3", "1", "0", "3", "1"]  # 3 files landed, 1 with a bad row
 
 
 def test_the_dbt_unit_tests_of_the_kwh_and_ean_claim_rules_pass(built):
