@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from cli_tables import table
 
 from conftest import drop
 from joulo_pipelines import cli
@@ -167,8 +168,8 @@ def test_status_shows_adjustment_totals_by_reason(built, capsys):
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
     assert "kWh that did not count, by reason" in out
-    lines = {tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines()
-             if line.startswith(("alpha ", "beta ")) and len(line.split()) == 4}
+    lines = {(row["partner"], row["reason"]): [row["sessions"], row["kWh"]]
+             for row in table(out, "partner", "reason", "sessions", "kWh")}
     # kWh to the tenth, as people read them (lib/formatting.py)
     assert lines[("alpha", "implausible_power")] == ["2", "50.0"]
     assert lines[("alpha", "register_backwards")] == ["1", "-5.0"]

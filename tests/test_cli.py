@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cli_tables import table
 from rev_world import make_warehouse, run, set_eligible
 
 from conftest import drop
@@ -142,7 +143,8 @@ def test_loading_the_definitions_warns_of_no_backfill_policy():
 def test_status_before_any_partner_delivered_a_file(data_dir, capsys):
     ensure_landing_schemas(data_dir)  # what the intake, a quarter run or the API does first
     assert main(["status"]) == 0
-    assert "files landed" in capsys.readouterr().out
+    assert table(capsys.readouterr().out, "partner", "files landed", "with bad rows", "rejected", "rows landed",
+                 "rows quarantined") == []
 
 
 def test_an_empty_booking_is_refused_unless_allowed_and_its_times_are_amsterdams(data_dir, capsys):

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from cli_tables import table
 
 ERE_PER_KWH_2026 = Decimal("0.332694")  # 0.505 x 183 g/MJ x 3.6 MJ/kWh / 1000 (data/reference/ere_parameters.csv)
 PARTNERS = {"voltnet": "VoltNet", "laadwerk": "Laadwerk", "groenstroom": "GroenStroom"}
@@ -75,8 +76,9 @@ def test_each_submitted_booking_is_the_deliveries_it_prints_with_ere_at_the_2026
 
 def test_the_late_q1_data_becomes_q4_amendments_and_q4_stays_a_draft(demo):
     _, _, printed = demo
-    table = printed[printed.index("REV bookings of 2026"):]
-    rows = {tuple(line.split()[:3]) for line in table.splitlines()[3:9] if line.startswith("2026-")}
+    bookings = table(printed[printed.index("REV bookings of 2026"):], "booking", "status", "kind", "EANs", "kWh",
+                     "ERE (estimate)")
+    rows = {(row["booking"], row["status"], row["kind"]) for row in bookings}
     assert rows == {("2026-Q1", "submitted", "delivery"), ("2026-Q2", "submitted", "delivery"),
                     ("2026-Q3", "submitted", "delivery"), ("2026-Q4", "draft", "delivery"),
                     ("2026-Q4", "draft", "amendment")}

@@ -2,6 +2,7 @@
 (lib/eligibility/report.py)."""
 
 import duckdb
+from cli_tables import table
 
 from joulo_pipelines.lib.eligibility.report import print_eligibility
 
@@ -24,7 +25,7 @@ def test_every_reason_is_listed_with_its_count_on_lines_a_screen_holds(data_dir,
     print_eligibility(data_dir)
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= 100
-    table = [line.split() for line in out.splitlines() if line.startswith("alpha ")]
-    assert table == [["alpha", "79", "1", "0", "78"]]
+    assert table(out, "partner", "charge points", "eligible", "after an action", "not eligible") == [
+        {"partner": "alpha", "charge points": "79", "eligible": "1", "after an action": "0", "not eligible": "78"}]
     listed = " ".join(out.split("eligibility_reasons.csv):\n", 1)[1].split())
     assert listed == "alpha: " + ", ".join(f"{reason} {i + 1}" for i, reason in reversed(list(enumerate(REASONS))))

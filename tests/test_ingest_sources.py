@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
+from cli_tables import table
 
 from conftest import drop
 from joulo_pipelines import cli
@@ -62,7 +63,8 @@ def test_ingest_lands_the_sources_and_partners_asked_for_and_status_shows_their_
 
     capsys.readouterr()
     assert cli.main(["status"]) == 0
-    freshness = capsys.readouterr().out.split("Freshness")[1]
-    rows = {tuple(line.split()[:2]): line for line in freshness.splitlines()[2:] if line.strip()}
-    assert "2026-03-10T18:00:00" in rows["beta", "ocpp"] and "messages landed" in rows["beta", "ocpp"]
-    assert "never" not in rows["gamma", "ocpi"] and "never" not in rows["alpha", "files"]
+    rows = {(row["partner"], row["source"]): row
+            for row in table(capsys.readouterr().out, "partner", "source", "last", "count", "what")}
+    assert rows["beta", "ocpp"]["last"].startswith("2026-03-10T18:00:00")
+    assert "messages landed" in rows["beta", "ocpp"]["what"]
+    assert rows["gamma", "ocpi"]["last"] != "never" and rows["alpha", "files"]["last"] != "never"

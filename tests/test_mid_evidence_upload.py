@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 
+from cli_tables import table
 from conftest import drop
 from joulo_pipelines import cli
 from joulo_pipelines.lib.api.app import ApiSettings
@@ -102,13 +103,16 @@ def test_joulo_mid_review_lists_the_markings_found_and_records_the_decision_once
     ingest_files(data_dir, ["alpha", "beta"], documents)
     assert cli.main(["mid", "review"]) == 0
     listed = capsys.readouterr().out
-    lines = {line.split()[1]: line for line in listed.splitlines() if not line.startswith(" ")}
-    assert "proposed: counts" in [line for line in listed.splitlines() if "declaration.pdf" in line][0]
-    assert "proposed: nothing counts" in [line for line in listed.splitlines() if "ce.pdf" in line][0]
-    assert "metrology_marking (counts): Supplementary metrology marking on the rating plate: CE M22 0122" in listed
-    assert "no OCR: Tesseract is not installed on this machine; a person reads the photo" in listed
-    assert set(lines) == {"alpha/CP-1", "alpha/CP-2"}
-    record = [line.split()[0] for line in listed.splitlines() if "declaration.pdf" in line][0]
+    pending = {row["file"]: row for row in table(listed, "document", "charge point", "file", "proposed", "state")}
+    assert {file: (row["charge point"], row["proposed"], row["state"]) for file, row in pending.items()} == {
+        "CP-1__declaration.pdf": ("alpha/CP-1", "counts", "pending"),
+        "CP-2__ce.pdf": ("alpha/CP-2", "nothing counts", "pending"),
+        "CP-2__plate.jpg": ("alpha/CP-2", "nothing counts", "pending")}
+    record = pending["CP-1__declaration.pdf"]["document"]
+    says = listed.split(f"\n{record} (")[1].split("\n\n")[0]  # the document's own section, below the table
+    assert "metrology_marking (counts): Supplementary metrology marking on the rating plate: CE M22 0122" in says
+    photo_says = listed.split(f"\n{pending['CP-2__plate.jpg']['document']} (")[1].split("\n\n")[0]
+    assert "no OCR: Tesseract is not installed on this machine; a person reads the photo" in photo_says
     assert cli.main(["mid", "review", "accept", record]) == 2  # --by is required
     assert cli.main(["mid", "review", "accept", record, "--by", "Ria Reviewer"]) == 0
     assert cli.main(["mid", "review", "reject", record, "--by", "Bo"]) == 2

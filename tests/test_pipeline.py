@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from cli_tables import table
 
 from conftest import drop
 from joulo_pipelines import cli
@@ -129,9 +130,11 @@ def test_rerunning_a_quarter_gives_the_same_result(built):
 def test_status_shows_files_and_quarter_totals(built, capsys):
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "2026-Q1" in out and "alpha" in out and "beta" in out
-    beta_files = next(line for line in out.splitlines() if line.startswith("beta "))
-    assert beta_files.split()[1:] == ["3", "1", "0", "3", "1"]  # 3 files landed, 1 with a bad row
+    totals = table(out, "quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)")
+    assert {(row["quarter"], row["partner"]) for row in totals} >= {("2026-Q1", "alpha"), ("2026-Q1", "beta")}
+    files = {row.pop("partner"): row for row in table(out, "partner", "files landed", "with bad rows", "rejected",
+                                                      "rows landed", "rows quarantined")}
+    assert list(files["beta"].values()) == ["3", "1", "0", "3", "1"]  # 3 files landed, 1 with a bad row
 
 
 def test_the_dbt_unit_tests_of_the_kwh_and_ean_claim_rules_pass(built):

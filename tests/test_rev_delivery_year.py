@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import dagster as dg
 import duckdb
+from cli_tables import table
 from rev_world import (
     EANS,
     ERE_PER_KWH,
@@ -161,7 +161,9 @@ def test_a_delivery_year_goes_from_the_first_quarter_to_the_statement_reported_t
     findings.write_text(findings.read_text().replace(",open", ",closed"))
     assert cli.main(["verification", str(YEAR), "import-findings", str(findings), "--by", "an"]) == 0
     status_out = _status_text(capsys)
-    assert re.search(rf"F-1\s+{EANS[1]}\s+material\s+closed\s+2027-02-15\s+2026-S1", status_out), status_out
+    assert table(status_out, "finding", "EAN", "severity", "status", "due", "corrective bookings") == [
+        {"finding": "F-1", "EAN": EANS[1], "severity": "material", "status": "closed", "due": "2027-02-15",
+         "corrective bookings": "2026-S1"}], status_out
 
     # After the register's last day for 2026 nothing of the year is booked any more.
     on("2027-02-27")
@@ -287,7 +289,4 @@ def _status_text(capsys) -> str:
 
 def _status(capsys) -> dict[str, str]:
     """`joulo verification 2026 status`: the state of each step, by step."""
-    steps = ("population sent", "sample received", "site visits", "findings open", "statement issued",
-             "reported to the NEa")
-    return {step: line[len(step):].strip() for line in _status_text(capsys).splitlines() for step in steps
-            if line.startswith(step + " ")}
+    return {row["step"]: row["state"] for row in table(_status_text(capsys), "step", "state")}

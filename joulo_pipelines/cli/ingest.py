@@ -11,7 +11,7 @@ from joulo_pipelines.lib.ocpp_gateway.landing import segment_name
 from joulo_pipelines.lib.partners import load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.reports.queries import freshness
-from joulo_pipelines.lib.status import format_table
+from joulo_pipelines.lib.tables import print_table
 
 SOURCES = ("files", "ocpp", "ocpi")
 
@@ -85,7 +85,7 @@ def _ocpi(data_dir: DataDir, partner_id: str | None) -> bool:
     return succeeded
 
 
-def freshness_table(data_dir: DataDir) -> str:
+def print_freshness(data_dir: DataDir) -> None:
     """Per partner, each source it is registered with or has delivered by: when we last heard from it."""
     rows = []
     for partner in load_registry(data_dir.partners_file).partners:
@@ -93,4 +93,4 @@ def freshness_table(data_dir: DataDir) -> str:
             if source["last_at"] is not None or source["source"] == partner.source.type:
                 last = source["last_at"].isoformat(timespec="seconds") if source["last_at"] else "never"
                 rows.append((partner.id, source["source"], last, source["count"], source["detail"] or ""))
-    return format_table(["partner", "source", "last", "count", "what"], rows)
+    print_table(["partner", "source", "last", "count", "what"], rows)

@@ -24,15 +24,21 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def review_evidence(args: argparse.Namespace, data_dir: DataDir) -> int:
     from joulo_pipelines.lib.eligibility import unit_evidence
+    from joulo_pipelines.lib.tables import print_table
 
     if args.decision == "list":
-        for receipt, reading, decided in unit_evidence.documents(data_dir, args.partner):
-            if decided is not None and not args.all:
-                continue
-            state = "pending" if decided is None else f"{decided['decision']} by {decided['reviewed_by']}"
-            proposal = "proposed: counts" if reading.proposes_evidence else "proposed: nothing counts"
-            print(f"{receipt.record_id}  {receipt.partner_id}/{receipt.charge_point_ref}  {receipt.file_name}  "
-                  f"{receipt.document_path}  {proposal}  [{state}]")
+        listed = [(receipt, reading, decided) for receipt, reading, decided
+                  in unit_evidence.documents(data_dir, args.partner) if decided is None or args.all]
+        if not listed:
+            print("mid review: no document " + ("received" if args.all else "waiting for a decision"))
+            return 0
+        print_table(["document", "charge point", "file", "proposed", "state"], [
+            (receipt.record_id, f"{receipt.partner_id}/{receipt.charge_point_ref}", receipt.file_name,
+             "counts" if reading.proposes_evidence else "nothing counts",
+             "pending" if decided is None else f"{decided['decision']} by {decided['reviewed_by']}")
+            for receipt, reading, decided in listed])
+        for receipt, reading, _ in listed:  # what each document says, below the table: sentences, too long for it
+            print(f"\n{receipt.record_id} ({receipt.document_path}):")
             if reading.text_note:
                 print(f"    {reading.text_note}")
             for marking in reading.markings:

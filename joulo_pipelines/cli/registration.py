@@ -113,7 +113,7 @@ def rev_demo(data_dir: DataDir) -> int:
 
 def print_bookings(data_dir: DataDir, year: int) -> None:
     from joulo_pipelines.lib import warehouse
-    from joulo_pipelines.lib.status import format_table
+    from joulo_pipelines.lib.tables import print_table
 
     with warehouse.connect(data_dir, read_only=True) as con:
         rows = con.execute(
@@ -123,4 +123,4 @@ def print_bookings(data_dir: DataDir, year: int) -> None:
             group by booking_id, status, kind order by booking_id, kind desc
             """, [year]).fetchall()
     print(f"\nREV bookings of {year} (ledger.booked_units; exports/<booking>/rev/):")
-    print(format_table(["booking", "status", "kind", "EANs", "kWh", "ERE (estimate)"], rows))
+    print_table(["booking", "status", "kind", "EANs", "kWh", "ERE (estimate)"], rows)

@@ -135,7 +135,7 @@ def reported(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 def status(args: argparse.Namespace, data_dir: DataDir) -> int:
     from joulo_pipelines.lib import clock, warehouse
-    from joulo_pipelines.lib.status import format_table
+    from joulo_pipelines.lib.tables import print_table
     from joulo_pipelines.lib.verification.findings import current_findings
     from joulo_pipelines.lib.verification.status import year_status
 
@@ -148,7 +148,7 @@ def status(args: argparse.Namespace, data_dir: DataDir) -> int:
     def when(moment) -> str:
         return f"{moment.astimezone(clock.AMSTERDAM):%Y-%m-%d %H:%M}" if moment else "not yet"
 
-    print(format_table(["step", "state"], [
+    print_table(["step", "state"], [
         ("population sent", when(year.population_sent_at)),
         ("sample received", f"{when(year.sample_received_at)} ({year.sample_eans} EAN(s))"
                             if year.sample_received_at else "not yet"),
@@ -157,10 +157,10 @@ def status(args: argparse.Namespace, data_dir: DataDir) -> int:
         ("statement issued", f"{year.statement_code} ({when(year.statement_issued_at)})"
                              if year.statement_issued else "not yet"),
         ("reported to the NEa", when(year.reported_at)),
-    ]))
+    ])
     if findings:
         print("\nFindings:")
-        print(format_table(["finding", "EAN", "severity", "status", "due", "corrective bookings"], findings))
+        print_table(["finding", "EAN", "severity", "status", "due", "corrective bookings"], findings)
     return 0
 
 

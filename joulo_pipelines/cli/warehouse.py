@@ -14,9 +14,9 @@ from joulo_pipelines.lib.status import (
     adjustments_by_reason,
     files_by_partner,
     files_refused,
-    format_table,
     quarter_totals,
 )
+from joulo_pipelines.lib.tables import print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -49,7 +49,7 @@ def run_quarter(quarter: Quarter, full_refresh: bool = False) -> int:
     data_dir = DataDir.from_env()
     totals = [row[1:] for row in quarter_totals(data_dir) if str(row[0]) == quarter.partition_key]
     if totals:
-        print(format_table(["partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+        print_table(["partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals)
     folder = data_dir.exports / quarter.label
     written = ", ".join(f"{path.name}/" for path in sorted(folder.iterdir()) if path.is_dir()) if folder.exists() else ""
     print(f"outputs: {folder}/ ({written or 'nothing written'}); the warehouse {data_dir.warehouse}")
@@ -63,25 +63,25 @@ def _duration(seconds: float) -> str:
 
 def status(data_dir: DataDir) -> int:
     print(f"data dir: {data_dir.root}\n")
-    print(format_table(["partner", "files landed", "with bad rows", "rejected", "rows landed", "rows quarantined"],
-                       files_by_partner(data_dir)))
+    print_table(["partner", "files landed", "with bad rows", "rejected", "rows landed", "rows quarantined"],
+                files_by_partner(data_dir))
     refused = files_refused(data_dir)
     if refused:
         print("\nFiles rejected whole (reports under quarantine/<partner>/):")
-        print(format_table(["partner", "file", "reason"], refused))
+        print_table(["partner", "file", "reason"], refused)
     print("\nFreshness (when each partner's sources last delivered):")
-    print(ingest.freshness_table(data_dir))
+    ingest.print_freshness(data_dir)
     not_read = inbox_not_read(data_dir)
     if not_read:
         print("\nIn the inbox but not read:")
-        print(format_table(["entry", "why"], not_read))
+        print_table(["entry", "why"], not_read)
     print()
     totals = [(Quarter.parse(str(q)).label, *rest) for q, *rest in quarter_totals(data_dir)]
-    print(format_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals))
+    print_table(["quarter", "partner", "EANs", "charge points", "sessions", "kWh", "ERE (estimate)"], totals)
     adjustments = adjustments_by_reason(data_dir)
     if adjustments:
         print("\nkWh that did not count, by reason (raw delivered = kWh above + these; marts.fct_energy_adjustments):")
-        print(format_table(["partner", "reason", "sessions", "kWh"], adjustments))
+        print_table(["partner", "reason", "sessions", "kWh"], adjustments)
     from joulo_pipelines.lib.eligibility.report import print_eligibility
     print_eligibility(data_dir)
     return 0

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import duckdb
 
-from joulo_pipelines.lib import formatting, warehouse
-from joulo_pipelines.lib.contract import visible
+from joulo_pipelines.lib import warehouse
 from joulo_pipelines.lib.paths import DataDir
 
 
@@ -90,25 +87,3 @@ def reconciliation_breaks(con: duckdb.DuckDBPyConnection) -> tuple[int, list[tup
         order by all
     """).fetchall()
     return len(rows), [row[:5] for row in rows if not row[5]]
-
-
-def format_table(headers: list[str], rows: list[tuple]) -> str:
-    cells = [headers] + [[_format_cell(v, h) for v, h in zip(row, headers)] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
-             for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-# Columns whose figures have a quantity's places (lib/formatting.py); other decimals show 3.
-_FIGURES = {"kWh": formatting.kwh, "ERE (estimate)": formatting.ere}
-
-
-def _format_cell(value: object, header: str) -> str:
-    if isinstance(value, Decimal):  # in English, as the CLI speaks
-        figure = _FIGURES.get(header)
-        return figure(value, "en") if figure else formatting.number(value, 3, "en")
-    if isinstance(value, int):
-        return formatting.count(value, "en")
-    return visible(str(value))  # file names are the partner's: no escape sequences to the terminal

@@ -12,7 +12,7 @@ from joulo_pipelines.lib.eligibility.mid_scan import CSV_COLUMNS, group_for
 from joulo_pipelines.lib.partners import Brand, load_registry
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.quarters import Quarter
-from joulo_pipelines.lib.status import format_table
+from joulo_pipelines.lib.tables import print_table
 from joulo_pipelines.lib.warehouse import connect, has_table
 
 
@@ -82,8 +82,8 @@ def print_eligibility(data_dir: DataDir) -> None:
     rows = eligibility_by_partner(data_dir)
     if rows:
         print(f"\nEligibility in {Quarter.parse(rows[0][0]).label} (marts.fct_charge_point_eligibility):")
-        print(format_table(["partner", "charge points", "eligible", "after an action", "not eligible"],
-                           [row[1:-1] for row in rows]))
+        print_table(["partner", "charge points", "eligible", "after an action", "not eligible"],
+                    [row[1:-1] for row in rows])
         # Below the table, wrapped: a partner can have a dozen reasons, too wide for a column on a screen.
         print("reasons (charge points; what each means: data/reference/eligibility_reasons.csv):")
         for row in rows:  # a reason and its count stay on one line (a no-break space while wrapping)
