@@ -362,6 +362,30 @@ def test_the_snapshot_holds_each_partners_customer_list_as_the_report_query_give
             [(i, row["customer_ref"]) for i, row in enumerate(report, 1)]
 
 
+def test_the_snapshot_holds_the_monthly_figures_as_the_report_computes_them(world, snapshot):
+    from datetime import date
+
+    from joulo_pipelines.lib.dashboard import queries as dashboard_queries
+    from joulo_pipelines.lib.quarters import Quarter
+    from joulo_pipelines.lib.reports import queries
+
+    quarter = Quarter(2026, 2)
+    with duckdb.connect(str(world.warehouse), read_only=True) as warehouse:
+        for partner_id in ("alpha", "beta"):
+            # the quarter and year pages' months: of the quarter, and of the year to its end
+            for start in (quarter.start, date(2026, 1, 1)):
+                partner = queries.monthly_energy(warehouse, partner_id, start, quarter.end)
+                assert dashboard_queries.partner_months(snapshot, partner_id, start, quarter.end) == partner
+                assert len(partner) == (quarter.end.month - start.month) and partner[-1]["kwh"] > 0
+            # a statement's months
+            report = queries.monthly_energy(warehouse, partner_id, quarter.start, quarter.end, by_customer=True)
+            refs = sorted({row["customer_ref"] for row in report})
+            assert len(refs) > 1 and len(report) == 3 * len(refs)
+            assert [row for ref in refs for row in dashboard_queries.customer_months(snapshot, partner_id, quarter,
+                                                                                      ref)] == report
+    assert dashboard_queries.customer_months(snapshot, "beta", quarter, "A001") == []  # another partner's
+
+
 def test_a_pages_figures_asked_for_at_once_are_computed_once(world):
     import threading
     import time
