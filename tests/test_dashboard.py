@@ -246,6 +246,38 @@ def test_joulo_api_serves_the_dashboard_under_its_path(world):
         assert client.get("/v1/customers/A001").status_code == 401  # the API beside it, as before
 
 
+def test_joulo_api_serves_the_dashboard_from_several_workers_that_share_a_session(world):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "api", "--port", str(port),
+                                "--workers", "2"], env={**os.environ, "JOULO_DATA_DIR": str(world.root)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/dashboard", timeout=120) as client:
+            while True:
+                assert process.poll() is None, "joulo api exited"
+                try:
+                    client.get("/sign-in")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            assert sign_in(client, "anna@alpha.example").status_code == 303
+            # each connection goes to either worker: both read the session cookie the one that signed in wrote
+            answers = [httpx.get(f"http://127.0.0.1:{port}/dashboard/alpha/customers", cookies=client.cookies,
+                                 timeout=120).status_code for _ in range(12)]
+        assert answers == [200] * 12
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def test_a_mid_scan_of_uploaded_files_is_shown_downloaded_and_kept_from_other_partners(anna, server):
     from test_mid_scan import CHARGE_POINTS, CUSTOMERS, EXPECTED, SESSIONS
 

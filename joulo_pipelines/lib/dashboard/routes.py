@@ -61,7 +61,7 @@ def mount_dashboard(api: FastAPI, data_dir: DataDir, settings: DashboardSettings
 def create_dashboard(data_dir: DataDir, settings: DashboardSettings = DashboardSettings()) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.data_dir, app.state.snapshot, app.state.settings = data_dir, Snapshot(data_dir), settings
-    app.add_middleware(SessionMiddleware, secret_key=_secret(data_dir), session_cookie=COOKIE, path="/dashboard",
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(data_dir), session_cookie=COOKIE, path="/dashboard",
                        same_site="strict", https_only=settings.https_only,
                        max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
     app.add_exception_handler(auth.SignInRequired,
@@ -70,7 +70,7 @@ def create_dashboard(data_dir: DataDir, settings: DashboardSettings = DashboardS
     return app
 
 
-def _secret(data_dir: DataDir) -> str:
+def session_secret(data_dir: DataDir) -> str:
     """The key that signs session cookies: JOULO_DASHBOARD_SECRET, else one made once in the data dir."""
     if os.environ.get("JOULO_DASHBOARD_SECRET"):
         return os.environ["JOULO_DASHBOARD_SECRET"]
