@@ -9,7 +9,6 @@ import json
 import logging
 import math
 import time
-
 from pathlib import Path
 
 from limits import parse

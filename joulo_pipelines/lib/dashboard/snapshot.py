@@ -9,9 +9,10 @@ copied, so the full IBAN never leaves the warehouse.
 Beside them, `pages.customer_list`: the report's customer query (queries.CUSTOMERS) evaluated once per
 partner and quarter when the snapshot is published, sorted by partner, quarter and reference, with the columns
 the list searches and filters on ready. A page of the list of a 50,000-customer partner is then a read of that
-partner's rows, not the query over the whole partner twice per request. And `pages.customer_months`: the
-statements' monthly figures (queries.monthly_energy per customer, as the report's statements have them), so a
-statement reads its customer's three rows instead of the partner's quarter of sessions."""
+partner's rows, not the query over the whole partner twice per request. And the monthly figures
+(queries.monthly_energy), per customer for the statements and per partner for the quarter and year pages
+(pages.customer_months, pages.partner_months): a statement reads its customer's three rows instead of the
+partner's quarter of sessions."""
 
 from __future__ import annotations
 
