@@ -268,6 +268,17 @@ def test_the_rate_limit_answers_429_with_retry_after(module_data_dir):
         assert client.get("/v1/webhooks", headers=second).status_code == 200  # per key
 
 
+def test_the_rate_limit_is_one_for_all_worker_processes(tmp_path):
+    from joulo_pipelines.lib.api.guards import RateLimiter
+
+    # two workers of `joulo api`, each with its limiter on the data dir's shared hits
+    hits = tmp_path / "api" / "rate_limits.sqlite"
+    workers = [RateLimiter("3/minute", hits), RateLimiter("3/minute", hits)]
+    answers = [workers[i % 2].retry_after("key-a") for i in range(4)]
+    assert answers[:3] == [None] * 3 and 1 <= answers[3] <= 60
+    assert workers[1].retry_after("key-b") is None  # per key
+
+
 def test_the_access_log_has_paths_and_key_ids_but_no_personal_data(api, alpha, access_lines):
     alpha.post("/v1/customers", json=enrolment("C-LOG", "871000000000000013", "CP-LOG"),
                headers={"Idempotency-Key": "k-log"})

@@ -246,6 +246,38 @@ def test_joulo_api_serves_the_dashboard_under_its_path(world):
         assert client.get("/v1/customers/A001").status_code == 401  # the API beside it, as before
 
 
+def test_joulo_api_serves_the_dashboard_from_several_workers_that_share_a_session(world):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "api", "--port", str(port),
+                                "--workers", "2"], env={**os.environ, "JOULO_DATA_DIR": str(world.root)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/dashboard", timeout=120) as client:
+            while True:
+                assert process.poll() is None, "joulo api exited"
+                try:
+                    client.get("/sign-in")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            assert sign_in(client, "anna@alpha.example").status_code == 303
+            # each connection goes to either worker: both read the session cookie the one that signed in wrote
+            answers = [httpx.get(f"http://127.0.0.1:{port}/dashboard/alpha/customers", cookies=client.cookies,
+                                 timeout=120).status_code for _ in range(12)]
+        assert answers == [200] * 12
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def test_a_mid_scan_of_uploaded_files_is_shown_downloaded_and_kept_from_other_partners(anna, server):
     from test_mid_scan import CHARGE_POINTS, CUSTOMERS, EXPECTED, SESSIONS
 
@@ -360,6 +392,30 @@ def test_the_snapshot_holds_each_partners_customer_list_as_the_report_query_give
         assert snapshot.execute("select position, customer_ref from pages.customer_list where partner_id = ? "
                                 "order by position", [partner_id]).fetchall() == \
             [(i, row["customer_ref"]) for i, row in enumerate(report, 1)]
+
+
+def test_the_snapshot_holds_the_monthly_figures_as_the_report_computes_them(world, snapshot):
+    from datetime import date
+
+    from joulo_pipelines.lib.dashboard import queries as dashboard_queries
+    from joulo_pipelines.lib.quarters import Quarter
+    from joulo_pipelines.lib.reports import queries
+
+    quarter = Quarter(2026, 2)
+    with duckdb.connect(str(world.warehouse), read_only=True) as warehouse:
+        for partner_id in ("alpha", "beta"):
+            # the quarter and year pages' months: of the quarter, and of the year to its end
+            for start in (quarter.start, date(2026, 1, 1)):
+                partner = queries.monthly_energy(warehouse, partner_id, start, quarter.end)
+                assert dashboard_queries.partner_months(snapshot, partner_id, start, quarter.end) == partner
+                assert len(partner) == (quarter.end.month - start.month) and partner[-1]["kwh"] > 0
+            # a statement's months
+            report = queries.monthly_energy(warehouse, partner_id, quarter.start, quarter.end, by_customer=True)
+            refs = sorted({row["customer_ref"] for row in report})
+            assert len(refs) > 1 and len(report) == 3 * len(refs)
+            assert [row for ref in refs for row in dashboard_queries.customer_months(snapshot, partner_id, quarter,
+                                                                                      ref)] == report
+    assert dashboard_queries.customer_months(snapshot, "beta", quarter, "A001") == []  # another partner's
 
 
 def test_a_pages_figures_asked_for_at_once_are_computed_once(world):

@@ -15,7 +15,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     api = commands.add_parser("api", help="serve the partner API (enrol, revoke, status, webhooks)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
-    api.set_defaults(func=lambda args, data_dir: serve(data_dir, args.host, args.port))
+    api.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                     help="server processes (default: one per core)")
+    api.set_defaults(func=lambda args, data_dir: serve(data_dir, args.host, args.port, args.workers))
     api_key = commands.add_parser("api-key", help="partner API keys: create (shown once), list, revoke")
     api_key_commands = api_key.add_subparsers(dest="key_command", required=True)
     api_key_commands.add_parser("create").add_argument("--partner", required=True)
@@ -42,13 +44,23 @@ def settings_from_env():
     )
 
 
-def serve(data_dir: DataDir, host: str, port: int) -> int:
+def serve(data_dir: DataDir, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
+    from joulo_pipelines.lib.dashboard.routes import session_secret
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    session_secret(data_dir)  # made here, once: workers that each made their own would refuse each other's cookies
+    # Several processes, so pages are rendered on every core; they share the stores (SQLite) and the rate limit's
+    # hits (lib/api/rate_limits.py). Each worker builds its app from JOULO_DATA_DIR, which the CLI has set.
     # uvicorn's own access log prints query strings; ours (joulo.api.access) prints no more than the path.
-    uvicorn.run(serving_app(data_dir), host=host, port=port, access_log=False, proxy_headers=True)
+    uvicorn.run("joulo_pipelines.cli.api:serving_app_from_env", factory=True, workers=workers, host=host, port=port,
+                access_log=False, proxy_headers=True)
     return 0
+
+
+def serving_app_from_env():
+    return serving_app(DataDir.from_env())
 
 
 def serving_app(data_dir: DataDir):

@@ -302,6 +302,8 @@ def _print(results: dict, target: Path) -> None:
           f"({late['tables_compared']} compared{': ' + ', '.join(late['tables_differing']) if late['tables_differing'] else ''})"
           f"   load average (1 min) before it {late['load_average_1m_before']}")
     dashboard = results["dashboard"]
-    print(f"  dashboard: {dashboard['users']} users at once, {dashboard['requests']:,} pages, p95 "
-          f"{dashboard['p95_ms']} ms (slowest page p95: {max(p['p95_ms'] for p in dashboard['pages'].values())} ms)")
+    print(f"  dashboard: {dashboard['users']} users at once of a partner of {dashboard['partner_customers']:,} "
+          f"customers, {dashboard['requests']:,} pages, p95 {dashboard['p95_ms']} ms; per page median / p95 ms:")
+    for page, times in dashboard["pages"].items():
+        print(f"    {page:<22} {times['median_ms']:>9.1f} {times['p95_ms']:>9.1f}")
     print(f"  written to {target}")

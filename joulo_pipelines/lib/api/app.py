@@ -41,7 +41,7 @@ def create_app(data_dir: DataDir, settings: ApiSettings = ApiSettings()) -> Fast
                               "webhooks (Standard Webhooks). Amounts in integer cents; kWh and ERE as decimal "
                               "strings.")
     app.state.data_dir, app.state.settings = data_dir, settings
-    app.state.limiter = RateLimiter(settings.rate_limit)
+    app.state.limiter = RateLimiter(settings.rate_limit, data_dir.root / "api" / "rate_limits.sqlite")
     for router in (customers.router, evidence.router, quarters.router, webhooks.router):
         app.include_router(router, prefix="/v1", responses=ERRORS)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,

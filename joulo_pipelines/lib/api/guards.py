@@ -1,6 +1,7 @@
 """What every request passes before the API looks at it: a body size limit (413), the access log (no
 bodies, no query values, no personal data: method, path, status, time and the key id), and the per-key
-rate limit (429 with Retry-After, a moving window from the `limits` library)."""
+rate limit (429 with Retry-After, a moving window from the `limits` library, its hits shared by the worker
+processes in rate_limits.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import json
 import logging
 import math
 import time
+from pathlib import Path
 
 from limits import parse
-from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+
+from joulo_pipelines.lib.api.rate_limits import SqliteStorage
 
 access_log = logging.getLogger("joulo.api.access")
 
@@ -92,9 +95,9 @@ class AccessLog:
 
 
 class RateLimiter:
-    def __init__(self, rate: str):
+    def __init__(self, rate: str, hits: Path):
         self.limit = parse(rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = MovingWindowRateLimiter(SqliteStorage(hits))
 
     def retry_after(self, key_id: str) -> int | None:
         """None when the request may go ahead, else the seconds to wait."""

@@ -1,6 +1,7 @@
-"""What the dashboard's pages ask of the snapshot beyond the report queries: the quarters there are, and a
-page of a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count,
-read from pages.customer_list, where the snapshot holds CUSTOMERS per partner and quarter (snapshot.py).
+"""What the dashboard's pages ask of the snapshot beyond the report queries: the quarters there are, a page of
+a partner's customers (lib/reports/queries.py's CUSTOMERS, searched and filtered) with their count, and the
+monthly figures of a customer's statement and of the quarter and year pages, read from the schema pages, where
+the snapshot holds them per partner and quarter as the report queries give them (snapshot.py).
 Every query has the partner in its WHERE clause, as the report queries do."""
 
 from __future__ import annotations
@@ -81,6 +82,22 @@ def customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, 
     rows = _dicts(con.execute(f"{_MATCHING} and customer_ref = $ref",
                               {**CustomerFilter().params(partner_id, quarter), "ref": customer_ref}))
     return rows[0] if rows else None
+
+
+def customer_months(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
+                    customer_ref: str) -> list[dict]:
+    """The customer's statement months (queries.monthly_energy per customer), none if they had no sessions."""
+    return _dicts(con.execute(
+        "select customer_ref, month, kwh, eligible_kwh, ere from pages.customer_months "
+        "where partner_id = ? and quarter_start = ? and customer_ref = ? order by month",
+        [partner_id, quarter.start, customer_ref]))
+
+
+def partner_months(con: duckdb.DuckDBPyConnection, partner_id: str, start: date, end: date) -> list[dict]:
+    """queries.monthly_energy of the partner in [start, end): the quarter and year pages' months."""
+    return _dicts(con.execute(
+        "select cast(null as varchar) as customer_ref, month, kwh, eligible_kwh, ere from pages.partner_months "
+        "where partner_id = ? and month >= ? and month < ? order by month", [partner_id, start, end]))
 
 
 def reasons(con: duckdb.DuckDBPyConnection) -> list[str]:

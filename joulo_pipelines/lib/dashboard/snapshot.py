@@ -9,11 +9,15 @@ copied, so the full IBAN never leaves the warehouse.
 Beside them, `pages.customer_list`: the report's customer query (queries.CUSTOMERS) evaluated once per
 partner and quarter when the snapshot is published, sorted by partner, quarter and reference, with the columns
 the list searches and filters on ready. A page of the list of a 50,000-customer partner is then a read of that
-partner's rows, not the query over the whole partner twice per request."""
+partner's rows, not the query over the whole partner twice per request. And the monthly figures
+(queries.monthly_energy), per customer for the statements and per partner for the quarter and year pages
+(pages.customer_months, pages.partner_months): a statement reads its customer's three rows instead of the
+partner's quarter of sessions."""
 
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -21,7 +25,8 @@ import duckdb
 
 from joulo_pipelines.lib.iban import mask_iban_sql
 from joulo_pipelines.lib.paths import DataDir, replace_atomically
-from joulo_pipelines.lib.reports.queries import CUSTOMERS
+from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.reports.queries import CUSTOMERS, monthly_energy_sql
 from joulo_pipelines.lib.warehouse import has_table
 
 T = TypeVar("T")
@@ -77,30 +82,58 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, staging: Path) -> int:
             con.execute(f"create table dashboard_snapshot.{schema}.{table} as {sql}")
             copied += 1
         if has_table(con, "marts", "fct_customer_quarter_status"):
-            _customer_list(con)
+            _pages(con)
     finally:
         con.execute("detach dashboard_snapshot")
     return copied
 
 
-def _customer_list(con: duckdb.DuckDBPyConnection) -> None:
-    """pages.customer_list in the snapshot being written: every partner's CUSTOMERS rows per quarter, in
-    the list's order and numbered in it (position), with the reference and name lower-cased and the reasons as
-    a list for the search and filters (lib/dashboard/queries.py)."""
-    rows = f"""
+def _pages(con: duckdb.DuckDBPyConnection) -> None:
+    """The schema pages in the snapshot being written: what a page would otherwise compute per request.
+
+    - customer_list, per partner and quarter: the CUSTOMERS rows in the list's order and numbered in it
+      (position), with the reference and name lower-cased and the reasons as a list for the search and filters;
+    - customer_months, per partner and quarter: a statement's monthly figures (monthly_energy per customer, as the
+      report's statements have them), sorted by customer and month;
+    - partner_months, per partner: the quarter and year pages' monthly figures, every month from January of the
+      first quarter's year to the end of the last (a month's figures do not depend on the range asked).
+
+    One statement per partner (and quarter), each set-based: the queries are written for one of them. The
+    monthly figures are read from the snapshot's own copy of the sessions, sorted by partner and start, rather
+    than from the warehouse's whole table once per partner."""
+    customer_list = f"""
         select $partner as partner_id, $start as quarter_start,
                row_number() over (order by customer_ref) as position, *,
                lower(customer_ref) as ref_lower, lower(customer_name) as name_lower,
                string_split(reasons, ';') as reason_list
-        from ({CUSTOMERS})"""
+        from ({CUSTOMERS}) order by customer_ref"""
+    customer_months = f"select $partner as partner_id, $start as quarter_start, * " \
+                      f"from ({monthly_energy_sql(by_customer=True)}) order by customer_ref, month"
+    partner_months = f"select $partner as partner_id, * exclude (customer_ref) " \
+                     f"from ({monthly_energy_sql(by_customer=False)}) order by month"
     con.execute("create schema dashboard_snapshot.pages")
     partner_quarters = con.execute("select distinct partner_id, quarter_start from marts.fct_customer_quarter_status "
                                    "order by partner_id, quarter_start").fetchall()
     for i, (partner_id, start) in enumerate(partner_quarters):
-        # one statement per partner and quarter, each set-based: CUSTOMERS is written for one of them
-        into = "create table dashboard_snapshot.pages.customer_list as" if i == 0 else \
-            "insert into dashboard_snapshot.pages.customer_list"
-        con.execute(f"{into} {rows} order by customer_ref", {"partner": partner_id, "start": start})
+        _into(con, "customer_list", i == 0, customer_list, {"partner": partner_id, "start": start})
+    warehouse = con.execute("select current_database()").fetchone()[0]
+    con.execute("use dashboard_snapshot")
+    try:
+        for i, (partner_id, start) in enumerate(partner_quarters):
+            _into(con, "customer_months", i == 0, customer_months,
+                  {"partner": partner_id, "start": start, "end": Quarter.containing(start).end, "by_customer": True})
+        first, last = min(start for _, start in partner_quarters), max(start for _, start in partner_quarters)
+        for i, partner_id in enumerate(sorted({partner_id for partner_id, _ in partner_quarters})):
+            _into(con, "partner_months", i == 0, partner_months,
+                  {"partner": partner_id, "start": date(first.year, 1, 1), "end": Quarter.containing(last).end,
+                   "by_customer": False})
+    finally:
+        con.execute(f'use "{warehouse}"')
+
+
+def _into(con: duckdb.DuckDBPyConnection, table: str, create: bool, rows: str, params: dict) -> None:
+    into = "create table" if create else "insert into"
+    con.execute(f"{into} dashboard_snapshot.pages.{table} {'as' if create else ''} {rows}", params)
 
 
 class Snapshot:

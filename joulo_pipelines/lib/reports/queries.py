@@ -110,13 +110,19 @@ def quarter_energy(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Qua
 
 
 def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date, end: date,
-                   by_customer: bool = False, customer_ref: str | None = None) -> list[dict]:
-    """Per month in [start, end) (and per customer when asked, or of the one `customer_ref`): clean kWh of
-    the sessions that started in it (Europe/Amsterdam), the part on charge points eligible in that quarter
-    within their delivery period, and its ERE estimate at the delivery year's factor (marts.dim_ere_factors)."""
-    by_customer = by_customer or customer_ref is not None
+                   by_customer: bool = False) -> list[dict]:
+    """Per month in [start, end) (and per customer when asked): clean kWh of the sessions that started in it
+    (Europe/Amsterdam), the part on charge points eligible in that quarter within their delivery period, and its
+    ERE estimate at the delivery year's factor (marts.dim_ere_factors)."""
+    return _rows(con, monthly_energy_sql(by_customer),
+                 {"partner": partner_id, "start": start, "end": end, "by_customer": by_customer})
+
+
+def monthly_energy_sql(by_customer: bool) -> str:
+    """monthly_energy's query ($partner, $start, $end, $by_customer); the dashboard's snapshot holds it per
+    customer (lib/dashboard/snapshot.py)."""
     customer = "eligibility.customer_ref" if by_customer else "cast(null as varchar)"
-    return _rows(con, f"""
+    return f"""
         with months as (
             select cast(month as date) as month
             from generate_series(cast($start as timestamp), cast($end as timestamp) - interval 1 month,
@@ -129,9 +135,6 @@ def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date,
             where partner_id = $partner and is_latest and exclusion_reason is null and ean is not null
                 and cast(timezone('Europe/Amsterdam', started_at) as date) >= $start
                 and cast(timezone('Europe/Amsterdam', started_at) as date) < $end
-                and ($customer is null or charge_point_ref in (
-                    select charge_point_ref from marts.fct_charge_point_eligibility
-                    where partner_id = $partner and customer_ref = $customer))
         ),
         classified as (
             select {customer} as customer_ref,
@@ -166,8 +169,7 @@ def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date,
         left join marts.dim_ere_factors as factors on factors.delivery_year = year(keys.month)
         where not $by_customer or keys.customer_ref is not null
         order by keys.customer_ref nulls first, keys.month
-    """, {"partner": partner_id, "start": start, "end": end, "by_customer": by_customer,
-          "customer": customer_ref})
+    """
 
 
 def adjustments(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter) -> list[dict]:
