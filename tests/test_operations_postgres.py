@@ -45,12 +45,6 @@ QUARTERS = ["2026-01-01", "2026-04-01"]
 # of them: every 2 s (the daemon's own are 5 s for the run queue, 30 s for backfills) keeps that small.
 DAEMON_SLEEP_SECONDS = 2.0
 IDLE_ITERATIONS = 300
-# The backfill's runs start their steps (the dbt build and each asset check of its models, five a run) from a
-# forkserver that has imported the code location once, instead of a fresh interpreter per step importing
-# Dagster, dagster-dbt and dbt again: seconds of CPU each. Still the multiprocess executor, a process per step,
-# racing for the pool.
-BACKFILL_RUN_CONFIG = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {
-    "preload_modules": ["joulo_pipelines.definitions", "dagster_dbt", "duckdb"]}}}}}}
 # pytest-timeout's limit for this module's tests: the first one waits for the whole backfill.
 pytestmark = pytest.mark.timeout(3600)
 
@@ -223,7 +217,7 @@ def racing_world(tiny_world, postgres_url, tmp_path_factory):
                 backfill_id=backfill_id, asset_graph=asset_graph, partition_names=QUARTERS,
                 asset_selection=list(warehouse_models.keys), backfill_timestamp=time.time(), tags={},
                 dynamic_partitions_store=instance, all_partitions=False, title="2026", description=None,
-                run_config=BACKFILL_RUN_CONFIG))
+                run_config=None))
 
             # Their output goes to files: a pipe nobody reads until the end fills up and stops the process
             # mid-run, holding its place in the warehouse pool.
