@@ -43,11 +43,13 @@ LATE_SESSIONS = HEADER + (
     "S4,CP1,2026-02-10T18:00:00Z,2026-02-10T20:00:00Z,1020000,1026000,\n"
     "S7,CP3,2026-03-01T19:00:00Z,2026-03-01T21:00:00Z,3000,10000,\n"
 )
+# With them, beta's customer gets an IBAN: its checks (and only its) are made again.
+LATE_BETA_CUSTOMERS = BETA_CUSTOMERS.replace("cas@mail.example,,", "cas@mail.example,NL91ABNA0417164300,")
 LATE_READINGS = "charge_point_ref,read_at,register_wh\nCP1,2026-03-31T22:10:00Z,1051500\n"
 
 TABLES = ["intermediate.int_sessions_cleaned", "intermediate.int_session_quarter_pieces",
           "marts.fct_ean_quarter_energy", "marts.fct_energy_adjustments", "marts.fct_energy_reconciliation",
-          "marts.fct_charge_point_quarter_energy"]
+          "marts.fct_charge_point_quarter_energy", "intermediate.int_customer_checks"]
 
 
 def tables(data_dir) -> dict[str, list[tuple]]:
@@ -97,6 +99,7 @@ def builds(module_data_dir):
         build(monkeypatch, "2026-03-25")
         seen["late sessions"] = touched(data_dir), tables(data_dir), exports(data_dir), pieces_whole(data_dir)
         drop(data_dir, "alpha", "meter_readings.csv", LATE_READINGS, mtime="2026-04-04T06:00:00+00:00")
+        drop(data_dir, "beta", "customers_iban.csv", LATE_BETA_CUSTOMERS)
         build(monkeypatch, "2026-04-15")  # and S6 is no longer in the future
         seen["late readings"] = touched(data_dir), tables(data_dir), exports(data_dir), pieces_whole(data_dir)
         build(monkeypatch, "2026-04-15", "--full-refresh")

@@ -97,24 +97,26 @@
   The data tests on the session models whose `where` is __touched_charge_points_only__ (dbt's test config;
   dbt renders it before any macro of the project is known, hence the placeholder): in an incremental build
   they read only the touched charge points' rows, the only ones it wrote (a session_ref on two charge
-  points makes both touched); on a full build, where none is touched, every row. dbt's own where otherwise.
+  points makes both touched), by a semi join; on a full build, where none is touched, every row. dbt's
+  own where otherwise.
 -#}
 {% macro get_where_subquery(relation) -%}
-    {%- set where = config.get('where') -%}
-    {%- if where == '__touched_charge_points_only__' -%}
-        {#- by name, not ref: a ref here would be a dependency of every test -#}
-        {%- set touched = api.Relation.create(database=relation.database, schema='intermediate',
-                                              identifier='int_session_charge_points_touched') -%}
-        {%- set filtered -%}
-            (select * from {{ relation }} as tested
-             where not exists (select 1 from {{ touched }})
-                or exists (select 1 from {{ touched }} as touched
-                           where touched.partner_id = tested.partner_id
-                               and touched.charge_point_ref is not distinct from tested.charge_point_ref)) dbt_subquery
-        {%- endset -%}
-        {%- do return(filtered) -%}
+    {%- if config.get('where') != '__touched_charge_points_only__' -%}
+        {%- do return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) -%}
     {%- endif -%}
-    {%- do return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) -%}
+    {#- by name, not ref: a ref here would be a dependency of every test -#}
+    {%- set touched = api.Relation.create(database=relation.database, schema='intermediate',
+                                          identifier='int_session_charge_points_touched') -%}
+    {%- if not execute or run_query("select count(*) from " ~ touched).rows[0][0] == 0 -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+    {%- set filtered -%}
+        (select tested.* from {{ relation }} as tested
+         semi join {{ touched }} as touched
+             on tested.partner_id = touched.partner_id
+             and tested.charge_point_ref is not distinct from touched.charge_point_ref) dbt_subquery
+    {%- endset -%}
+    {%- do return(filtered) -%}
 {%- endmacro %}
 
 {#-
@@ -146,11 +148,13 @@
 {% macro replace_quarter_of_touched_charge_points() -%}
     {% if is_incremental() -%}
         delete from {{ this }} as built
-        where built.quarter_start = cast('{{ quarter_start() }}' as date)
         {%- if not quarter_pieces_whole() %}
-            and exists (select 1 from {{ ref('int_session_charge_points_touched') }} as touched
-                        where built.partner_id = touched.partner_id
-                            and built.charge_point_ref is not distinct from touched.charge_point_ref)
+        using {{ ref('int_session_charge_points_touched') }} as touched
+        where built.partner_id = touched.partner_id
+            and built.charge_point_ref is not distinct from touched.charge_point_ref
+            and built.quarter_start = cast('{{ quarter_start() }}' as date)
+        {%- else %}
+        where built.quarter_start = cast('{{ quarter_start() }}' as date)
         {%- endif %}
     {%- endif %}
 {%- endmacro %}
