@@ -43,11 +43,13 @@ LATE_SESSIONS = HEADER + (
     "S4,CP1,2026-02-10T18:00:00Z,2026-02-10T20:00:00Z,1020000,1026000,\n"
     "S7,CP3,2026-03-01T19:00:00Z,2026-03-01T21:00:00Z,3000,10000,\n"
 )
+# With them, beta's customer gets an IBAN: its checks (and only its) are made again.
+LATE_BETA_CUSTOMERS = BETA_CUSTOMERS.replace("cas@mail.example,,", "cas@mail.example,NL91ABNA0417164300,")
 LATE_READINGS = "charge_point_ref,read_at,register_wh\nCP1,2026-03-31T22:10:00Z,1051500\n"
 
 TABLES = ["intermediate.int_sessions_cleaned", "intermediate.int_session_quarter_pieces",
           "marts.fct_ean_quarter_energy", "marts.fct_energy_adjustments", "marts.fct_energy_reconciliation",
-          "marts.fct_charge_point_quarter_energy"]
+          "marts.fct_charge_point_quarter_energy", "intermediate.int_customer_checks"]
 
 
 def tables(data_dir) -> dict[str, list[tuple]]:
@@ -58,6 +60,18 @@ def tables(data_dir) -> dict[str, list[tuple]]:
 def touched(data_dir) -> set[tuple]:
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         return set(con.execute("select * from intermediate.int_session_charge_points_touched").fetchall())
+
+
+def pieces_whole(data_dir) -> bool:
+    """Whether the build replaced the quarter's pieces (and the per-charge-point marts) whole."""
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute("select whole_quarter from intermediate.int_session_quarter_pieces_scope").fetchone()[0]
+
+
+def exports(data_dir) -> dict[str, tuple[bytes, int]]:
+    """Every file the quarter run wrote under exports/: its bytes and modification time."""
+    return {str(path.relative_to(data_dir.exports)): (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(data_dir.exports.rglob("*")) if path.is_file()}
 
 
 def build(monkeypatch, as_of: str, *options: str) -> None:
@@ -80,15 +94,16 @@ def builds(module_data_dir):
                                                     "CPB1;CB1;KEBA;P30;SN9\n")
         drop(data_dir, "beta", "sessions.csv", BETA_SESSIONS)
         build(monkeypatch, "2026-03-25")
-        seen["first"] = touched(data_dir), tables(data_dir)
+        seen["first"] = touched(data_dir), tables(data_dir), exports(data_dir), pieces_whole(data_dir)
         drop(data_dir, "alpha", "sessions_late.csv", LATE_SESSIONS, mtime="2026-04-03T06:00:00+00:00")
         build(monkeypatch, "2026-03-25")
-        seen["late sessions"] = touched(data_dir), tables(data_dir)
+        seen["late sessions"] = touched(data_dir), tables(data_dir), exports(data_dir), pieces_whole(data_dir)
         drop(data_dir, "alpha", "meter_readings.csv", LATE_READINGS, mtime="2026-04-04T06:00:00+00:00")
+        drop(data_dir, "beta", "customers_iban.csv", LATE_BETA_CUSTOMERS)
         build(monkeypatch, "2026-04-15")  # and S6 is no longer in the future
-        seen["late readings"] = touched(data_dir), tables(data_dir)
+        seen["late readings"] = touched(data_dir), tables(data_dir), exports(data_dir), pieces_whole(data_dir)
         build(monkeypatch, "2026-04-15", "--full-refresh")
-        seen["full refresh"] = touched(data_dir), tables(data_dir)
+        seen["full refresh"] = touched(data_dir), tables(data_dir), exports(data_dir), pieces_whole(data_dir)
     return seen
 
 
@@ -99,6 +114,8 @@ def test_a_late_file_cleans_again_only_the_charge_points_it_touched(builds):
     # the reading is CP1's (and S4 has versions on CP1 and CP2); the clock moving past S6 touches CP3
     assert builds["late readings"][0] == {("alpha", "CP1"), ("alpha", "CP2"), ("alpha", "CP3")}
     assert builds["full refresh"][0] == set()
+    # and the marts of the quarter's pieces replace only those charge points' rows too
+    assert [builds[name][3] for name in builds] == [True, False, False, True]
 
 
 def test_the_late_files_change_the_tables(builds):
@@ -112,3 +129,14 @@ def test_incremental_builds_leave_the_same_tables_as_a_full_rebuild(builds):
     incremental, full = builds["late readings"][1], builds["full refresh"][1]
     for table in TABLES:
         assert incremental[table] == full[table], table
+
+
+def test_a_late_file_of_one_partner_leaves_the_other_partners_files_as_they_were(builds):
+    # alpha's late sessions: beta's MID scan and report pages, the year's EAN claim review (no claim
+    # changed) and the REV reconciliation (no units issued) keep their bytes and file times; alpha's change
+    before, after = builds["first"][2], builds["late sessions"][2]
+    kept = [path for path in before if "beta" in path.split("/") or path.startswith("review/")
+            or path.endswith("rev/reconciliation.csv")]
+    assert len(kept) >= 6
+    assert {path: after[path] for path in kept} == {path: before[path] for path in kept}
+    assert any(after[path] != before[path] for path in before if "alpha" in path.split("/"))

@@ -92,3 +92,69 @@
         {%- if whole_quarter_again() -%} delete from {{ this }} {%- else -%} {{ delete_touched_charge_points() }} {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  The data tests on the session models whose `where` is __touched_charge_points_only__ (dbt's test config;
+  dbt renders it before any macro of the project is known, hence the placeholder): in an incremental build
+  they read only the touched charge points' rows, the only ones it wrote (a session_ref on two charge
+  points makes both touched), by a semi join; on a full build, where none is touched, every row. dbt's
+  own where otherwise.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {%- if config.get('where') != '__touched_charge_points_only__' -%}
+        {%- do return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) -%}
+    {%- endif -%}
+    {#- by name, not ref: a ref here would be a dependency of every test -#}
+    {%- set touched = api.Relation.create(database=relation.database, schema='intermediate',
+                                          identifier='int_session_charge_points_touched') -%}
+    {%- if not execute or run_query("select count(*) from " ~ touched).rows[0][0] == 0 -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+    {%- set filtered -%}
+        (select tested.* from {{ relation }} as tested
+         semi join {{ touched }} as touched
+             on tested.partner_id = touched.partner_id
+             and tested.charge_point_ref is not distinct from touched.charge_point_ref) dbt_subquery
+    {%- endset -%}
+    {%- do return(filtered) -%}
+{%- endmacro %}
+
+{#-
+  Pre-hook of int_session_quarter_pieces, after replace_quarter_pieces: whether this build replaces the
+  quarter's pieces whole or only the touched charge points', for the marts built from them (below).
+-#}
+{% macro record_quarter_pieces_scope() -%}
+    create or replace table {{ this.schema }}.int_session_quarter_pieces_scope as
+    select {{ 'true' if not is_incremental() or whole_quarter_again() else 'false' }} as whole_quarter
+{%- endmacro %}
+
+{#-
+  Whether the marts built from int_session_quarter_pieces replace their quarter partition whole (what the
+  pieces did, or the mart is new) rather than only the touched charge points' rows.
+-#}
+{% macro quarter_pieces_whole() -%}
+    {%- if not is_incremental() or not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set scope = run_query("select whole_quarter from intermediate.int_session_quarter_pieces_scope") -%}
+    {{ return(scope.rows[0][0]) }}
+{%- endmacro %}
+
+{#-
+  Pre-hook of the per-charge-point marts of the quarter (fct_charge_point_quarter_energy,
+  fct_energy_adjustments): the quarter partition goes before it is appended again, whole or only the
+  touched charge points' rows, as int_session_quarter_pieces did.
+-#}
+{% macro replace_quarter_of_touched_charge_points() -%}
+    {% if is_incremental() -%}
+        delete from {{ this }} as built
+        {%- if not quarter_pieces_whole() %}
+        using {{ ref('int_session_charge_points_touched') }} as touched
+        where built.partner_id = touched.partner_id
+            and built.charge_point_ref is not distinct from touched.charge_point_ref
+            and built.quarter_start = cast('{{ quarter_start() }}' as date)
+        {%- else %}
+        where built.quarter_start = cast('{{ quarter_start() }}' as date)
+        {%- endif %}
+    {%- endif %}
+{%- endmacro %}

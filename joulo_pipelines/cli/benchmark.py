@@ -35,7 +35,7 @@ LATE_SHARE = 0.01
 COMPARED_TABLES = ("intermediate.int_sessions_cleaned", "intermediate.int_session_quarter_pieces",
                    "marts.fct_ean_quarter_energy", "marts.fct_charge_point_quarter_energy",
                    "marts.fct_energy_adjustments", "marts.fct_energy_reconciliation",
-                   "marts.fct_charge_point_eligibility")
+                   "marts.fct_charge_point_eligibility", "intermediate.int_customer_checks")
 
 
 class PeakRss:

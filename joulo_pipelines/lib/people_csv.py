@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from joulo_pipelines.lib.paths import write_if_changed
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
 BOM = "\ufeff"
@@ -56,9 +58,10 @@ def dutch_excel(header: Sequence[str], rows: Iterable[Sequence[object]]) -> byte
 
 def copy_query(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
     """DuckDB's `copy (query) to target (header)`, with every cell made safe; returns the rows written.
-    Values are DuckDB's own text for them (as COPY writes them), null an empty cell."""
+    Values are DuckDB's own text for them (as COPY writes them), null an empty cell. The same bytes as the
+    file holds: left as it is, its time too (paths.write_if_changed)."""
     cursor = con.execute(f"select columns(*)::varchar from ({query})")
     header = [column[0] for column in cursor.description]
     rows = cursor.fetchall()
-    target.write_bytes(render(header, rows).encode("utf-8"))
+    write_if_changed(target, render(header, rows).encode("utf-8"))
     return len(rows)

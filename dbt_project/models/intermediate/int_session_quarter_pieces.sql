@@ -8,7 +8,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ replace_quarter_pieces() }}",
+    pre_hook=["{{ replace_quarter_pieces() }}", "{{ record_quarter_pieces_scope() }}"],
 ) }}
 -- depends_on: {{ ref('int_session_charge_points_touched') }}
 {%- set only_touched = not whole_quarter_again() %}

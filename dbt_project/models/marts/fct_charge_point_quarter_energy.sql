@@ -2,18 +2,22 @@
 -- Only sessions that pass every cleaning rule count; what does not is in fct_energy_adjustments.
 -- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
 -- full_refresh=false: it keeps every quarter; --full-refresh rebuilds the models incremental by delivery.
+-- Incremental by delivery too: when int_session_quarter_pieces replaced only the touched charge points'
+-- pieces, only their rows of the quarter are replaced here.
 {{
     config(
         materialized='incremental',
         full_refresh=false,
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ replace_quarter_partition() }}",
+        pre_hook="{{ replace_quarter_of_touched_charge_points() }}",
     )
 }}
+-- depends_on: {{ ref('int_session_charge_points_touched') }}
 
 with pieces as (
-    select * from {{ ref('int_session_quarter_energy') }}
+    select * from {{ ref('int_session_quarter_energy') }} as pieces
+    {{ touched_only('pieces') if not quarter_pieces_whole() }}
     where ean is not null
 ),
 

@@ -5,18 +5,22 @@
 -- flags (long_session, meter_register_reset) are 0-kWh rows that keep the evidence.
 -- Built one quarter partition at a time: the partition's rows are replaced, other quarters left alone.
 -- full_refresh=false: it keeps every quarter; --full-refresh rebuilds the models incremental by delivery.
+-- Incremental by delivery too: when int_session_quarter_pieces replaced only the touched charge points'
+-- pieces, only their rows of the quarter are replaced here.
 {{
     config(
         materialized='incremental',
         full_refresh=false,
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ replace_quarter_partition() }}",
+        pre_hook="{{ replace_quarter_of_touched_charge_points() }}",
     )
 }}
+-- depends_on: {{ ref('int_session_charge_points_touched') }}
 
 with pieces as (
-    select * from {{ ref('int_session_quarter_pieces') }}
+    select * from {{ ref('int_session_quarter_pieces') }} as pieces
+    {{ touched_only('pieces') if not quarter_pieces_whole() }}
 ),
 
 adjustments as (

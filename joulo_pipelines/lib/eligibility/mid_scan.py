@@ -36,7 +36,7 @@ from joulo_pipelines.lib.eligibility.rules import (
     status_for,
 )
 from joulo_pipelines.lib.partners import Brand, load_registry
-from joulo_pipelines.lib.paths import DataDir
+from joulo_pipelines.lib.paths import DataDir, write_if_changed
 from joulo_pipelines.lib.reports.colours import text_on
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -277,13 +277,14 @@ def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path, brand: B
     listed = listed.where(listed.notna(), None)
     listed["annual_kwh"] = [formatting.spreadsheet_number(Decimal(str(v)), formatting.KWH_PLACES)
                             for v in listed["annual_kwh"]]
-    csv_path.write_bytes(people_csv.dutch_excel(list(listed.columns), listed.itertuples(index=False)))
+    # unchanged figures (a late file of other charge points): the files keep their bytes and times
+    write_if_changed(csv_path, people_csv.dutch_excel(list(listed.columns), listed.itertuples(index=False)))
     order = {group: i for i, group in enumerate(GROUPS)}
     rows = scan.assign(order=scan["group"].map(order)).sort_values(["order", "charge_point_ref"]).to_dict("records")
     html = templating.environment(TEMPLATES).get_template("mid_scan.html.j2").render(
         summary=summary, rows=rows, groups=GROUPS, brand=brand, header_text=text_on(brand.colour),
         typical_annual_kwh=TYPICAL_ANNUAL_KWH, **words)
-    html_path.write_text(html, encoding="utf-8")
+    write_if_changed(html_path, html.encode("utf-8"))
     return csv_path, html_path
 
 
