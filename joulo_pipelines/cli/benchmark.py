@@ -16,6 +16,7 @@ import shutil
 import threading
 import time
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,7 @@ import psutil
 
 from joulo_pipelines.lib.paths import REPO_ROOT, DataDir
 from joulo_pipelines.lib.quarters import Quarter
+from joulo_pipelines.lib.tables import print_table
 
 BENCH_DIR = Path(os.environ.get("JOULO_BENCH_DIR", REPO_ROOT / "bench"))
 # What a run leaves behind; removed before each timed run so every run does the whole job.
@@ -278,13 +280,11 @@ def _baseline_and_check(data_dir: DataDir, quarter: Quarter) -> tuple[float, dic
 
 
 def _print(results: dict, target: Path) -> None:
-    width = max(len(k) for k in results["stages_seconds"]) + 2
     print(f"\n{results['charge_points']:,} charge points, {results['sessions']:,} sessions, {results['quarter']}")
-    for stage, seconds in results["stages_seconds"].items():
-        print(f"  {stage:<{width}} {seconds:>9.2f} s")
-    print(f"  {'total':<{width}} {results['total_seconds']:>9.2f} s")
-    print(f"  {'baseline (bare DuckDB)':<{width}} {results['baseline_seconds']:>9.2f} s   "
-          f"ratio {results['ratio_total_to_baseline']}x")
+    print_table(["stage", "seconds"], [*_stage_rows(results["stages_seconds"]),
+                                       ("total", _seconds(results["total_seconds"])),
+                                       ("baseline (bare DuckDB)", _seconds(results["baseline_seconds"]))])
+    print(f"  ratio to the baseline {results['ratio_total_to_baseline']}x")
     print(f"  sessions/s {results['sessions_per_second']:,}   peak RSS {results['peak_rss_mib']:,} MiB   "
           f"kWh per EAN equal to baseline: {results['kwh_check']['equal']} "
           f"({results['kwh_check']['eans_compared']:,} EANs compared)")
@@ -292,18 +292,25 @@ def _print(results: dict, target: Path) -> None:
     print(f"  load average (1 min) before {results['load_average_1m']['before']}, "
           f"after {results['load_average_1m']['after']}")
     late = results["late_file"]
-    print(f"\n  late file ({late['sessions']:,} sessions on 1 % of the charge points), the run it triggers:")
-    for stage, seconds in late["stages_seconds"].items():
-        print(f"    {stage:<{width - 2}} {seconds:>9.2f} s")
-    print(f"  {'total':<{width}} {late['total_seconds']:>9.2f} s   "
-          f"{late['share_of_full_quarter_pct']} % of the full quarter's {results['total_seconds']:.2f} s; "
+    print(f"\nlate file ({late['sessions']:,} sessions on 1 % of the charge points), the run it triggers:")
+    print_table(["stage", "seconds"], [*_stage_rows(late["stages_seconds"]), ("total", _seconds(late["total_seconds"]))])
+    print(f"  {late['share_of_full_quarter_pct']} % of the full quarter's {results['total_seconds']:.2f} s; "
           f"the same run with --full-refresh {late['full_refresh_seconds']:.2f} s")
     print(f"  tables equal to a full rebuild's: {not late['tables_differing']} "
           f"({late['tables_compared']} compared{': ' + ', '.join(late['tables_differing']) if late['tables_differing'] else ''})"
           f"   load average (1 min) before it {late['load_average_1m_before']}")
     dashboard = results["dashboard"]
-    print(f"  dashboard: {dashboard['users']} users at once of a partner of {dashboard['partner_customers']:,} "
-          f"customers, {dashboard['requests']:,} pages, p95 {dashboard['p95_ms']} ms; per page median / p95 ms:")
-    for page, times in dashboard["pages"].items():
-        print(f"    {page:<22} {times['median_ms']:>9.1f} {times['p95_ms']:>9.1f}")
-    print(f"  written to {target}")
+    print(f"\ndashboard: {dashboard['users']} users at once of a partner of {dashboard['partner_customers']:,} "
+          f"customers, {dashboard['requests']:,} pages, p95 {dashboard['p95_ms']} ms")
+    print_table(["page", "median ms", "p95 ms"],
+                [(page, Decimal(str(times["median_ms"])), Decimal(str(times["p95_ms"])))
+                 for page, times in dashboard["pages"].items()])
+    print(f"written to {target}")
+
+
+def _stage_rows(stages_seconds: dict[str, float]) -> list[tuple[str, Decimal]]:
+    return [(stage, _seconds(seconds)) for stage, seconds in stages_seconds.items()]
+
+
+def _seconds(seconds: float) -> Decimal:
+    return Decimal(str(seconds))

@@ -23,7 +23,13 @@ WIDTH_NOT_A_TERMINAL = 100
 _HEADER_RULE = Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
 
 # Columns whose figures have a quantity's places (lib/formatting.py); other decimals show 3.
-_FIGURES = {"kWh": formatting.kwh, "ERE (estimate)": formatting.ere}
+_FIGURES = {
+    "kWh": formatting.kwh,
+    "ERE (estimate)": formatting.ere,
+    "seconds": lambda value, language: formatting.number(value, 2, language),  # the benchmark's stages
+    "median ms": lambda value, language: formatting.number(value, 1, language),
+    "p95 ms": lambda value, language: formatting.number(value, 1, language),
+}
 
 
 def print_table(headers: list[str], rows: list[tuple]) -> None:
