@@ -246,23 +246,27 @@ def test_joulo_api_serves_the_dashboard_under_its_path(world):
         assert client.get("/v1/customers/A001").status_code == 401  # the API beside it, as before
 
 
-def test_joulo_api_serves_the_dashboard_from_several_workers_that_share_a_session(world):
+def test_joulo_api_serves_the_dashboard_from_several_workers_that_share_a_session(world, tmp_path):
     import os
-    import socket
+    import re
     import subprocess
     import sys
     import time
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "api", "--port", str(port),
-                                "--workers", "2"], env={**os.environ, "JOULO_DATA_DIR": str(world.root)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Port 0: the server binds a free port and says which (uvicorn's "running on" line), never probed first.
+    log = tmp_path / "api.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", "api", "--port", "0",
+                                    "--workers", "2"], env={**os.environ, "JOULO_DATA_DIR": str(world.root)},
+                                   stdout=subprocess.DEVNULL, stderr=output)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/dashboard", timeout=120) as client:
-            while True:
-                assert process.poll() is None, "joulo api exited"
+        while not (bound := re.search(rb"running on http://127\.0\.0\.1:(\d+)", log.read_bytes())):
+            assert process.poll() is None, log.read_text(errors="replace")
+            time.sleep(0.2)
+        base = f"http://127.0.0.1:{int(bound[1])}"
+        with httpx.Client(base_url=f"{base}/dashboard", timeout=120) as client:
+            while True:  # the workers accept on the bound socket once each has started its app
+                assert process.poll() is None, log.read_text(errors="replace")
                 try:
                     client.get("/sign-in")
                     break
@@ -270,7 +274,7 @@ def test_joulo_api_serves_the_dashboard_from_several_workers_that_share_a_sessio
                     time.sleep(0.2)
             assert sign_in(client, "anna@alpha.example").status_code == 303
             # each connection goes to either worker: both read the session cookie the one that signed in wrote
-            answers = [httpx.get(f"http://127.0.0.1:{port}/dashboard/alpha/customers", cookies=client.cookies,
+            answers = [httpx.get(f"{base}/dashboard/alpha/customers", cookies=client.cookies,
                                  timeout=120).status_code for _ in range(12)]
         assert answers == [200] * 12
     finally:
