@@ -386,6 +386,9 @@ def test_the_snapshot_holds_each_partners_customer_list_as_the_report_query_give
         report = queries.customers(snapshot, partner_id, quarter)
         rows, total = dashboard_queries.customer_page(snapshot, partner_id, quarter, dashboard_queries.CustomerFilter(),
                                                       page)
+        assert dashboard_queries.whole_list_page(snapshot, partner_id, quarter, page) == rows
+        assert dashboard_queries.matching_count(snapshot, partner_id, quarter, dashboard_queries.CustomerFilter()) \
+            == total
         size = dashboard_queries.PAGE_SIZE
         assert total == len(report) and rows == report[(page - 1) * size:page * size]
         # numbered in the list's order: a page is a range of positions
