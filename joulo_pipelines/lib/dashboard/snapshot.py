@@ -30,6 +30,7 @@ from joulo_pipelines.lib.reports.queries import CUSTOMERS, monthly_energy_sql
 from joulo_pipelines.lib.warehouse import has_table
 
 T = TypeVar("T")
+_ROW_GROUP_ROWS = 16_384
 _NOT_YET = object()
 
 # schema.table -> what is copied; a table the warehouse lacks (no ledger before the first booking) is left out,
@@ -73,7 +74,11 @@ def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
 
 def _copy_tables(con: duckdb.DuckDBPyConnection, staging: Path) -> int:
     copied = 0
-    con.execute("attach ? as dashboard_snapshot", [str(staging)])
+    # Row groups of 16,384 rows, not DuckDB's 122,880: a statement reads one customer's rows of tables sorted by
+    # customer, and DuckDB skips whole row groups by their min and max, so it reads 16,384 rows per table rather
+    # than all of a 50,000-customer partner's (at 50,000 customers 1 ms less per table, for a file half as
+    # large again: 8,192 saved a little more and tripled it).
+    con.execute(f"attach ? as dashboard_snapshot (row_group_size {_ROW_GROUP_ROWS})", [str(staging)])
     try:
         for name, sql in TABLES.items():
             schema, table = name.split(".")
