@@ -399,6 +399,17 @@ def test_a_new_snapshot_shows_at_once_while_a_reader_of_the_old_one_carries_on(t
     assert snapshot.remembered(("beta", "again"), lambda: fresh.execute(count).fetchone()[0]) == 0
 
 
+def test_the_accounts_store_set_up_once_is_set_up_again_when_made_anew(tmp_path):
+    from joulo_pipelines.lib.paths import DataDir
+
+    data_dir = DataDir(tmp_path / "data")
+    with accounts.connect(data_dir) as con:
+        accounts.add_user(con, "alpha", "anna@alpha.example", "viewer", PASSWORD, clock.now())
+    (data_dir.root / "api" / "dashboard.sqlite").unlink()
+    with accounts.connect(data_dir) as con:  # the store deleted: a new file, with its tables again
+        assert accounts.sign_in(con, "anna@alpha.example", PASSWORD, clock.now()) is None
+
+
 def test_a_snapshot_cursor_knows_which_tables_the_snapshot_has(world):
     from joulo_pipelines.lib.dashboard.snapshot import TABLES, Snapshot
     from joulo_pipelines.lib.warehouse import has_table
