@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import duckdb
@@ -173,6 +174,9 @@ def test_the_customer_list_searches_filters_and_pages_as_the_snapshot_says(anna,
     assert listed(search="871610000000000012")[1] == ["A012"]  # by EAN
     assert listed(search="a05")[1] == expected("customer_ref like 'A05%'")  # by reference
     assert listed(search="100%")[0] == 0  # what is typed is text, not a pattern
+    # a search's count and page come from one pass: any page of it, and a page past its last
+    assert listed(search="a", page=2) == (total, expected("true")[50:100])
+    assert listed(search="a05", page=9) == (len(expected("customer_ref like 'A05%'")), [])
     assert listed(status="action_needed", reason="meter_serial_missing")[1] == \
         expected("status = 'action_needed' and reasons like '%meter_serial_missing%'")
     assert listed(reason="mid_meter_absent")[1] == expected("reasons like '%mid_meter_absent%'")
@@ -379,6 +383,47 @@ def test_a_new_snapshot_shows_at_once_while_a_reader_of_the_old_one_carries_on(t
     iban = snapshot.cursor().execute("select distinct iban from intermediate.int_customers_latest").fetchall()
     assert iban == [("NL91 **** **** 4300",)]  # the full IBAN never leaves the warehouse
 
+    # a request that still reads the old snapshot when a newer one is opened keeps what it computes to itself
+    def read_old() -> None:
+        old = snapshot.cursor()
+        opened.set()
+        newer.wait()
+        snapshot.remembered(("beta", "again"), lambda: old.execute(count).fetchone()[0])
+
+    opened, newer = threading.Event(), threading.Event()
+    old_reader = threading.Thread(target=read_old)
+    old_reader.start()
+    opened.wait()
+    with duckdb.connect(str(data_dir.warehouse)) as warehouse:
+        warehouse.execute("delete from intermediate.int_customers_latest where customer_ref = 'B001'")
+        publish(data_dir, warehouse)
+    fresh = snapshot.cursor()
+    newer.set()
+    old_reader.join()
+    assert snapshot.remembered(("beta", "again"), lambda: fresh.execute(count).fetchone()[0]) == 0
+
+
+def test_the_accounts_store_set_up_once_is_set_up_again_when_made_anew(tmp_path):
+    from joulo_pipelines.lib.paths import DataDir
+
+    data_dir = DataDir(tmp_path / "data")
+    with accounts.connect(data_dir) as con:
+        accounts.add_user(con, "alpha", "anna@alpha.example", "viewer", PASSWORD, clock.now())
+    (data_dir.root / "api" / "dashboard.sqlite").unlink()
+    with accounts.connect(data_dir) as con:  # the store deleted: a new file, with its tables again
+        assert accounts.sign_in(con, "anna@alpha.example", PASSWORD, clock.now()) is None
+
+
+def test_a_snapshot_cursor_knows_which_tables_the_snapshot_has(world):
+    from joulo_pipelines.lib.dashboard.snapshot import TABLES, Snapshot
+    from joulo_pipelines.lib.warehouse import has_table
+
+    cursor = Snapshot(world).cursor()
+    with duckdb.connect(str(snapshot_path(world)), read_only=True) as plain:
+        for schema, table in [name.split(".") for name in TABLES] + [("pages", "customer_list"), ("ledger", "nope")]:
+            assert has_table(cursor, schema, table) == has_table(plain, schema, table), (schema, table)
+    assert has_table(cursor, "pages", "customer_list") and not has_table(cursor, "ledger", "nope")
+
 
 def test_the_snapshot_holds_each_partners_customer_list_as_the_report_query_gives_it(world, snapshot):
     from joulo_pipelines.lib.dashboard import queries as dashboard_queries
@@ -390,6 +435,9 @@ def test_the_snapshot_holds_each_partners_customer_list_as_the_report_query_give
         report = queries.customers(snapshot, partner_id, quarter)
         rows, total = dashboard_queries.customer_page(snapshot, partner_id, quarter, dashboard_queries.CustomerFilter(),
                                                       page)
+        assert dashboard_queries.whole_list_page(snapshot, partner_id, quarter, page) == rows
+        assert dashboard_queries.matching_count(snapshot, partner_id, quarter, dashboard_queries.CustomerFilter()) \
+            == total
         size = dashboard_queries.PAGE_SIZE
         assert total == len(report) and rows == report[(page - 1) * size:page * size]
         # numbered in the list's order: a page is a range of positions
@@ -423,7 +471,6 @@ def test_the_snapshot_holds_the_monthly_figures_as_the_report_computes_them(worl
 
 
 def test_a_pages_figures_asked_for_at_once_are_computed_once(world):
-    import threading
     import time
 
     from joulo_pipelines.lib.dashboard.snapshot import Snapshot

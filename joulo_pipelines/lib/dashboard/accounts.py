@@ -14,6 +14,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Iterator, Literal
 
 from argon2 import PasswordHasher
@@ -64,6 +65,11 @@ class Session:
     csrf_token: str
 
 
+# the stores (path, inode) this process has set up: every request of the dashboard opens the store, and setting
+# it up each time took half of that
+_SET_UP: set[tuple[Path, int]] = set()
+
+
 @contextmanager
 def connect(data_dir: DataDir) -> Iterator[sqlite3.Connection]:
     path = data_dir.root / "api" / "dashboard.sqlite"
@@ -71,9 +77,12 @@ def connect(data_dir: DataDir) -> Iterator[sqlite3.Connection]:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         con.row_factory = sqlite3.Row
-        con.execute("pragma journal_mode = wal")
-        con.executescript(_SCHEMA)
-        path.chmod(0o600)  # emails and password hashes
+        store = (path, path.stat().st_ino)  # a new file (a store deleted and made again) is set up again
+        if store not in _SET_UP:
+            con.execute("pragma journal_mode = wal")  # kept in the file
+            con.executescript(_SCHEMA)
+            path.chmod(0o600)  # emails and password hashes
+            _SET_UP.add(store)
         yield con
     finally:
         con.close()

@@ -40,6 +40,11 @@ class CustomerFilter:
     status: str | None = None
     reason: str | None = None
 
+    @property
+    def everyone(self) -> bool:
+        """Whether it leaves the whole list (an empty field filters nothing)."""
+        return not (self.search or self.status or self.reason)
+
     def params(self, partner_id: str, quarter: Quarter) -> dict:
         return {"partner": partner_id, "start": quarter.start, "search": self.search or None,
                 "status": self.status or None, "reason": self.reason or None}
@@ -54,16 +59,41 @@ def quarters(con: duckdb.DuckDBPyConnection, partner_id: str, today: date) -> li
 
 def customer_page(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, wanted: CustomerFilter,
                   page: int) -> tuple[list[dict], int]:
-    """The page's customers (1-based, PAGE_SIZE each) and how many match in all."""
-    params = wanted.params(partner_id, quarter)
-    total = con.execute(f"select count(*) from ({_MATCHING})", params).fetchone()[0]
-    # the page's positions first, then only their rows: sorting every matching row's every column to skip to
-    # the last page costs more than the rest of the request
+    """The page's customers (1-based, PAGE_SIZE each) and how many match in all, from one pass over the
+    matching rows: their count and the page's positions, then only those positions' rows (sorting every
+    matching row's every column to skip to the last page costs more than the rest of the request). A search
+    reads the partner's list once, not once to count and again for the page. Always one row back: with no
+    customer on the page, one without columns but the count."""
     rows = _dicts(con.execute(f"""
-        with page as (select position {_FILTERED} order by position limit {PAGE_SIZE} offset $offset)
-        select {_COLUMNS} {_LISTED} and position in (select position from page) order by position
-    """, {**params, "offset": (page - 1) * PAGE_SIZE}))
-    return rows, total
+        with found as (
+            select count(*) as matching,
+                   list(position order by position)[$offset + 1:$offset + {PAGE_SIZE}] as positions
+            from (select position {_FILTERED})
+        ),
+        listed as (
+            select position as listed_at, {_COLUMNS} {_LISTED}
+                and position in (select unnest(positions) from found)
+        )
+        select listed.* exclude (listed_at), found.matching
+        from found left join listed on true
+        order by listed.listed_at
+    """, {**wanted.params(partner_id, quarter), "offset": (page - 1) * PAGE_SIZE}))
+    total = rows[0].pop("matching")
+    for row in rows[1:]:
+        del row["matching"]
+    return [row for row in rows if row["customer_ref"] is not None], total
+
+
+def whole_list_page(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, page: int) -> list[dict]:
+    """A page of all the partner's customers, without their count (matching_count, the same for every page)."""
+    return _dicts(con.execute(f"""
+        select {_COLUMNS} {_LISTED} and position > $offset and position <= $offset + {PAGE_SIZE} order by position
+    """, {"partner": partner_id, "start": quarter.start, "offset": (page - 1) * PAGE_SIZE}))
+
+
+def matching_count(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, wanted: CustomerFilter) -> int:
+    """How many customers match."""
+    return con.execute(f"select count(*) from ({_MATCHING})", wanted.params(partner_id, quarter)).fetchone()[0]
 
 
 def customer_csv_rows(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter,
@@ -79,8 +109,8 @@ def customer_csv_rows(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: 
 
 def customer(con: duckdb.DuckDBPyConnection, partner_id: str, quarter: Quarter, customer_ref: str) -> dict | None:
     """The customer's report row, or None if the partner has no such customer."""
-    rows = _dicts(con.execute(f"{_MATCHING} and customer_ref = $ref",
-                              {**CustomerFilter().params(partner_id, quarter), "ref": customer_ref}))
+    rows = _dicts(con.execute(f"select {_COLUMNS} {_LISTED} and customer_ref = $ref",
+                              {"partner": partner_id, "start": quarter.start, "ref": customer_ref}))
     return rows[0] if rows else None
 
 

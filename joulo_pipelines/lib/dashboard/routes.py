@@ -37,7 +37,10 @@ from joulo_pipelines.lib.reports.environment import environment as report_enviro
 
 TEMPLATES = Path(__file__).parent / "templates"
 # the dashboard's templates extend the report's (their nav and customers blocks)
-environment = templating.environment([TEMPLATES, REPORT_TEMPLATES], trim_blocks=True, lstrip_blocks=True)
+# compiled once: a template changes only with a new release (Jinja would otherwise look at every template file
+# a page uses on every request)
+environment = templating.environment([TEMPLATES, REPORT_TEMPLATES], trim_blocks=True, lstrip_blocks=True,
+                                     auto_reload=False)
 environment.filters.update(report_environment.filters)
 COOKIE = "joulo_dashboard"
 # the sign-in page's colours, before anyone's partner is known
@@ -200,10 +203,18 @@ def _routes(app: FastAPI) -> None:
     def customers(request: Request, member: auth.Signed, wanted: Annotated[CustomerQuery, Depends()],
                   quarter: str | None = None, page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
         con, chosen, built = _quarter(request, member, quarter)
-        rows, total = dashboard_queries.customer_page(con, member.partner.id, chosen, wanted.filter, page)
+        snapshot = request.app.state.snapshot
+        if wanted.filter.everyone:
+            # the whole list's count is the same for every page of it: counted once per snapshot
+            rows = dashboard_queries.whole_list_page(con, member.partner.id, chosen, page)
+            total = snapshot.remembered(("customer_count", member.partner.id, chosen), lambda: (
+                dashboard_queries.matching_count(con, member.partner.id, chosen, wanted.filter)))
+        else:
+            rows, total = dashboard_queries.customer_page(con, member.partner.id, chosen, wanted.filter, page)
         pages = max(1, -(-total // dashboard_queries.PAGE_SIZE))
         return _page(request, "customers.html.j2", member, quarter=chosen, built_quarters=built, rows=rows, total=total,
-                     page=page, pages=pages, wanted=wanted.filter, reasons=dashboard_queries.reasons(con),
+                     page=page, pages=pages, wanted=wanted.filter,
+                     reasons=snapshot.remembered(("reasons",), lambda: dashboard_queries.reasons(con)),
                      statuses=labels.CUSTOMER_STATUS, query=_query_string(chosen, wanted.filter))
 
     @app.get("/{partner_id}/customers.csv")

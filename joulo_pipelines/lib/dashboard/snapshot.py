@@ -30,6 +30,8 @@ from joulo_pipelines.lib.reports.queries import CUSTOMERS, monthly_energy_sql
 from joulo_pipelines.lib.warehouse import has_table
 
 T = TypeVar("T")
+_ROW_GROUP_ROWS = 16_384
+_NOT_YET = object()
 
 # schema.table -> what is copied; a table the warehouse lacks (no ledger before the first booking) is left out,
 # as the report queries expect.
@@ -72,7 +74,11 @@ def publish(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> int:
 
 def _copy_tables(con: duckdb.DuckDBPyConnection, staging: Path) -> int:
     copied = 0
-    con.execute("attach ? as dashboard_snapshot", [str(staging)])
+    # Row groups of 16,384 rows, not DuckDB's 122,880: a statement reads one customer's rows of tables sorted by
+    # customer, and DuckDB skips whole row groups by their min and max, so it reads 16,384 rows per table rather
+    # than all of a 50,000-customer partner's (at 50,000 customers 1 ms less per table, for a file half as
+    # large again: 8,192 saved a little more and tripled it).
+    con.execute(f"attach ? as dashboard_snapshot (row_group_size {_ROW_GROUP_ROWS})", [str(staging)])
     try:
         for name, sql in TABLES.items():
             schema, table = name.split(".")
@@ -144,10 +150,13 @@ class Snapshot:
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int] | None = None
+        self._tables: frozenset[tuple[str, str]] = frozenset()
         self._remembered: dict[tuple, object] = {}
         self._computing: dict[tuple, threading.Lock] = {}
+        # the snapshot this thread's request reads (its cursor's), which what it remembers belongs to
+        self._reading = threading.local()
 
-    def cursor(self) -> duckdb.DuckDBPyConnection | None:
+    def cursor(self) -> SnapshotCursor | None:
         """A cursor on the newest snapshot, or None before the first quarter run published one."""
         try:
             stat = self.path.stat()
@@ -164,22 +173,40 @@ class Snapshot:
                 self._con.execute("attach ? as snapshot (read_only)", [str(self.path)])
                 self._identity = (stat.st_ino, stat.st_mtime_ns)
                 self._remembered, self._computing = {}, {}
-            cursor = self._con.cursor()
+                self._tables = frozenset(self._con.execute(
+                    "select schema_name, table_name from duckdb_tables() where database_name = 'snapshot' union "
+                    "select schema_name, view_name from duckdb_views() where database_name = 'snapshot'").fetchall())
+            cursor = SnapshotCursor(self._con.cursor(), self._tables)
+            self._reading.identity = self._identity
         cursor.execute("use snapshot")  # the report queries name schema.table, as in the warehouse
         return cursor
 
     def remembered(self, key: tuple, compute: Callable[[], T]) -> T:
         """What `compute` gives for `key`, computed once per published snapshot: a partner's quarter and year
         pages change only when a new one is put in place, and take the most queries of any page. Whoever asks
-        while it is computed waits for that one computation rather than starting their own."""
-        identity = self._identity
+        while it is computed waits for that one computation rather than starting their own. Kept under the
+        snapshot this request's cursor reads: computed from an old one while a new one was put in place, it is
+        never taken for the new one's."""
+        identity = getattr(self._reading, "identity", self._identity)
         with self._lock:
             computing = self._computing.setdefault((identity, key), threading.Lock())
         with computing:
-            if (identity, key) not in self._remembered:
+            value = self._remembered.get((identity, key), _NOT_YET)
+            if value is _NOT_YET:
                 value = compute()
                 with self._lock:
-                    if self._identity != identity:
-                        return value
-                    self._remembered[(identity, key)] = value
-        return self._remembered[(identity, key)]
+                    if self._identity == identity:
+                        self._remembered[(identity, key)] = value
+            return value
+
+
+class SnapshotCursor:
+    """A DuckDB cursor on the snapshot (it does all a cursor does) that knows the snapshot's tables: a report
+    query asks whether the ledger is there (warehouse.has_table) and DuckDB's catalog took milliseconds to say
+    what a snapshot, read-only, fixes when it is opened."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, known_tables: frozenset[tuple[str, str]]) -> None:
+        self._cursor, self.known_tables = cursor, known_tables
+
+    def __getattr__(self, name: str):
+        return getattr(self._cursor, name)
