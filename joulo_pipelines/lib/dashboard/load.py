@@ -5,14 +5,13 @@ times' median, p95 and maximum. A page that does not answer 200 fails the measur
 from __future__ import annotations
 
 import os
+import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import duckdb
 import httpx
@@ -93,7 +92,8 @@ def _browse(url: str, user: int, password: str, pages: dict, rounds: int) -> lis
 
 
 class _api_process:
-    """`joulo api` on a free loopback port, stopped on exit (or the API already serving at `url`)."""
+    """`joulo api` on a port it binds itself (port 0, read from uvicorn's "running on" line), stopped on exit
+    (or the API already serving at `url`)."""
 
     def __init__(self, data_dir: DataDir, url: str | None):
         self.data_dir, self.url, self.process = data_dir, url, None
@@ -101,21 +101,24 @@ class _api_process:
     def __enter__(self) -> str:
         if self.url:
             return self.url
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "joulo_pipelines.cli", "api", "--port", str(port)],
-            env={**os.environ, "JOULO_DATA_DIR": str(self.data_dir.root)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).parents[3])
-        url = f"http://127.0.0.1:{port}"
+        log = self.data_dir.root / "api" / "bench_api.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "joulo_pipelines.cli", "api", "--port", "0"],
+                env={**os.environ, "JOULO_DATA_DIR": str(self.data_dir.root)},
+                stdout=subprocess.DEVNULL, stderr=output)
         while self.process.poll() is None:
-            try:
-                httpx.get(f"{url}/dashboard/sign-in", timeout=5)
-                return url
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError(f"joulo api exited with {self.process.returncode} before it answered")
+            bound = re.search(rb"running on http://127\.0\.0\.1:(\d+)", log.read_bytes())
+            if bound:
+                url = f"http://127.0.0.1:{int(bound[1])}"
+                try:
+                    httpx.get(f"{url}/dashboard/sign-in", timeout=5)
+                    return url
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.2)
+        raise RuntimeError(f"joulo api exited with {self.process.returncode} before it answered (see {log})")
 
     def __exit__(self, *_exc) -> None:
         if self.process:
