@@ -489,3 +489,17 @@ def test_a_pages_figures_asked_for_at_once_are_computed_once(world):
     for thread in asking:
         thread.join()
     assert computed == [1] and snapshot.remembered(("overview", "alpha"), compute) == 1
+
+
+def test_a_snapshot_is_published_before_any_customer_has_a_quarter(tmp_path):
+    """A partner that has sent sessions but no customers yet (an OCPP gateway's first days): the quarter run's
+    snapshot is still published, with no page figures to show."""
+    from joulo_pipelines.lib.dashboard.snapshot import Snapshot, publish
+    from joulo_pipelines.lib.paths import DataDir
+
+    data_dir = build_world(DataDir(tmp_path / "data"))
+    with duckdb.connect(str(data_dir.warehouse)) as warehouse:
+        warehouse.execute("delete from marts.fct_customer_quarter_status")
+        publish(data_dir, warehouse)
+    statuses = Snapshot(data_dir).cursor().execute("select count(*) from marts.fct_customer_quarter_status")
+    assert statuses.fetchone()[0] == 0

@@ -120,6 +120,8 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema dashboard_snapshot.pages")
     partner_quarters = con.execute("select distinct partner_id, quarter_start from marts.fct_customer_quarter_status "
                                    "order by partner_id, quarter_start").fetchall()
+    if not partner_quarters:  # no customer's quarter yet (a partner that sent sessions only): no page has figures
+        return
     for i, (partner_id, start) in enumerate(partner_quarters):
         _into(con, "customer_list", i == 0, customer_list, {"partner": partner_id, "start": start})
     warehouse = con.execute("select current_database()").fetchone()[0]
