@@ -31,7 +31,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
+
+import orjson
 
 from joulo_pipelines.lib import clock
 from joulo_pipelines.lib.paths import DataDir, fsync, write_atomically
@@ -52,12 +54,13 @@ class _Batch:
     """Records written and fsynced together. Its callers wait on one event: a caller that goes away
     (its connection closed) stops waiting without disturbing the others or the write."""
 
-    __slots__ = ("records", "lines", "written", "error")
+    __slots__ = ("records", "lines", "written", "callbacks", "error")
 
     def __init__(self) -> None:
         self.records: list[JournalRecord] = []
         self.lines: list[bytes] = []
         self.written = asyncio.Event()
+        self.callbacks: list[Callable[[Exception | None], object]] = []  # submit()'s callers
         self.error: Exception | None = None
 
 
@@ -103,6 +106,10 @@ class JournalRecord:
             "message_id": self.message_id, "action": self.action, "payload": self.payload,
             "transaction_id": self.transaction_id, "origin": self.origin,
         }
+        try:  # orjson writes the same compact UTF-8 JSON as json.dumps, in a tenth of the time
+            return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
+        except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: json tells them apart
+            pass
         try:
             return (json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
         except UnicodeEncodeError as exc:
@@ -205,6 +212,40 @@ class PartnerJournal:
         existing = self._recent.get(key)
         if existing is not None and existing.action == action:
             return existing, True
+        batch, record = self._enqueue(charge_point_ref, ocpp_version, message_id, action, payload, proxied,
+                                      transaction_id)
+        await batch.written.wait()
+        if batch.error is not None:
+            raise batch.error
+        return Journaled(action, record.transaction_id), False
+
+    def submit(self, charge_point_ref: str, ocpp_version: str, message_id: str, action: str, payload: dict, *,
+               transaction_id: int | None, on_written: Callable[[Exception | None], object]) -> None:
+        """append() of a proxied call for a caller that does not wait (the proxy's read callbacks): the loop
+        calls `on_written(None)` once the call is on disk (or already was: a retry), `on_written(error)` if
+        it is not (Unjournalable, or the error that kept its batch off the disk)."""
+        loop = asyncio.get_running_loop()
+        key = (charge_point_ref, message_id)
+        if key in self._in_flight:  # a retry racing its original's write: decide once that is settled
+            self._in_flight[key].callbacks.append(lambda _: self.submit(
+                charge_point_ref, ocpp_version, message_id, action, payload, transaction_id=transaction_id,
+                on_written=on_written))
+            return
+        existing = self._recent.get(key)
+        if existing is not None and existing.action == action:
+            loop.call_soon(on_written, None)
+            return
+        try:
+            batch, _ = self._enqueue(charge_point_ref, ocpp_version, message_id, action, payload, True,
+                                     transaction_id)
+        except Unjournalable as refused:
+            loop.call_soon(on_written, refused)
+            return
+        batch.callbacks.append(on_written)
+
+    def _enqueue(self, charge_point_ref: str, ocpp_version: str, message_id: str, action: str, payload: dict,
+                 proxied: bool, transaction_id: int | None) -> tuple[_Batch, JournalRecord]:
+        """The call's record in the batch being filled; Unjournalable leaves nothing queued."""
         seq = self._next_seq
         record = JournalRecord(
             seq=seq, received_at=self._clock.now().isoformat(timespec="microseconds"), partner_id=self.partner_id,
@@ -219,12 +260,9 @@ class PartnerJournal:
         batch = self._filling
         batch.records.append(record)
         batch.lines.append(line)
-        self._in_flight[key] = batch
+        self._in_flight[(charge_point_ref, message_id)] = batch
         self._wake.set()
-        await batch.written.wait()
-        if batch.error is not None:
-            raise batch.error
-        return Journaled(action, record.transaction_id), False
+        return batch, record
 
     def _remember(self, record: JournalRecord) -> None:
         self._recent[(record.charge_point_ref, record.message_id)] = Journaled(record.action, record.transaction_id)
@@ -243,14 +281,15 @@ class PartnerJournal:
     async def _flush_forever(self) -> None:
         while True:
             if self._filling is None and not self._closing:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                try:  # at least every second: an idle segment is still closed on time
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
             self._wake.clear()
             batch, self._filling = self._filling, None
             if batch is not None:
-                await self._write_batch(batch)
+                self._write_batch(batch)
             if self._fd is not None and (
                 self._segment_bytes >= self.max_segment_bytes
                 or time.monotonic() - self._segment_opened >= self.max_segment_seconds
@@ -259,11 +298,11 @@ class PartnerJournal:
             if self._closing and self._filling is None:
                 return
 
-    async def _write_batch(self, batch: _Batch) -> None:
+    def _write_batch(self, batch: _Batch) -> None:
         try:
             if self._fd is None:
                 self._open_segment(batch.records[0].seq)
-            await asyncio.to_thread(self._write_and_sync, b"".join(batch.lines))
+            self._write_and_sync(b"".join(batch.lines))
         except Exception as exc:  # nobody gets an ack for what may not be on disk
             LOGGER.error("partner %s: journal write failed, %d call(s) refused: %r", self.partner_id,
                          len(batch.records), exc)
@@ -276,6 +315,9 @@ class PartnerJournal:
                 if self._in_flight.get((record.charge_point_ref, record.message_id)) is batch:
                     del self._in_flight[(record.charge_point_ref, record.message_id)]
             batch.written.set()
+            loop = asyncio.get_running_loop()
+            for callback in batch.callbacks:  # each on its own: one that fails does not stop the writer
+                loop.call_soon(callback, batch.error)
 
     def _write_and_sync(self, data: bytes) -> None:
         assert self._fd is not None
