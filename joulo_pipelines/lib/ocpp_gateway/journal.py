@@ -8,7 +8,8 @@ Layout under <data dir>/ocpp/journal/<partner_id>/:
 Durability is group commit: callers queue their record in the batch being filled and wait; one flusher
 writes the whole batch and fsyncs once, so a thousand concurrent charge points cost one fsync, not a
 thousand. A record is answered only after the fsync that covers it returned. While one fsync runs the next
-batch fills, so batches grow with the load by themselves.
+batch fills, so batches grow with the load by themselves. A quick fsync runs on the event loop (the calls
+arriving meanwhile wait in the sockets and form the next batch), a slow one in a thread.
 
 A call is turned into its journal line by the charge point's own task, before it is queued: a call that
 cannot be written (a lone surrogate from a `\\ud800` escape is valid JSON but not UTF-8) is refused to that
@@ -40,6 +41,9 @@ from joulo_pipelines.lib.paths import DataDir, fsync, write_atomically
 
 OPEN_SUFFIX = ".jsonl.open"
 CLOSED_SUFFIX = ".jsonl"
+# An fsync this quick is done on the event loop: a thread hop per batch costs more CPU (GIL hand-offs) than it
+# blocks the loop. One slower than this (a busy or slow disk) sends the next batch's write to a thread.
+INLINE_FSYNC_SECONDS = 0.001
 # How many (charge point, message id) keys per partner we remember to recognise a retried call. Retries
 # come within seconds or minutes; this covers far more than a segment's worth of traffic.
 DEDUPLICATION_WINDOW = 500_000
@@ -162,6 +166,7 @@ class PartnerJournal:
         self._segment_bytes = 0
         self._segment_opened = 0.0
         self._flusher: asyncio.Task | None = None
+        self._fsync_inline = True
         self._closing = False
         self._clock = clock.HotClock()  # stamps every call: no stat of the clock file per call
 
@@ -289,7 +294,7 @@ class PartnerJournal:
             self._wake.clear()
             batch, self._filling = self._filling, None
             if batch is not None:
-                self._write_batch(batch)
+                await self._write_batch(batch)
             if self._fd is not None and (
                 self._segment_bytes >= self.max_segment_bytes
                 or time.monotonic() - self._segment_opened >= self.max_segment_seconds
@@ -298,11 +303,16 @@ class PartnerJournal:
             if self._closing and self._filling is None:
                 return
 
-    def _write_batch(self, batch: _Batch) -> None:
+    async def _write_batch(self, batch: _Batch) -> None:
         try:
             if self._fd is None:
                 self._open_segment(batch.records[0].seq)
-            self._write_and_sync(b"".join(batch.lines))
+            started = time.monotonic()
+            if self._fsync_inline:
+                self._write_and_sync(b"".join(batch.lines))
+            else:
+                await asyncio.to_thread(self._write_and_sync, b"".join(batch.lines))
+            self._fsync_inline = time.monotonic() - started < INLINE_FSYNC_SECONDS
         except Exception as exc:  # nobody gets an ack for what may not be on disk
             LOGGER.error("partner %s: journal write failed, %d call(s) refused: %r", self.partner_id,
                          len(batch.records), exc)
