@@ -41,9 +41,10 @@ from joulo_pipelines.lib.paths import DataDir, fsync, write_atomically
 
 OPEN_SUFFIX = ".jsonl.open"
 CLOSED_SUFFIX = ".jsonl"
-# An fsync this quick is done on the event loop: a thread hop per batch costs more CPU (GIL hand-offs) than it
-# blocks the loop. One slower than this (a busy or slow disk) sends the next batch's write to a thread.
-INLINE_FSYNC_SECONDS = 0.001
+# A write and fsync this quick are done on the event loop: a thread hop per batch costs more CPU (GIL hand-offs)
+# than they block the loop (a quick disk's p99 is about 1 ms). One slower than this (a busy or slow disk) sends
+# the next batch's to a thread, until one is quick again.
+INLINE_FSYNC_SECONDS = 0.002
 # How many (charge point, message id) keys per partner we remember to recognise a retried call. Retries
 # come within seconds or minutes; this covers far more than a segment's worth of traffic.
 DEDUPLICATION_WINDOW = 500_000
@@ -307,12 +308,11 @@ class PartnerJournal:
         try:
             if self._fd is None:
                 self._open_segment(batch.records[0].seq)
-            started = time.monotonic()
             if self._fsync_inline:
-                self._write_and_sync(b"".join(batch.lines))
+                took = self._write_and_sync(b"".join(batch.lines))
             else:
-                await asyncio.to_thread(self._write_and_sync, b"".join(batch.lines))
-            self._fsync_inline = time.monotonic() - started < INLINE_FSYNC_SECONDS
+                took = await asyncio.to_thread(self._write_and_sync, b"".join(batch.lines))
+            self._fsync_inline = took < INLINE_FSYNC_SECONDS
         except Exception as exc:  # nobody gets an ack for what may not be on disk
             LOGGER.error("partner %s: journal write failed, %d call(s) refused: %r", self.partner_id,
                          len(batch.records), exc)
@@ -329,14 +329,17 @@ class PartnerJournal:
             for callback in batch.callbacks:  # each on its own: one that fails does not stop the writer
                 loop.call_soon(callback, batch.error)
 
-    def _write_and_sync(self, data: bytes) -> None:
+    def _write_and_sync(self, data: bytes) -> float:
+        """Write and fsync `data`; the seconds it took."""
         assert self._fd is not None
+        started = time.monotonic()
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
         os.fsync(self._fd)
         self._segment_bytes += len(data)
+        return time.monotonic() - started
 
     def _open_segment(self, first_seq: int) -> None:
         self._segment = self.folder / f"{first_seq:012d}{OPEN_SUFFIX}"
