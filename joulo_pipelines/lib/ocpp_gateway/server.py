@@ -49,7 +49,7 @@ from joulo_pipelines.lib.ocpp_gateway.fast_path import hot_answer, parse_hot_cal
 from joulo_pipelines.lib.ocpp_gateway.frames import BadFrame, call_error, excerpt, format_violation, read_call
 from joulo_pipelines.lib.ocpp_gateway.journal import PartnerJournal, Unjournalable, journal_root
 from joulo_pipelines.lib.ocpp_gateway.known_charge_points import KnownChargePoints
-from joulo_pipelines.lib.ocpp_gateway.proxy import ProxiedChargePoint, upstream_credentials
+from joulo_pipelines.lib.ocpp_gateway.proxy import ChargerConnection, ProxiedChargePoint, upstream_credentials
 from joulo_pipelines.lib.partners import Partner, PartnerRegistry, load_registry
 from joulo_pipelines.lib.paths import DataDir
 
@@ -334,6 +334,8 @@ class GatewayServer:
             return _refuse(connection, HTTPStatus.FORBIDDEN, "unknown charge point: deliver it in charge_points.csv")
         if self._at_capacity(partner):
             return _refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "too many connections for this partner")
+        if partner.source.upstream_url:
+            connection.hold()  # type: ignore[attr-defined]  # its frames wait for the upstream (proxy.py)
         return None
 
     async def _authenticates(self, partner: Partner, charge_point_ref: str, username: str, password: str) -> bool:
@@ -357,6 +359,7 @@ class GatewayServer:
     async def handle(self, connection: ServerConnection) -> None:
         partner_id, charge_point_ref = _path_parts(connection.request.path)  # type: ignore[union-attr,misc]
         if self._at_capacity(self.registry.get(partner_id)):  # type: ignore[arg-type]  # handshakes that raced
+            connection.relay_to(None)  # type: ignore[attr-defined]  # a proxied one was held: read its close
             await connection.close(CloseCode.TRY_AGAIN_LATER, "too many connections for this partner")
             return
         version = SUBPROTOCOLS[connection.subprotocol]  # type: ignore[index]
@@ -423,7 +426,7 @@ async def run_gateway(data_dir: DataDir, host: str, port: int, *, ready: asyncio
     server: Server
     async with serve(gateway.handle, host, port, subprotocols=list(SUBPROTOCOLS),
                      process_request=gateway.check_request, ping_interval=None, max_queue=64,
-                     compression=None, ssl=tls) as server:
+                     compression=None, ssl=tls, create_connection=ChargerConnection) as server:
         port = server.sockets[0].getsockname()[1]
         LOGGER.info("OCPP gateway on %s://%s:%s/<partner_id>/<charge_point_ref> for partners %s",
                     "wss" if tls else "ws", host, port, ", ".join(gateway.ocpp_partner_ids()) or "(none)")
