@@ -409,8 +409,17 @@ def test_the_accounts_store_set_up_once_is_set_up_again_when_made_anew(tmp_path)
     data_dir = DataDir(tmp_path / "data")
     with accounts.connect(data_dir) as con:
         accounts.add_user(con, "alpha", "anna@alpha.example", "viewer", PASSWORD, clock.now())
-    (data_dir.root / "api" / "dashboard.sqlite").unlink()
+    store = data_dir.root / "api" / "dashboard.sqlite"
+    store.unlink()
     with accounts.connect(data_dir) as con:  # the store deleted: a new file, with its tables again
+        assert accounts.sign_in(con, "anna@alpha.example", PASSWORD, clock.now()) is None
+    # A new store at the old one's inode (the file system reuses a deleted file's): set up all the same.
+    for leftover in store.parent.glob("dashboard.sqlite-*"):
+        leftover.unlink()
+    inode = store.stat().st_ino
+    store.write_bytes(b"")
+    assert store.stat().st_ino == inode
+    with accounts.connect(data_dir) as con:
         assert accounts.sign_in(con, "anna@alpha.example", PASSWORD, clock.now()) is None
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -48,6 +48,7 @@ create table if not exists dashboard_sessions (
     csrf_token text not null,
     expires_at text not null
 );
+pragma user_version = 1;
 """
 
 
@@ -65,11 +66,6 @@ class Session:
     csrf_token: str
 
 
-# the stores (path, inode) this process has set up: every request of the dashboard opens the store, and setting
-# it up each time took half of that
-_SET_UP: set[tuple[Path, int]] = set()
-
-
 @contextmanager
 def connect(data_dir: DataDir) -> Iterator[sqlite3.Connection]:
     path = data_dir.root / "api" / "dashboard.sqlite"
@@ -77,12 +73,13 @@ def connect(data_dir: DataDir) -> Iterator[sqlite3.Connection]:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         con.row_factory = sqlite3.Row
-        store = (path, path.stat().st_ino)  # a new file (a store deleted and made again) is set up again
-        if store not in _SET_UP:
+        # Every request of the dashboard opens the store, and setting it up each time took half of that: the
+        # schema's version, kept in the file's header, says whether it is set up. Not a note of the files this
+        # process set up: a store deleted and made again can have the old one's inode.
+        if con.execute("pragma user_version").fetchone()[0] != 1:
             con.execute("pragma journal_mode = wal")  # kept in the file
             con.executescript(_SCHEMA)
             path.chmod(0o600)  # emails and password hashes
-            _SET_UP.add(store)
         yield con
     finally:
         con.close()
