@@ -115,7 +115,9 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     partner_months = f"select * exclude (customer_ref) " \
                      f"from ({monthly_energy_sql(by_customer=False, every_partner=True)}) order by partner_id, month"
     con.execute("create schema dashboard_snapshot.pages")
-    partner_quarters = con.execute("select distinct partner_id, quarter_start from marts.fct_customer_quarter_status "
+    # from the copy just written: the mart is a view, which the warehouse would compute again
+    partner_quarters = con.execute("select distinct partner_id, quarter_start "
+                                   "from dashboard_snapshot.marts.fct_customer_quarter_status "
                                    "order by partner_id, quarter_start").fetchall()
     if not partner_quarters:  # no customer's quarter yet (a partner that sent sessions only): no page has figures
         return
