@@ -44,11 +44,6 @@ TABLES = {
                                           "order by partner_id, quarter_start, customer_ref",
     "marts.fct_charge_point_quarter_energy": "select * from marts.fct_charge_point_quarter_energy",
     "marts.fct_ean_quarter_energy": "select * from marts.fct_ean_quarter_energy",
-    # only the sessions the monthly figures count, sorted so a partner's are read together
-    "marts.fct_session_versions": "select partner_id, charge_point_ref, ean, clean_kwh, started_at, is_latest, "
-                                  "exclusion_reason from marts.fct_session_versions "
-                                  "where is_latest and exclusion_reason is null and ean is not null "
-                                  "order by partner_id, started_at",
     "marts.dim_ere_factors": "select * from marts.dim_ere_factors",
     "marts.fct_energy_adjustments": "select * from marts.fct_energy_adjustments",
     "marts.fct_partner_quarter_signed_energy": "select * from marts.fct_partner_quarter_signed_energy",
@@ -104,37 +99,41 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     - partner_months, per partner: the quarter and year pages' monthly figures, every month from January of the
       first quarter's year to the end of the last (a month's figures do not depend on the range asked).
 
-    One statement per partner (and quarter), each set-based: the queries are written for one of them. The
-    monthly figures are read from the snapshot's own copy of the sessions, sorted by partner and start, rather
-    than from the warehouse's whole table once per partner."""
+    The monthly figures of every partner at once, one pass over the warehouse's sessions per quarter (a pass per
+    partner read the whole table each time, and a sorted copy of the sessions to read them by partner cost more
+    than all the rest at national scale). The customer lists, one statement per partner and quarter as the query
+    is written, read the snapshot's own copies of the customers and statuses, sorted by partner."""
     customer_list = f"""
         select $partner as partner_id, $start as quarter_start,
                row_number() over (order by customer_ref) as position, *,
                lower(customer_ref) as ref_lower, lower(customer_name) as name_lower,
                string_split(reasons, ';') as reason_list
         from ({CUSTOMERS}) order by customer_ref"""
-    customer_months = f"select $partner as partner_id, $start as quarter_start, * " \
-                      f"from ({monthly_energy_sql(by_customer=True)}) order by customer_ref, month"
-    partner_months = f"select $partner as partner_id, * exclude (customer_ref) " \
-                     f"from ({monthly_energy_sql(by_customer=False)}) order by month"
+    customer_months = f"select partner_id, $start as quarter_start, * exclude (partner_id) " \
+                      f"from ({monthly_energy_sql(by_customer=True, every_partner=True)}) " \
+                      f"order by partner_id, customer_ref, month"
+    partner_months = f"select * exclude (customer_ref) " \
+                     f"from ({monthly_energy_sql(by_customer=False, every_partner=True)}) order by partner_id, month"
     con.execute("create schema dashboard_snapshot.pages")
-    partner_quarters = con.execute("select distinct partner_id, quarter_start from marts.fct_customer_quarter_status "
+    # from the copy just written: the mart is a view, which the warehouse would compute again
+    partner_quarters = con.execute("select distinct partner_id, quarter_start "
+                                   "from dashboard_snapshot.marts.fct_customer_quarter_status "
                                    "order by partner_id, quarter_start").fetchall()
     if not partner_quarters:  # no customer's quarter yet (a partner that sent sessions only): no page has figures
         return
-    for i, (partner_id, start) in enumerate(partner_quarters):
-        _into(con, "customer_list", i == 0, customer_list, {"partner": partner_id, "start": start})
+    starts = sorted({start for _, start in partner_quarters})
+    for i, start in enumerate(starts):
+        partners = [partner_id for partner_id, quarter_start in partner_quarters if quarter_start == start]
+        _into(con, "customer_months", i == 0, customer_months,
+              {"partners": partners, "start": start, "end": Quarter.containing(start).end, "by_customer": True})
+    _into(con, "partner_months", True, partner_months,
+          {"partners": sorted({partner_id for partner_id, _ in partner_quarters}),
+           "start": date(starts[0].year, 1, 1), "end": Quarter.containing(starts[-1]).end, "by_customer": False})
     warehouse = con.execute("select current_database()").fetchone()[0]
     con.execute("use dashboard_snapshot")
     try:
         for i, (partner_id, start) in enumerate(partner_quarters):
-            _into(con, "customer_months", i == 0, customer_months,
-                  {"partner": partner_id, "start": start, "end": Quarter.containing(start).end, "by_customer": True})
-        first, last = min(start for _, start in partner_quarters), max(start for _, start in partner_quarters)
-        for i, partner_id in enumerate(sorted({partner_id for partner_id, _ in partner_quarters})):
-            _into(con, "partner_months", i == 0, partner_months,
-                  {"partner": partner_id, "start": date(first.year, 1, 1), "end": Quarter.containing(last).end,
-                   "by_customer": False})
+            _into(con, "customer_list", i == 0, customer_list, {"partner": partner_id, "start": start})
     finally:
         con.execute(f'use "{warehouse}"')
 

@@ -280,7 +280,13 @@ def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path, brand: B
     # unchanged figures (a late file of other charge points): the files keep their bytes and times
     write_if_changed(csv_path, people_csv.dutch_excel(list(listed.columns), listed.itertuples(index=False)))
     order = {group: i for i, group in enumerate(GROUPS)}
-    rows = scan.assign(order=scan["group"].map(order)).sort_values(["order", "charge_point_ref"]).to_dict("records")
+    # A charge point's actions, written once per distinct list of reasons (there are few); the rows as named
+    # tuples, which the template reads without a failed attribute lookup per cell: a national partner's table
+    # has hundreds of thousands of rows.
+    actions = {codes: " ".join(words["helps"](code) for code in codes.split(";") if code)
+               for codes in scan["reasons"].unique()}
+    rows = scan.assign(order=scan["group"].map(order), action_text=scan["reasons"].map(actions)) \
+        .sort_values(["order", "charge_point_ref"]).itertuples(index=False)
     html = templating.environment(TEMPLATES).get_template("mid_scan.html.j2").render(
         summary=summary, rows=rows, groups=GROUPS, brand=brand, header_text=text_on(brand.colour),
         typical_annual_kwh=TYPICAL_ANNUAL_KWH, **words)

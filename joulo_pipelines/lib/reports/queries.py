@@ -118,26 +118,45 @@ def monthly_energy(con: duckdb.DuckDBPyConnection, partner_id: str, start: date,
                  {"partner": partner_id, "start": start, "end": end, "by_customer": by_customer})
 
 
-def monthly_energy_sql(by_customer: bool) -> str:
-    """monthly_energy's query ($partner, $start, $end, $by_customer); the dashboard's snapshot holds it per
-    customer (lib/dashboard/snapshot.py)."""
+def monthly_energy_sql(by_customer: bool, every_partner: bool = False) -> str:
+    """monthly_energy's query ($partner, $start, $end, $by_customer). With `every_partner`, of every partner in
+    $partners at once, in one pass over the sessions, with their partner_id first: the dashboard's snapshot
+    holds it so (lib/dashboard/snapshot.py)."""
     customer = "eligibility.customer_ref" if by_customer else "cast(null as varchar)"
+    if every_partner:
+        partners, of_partner = "select unnest($partners::varchar[])", "list_contains($partners, partner_id)"
+    else:
+        partners, of_partner = "select $partner", "partner_id = $partner"
+    partner_column = "keys.partner_id, " if every_partner else ""
     return f"""
-        with months as (
+        with partners as (
+            {partners} as partner_id
+        ),
+        months as (
             select cast(month as date) as month
             from generate_series(cast($start as timestamp), cast($end as timestamp) - interval 1 month,
                                  interval 1 month) as months(month)
         ),
+        -- The local day of each hour (UTC) of the local days [$start, $end), in order: a session finds its day by
+        -- the hour it started in, where a time zone conversion per session took three quarters of the query at
+        -- national scale (Amsterdam's offset from UTC is whole hours).
+        hours as (
+            select min(epoch_ms(hour) // 3600000) as first_hour,
+                   list(cast(timezone('Europe/Amsterdam', hour) as date) order by hour) as local_days
+            from range(timezone('Europe/Amsterdam', cast($start as timestamp)),
+                       timezone('Europe/Amsterdam', cast($end as timestamp)), interval 1 hour) as hours(hour)
+        ),
         sessions as (
-            select charge_point_ref, clean_kwh,
-                   cast(timezone('Europe/Amsterdam', started_at) as date) as local_day
+            select partner_id, charge_point_ref, clean_kwh,
+                   hours.local_days[epoch_ms(started_at) // 3600000 - hours.first_hour + 1] as local_day
             from marts.fct_session_versions
-            where partner_id = $partner and is_latest and exclusion_reason is null and ean is not null
-                and cast(timezone('Europe/Amsterdam', started_at) as date) >= $start
-                and cast(timezone('Europe/Amsterdam', started_at) as date) < $end
+            cross join hours
+            where {of_partner} and is_latest and exclusion_reason is null and ean is not null
+                and started_at >= timezone('Europe/Amsterdam', cast($start as timestamp))
+                and started_at < timezone('Europe/Amsterdam', cast($end as timestamp))
         ),
         classified as (
-            select {customer} as customer_ref,
+            select sessions.partner_id, {customer} as customer_ref,
                    cast(date_trunc('month', sessions.local_day) as date) as month,
                    sessions.clean_kwh as kwh,
                    case when eligibility.is_eligible
@@ -146,29 +165,30 @@ def monthly_energy_sql(by_customer: bool) -> str:
                         then sessions.clean_kwh else 0 end as eligible_kwh
             from sessions
             left join marts.fct_charge_point_eligibility as eligibility
-                on eligibility.partner_id = $partner
+                on eligibility.partner_id = sessions.partner_id
                 and eligibility.charge_point_ref = sessions.charge_point_ref
                 and eligibility.quarter_start = cast(date_trunc('quarter', sessions.local_day) as date)
         ),
         per_month as (
-            select customer_ref, month, sum(kwh) as kwh, sum(eligible_kwh) as eligible_kwh
+            select partner_id, customer_ref, month, sum(kwh) as kwh, sum(eligible_kwh) as eligible_kwh
             from classified group by all
         ),
         keys as (
-            select distinct customer_ref, months.month from per_month cross join months
+            select distinct partner_id, customer_ref, months.month from per_month cross join months
             union
-            select cast(null as varchar), month from months where not $by_customer
+            select partner_id, cast(null as varchar), month from partners cross join months where not $by_customer
         )
-        select keys.customer_ref, keys.month,
+        select {partner_column}keys.customer_ref, keys.month,
                cast(coalesce(per_month.kwh, 0) as decimal(18, 6)) as kwh,
                cast(coalesce(per_month.eligible_kwh, 0) as decimal(18, 6)) as eligible_kwh,
                cast(coalesce(per_month.eligible_kwh, 0) * factors.ere_per_kwh as decimal(38, 12)) as ere
         from keys
         left join per_month
-            on per_month.month = keys.month and per_month.customer_ref is not distinct from keys.customer_ref
+            on per_month.partner_id = keys.partner_id and per_month.month = keys.month
+            and per_month.customer_ref is not distinct from keys.customer_ref
         left join marts.dim_ere_factors as factors on factors.delivery_year = year(keys.month)
         where not $by_customer or keys.customer_ref is not null
-        order by keys.customer_ref nulls first, keys.month
+        order by keys.partner_id, keys.customer_ref nulls first, keys.month
     """
 
 
