@@ -5,6 +5,7 @@ byte for byte what an uninterrupted approval writes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -89,6 +90,10 @@ def test_a_killed_run_takes_dbt_with_it_and_the_next_run_completes(data_dir, pro
 
     first = joulo(processes, "run", "--quarter", "2026-Q1", log=tmp_path / "first.log")
     dbt = wait_until(lambda: dbt_writing_the_warehouse(first, data_dir.warehouse), first, "dbt writing the warehouse")
+    # Held there, the warehouse open, until the run is killed: a small build could otherwise end, and let the
+    # second run in, before the second was stopped (on a loaded machine it did). The kernel's SIGKILL at the
+    # parent's death reaches a stopped process all the same.
+    dbt.suspend()
 
     # A second run meanwhile waits for the warehouse, says so, and stops at SIGTERM.
     second = joulo(processes, "run", "--quarter", "2026-Q1", log=tmp_path / "second.log")
@@ -99,6 +104,8 @@ def test_a_killed_run_takes_dbt_with_it_and_the_next_run_completes(data_dir, pro
 
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
+    with contextlib.suppress(psutil.NoSuchProcess):
+        dbt.resume()  # were it to outlive its parent, it would go on as an orphan: what the loop below catches
     started = time.monotonic()
     while dbt.is_running() and dbt.status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() - started < EXIT_BOUND_SECONDS, "dbt outlived the run that started it"
