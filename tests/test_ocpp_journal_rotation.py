@@ -40,19 +40,28 @@ def _records(segment) -> list[dict]:
 def test_segments_rotated_mid_stream_and_landed_meanwhile_hold_every_call_once(ocpp_data_dir):
     acknowledged: list[str] = []
     landed_meanwhile: list[str] = []
+    # Halfway through, every charger waits until the landing has looked at the segments closed so far: on a
+    # loaded machine the streams could otherwise all end before the landing's first look.
+    at_halfway, landing_looked = [], asyncio.Event()
 
     async def stream(port: int, identity: str) -> None:
         async with charge_point(port, identity, "1.6") as cp:
             for n in range(MESSAGES_PER_CHARGE_POINT):
+                if n == MESSAGES_PER_CHARGE_POINT // 2:
+                    at_halfway.append(identity)
+                    await landing_looked.wait()
                 await cp.call(_meter_values(n), unique_id=f"{identity}-{n}")
                 acknowledged.append(f"{identity}-{n}")
 
     async def land_while_streaming(streams: asyncio.Future) -> None:
         while not streams.done():
+            all_halfway = len(at_halfway) == CHARGE_POINTS  # before the look: it sees their first halves
             for segment in closed_segments(ocpp_data_dir):
                 landing = await asyncio.to_thread(land_segment, ocpp_data_dir, segment)
                 if landing.status == "landed":
                     landed_meanwhile.append(segment.name)
+            if all_halfway:
+                landing_looked.set()
             await asyncio.sleep(0.05)
 
     async def scenario() -> None:
