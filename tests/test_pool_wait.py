@@ -9,11 +9,10 @@ import time
 
 import dagster as dg
 import pytest
-
 from dagster._core.definitions.reconstruct import ReconstructableJob
 
-from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs import pool_wait
+from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 
 BLOCKED_SECONDS = 3.0  # long enough for a busy loop to go round thousands of times, a sleeping one a few
 
@@ -64,3 +63,27 @@ def test_a_step_blocked_by_the_warehouse_pool_sleeps_until_its_next_claim_and_ru
         assert outcome == {"success": True, "output": 1}
     # Claim attempts 1 s apart, then further: a handful of rounds, not a loop going round without sleeping.
     assert 1 <= blocked_rounds <= 3 * BLOCKED_SECONDS, blocked_rounds
+
+
+def test_a_blocked_claim_is_tried_again_every_second_not_up_to_fifteen(tmp_path):
+    """A slot freed by one run is taken by the waiting step at its next attempt; Dagster's own schedule grows
+    to 15 s between attempts, the warehouse idle meanwhile. Read from the time each failed attempt sets for
+    the next, so the machine's load does not come into it."""
+    from dagster._core.execution.plan.instance_concurrency_context import (
+        InstanceConcurrencyContext,
+    )
+
+    pool_wait.install()
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
+        assert storage.claim_concurrency_slot(WAREHOUSE_POOL, "the-holder", "dbt_build").is_claimed
+        run = instance.create_run_for_job(in_process_job)
+        intervals = []
+        with InstanceConcurrencyContext(instance, run) as context:
+            for _ in range(12):  # Dagster's own would be past 2.5 s by the 11th
+                assert not context.claim(WAREHOUSE_POOL, "in_the_warehouse")
+                intervals.append(context._pending_timeouts["in_the_warehouse"] - time.time())
+                context._pending_timeouts["in_the_warehouse"] = 0.0  # due now: the next call tries again
+        storage.free_concurrency_slots_for_run("the-holder")
+    assert max(intervals) <= pool_wait.CLAIM_RETRY_SECONDS, intervals
