@@ -63,10 +63,15 @@ def test_a_data_dirs_first_parse_is_partial_and_equals_a_full_parse(data_dir_env
 
 def test_a_parse_made_with_another_profile_setting_is_left_for_dbt_to_reject(data_dir_env, monkeypatch):
     """Only the data dir may differ: another memory limit in the profile is a profile dbt must see changed."""
+    project_parse = (target_dir() / PARTIAL_PARSE).read_bytes()
+    seed_partial_parse(data_dir_env / "same_settings")
+    # The data dir alone differs: its hash is written (so this test would see a seeding that did nothing).
+    assert (data_dir_env / "same_settings" / PARTIAL_PARSE).read_bytes() != project_parse
+
     monkeypatch.setenv("JOULO_DUCKDB_MEMORY", "1GB")
     seed_partial_parse(data_dir_env / "dbt_target")
 
-    assert (data_dir_env / "dbt_target" / PARTIAL_PARSE).read_bytes() == (target_dir() / PARTIAL_PARSE).read_bytes()
+    assert (data_dir_env / "dbt_target" / PARTIAL_PARSE).read_bytes() == project_parse
 
 
 def test_a_parse_dbt_no_longer_reads_like_this_is_copied_as_it_is(data_dir_env, monkeypatch):

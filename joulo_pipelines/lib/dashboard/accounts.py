@@ -31,7 +31,9 @@ Role = Literal["viewer", "admin"]
 _hasher = PasswordHasher()
 _UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
-_SCHEMA = """
+# Kept in the file's header once the tables are made: a store with another version is set up (again).
+_SCHEMA_VERSION = 1
+_SCHEMA = f"""
 create table if not exists dashboard_users (
     user_id integer primary key,
     partner_id text not null,
@@ -48,7 +50,7 @@ create table if not exists dashboard_sessions (
     csrf_token text not null,
     expires_at text not null
 );
-pragma user_version = 1;
+pragma user_version = {_SCHEMA_VERSION};
 """
 
 
@@ -76,7 +78,7 @@ def connect(data_dir: DataDir) -> Iterator[sqlite3.Connection]:
         # Every request of the dashboard opens the store, and setting it up each time took half of that: the
         # schema's version, kept in the file's header, says whether it is set up. Not a note of the files this
         # process set up: a store deleted and made again can have the old one's inode.
-        if con.execute("pragma user_version").fetchone()[0] != 1:
+        if con.execute("pragma user_version").fetchone()[0] != _SCHEMA_VERSION:
             con.execute("pragma journal_mode = wal")  # kept in the file
             con.executescript(_SCHEMA)
             path.chmod(0o600)  # emails and password hashes
