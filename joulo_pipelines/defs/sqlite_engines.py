@@ -53,7 +53,10 @@ class _Engines:
 
 
 def _engines(storage) -> _Engines:
-    return storage.__dict__.setdefault("_joulo_engines", _Engines())
+    engines = storage.__dict__.get("_joulo_engines")
+    if engines is None:  # setdefault: two threads making the first keep the same
+        engines = storage.__dict__.setdefault("_joulo_engines", _Engines())
+    return engines
 
 
 @contextmanager
