@@ -59,10 +59,14 @@ def _engines(storage) -> _Engines:
     return engines
 
 
+def _event_log_engine(storage: SqliteEventLogStorage, shard: str) -> Engine:
+    return _engines(storage).get(storage.conn_string_for_shard(shard), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+
+
 @contextmanager
 def _event_log_connect(self: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
     with self._db_lock:
-        engine = _engines(self).get(self.conn_string_for_shard(shard), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        engine = _event_log_engine(self, shard)
         if shard not in self._initialized_dbs:
             self._initdb(engine)
             self._initialized_dbs.add(shard)
@@ -72,7 +76,7 @@ def _event_log_connect(self: SqliteEventLogStorage, shard: str) -> Iterator[Conn
 
 def _event_log_has_table(self: SqliteEventLogStorage, table_name: str) -> bool:
     # Asked at every asset event stored.
-    engine = _engines(self).get(self.conn_string_for_shard(INDEX_SHARD_NAME), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    engine = _event_log_engine(self, INDEX_SHARD_NAME)
     with engine.connect() as conn:
         return bool(engine.dialect.has_table(conn, table_name))
 
