@@ -30,6 +30,15 @@ def test_dbt_gets_the_quarter_as_local_dates_and_the_one_clock(monkeypatch):
                                    "JOULO_BUILD_AS_OF": "2027-01-14T23:00:00+00:00"}
 
 
+def test_dbts_log_file_is_at_info_unless_the_runs_environment_asks_for_debug(monkeypatch):
+    from joulo_pipelines.defs.warehouse.assets import dbt_log_env
+
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    assert dbt_log_env() == {"DBT_LOG_LEVEL_FILE": "info"}
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    assert dbt_log_env() == {"DBT_LOG_LEVEL_FILE": "debug"}
+
+
 def test_the_dbt_resource_knows_the_dbt_it_runs_without_asking_it_and_opens_no_adapter(definitions):
     """WarehouseDbt replaces two dagster-dbt internals; if an upgrade renames or stops calling them, the
     override would quietly do nothing (and dbt would be asked again on every quarter run)."""

@@ -1,6 +1,8 @@
 """End to end through the CLI (the same Dagster jobs the UI runs): hand-made file drops in, kWh and ERE
 per EAN per quarter out, checked against values this test computes from the rows it wrote."""
 
+import json
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 
@@ -125,6 +127,15 @@ def test_rerunning_a_quarter_gives_the_same_result(built):
     before = quarter_energy(built)
     assert cli.main(["run", "--quarter", "2026-Q1"]) == 0
     assert quarter_energy(built) == before
+
+
+def test_dbts_log_file_holds_the_builds_messages_not_every_statement(built):
+    """dbt.log at info (defs/warehouse/assets.py): each model's and test's result, as Dagster shows them,
+    without debug's statements and connections (megabytes a build)."""
+    lines = [json.loads(line) for line in (built.dbt_target / "dbt.log").read_text().splitlines()]
+    levels = Counter(line["info"]["level"] for line in lines)
+    assert levels["info"] and set(levels) <= {"info", "warn"}, levels
+    assert {"LogModelResult", "LogTestResult"} <= {line["info"]["name"] for line in lines}
 
 
 def test_status_shows_files_and_quarter_totals(built, capsys):
