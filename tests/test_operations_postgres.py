@@ -1,6 +1,6 @@
-"""The platform on a PostgreSQL-backed Dagster instance, as in production: a quarter run read back from
-Postgres, and a backfill through Dagster's backfill machinery racing the sensor's job and a manual run on
-the one-writer DuckDB warehouse.
+"""The platform on a PostgreSQL-backed Dagster instance, as in production: a backfill through Dagster's
+backfill machinery racing the sensor's job and a manual quarter run on the one-writer DuckDB warehouse, and
+that manual run read back from Postgres.
 
 What is tested is Dagster's instance storage on Postgres (runs, events, the backfill, the pool), not the
 data: a tiny world (one partner, two charge points, a few sessions) keeps each build at dbt's fixed cost,
@@ -154,33 +154,6 @@ def _pg_world(world: DataDir, root: Path, postgres_url: str, database: str,
     return DataDir(root)
 
 
-def test_a_quarter_run_on_a_postgres_instance_is_read_back_from_postgres(tiny_world, postgres_url, tmp_path,
-                                                                         monkeypatch):
-    world = _pg_world(tiny_world, tmp_path / "data", postgres_url, "quarter_run", monkeypatch)
-    url = os.environ["DAGSTER_PG_URL"]
-    config = (world.dagster_home / "dagster.yaml").read_text()
-    assert "env: DAGSTER_PG_URL" in config and "joulo-pg-" not in config
-
-    assert cli.main(["run", "--quarter", "2026-Q1"]) == 0
-
-    runs = _pg_rows(url, "select run_id, status from runs where pipeline_name = 'quarter_job'")
-    assert [status for _, status in runs] == ["SUCCESS"]
-    run_id = runs[0][0]
-    materialized = {key for (key,) in _pg_rows(
-        url, "select asset_key from event_logs where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
-        (run_id,))}
-    assert '["marts", "fct_ean_quarter_energy"]' in materialized
-    assert '["marts", "fct_charging_sessions"]' in materialized
-
-    import dagster as dg
-
-    with dg.DagsterInstance.get() as instance:
-        assert type(instance.run_storage).__module__.startswith("dagster_postgres")
-        latest = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_ean_quarter_energy"]))
-        assert latest.run_id == run_id
-        assert latest.dagster_event.partition == "2026-01-01"
-
-
 @pytest.fixture(scope="module")
 def racing_world(tiny_world, postgres_url, tmp_path_factory):
     """Two quarters rebuilt from an empty warehouse by an asset backfill of the dbt models (daemon machinery,
@@ -251,7 +224,8 @@ def racing_world(tiny_world, postgres_url, tmp_path_factory):
                         process.wait()
             runs = instance.get_runs(backfill_runs)
             yield {
-                "world": world, "instance": instance, "backfill": instance.get_backfill(backfill_id),
+                "world": world, "url": os.environ["DAGSTER_PG_URL"], "instance": instance,
+                "backfill": instance.get_backfill(backfill_id),
                 "backfill_runs": runs,
                 "pending": _pending(instance.get_backfill(backfill_id), runs, idle),
                 "others": [(process.returncode, output) for process, output in zip(others, outputs)],
@@ -305,6 +279,33 @@ def test_a_backfill_the_sensor_job_and_a_manual_run_started_together_all_succeed
         assert returncode == 0, output
         # DuckDB's own words when a second writer opens the file; waiting in the pool is expected.
         assert "could not set lock on file" not in output.lower()
+
+
+def test_the_manual_quarter_run_is_read_back_from_postgres(racing_world):
+    """The `joulo run --quarter 2026-Q2` of the race, a process of its own, wrote its run and events to
+    Postgres (the instance config names the URL's variable, not a file of the data dir), and the instance
+    reads them back from there."""
+    import dagster as dg
+
+    world, url, instance = racing_world["world"], racing_world["url"], racing_world["instance"]
+    config = (world.dagster_home / "dagster.yaml").read_text()
+    assert "env: DAGSTER_PG_URL" in config and "joulo-pg-" not in config
+    assert type(instance.run_storage).__module__.startswith("dagster_postgres")
+    assert type(instance.event_log_storage).__module__.startswith("dagster_postgres")
+
+    runs = _pg_rows(url, "select run_id, status from runs where pipeline_name = 'quarter_job'")
+    assert [status for _, status in runs] == ["SUCCESS"]
+    run_id = runs[0][0]
+    materialized = {key for (key,) in _pg_rows(
+        url, "select asset_key from event_logs where run_id = %s and dagster_event_type = 'ASSET_MATERIALIZATION'",
+        (run_id,))}
+    assert {'["marts", "fct_ean_quarter_energy"]', '["marts", "fct_charging_sessions"]'} <= materialized
+
+    key = dg.AssetKey(["marts", "fct_ean_quarter_energy"])
+    read_back = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=["2026-04-01"]), limit=10).records
+    assert run_id in {record.run_id for record in read_back}
+    assert {record.event_log_entry.dagster_event.partition for record in read_back} == {"2026-04-01"}
 
 
 def test_the_warehouse_pool_let_one_run_at_a_time_into_the_warehouse(racing_world, definitions):
