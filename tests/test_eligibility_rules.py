@@ -29,6 +29,10 @@ KNOWN_BAD_EANS = {
     "871687120000000009": "GS1 check digit does not match",
     "87168712000000000": "not 18 digits",
     "87168712000000000A": "not 18 digits",
+    # digits to str.isdigit but not int() (superscripts), or not ASCII: refused, never an exception that
+    # would stop the build of every partner's customers
+    "871" + "\u00b2" * 15: "not 18 digits",
+    "\u0668\u0667\u0661" + "\u0660" * 14 + "\u0664": "not 18 digits",
     "541448800000000000": "not a Dutch EAN (871...)",
     "": "missing",
 }

@@ -11,13 +11,14 @@ def gs1_check_digit(body: str) -> int:
     return (10 - total % 10) % 10
 
 
+def is_eighteen_digits(code: str) -> bool:
+    """18 ASCII digits. str.isdigit alone also takes other scripts' digits and superscripts ("²"), which
+    int() then refuses: a partner's EAN like that stopped the customer checks of every partner's build."""
+    return len(code) == 18 and code.isascii() and code.isdigit()
+
+
 def is_valid_ean(code: str | None) -> bool:
-    return (
-        code is not None
-        and len(code) == 18
-        and code.isdigit()
-        and gs1_check_digit(code[:17]) == int(code[17])
-    )
+    return code is not None and is_eighteen_digits(code) and gs1_check_digit(code[:17]) == int(code[17])
 
 
 def random_eans(rng: np.random.Generator, count: int) -> list[str]:

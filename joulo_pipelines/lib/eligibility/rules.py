@@ -15,7 +15,7 @@ from functools import cache
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from joulo_pipelines.lib.ean import is_valid_ean
+from joulo_pipelines.lib.ean import is_eighteen_digits, is_valid_ean
 from joulo_pipelines.lib.paths import REFERENCE_DIR
 
 REASONS_FILE = REFERENCE_DIR / "eligibility_reasons.csv"
@@ -50,7 +50,7 @@ def ean_problem(code: str | None) -> str | None:
     text = (code or "").strip()
     if not text:
         return "missing"
-    if len(text) != 18 or not text.isdigit():
+    if not is_eighteen_digits(text):
         return "not 18 digits"
     if not is_valid_ean(text):
         return "GS1 check digit does not match"

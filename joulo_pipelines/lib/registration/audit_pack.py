@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from joulo_pipelines.lib import people_csv, warehouse
+from joulo_pipelines.lib.ean import is_eighteen_digits
 from joulo_pipelines.lib.eligibility.mandate_document import render_mandate_document
 from joulo_pipelines.lib.paths import DataDir
 from joulo_pipelines.lib.registration.ledger import ensure_ledger
@@ -90,7 +91,7 @@ _FILES = {
 
 
 def _ean_literal(ean: str) -> str:
-    if not (ean.isdigit() and len(ean) == 18):
+    if not is_eighteen_digits(ean):
         raise ValueError(f"--ean {ean!r}: expected an 18-digit EAN")
     return f"'{ean}'"
 

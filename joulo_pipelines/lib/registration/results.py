@@ -26,6 +26,7 @@ from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
 
+from joulo_pipelines.lib.ean import is_eighteen_digits
 from joulo_pipelines.lib.registration.booking_ids import BookingId
 
 REQUIRED = ("booking_id", "ean", "units")
@@ -85,7 +86,7 @@ def _check(booking_id: str | None, ean: str | None, units: str | None) -> str | 
         BookingId.parse(booking_id)
     except ValueError as exc:
         return f"column booking_id: {exc}"
-    if not ean or not (ean.strip().isdigit() and len(ean.strip()) == 18):
+    if not ean or not is_eighteen_digits(ean.strip()):
         return f"column ean, value {ean!r}: expected the 18-digit EAN of the booking line"
     try:
         value = _decimal(units or "")
