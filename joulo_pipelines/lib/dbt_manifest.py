@@ -64,7 +64,7 @@ def _for_this_warehouse(saved: bytes, env: Mapping[str, str]) -> bytes:
     else (other env vars, vars, project files) dbt still checks itself. If dbt's format or hashing changes,
     the parse is left as it is and dbt parses in full: slower, never wrong."""
     try:
-        import msgpack  # dbt's dependencies, imported only on a data dir's first build (~1.7 s CPU)
+        import msgpack  # with dbt's modules, imported only on a data dir's first build (~1.7 s CPU)
         from dbt.constants import DEFAULT_ENV_PLACEHOLDER
 
         manifest = msgpack.unpackb(saved, raw=False, strict_map_key=False)
