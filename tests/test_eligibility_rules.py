@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from joulo_pipelines.lib.eligibility.mid_register import (
     PRIMARY_SOURCE_KINDS,
     REGISTER_FILE,
     STATUSES,
+    UNMATCHED,
     RegisterError,
     load_register,
     match,
@@ -22,6 +25,7 @@ from joulo_pipelines.lib.eligibility.rules import (
     reasons,
     status_for,
 )
+from joulo_pipelines.lib.xml_text import is_single_line_xml_text
 
 # Check digits worked out by hand with the GS1 mod-10 (weights 3, 1, 3, ... from the right), not by lib/ean.py.
 KNOWN_GOOD_EANS = ["871687120000000004", "871685900000000011", "871694840000000001"]
@@ -63,6 +67,25 @@ def test_a_valid_iban_passes_and_a_broken_check_digit_or_missing_one_fails():
     assert iban_problem("NL91 ABNA 0417 1643 00") is None
     assert iban_problem("NL00ABNA0417164300") == "InvalidChecksumDigits"
     assert iban_problem(None) == "missing"
+
+
+# Text a partner may send in any field: any characters, also ones that look like what the rule reads
+# (digits, letters of an IBAN) but are not ASCII.
+PARTNER_TEXT = st.one_of(st.text(), st.from_regex(r"\A(NL|87|\d)\w{0,30}\Z"))
+
+
+@given(value=PARTNER_TEXT, other=PARTNER_TEXT)
+@example(value="871" + "\u00b2" * 15, other="")  # int() refused what str.isdigit took: every build stopped
+@example(value="NL\u0669\u0661ABNA0417164300", other="\x00")
+def test_the_per_row_rules_give_a_verdict_for_any_text_and_never_raise(value, other):
+    """int_customer_checks and int_charge_point_meter_matches run these on every customer and brand/model
+    pair of every partner in one dbt model: one that raised on a partner's value would stop the build of
+    every partner."""
+    assert ean_problem(value) is None or isinstance(ean_problem(value), str)
+    assert iban_problem(value) is None or isinstance(iban_problem(value), str)
+    assert isinstance(is_dutch_postal_code(value), bool)
+    assert isinstance(is_single_line_xml_text(value), bool)
+    assert match(value, other).mid_status in (*STATUSES, UNMATCHED)
 
 
 def test_status_is_action_needed_only_when_every_reason_can_be_fixed():
