@@ -2,15 +2,20 @@
 API's rule), customer refs that would not make distinct file names, numbers the landing types cannot hold."""
 
 import csv
+import io
 import json
+import re
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from conftest import drop
+from conftest import drop, make_data_dir
 from test_api_servers import enrolment
 from joulo_pipelines.lib.api.models import CustomerRef, Enrolment, Text
+from joulo_pipelines.lib.contract import CONTROL_CHARACTERS
 from joulo_pipelines.lib.intake import ingest_file
 
 PARTNERS = ["alpha", "beta"]
@@ -106,6 +111,37 @@ def test_numbers_the_landing_types_cannot_hold_are_refused_as_too_large_not_as_m
     assert "too large" in reasons[3, "meter_stop_wh"] and "9223372036854775807" in reasons[3, "meter_stop_wh"]
     assert "too large" in reasons[4, "energy_kwh"] and "999999999999.999999" in reasons[4, "energy_kwh"]
     assert "too large" in reasons[5, "energy_kwh"]
+
+
+_worlds = iter(range(1_000_000))
+
+
+# Any name, with the control characters (line ends among them) and CSV's own characters drawn often.
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.text(st.one_of(st.characters(codec="utf-8"), st.sampled_from("\x00\x01\t\n\r\x0b\x1f\x7f ,\"")),
+                    min_size=1, max_size=12))
+@example(name="Jan de Vries")  # none: the file has no control byte, and the intake skips the per-cell check
+@example(name="Amster\tdam")
+@example(name="Jan\r\nde Vries")  # a line end inside the cell: a row of two lines
+@example(name="Jan\rde Vries")
+def test_a_cell_is_refused_for_a_control_character_exactly_when_it_holds_one(tmp_path_factory, name):
+    """The intake checks every cell for control characters only when the file has a control byte other than
+    its line ends, or a row that is not one line: whichever way it goes, a cell holding one is refused for it
+    (or the whole file is) and a cell without one never is."""
+    data_dir = make_data_dir(tmp_path_factory.mktemp("cells") / f"world{next(_worlds)}", PARTNERS)
+    cells = customer("C1").rstrip("\n").split(",")
+    cells[1] = name
+    row = io.StringIO()
+    csv.writer(row, lineterminator="\r\n").writerow(cells)  # quoted where the name needs it
+    content = CUSTOMERS_HEADER.replace("\n", "\r\n") + row.getvalue()
+    result = ingest_file(data_dir, PARTNERS, drop(data_dir, "alpha", "customers.csv", content))
+
+    refused_for_it = [e for e in result.errors if "control character" in e.reason]
+    if re.search(f"[{CONTROL_CHARACTERS}]", name):
+        assert result.status == "rejected" or [(e.row, e.column) for e in refused_for_it] == [(2, "name")], \
+            result.errors
+    else:
+        assert refused_for_it == [] and result.status != "rejected", result.errors
 
 
 def test_an_email_with_a_control_character_is_refused_by_the_api_as_by_the_intake(data_dir):
