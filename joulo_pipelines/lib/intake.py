@@ -109,30 +109,40 @@ class _FileRejected(Exception):
 class _FileRead(NamedTuple):
     sha256: str
     long_line: int | None  # the first line longer than MAX_LINE_BYTES
+    physical_lines: int | None  # lines ended by \n or \r\n; None when a bare \r makes the count ambiguous
     has_control_bytes: bool  # a byte of _CONTROL_BYTES anywhere
 
 
-def _hash_and_measure(path: Path) -> _FileRead:
-    """The file's SHA-256, the number of its first line longer than MAX_LINE_BYTES (None if none is) and
-    whether it has a control byte other than a line end, in one read. Lines end at \n, \r\n or a bare \r. A
-    line can only outgrow the limit across chunks, as no chunk is longer than the limit."""
+def _read_once(path: Path) -> _FileRead:
+    """What the intake needs of a file's bytes, in one read: its SHA-256; the number of its first line longer
+    than MAX_LINE_BYTES (None if none is), lines ending at \n, \r\n or a bare \r; its physical lines, ended
+    by \n or \r\n (a last line without one counts too; None when a bare \r, which a CSV reader may also take
+    for a line end, makes the count ambiguous); whether it has a control byte other than a line end. A line
+    can only outgrow the limit across chunks, as no chunk is longer than the limit."""
     digest = hashlib.sha256()
     line, since_end, too_long, has_control = 1, 0, None, False
+    newlines, bare_cr, pending_cr, ends_with_newline = 0, False, False, True
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(MAX_LINE_BYTES), b""):
             digest.update(chunk)
             has_control = has_control or len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk)
+            lf, cr, crlf = chunk.count(b"\n"), chunk.count(b"\r"), chunk.count(b"\r\n")
+            # a \r that ends a chunk is bare unless the next one starts with \n
+            bare_cr = bare_cr or (pending_cr and not chunk.startswith(b"\n")) or cr - crlf - chunk.endswith(b"\r") > 0
+            pending_cr, ends_with_newline = chunk.endswith(b"\r"), chunk.endswith(b"\n")
+            newlines += lf
             if too_long is not None:
                 continue
             ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
             if since_end + (min(ends) if ends else len(chunk)) > MAX_LINE_BYTES:
                 too_long = line
             elif ends:
-                line += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+                line += lf + cr - crlf
                 since_end = len(chunk) - max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) - 1
             else:
                 since_end += len(chunk)
-    return _FileRead(digest.hexdigest(), too_long, has_control)
+    physical_lines = None if bare_cr or pending_cr else newlines + (not ends_with_newline)
+    return _FileRead(digest.hexdigest(), too_long, physical_lines, has_control)
 
 
 def inbox_files(data_dir: DataDir) -> list[Path]:
@@ -262,7 +272,7 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
     refusal = _entry_refusal(data_dir, relative, path)
     if refusal:
         return _refuse_entry(data_dir, partner_ids, path, relative, refusal)
-    read = _hash_and_measure(path)
+    read = _read_once(path)
     sha, long_line = read.sha256, read.long_line
     _keep_raw_bytes(data_dir, path, sha)
     if relative.count("/") == 2 and relative.split("/")[1] == EVIDENCE_FOLDER:
@@ -291,7 +301,7 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
             raise _FileRejected([RowError(long_line, "", None, f"line {long_line} is longer than "
                                           f"{MAX_LINE_BYTES >> 20} MiB, the most a line of a partner file may "
                                           "hold; the file is not read")])
-        _parse_and_land(data_dir, path, dataset, result, received_at, read.has_control_bytes)
+        _parse_and_land(data_dir, path, dataset, result, received_at, read)
     except _FileRejected as rejected:
         result.status = "rejected"
         result.errors = rejected.errors
@@ -446,7 +456,7 @@ def _check_header(dataset: Dataset, names: list[str]) -> None:
 
 
 def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: IntakeResult,
-                    received_at: datetime, has_control_bytes: bool) -> None:
+                    received_at: datetime, read: _FileRead) -> None:
     delimiter, names = _read_header(path)
     _check_header(dataset, names)
     con = duckdb.connect()
@@ -458,13 +468,13 @@ def _parse_and_land(data_dir: DataDir, path: Path, dataset: Dataset, result: Int
             f"columns={positional!r}, auto_detect=false, store_rejects=true, encoding='utf-8')",
             [str(path), delimiter],
         )
-        one_row_per_line = _number_lines(con, path)
+        one_row_per_line = _number_lines(con, path, read.physical_lines)
         present = {name: f"c{i}" for i, name in enumerate(names)}
         con.execute(_parsed_sql(dataset, present, decimal_comma=delimiter == ";"))
         # The per-cell check for control characters (a regex on every cell, a fifth of a session file's
         # intake) only where a cell can hold one.
         con.execute(_errors_sql(dataset, present, decimal_comma=delimiter == ";",
-                                control_checks=has_control_bytes or not one_row_per_line))
+                                control_checks=read.has_control_bytes or not one_row_per_line))
         result.rows_total = con.execute("select count(*) from cells").fetchone()[0] + con.execute(
             "select count(distinct line) from reject_errors").fetchone()[0]
         result.errors = [
@@ -503,18 +513,18 @@ def _unreadable_csv(exc: duckdb.Error) -> RowError:
     return RowError(row, "", None, f"the file could not be read as CSV: {' '.join(kept)}")
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+def _number_lines(con: duckdb.DuckDBPyConnection, path: Path, physical_lines: int | None) -> bool:
     """Give each parsed row its physical line number in the file (header = line 1); whether every line after
     the header is one parsed row.
 
-    Usually every line after the header is one parsed row: then the rows, kept in file order, are lines 2,
-    3, ... and the file need not be read again. Otherwise DuckDB's reader has skipped blank lines and rows it
+    Usually every line after the header is one parsed row (`physical_lines`, counted in the intake's one read
+    of the file): then the rows, kept in file order, are lines 2, 3, ... and the file need not be read again. Otherwise DuckDB's reader has skipped blank lines and rows it
     rejects; we read the file once more as plain lines and hand the parsed rows, in order, the line numbers
     that are neither blank, the header nor rejected.
     """
     parsed_rows, rejected_rows = con.execute(
         "select (select count(*) from cells), (select count(*) from reject_errors)").fetchone()
-    if rejected_rows == 0 and parsed_rows + 1 == _physical_lines(path):
+    if rejected_rows == 0 and parsed_rows + 1 == physical_lines:
         con.execute("create view numbered as select rowid + 2 as line, * from cells")
         return True
     _read_lines(con, path)
@@ -530,22 +540,6 @@ def _number_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     con.execute("create table numbered as select m.line, c.* from (select rowid as cell_row, * from cells) c "
                 "join line_map m using (cell_row)")
     return False
-
-
-def _physical_lines(path: Path) -> int | None:
-    """Lines ended by \\n or \\r\\n (a last line without one counts too); None when a bare \\r, which a CSV
-    reader may also take for a line end, makes the count ambiguous."""
-    lines, ends_with_newline, pending_cr = 0, True, False
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 24), b""):
-            if pending_cr and not chunk.startswith(b"\n"):
-                return None
-            pending_cr = chunk.endswith(b"\r")
-            if chunk.count(b"\r") - chunk.count(b"\r\n") - pending_cr:
-                return None
-            lines += chunk.count(b"\n")
-            ends_with_newline = chunk.endswith(b"\n")
-    return None if pending_cr else lines + (not ends_with_newline)
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
