@@ -176,6 +176,33 @@ def test_joulo_status_writes_out_control_characters_in_a_partners_file_name(data
     assert "alpha/.upload_\\x1b[2J.csv" in [row["entry"] for row in table(out, "entry", "why")]
 
 
+def test_a_file_taken_up_as_it_is_now_is_not_read_again_and_a_changed_one_is(data_dir, monkeypatch):
+    """An ingest of the whole inbox reads only what changed since it was taken up (the name, delivery time and
+    size of a manifest entry, as the inbox sensor decides): the rest are duplicates without being hashed."""
+    from joulo_pipelines.lib import intake
+
+    delivered = "2026-02-01T06:00:00+00:00"
+    path = drop(data_dir, "alpha", "sessions.csv", HEADER + ROW, mtime=delivered)
+    first = ingest_files(data_dir, PARTNERS, [path])[0][1]
+    assert first.status == "landed"
+    reads = []
+    read_once = intake._read_once
+    monkeypatch.setattr(intake, "_read_once", lambda p: reads.append(p.name) or read_once(p))
+
+    again = ingest_files(data_dir, PARTNERS, [path])[0][1]
+    assert (again.status, again.dataset, again.file_sha256, reads) == ("duplicate", "sessions", first.file_sha256, [])
+
+    # Other bytes under the same name and delivery time, of another size: read, and landed.
+    drop(data_dir, "alpha", "sessions.csv", HEADER + ROW + ROW.replace("S1", "S2"), mtime=delivered)
+    changed = ingest_files(data_dir, PARTNERS, [path])[0][1]
+    assert (changed.status, changed.rows_loaded, reads) == ("landed", 2, ["sessions.csv"])
+    # The first bytes delivered again, later: read, and a no-op as the same bytes always are.
+    drop(data_dir, "alpha", "sessions.csv", HEADER + ROW, mtime="2026-02-02T06:00:00+00:00")
+    redelivered = ingest_files(data_dir, PARTNERS, [path])[0][1]
+    assert (redelivered.status, redelivered.file_sha256) == ("duplicate", first.file_sha256)
+    assert reads == ["sessions.csv", "sessions.csv"]
+
+
 def test_a_file_the_intake_may_not_read_is_refused_once_and_lands_when_it_may(data_dir, monkeypatch):
     from joulo_pipelines.lib import intake
 

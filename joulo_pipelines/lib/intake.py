@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import stat
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -240,11 +241,13 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
     for path in sorted(paths, key=lambda p: _is_evidence(data_dir, p)):
         by_partner.setdefault(path.parent.parent if _is_evidence(data_dir, path) else path.parent, []).append(path)
 
+    earlier = landed_deliveries(data_dir, {partner for path in paths if (partner := _partner_of(data_dir, path))})
+
     def land(partner_paths: list[Path]) -> list[tuple[Path, IntakeResult | Exception]]:
         landed: list[tuple[Path, IntakeResult | Exception]] = []
         for path in partner_paths:
             try:
-                landed.append((path, ingest_file(data_dir, partner_ids, path)))
+                landed.append((path, ingest_file(data_dir, partner_ids, path, earlier)))
             except Exception as exc:  # reported by the caller, with the others' results
                 landed.append((path, exc))
         return landed
@@ -263,8 +266,18 @@ def _relative(data_dir: DataDir, path: Path) -> str:
     return Path(os.path.abspath(path)).relative_to(os.path.abspath(data_dir.inbox)).as_posix()
 
 
-def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> IntakeResult:
-    """Land one dropped file. Idempotent: the same bytes from the same partner a second time do nothing."""
+def _partner_of(data_dir: DataDir, path: Path) -> str | None:
+    """The partner folder a path is in; None for a path outside the inbox (ingest_file refuses it)."""
+    try:
+        return _relative(data_dir, path).split("/", 1)[0]
+    except ValueError:
+        return None
+
+
+def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path,
+                landed: Mapping[tuple[str, str], tuple[str, int]] | None = None) -> IntakeResult:
+    """Land one dropped file. Idempotent: the same bytes from the same partner a second time do nothing.
+    `landed` (landed_deliveries of the file's partner) spares reading a file the intake took up as it is now."""
     data_dir.ensure()
     ensure_landing_schemas(data_dir)
     relative = _relative(data_dir, path)
@@ -272,10 +285,19 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path) -> Intake
     refusal = _entry_refusal(data_dir, relative, path)
     if refusal:
         return _refuse_entry(data_dir, partner_ids, path, relative, refusal)
+    is_evidence = relative.count("/") == 2 and relative.split("/")[1] == EVIDENCE_FOLDER
+    if landed is not None and partner_id in partner_ids and not is_evidence:
+        # The same name, delivery time and size as a delivery already taken up, as the inbox sensor sees it:
+        # its result again, without hashing the file (a national partner's inbox holds gigabytes).
+        earlier = landed.get((relative, delivered_at(path).isoformat()))
+        if earlier is not None and earlier[1] == path.stat().st_size:
+            result = IntakeResult(relative, partner_id, None, earlier[0], "landed")
+            if _is_duplicate(_manifest_path(data_dir, result), result):
+                return result
     read = _read_once(path)
     sha, long_line = read.sha256, read.long_line
     _keep_raw_bytes(data_dir, path, sha)
-    if relative.count("/") == 2 and relative.split("/")[1] == EVIDENCE_FOLDER:
+    if is_evidence:
         return _ingest_evidence(data_dir, partner_ids, path, IntakeResult(relative, partner_id, "mid_evidence", sha,
                                                                           "landed"))
     dataset = dataset_for_file(path.name)
@@ -363,18 +385,21 @@ def delivered_at(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
 
 
-def landed_deliveries(data_dir: DataDir, partner_ids: set[str]) -> set[tuple[str, str]]:
+def landed_deliveries(data_dir: DataDir, partner_ids: set[str]) -> dict[tuple[str, str], tuple[str, int]]:
     """(source_file, received_at) of every delivery of these partners the intake has taken up, whoever ran
-    it (a sensor's run, `joulo ingest`, the demo): what the inbox sensor need not run again."""
+    it (a sensor's run, `joulo ingest`, the demo), with the SHA-256 and size it had: what the inbox sensor need
+    not run again, and what the intake need not read again."""
     manifests = [path for partner_id in sorted(partner_ids)
                  for path in (data_dir.landing / partner_id / "manifest").glob("*.json")]
     if not manifests:
-        return set()
+        return {}
     with duckdb.connect() as con:
-        return set(con.execute("""
-            select source_file, received_at
-            from read_json(?, columns = {source_file: 'VARCHAR', received_at: 'VARCHAR'})
-            """, [[str(path) for path in manifests]]).fetchall())
+        return {(source_file, received_at): (sha, size) for source_file, received_at, sha, size in con.execute("""
+            select source_file, received_at, file_sha256, size_bytes
+            from read_json(?, columns = {source_file: 'VARCHAR', received_at: 'VARCHAR', file_sha256: 'VARCHAR',
+                                         size_bytes: 'BIGINT'})
+            where file_sha256 is not null
+            """, [[str(path) for path in manifests]]).fetchall()}
 
 
 def _manifest_path(data_dir: DataDir, result: IntakeResult) -> Path:
@@ -518,9 +543,9 @@ def _number_lines(con: duckdb.DuckDBPyConnection, path: Path, physical_lines: in
     the header is one parsed row.
 
     Usually every line after the header is one parsed row (`physical_lines`, counted in the intake's one read
-    of the file): then the rows, kept in file order, are lines 2, 3, ... and the file need not be read again. Otherwise DuckDB's reader has skipped blank lines and rows it
-    rejects; we read the file once more as plain lines and hand the parsed rows, in order, the line numbers
-    that are neither blank, the header nor rejected.
+    of the file): then the rows, kept in file order, are lines 2, 3, ... and the file need not be read again.
+    Otherwise DuckDB's reader has skipped blank lines and rows it rejects; we read the file once more as plain
+    lines and hand the parsed rows, in order, the line numbers that are neither blank, the header nor rejected.
     """
     parsed_rows, rejected_rows = con.execute(
         "select (select count(*) from cells), (select count(*) from reject_errors)").fetchone()
