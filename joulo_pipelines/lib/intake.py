@@ -275,7 +275,7 @@ def _partner_of(data_dir: DataDir, path: Path) -> str | None:
 
 
 def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path,
-                landed: Mapping[tuple[str, str], tuple[str, int]] | None = None) -> IntakeResult:
+                landed: Mapping[tuple[str, str], tuple[str | None, int | None]] | None = None) -> IntakeResult:
     """Land one dropped file. Idempotent: the same bytes from the same partner a second time do nothing.
     `landed` (landed_deliveries of the file's partner) spares reading a file the intake took up as it is now."""
     data_dir.ensure()
@@ -290,7 +290,8 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path,
         # The same name, delivery time and size as a delivery already taken up, as the inbox sensor sees it:
         # its result again, without hashing the file (a national partner's inbox holds gigabytes).
         earlier = landed.get((relative, delivered_at(path).isoformat()))
-        if earlier is not None and earlier[1] == path.stat().st_size:
+        # (an entry refused unread, a link or a folder, has no SHA-256 to be a duplicate of)
+        if earlier is not None and earlier[0] is not None and earlier[1] == path.stat().st_size:
             result = IntakeResult(relative, partner_id, None, earlier[0], "landed")
             if _is_duplicate(_manifest_path(data_dir, result), result):
                 return result
@@ -385,7 +386,8 @@ def delivered_at(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
 
 
-def landed_deliveries(data_dir: DataDir, partner_ids: set[str]) -> dict[tuple[str, str], tuple[str, int]]:
+def landed_deliveries(data_dir: DataDir,
+                      partner_ids: set[str]) -> dict[tuple[str, str], tuple[str | None, int | None]]:
     """(source_file, received_at) of every delivery of these partners the intake has taken up, whoever ran
     it (a sensor's run, `joulo ingest`, the demo), with the SHA-256 and size it had: what the inbox sensor need
     not run again, and what the intake need not read again."""
@@ -398,7 +400,6 @@ def landed_deliveries(data_dir: DataDir, partner_ids: set[str]) -> dict[tuple[st
             select source_file, received_at, file_sha256, size_bytes
             from read_json(?, columns = {source_file: 'VARCHAR', received_at: 'VARCHAR', file_sha256: 'VARCHAR',
                                          size_bytes: 'BIGINT'})
-            where file_sha256 is not null
             """, [[str(path) for path in manifests]]).fetchall()}
 
 
