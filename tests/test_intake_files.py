@@ -203,6 +203,17 @@ def test_a_file_taken_up_as_it_is_now_is_not_read_again_and_a_changed_one_is(dat
     assert reads == ["sessions.csv", "sessions.csv"]
 
 
+def test_a_manifest_entry_that_cannot_be_read_stops_neither_the_other_partners_files_nor_its_own(data_dir):
+    alpha = drop(data_dir, "alpha", "sessions.csv", HEADER + ROW)
+    assert ingest_files(data_dir, PARTNERS, [alpha])[0][1].status == "landed"
+    (manifest,) = (data_dir.landing / "alpha" / "manifest").glob("*.json")
+    manifest.write_text('{"source_file": ')  # cut short
+    beta = drop(data_dir, "beta", "sessions.csv", HEADER + ROW.replace("S1", "B1"))
+    results = dict(ingest_files(data_dir, PARTNERS, [alpha, beta]))
+    assert results[beta].status == "landed"
+    assert isinstance(results[alpha], ValueError)  # alpha's own file fails on its own entry, reported by the caller
+
+
 def test_a_file_the_intake_may_not_read_is_refused_once_and_lands_when_it_may(data_dir, monkeypatch):
     from joulo_pipelines.lib import intake
 

@@ -241,7 +241,10 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
     for path in sorted(paths, key=lambda p: _is_evidence(data_dir, p)):
         by_partner.setdefault(path.parent.parent if _is_evidence(data_dir, path) else path.parent, []).append(path)
 
-    earlier = landed_deliveries(data_dir, {partner for path in paths if (partner := _partner_of(data_dir, path))})
+    try:
+        earlier = landed_deliveries(data_dir, {partner for path in paths if (partner := _partner_of(data_dir, path))})
+    except duckdb.Error:  # a manifest entry it cannot read: every file is read, each one's failure its own
+        earlier = None
 
     def land(partner_paths: list[Path]) -> list[tuple[Path, IntakeResult | Exception]]:
         landed: list[tuple[Path, IntakeResult | Exception]] = []
