@@ -292,7 +292,7 @@ def ingest_file(data_dir: DataDir, partner_ids: list[str], path: Path,
     if landed is not None and partner_id in partner_ids and not is_evidence:
         # The same name, delivery time and size as a delivery already taken up, as the inbox sensor sees it:
         # its result again, without hashing the file (a national partner's inbox holds gigabytes).
-        earlier = landed.get((relative, delivered_at(path).isoformat()))
+        earlier = landed.get(delivery_key(relative, path))
         # (an entry refused unread, a link or a folder, has no SHA-256 to be a duplicate of)
         if earlier is not None and earlier[0] is not None and earlier[1] == path.stat().st_size:
             result = IntakeResult(relative, partner_id, None, earlier[0], "landed")
@@ -387,6 +387,12 @@ def _refuse_entry(data_dir: DataDir, partner_ids: list[str], path: Path, relativ
 def delivered_at(path: Path) -> datetime:
     """When the partner delivered the file: its modification time, kept as the manifest's received_at."""
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+def delivery_key(source_file: str, path: Path) -> tuple[str, str]:
+    """How landed_deliveries names a delivery: its path below inbox/ and its delivery time as the manifest
+    keeps it. One key for the inbox sensor and the intake, so both take the same file for the same delivery."""
+    return source_file, delivered_at(path).isoformat()
 
 
 def landed_deliveries(data_dir: DataDir,

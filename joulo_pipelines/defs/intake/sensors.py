@@ -4,7 +4,7 @@ import dagster as dg
 
 from joulo_pipelines.defs.intake.assets import ingest_job
 from joulo_pipelines.defs.resources import DataDirResource
-from joulo_pipelines.lib.intake import delivered_at, inbox_files, landed_deliveries
+from joulo_pipelines.lib.intake import delivery_key, inbox_files, landed_deliveries
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -26,7 +26,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
     requests = []
     for name, path, mtime in unseen:
         seen[name] = mtime
-        if not path.is_symlink() and (name, delivered_at(path).isoformat()) in landed:
+        if not path.is_symlink() and delivery_key(name, path) in landed:
             continue
         requests.append(
             dg.RunRequest(
