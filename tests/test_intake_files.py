@@ -203,15 +203,25 @@ def test_a_file_taken_up_as_it_is_now_is_not_read_again_and_a_changed_one_is(dat
     assert reads == ["sessions.csv", "sessions.csv"]
 
 
-def test_a_manifest_entry_that_cannot_be_read_stops_neither_the_other_partners_files_nor_its_own(data_dir):
+def test_a_manifest_entry_that_cannot_be_read_stops_neither_the_other_partners_files_nor_its_own(
+        data_dir, monkeypatch):
+    from joulo_pipelines.lib import intake
+
     alpha = drop(data_dir, "alpha", "sessions.csv", HEADER + ROW)
-    assert ingest_files(data_dir, PARTNERS, [alpha])[0][1].status == "landed"
+    beta_landed = drop(data_dir, "beta", "sessions_2026-01.csv", HEADER + ROW.replace("S1", "B0"))
+    assert {r.status for _, r in ingest_files(data_dir, PARTNERS, [alpha, beta_landed])} == {"landed"}
     (manifest,) = (data_dir.landing / "alpha" / "manifest").glob("*.json")
     manifest.write_text('{"source_file": ')  # cut short
     beta = drop(data_dir, "beta", "sessions.csv", HEADER + ROW.replace("S1", "B1"))
-    results = dict(ingest_files(data_dir, PARTNERS, [alpha, beta]))
+    reads = []
+    read_once = intake._read_once
+    monkeypatch.setattr(intake, "_read_once", lambda p: reads.append(p.relative_to(data_dir.inbox).as_posix())
+                        or read_once(p))
+    results = dict(ingest_files(data_dir, PARTNERS, [alpha, beta_landed, beta]))
     assert results[beta].status == "landed"
     assert isinstance(results[alpha], ValueError)  # alpha's own file fails on its own entry, reported by the caller
+    # beta's manifest still says what it took up: its landed file is a duplicate without being read again
+    assert results[beta_landed].status == "duplicate" and "beta/sessions_2026-01.csv" not in reads
 
 
 def test_a_file_the_intake_may_not_read_is_refused_once_and_lands_when_it_may(data_dir, monkeypatch):

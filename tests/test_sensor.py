@@ -70,6 +70,22 @@ def test_files_joulo_ingest_landed_request_no_run_and_a_file_changed_since_does(
         "beta/sessions_2026-01.csv"]
 
 
+def test_a_manifest_that_cannot_be_read_holds_up_no_other_partners_files(data_dir):
+    """One partner's landing manifest cut short (a crash mid-copy in a restore, say) must not fail every tick:
+    the other partners' new files still get their runs, and the partner's own files each get one (its
+    manifest cannot say they were taken up)."""
+    from joulo_pipelines.cli import main
+
+    drop(data_dir, "alpha", "sessions_2026-01.csv", SESSIONS)
+    drop(data_dir, "beta", "sessions_2026-01.csv", SESSIONS.replace("S1", "S9"))
+    assert main(["ingest"]) == 0
+    (manifest,) = (data_dir.landing / "alpha" / "manifest").glob("*.json")
+    manifest.write_text('{"source_file": ')
+    drop(data_dir, "beta", "customers.csv", "customer_ref\n")
+    requested = sorted(r.tags["joulo/file"] for r in evaluate(data_dir).run_requests)
+    assert requested == ["alpha/sessions_2026-01.csv", "beta/customers.csv"]
+
+
 def test_an_ingest_run_that_lands_nothing_new_records_no_materialization(data_dir, definitions):
     job, instance = definitions.resolve_job_def("ingest_job"), dg.DagsterInstance.ephemeral()
     sessions, files = dg.AssetKey(["landing", "sessions"]), dg.AssetKey(["landing", "files"])

@@ -241,10 +241,7 @@ def ingest_files(data_dir: DataDir, partner_ids: list[str],
     for path in sorted(paths, key=lambda p: _is_evidence(data_dir, p)):
         by_partner.setdefault(path.parent.parent if _is_evidence(data_dir, path) else path.parent, []).append(path)
 
-    try:
-        earlier = landed_deliveries(data_dir, {partner for path in paths if (partner := _partner_of(data_dir, path))})
-    except duckdb.Error:  # a manifest entry it cannot read: every file is read, each one's failure its own
-        earlier = None
+    earlier, _ = landed_deliveries(data_dir, {partner for path in paths if (partner := _partner_of(data_dir, path))})
 
     def land(partner_paths: list[Path]) -> list[tuple[Path, IntakeResult | Exception]]:
         landed: list[tuple[Path, IntakeResult | Exception]] = []
@@ -395,21 +392,31 @@ def delivery_key(source_file: str, path: Path) -> tuple[str, str]:
     return source_file, delivered_at(path).isoformat()
 
 
-def landed_deliveries(data_dir: DataDir,
-                      partner_ids: set[str]) -> dict[tuple[str, str], tuple[str | None, int | None]]:
+def landed_deliveries(data_dir: DataDir, partner_ids: set[str]
+                      ) -> tuple[dict[tuple[str, str], tuple[str | None, int | None]], set[str]]:
     """(source_file, received_at) of every delivery of these partners the intake has taken up, whoever ran
     it (a sensor's run, `joulo ingest`, the demo), with the SHA-256 and size it had: what the inbox sensor need
-    not run again, and what the intake need not read again."""
-    manifests = [path for partner_id in sorted(partner_ids)
-                 for path in (data_dir.landing / partner_id / "manifest").glob("*.json")]
-    if not manifests:
-        return {}
+    not run again, and what the intake need not read again. Read partner by partner: a partner with a manifest
+    entry DuckDB cannot read (cut short) adds none and is in the second value, so that its files are read
+    again, only the file of the broken entry fails, and the other partners' deliveries stand."""
+    deliveries: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+    unreadable: set[str] = set()
     with duckdb.connect() as con:
-        return {(source_file, received_at): (sha, size) for source_file, received_at, sha, size in con.execute("""
-            select source_file, received_at, file_sha256, size_bytes
-            from read_json(?, columns = {source_file: 'VARCHAR', received_at: 'VARCHAR', file_sha256: 'VARCHAR',
-                                         size_bytes: 'BIGINT'})
-            """, [[str(path) for path in manifests]]).fetchall()}
+        for partner_id in sorted(partner_ids):
+            manifests = [str(path) for path in (data_dir.landing / partner_id / "manifest").glob("*.json")]
+            if not manifests:
+                continue
+            try:
+                rows = con.execute("""
+                    select source_file, received_at, file_sha256, size_bytes
+                    from read_json(?, columns = {source_file: 'VARCHAR', received_at: 'VARCHAR',
+                                                 file_sha256: 'VARCHAR', size_bytes: 'BIGINT'})
+                    """, [manifests]).fetchall()
+            except duckdb.Error:
+                unreadable.add(partner_id)
+                continue
+            deliveries.update({(source_file, received_at): (sha, size) for source_file, received_at, sha, size in rows})
+    return deliveries, unreadable
 
 
 def _manifest_path(data_dir: DataDir, result: IntakeResult) -> Path:

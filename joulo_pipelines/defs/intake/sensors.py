@@ -22,7 +22,11 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data_dir: DataDirResource)
         if seen.get(name) != mtime:
             unseen.append((name, path, mtime))
     # Read only when there is something new: the manifests of the partners who delivered it.
-    landed = landed_deliveries(folder, {name.split("/", 1)[0] for name, _, _ in unseen}) if unseen else set()
+    landed, unreadable = landed_deliveries(folder, {name.split("/", 1)[0] for name, _, _ in unseen}) \
+        if unseen else ({}, set())
+    for partner_id in sorted(unreadable):  # its new files each get a run; the others' are not held up
+        context.log.warning(f"partner {partner_id}: a manifest entry in its landing cannot be read, so each of "
+                            "its new inbox files gets a run; the intake fails only the file that entry names")
     requests = []
     for name, path, mtime in unseen:
         seen[name] = mtime
