@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 
 import duckdb
+import httpx
 
 from joulo_pipelines.lib.api import store
+from joulo_pipelines.lib.api.app import ApiSettings
 from joulo_pipelines.lib.api.snapshot import take_snapshot
+from test_api_servers import ApiServer
 
 
 def _eligible_customer(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
@@ -57,3 +60,31 @@ def test_each_change_of_a_verdict_is_announced_once_and_a_change_back_too(demo_w
         status = json.loads(con.execute("select document from customer_status where partner_id = ? and "
                                         "customer_ref = ?", [partner_id, ref]).fetchone()["document"])
     assert status["eligibility"]["status"] == "eligible"
+
+
+def _stored_documents(data_dir) -> dict[tuple[str, str], str]:
+    with store.connect(data_dir) as con:
+        return {(row["partner_id"], row["customer_ref"]): row["document"]
+                for row in con.execute("select partner_id, customer_ref, document from customer_status")}
+
+
+def test_a_later_snapshot_rewrites_only_the_changed_customer_and_the_api_shows_when_it_was_taken(
+        demo_world_copy, monkeypatch):
+    """Issue 27: an unchanged customer's stored status keeps its bytes (and costs no write); the API still
+    says when the pipeline's status was taken, from the snapshot rather than from each document."""
+    with duckdb.connect(str(demo_world_copy.warehouse)) as con:
+        partner_id, ref = _eligible_customer(con)
+        take_snapshot(demo_world_copy, con)
+        before = _stored_documents(demo_world_copy)
+        monkeypatch.setenv("JOULO_AS_OF", "2027-02-01T09:30:00+01:00")  # a later run
+        _set_verdict(con, partner_id, ref, eligible=False)
+        take_snapshot(demo_world_copy, con)
+    after = _stored_documents(demo_world_copy)
+    assert after.keys() == before.keys() and len(after) > 50
+    assert {key for key in after if after[key] != before[key]} == {(partner_id, ref)}
+
+    with ApiServer(demo_world_copy, ApiSettings()) as api, \
+            httpx.Client(base_url=api.url, headers=api.key(partner_id), timeout=120) as client:
+        status = client.get(f"/v1/customers/{ref}").json()
+    assert (status["as_of"], status["state"]) == ("2027-02-01T08:30:00Z", "processed")
+    assert status["eligibility"]["status"] == "action_needed"

@@ -1,10 +1,11 @@
 """The pipeline's state as the API shows it, and the webhook events that state calls for.
 
 Run after each quarter run (and after payout approvals) by the Dagster asset `api/status_snapshot`, which
-holds the warehouse. It replaces every partner's customer status and quarter summaries in the API store,
-then compares with what was already announced: a customer whose verdict (eligible or not, and why)
-changed, a booking newly submitted, a payout batch newly approved or whose payment date has come. Event
-ids derive from what they announce, so a rerun on the same state adds nothing."""
+holds the warehouse. It brings every partner's customer status up to date in the API store (writing only
+the customers whose status changed) and replaces the quarter summaries, then compares with what was
+already announced: a customer whose verdict (eligible or not, and why) changed, a booking newly submitted,
+a payout batch newly approved or whose payment date has come. Event ids derive from what they announce, so
+a rerun on the same state adds nothing."""
 
 from __future__ import annotations
 
@@ -56,11 +57,10 @@ class SnapshotResult:
 
 def take_snapshot(data_dir: DataDir, con: duckdb.DuckDBPyConnection) -> SnapshotResult:
     now, today = clock.now(), clock.today()
-    params = {"today": today, "as_of": now.isoformat()}
     has_ledger = has_table(con, "ledger", "booked_units")
     has_payouts = has_table(con, "ledger", "payout_batches")
-    _build_customer_documents(data_dir, con, params, has_payouts)
-    quarters = con.execute(snapshot_sql.QUARTER_DOCUMENTS, params).fetchall()
+    _build_customer_documents(data_dir, con, {"today": today}, has_payouts)
+    quarters = con.execute(snapshot_sql.QUARTER_DOCUMENTS, {"today": today, "as_of": now.isoformat()}).fetchall()
     bookings = _keyed(con, snapshot_sql.BOOKINGS, 2) if has_ledger else {}
     batches = _rows(con, snapshot_sql.PAYOUT_BATCHES) if has_payouts else []
     submitted = _rows(con, snapshot_sql.SUBMITTED_BOOKINGS) \
@@ -161,13 +161,17 @@ def _write_customer_status(api: sqlite3.Connection, con: duckdb.DuckDBPyConnecti
                            partners: list[str]) -> dict[str, int]:
     """Every customer's document into the store, in batches straight from DuckDB, and the registry partners'
     customers that are gone out of it; the count per partner. An upsert rewrites a row in place, where a
-    delete and insert of every row would also rebuild the key index."""
+    delete and insert of every row would also rebuild the key index, and only a row whose document or file
+    changed: a document holds no time of its own (the API adds the snapshot's, snapshots.built_at), so an
+    unchanged customer's row keeps its bytes and costs no write."""
     cursor = con.execute("select partner_id, customer_ref, source_file, document from snapshot_customers "
                          "order by partner_id, customer_ref")
     while rows := cursor.fetchmany(_BATCH_ROWS):
         api.executemany("insert into customer_status (partner_id, customer_ref, source_file, document) "
                         "values (?, ?, ?, ?) on conflict (partner_id, customer_ref) do update "
-                        "set source_file = excluded.source_file, document = excluded.document", rows)
+                        "set source_file = excluded.source_file, document = excluded.document "
+                        "where customer_status.document is not excluded.document "
+                        "or customer_status.source_file is not excluded.source_file", rows)
     for partner_id in partners:
         api.execute("delete from customer_status where partner_id = ? and customer_ref not in "
                     "(select customer_ref from temp.snapshot_verdicts where partner_id = ?)", [partner_id, partner_id])

@@ -156,8 +156,7 @@ final as (
         -- concat, not ||: one copy per document rather than one per piece (no piece is null: concat would
         -- leave it out, so a value that can be null goes through json_value)
         concat(
-            '{"as_of": ', to_json($as_of),
-            ', "charge_point_refs": ', verdicts.charge_point_refs_json,
+            '{"charge_point_refs": ', verdicts.charge_point_refs_json,
             ', "customer_ref": ', to_json(customers.customer_ref),
             ', "eligibility": {"charge_points": ', verdicts.charge_points_json,
                 ', "quarter": ', to_json(year(customers.quarter_start) || '-Q' || quarter(customers.quarter_start)),

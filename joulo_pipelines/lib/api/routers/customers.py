@@ -168,6 +168,8 @@ def _customer_status(con: sqlite3.Connection, partner_id: str, ref: str) -> dict
         return None
     document = json.loads(snapshot["document"]) if snapshot else {"customer_ref": ref}
     document["state"] = "processed"
+    if snapshot:  # the stored document holds no time, so that an unchanged one is not written again
+        document["as_of"] = snapshot["built_at"]
     if accepted is not None and not _snapshot_has_seen(snapshot, accepted):
         summary = json.loads(accepted["summary"])
         document.update(state="received", received_at=accepted["accepted_at"],
