@@ -3,9 +3,11 @@ A test that needs it fails without it, saying how to install it; it never skips.
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,10 +25,18 @@ def chromium() -> str:
     return found
 
 
+def temp_dir() -> tempfile.TemporaryDirectory:
+    """A TMPDIR of its own for one Chromium, removed with it: Chromium makes its singleton socket in a folder
+    of TMPDIR and does not always remove it (each run of the suite left one in /dev/shm), and the path must
+    be short enough for a socket (a test's folder is not)."""
+    return tempfile.TemporaryDirectory(prefix="chromium-")
+
+
 def run_chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
     """`profile` is a fresh folder for this run's user data."""
-    return subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", *arguments],
-                          capture_output=True, text=True, check=True)
+    with temp_dir() as temp:
+        return subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", *arguments],
+                              capture_output=True, text=True, check=True, env={**os.environ, "TMPDIR": temp})
 
 
 def dump_dom(html: Path, profile: Path, *arguments: str) -> str:

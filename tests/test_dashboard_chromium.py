@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from joulo_pipelines.lib.api.app import ApiSettings
 from joulo_pipelines.lib.dashboard import accounts
 from joulo_pipelines.lib.dashboard.routes import mount_dashboard
 from joulo_pipelines.lib.dashboard.snapshot import snapshot_path
-from chromium import FLAGS, chromium
+from chromium import FLAGS, chromium, temp_dir
 from dashboard_world import ALPHA_CUSTOMERS, build_world
 from test_api_servers import ApiServer, until
 
@@ -32,8 +33,10 @@ class Browser:
     """One Chromium page over the DevTools protocol: run JavaScript in it and wait for what it shows."""
 
     def __init__(self, profile: Path):
+        self.temp = temp_dir()
         self.process = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                                         "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                         "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        env={**os.environ, "TMPDIR": self.temp.name})
         active_port = profile / "DevToolsActivePort"
         until(active_port.exists, "Chromium to open its DevTools port")
         port = active_port.read_text().split()[0]
@@ -77,6 +80,7 @@ class Browser:
         self.socket.close()
         self.process.terminate()
         self.process.wait()
+        self.temp.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -135,11 +135,22 @@ class Simulator:
             self.process.terminate()
         await self.process.wait()
         await self._reader
+        _remove_faketime_files(self.process.pid)
 
     def kill(self) -> None:
         """End a simulator a failed test left running (its boot retries would go on for ever)."""
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
+        if self.process is not None:
+            _remove_faketime_files(self.process.pid)
+
+
+def _remove_faketime_files(pid: int) -> None:
+    """libfaketime makes a shared memory segment and a semaphore named after the process it starts in, and
+    removes them only when that process exits by itself: the simulator is ended by a signal, and each run
+    of the suite would leave its pair in /dev/shm."""
+    for name in (f"faketime_shm_{pid}", f"sem.faketime_sem_{pid}"):
+        Path("/dev/shm", name).unlink(missing_ok=True)
 
 
 def _journal(data_dir, partner: str = "beta") -> list[dict]:
