@@ -19,6 +19,7 @@ import pytest
 import yaml
 from hypothesis import settings as hypothesis_settings
 
+from joulo_pipelines.lib import dbt_forkserver
 from joulo_pipelines.lib.paths import DataDir
 
 TESTS_DIR = Path(__file__).parent
@@ -233,8 +234,10 @@ def _no_current_dagster_instance():
 @pytest.fixture(scope="session", autouse=True)
 def _no_process_outlives_the_session(_clean_environment):
     """Checked by each process that runs tests (each xdist worker for the tests it ran). Set up first, so
-    torn down last: after every other fixture stopped what it started."""
+    torn down last: after every other fixture stopped what it started. The dbt fork server the warehouse
+    asset started in this process is stopped first: it would stop at this process's exit."""
     yield
+    dbt_forkserver.stop()
     children = [child for child in psutil.Process().children(recursive=True) if not _python_helper(child)]
     _, alive = psutil.wait_procs(children, timeout=PROCESS_GRACE_SECONDS)
     if alive:

@@ -65,17 +65,18 @@ def wait_until(condition, process: subprocess.Popen, what: str, bound: float = S
 
 
 def dbt_writing_the_warehouse(process: subprocess.Popen, warehouse: Path) -> psutil.Process | None:
-    """The process's dbt child, once it has the warehouse open."""
+    """The process's dbt build (forked by its dbt fork server, lib/dbt_forkserver.py), once it has the
+    warehouse open."""
     try:
         children = psutil.Process(process.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return None
     for child in children:
         try:
-            if "dbt" in Path(child.cmdline()[1] if len(child.cmdline()) > 1 else child.name()).name and any(
+            if "dbt_forkserver" in " ".join(child.cmdline()) and any(
                     Path(f.path).resolve() == warehouse.resolve() for f in child.open_files()):
                 return child
-        except (psutil.NoSuchProcess, psutil.AccessDenied, IndexError):
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return None
 

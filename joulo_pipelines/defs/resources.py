@@ -7,7 +7,8 @@ from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
 from joulo_pipelines.defs.warehouse_project import dbt_project
-from joulo_pipelines.lib.paths import DBT_EXECUTABLE, DataDir
+from joulo_pipelines.lib import dbt_forkserver
+from joulo_pipelines.lib.paths import DataDir
 
 
 class DataDirResource(dg.ConfigurableResource):
@@ -44,7 +45,7 @@ def resources() -> dg.Definitions:
             "dbt": WarehouseDbt(
                 project_dir=dbt_project,
                 profiles_dir=str(dbt_project.profiles_dir),
-                dbt_executable=str(DBT_EXECUTABLE),
+                dbt_executable=str(dbt_forkserver.CLIENT),  # dbt, forked from this process's server
             ),
         }
     )

@@ -11,7 +11,7 @@ from joulo_pipelines.defs.partitions import ONE_PARTITION_PER_RUN, quarterly_par
 from joulo_pipelines.defs.pools import WAREHOUSE_POOL
 from joulo_pipelines.defs.resources import DataDirResource
 from joulo_pipelines.defs.warehouse_project import dbt_project
-from joulo_pipelines.lib import clock
+from joulo_pipelines.lib import clock, dbt_forkserver
 from joulo_pipelines.lib.dbt_dies_with_parent import PARENT_PID_ENV
 from joulo_pipelines.lib.dbt_manifest import describe_dbt_test, seed_partial_parse
 from joulo_pipelines.lib.landing import ensure_landing_schemas, land_consent_texts, land_partner_registry
@@ -134,7 +134,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dat
         succeeded = folder.dbt_target / LAST_BUILD_OK
         full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true" or not succeeded.exists()
         succeeded.unlink(missing_ok=True)
-        with _environment({**dbt_env_for(context.partition_time_window), **dbt_log_env()}):
+        with _environment({**dbt_env_for(context.partition_time_window), **dbt_log_env(),
+                           **dbt_forkserver.environment()}):
             build = dbt.cli(dbt_build_args(full_refresh), context=context, target_path=folder.dbt_target)
         yield from build.stream()
         if not context.is_subset:  # a part of the models built: the others are behind what was recorded
