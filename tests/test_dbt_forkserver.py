@@ -69,12 +69,13 @@ def _dbt_alone(tmp_path, signal_number: int) -> int:
     return dbt.wait()
 
 
-def test_the_same_output_and_exit_code_as_dbt_itself(server):
+def test_the_same_output_and_exit_code_as_dbt_itself(server, tmp_path):
     environment, _ = server
-    for arguments in (["--version"], ["parse", "--project-dir", "/nonexistent"]):
-        alone = subprocess.run([str(DBT_EXECUTABLE), *arguments], capture_output=True, text=True, check=False)
+    for arguments in (["--version"], ["parse", "--project-dir", "/nonexistent"]):  # dbt's logs/ in tmp_path
+        alone = subprocess.run([str(DBT_EXECUTABLE), *arguments], capture_output=True, text=True, check=False,
+                               cwd=tmp_path)
         forked = subprocess.run([str(dbt_forkserver.CLIENT), *arguments], capture_output=True, text=True,
-                                env={**os.environ, **environment}, check=False)
+                                env={**os.environ, **environment}, check=False, cwd=tmp_path)
         assert (forked.returncode, forked.stdout, forked.stderr) == (alone.returncode, alone.stdout, alone.stderr)
     assert alone.returncode == 2 and "'/nonexistent' does not exist" in alone.stderr  # the second one
 
