@@ -13,11 +13,15 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 install: $(VENV)/.installed
 
 # Every dependency at the version in constraints.txt (the lock): a fresh machine gets what was tested.
+# Installed by uv (from PyPI, at the version below), in ~15 s where pip took ~45 s of every fresh clone's
+# `make test`; pip stays in the venv, upgraded, for what runs it (the wheel test, a developer).
+UV_VERSION := 0.13.10
+UV_INSTALL := $(BIN)/uv pip install --quiet --compile-bytecode
 $(VENV)/.installed: pyproject.toml constraints.txt
 	scripts/install-python-venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV_INSTALL) --python $(BIN)/python -c constraints.txt -e '.[test]' pip --upgrade-package pip
 	$(BIN)/python -c "from joulo_pipelines.lib.dbt_manifest import ensure_manifest; ensure_manifest(force=True)"
 	touch $@
 
@@ -35,10 +39,10 @@ test-deps:
 # An OCPI server we did not write (extrawest-ocpi) for tests/test_ocpi_reference_server.py, in its own venv:
 # the library pins pydantic 1.x, ours is on 2.
 OCPI_REFERENCE_VENV := .venv-ocpi-reference
-$(OCPI_REFERENCE_VENV)/.installed: tests/ocpi_reference_server/requirements.txt
+$(OCPI_REFERENCE_VENV)/.installed: tests/ocpi_reference_server/requirements.txt | $(VENV)/.installed
 	scripts/install-python-venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(OCPI_REFERENCE_VENV)
-	$(OCPI_REFERENCE_VENV)/bin/pip install --quiet -r $<
+	$(UV_INSTALL) --python $(OCPI_REFERENCE_VENV)/bin/python -r $<
 	touch $@
 
 # A charge point simulator we did not write (npm ocpp-ws-cli) for tests/test_ocpp_third_party.py. Its
