@@ -13,8 +13,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 install: $(VENV)/.installed
 
 # Every dependency at the version in constraints.txt (the lock): a fresh machine gets what was tested.
-# Installed by uv (from PyPI, at the version below), in ~15 s where pip took ~45 s of every fresh clone's
-# `make test`; pip stays in the venv, upgraded, for what runs it (the wheel test, a developer).
+# Installed by uv (from PyPI, at the version below), in about half pip's time (README, Testing: the install);
+# pip stays in the venv, upgraded, for what runs it (the wheel test, a developer).
 UV_VERSION := 0.13.10
 UV_INSTALL := $(BIN)/uv pip install --quiet --compile-bytecode
 $(VENV)/.installed: pyproject.toml constraints.txt
