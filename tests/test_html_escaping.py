@@ -26,7 +26,7 @@ from joulo_pipelines.lib.paths import DataDir
 from payouts_world import issue
 from test_reports import dump_dom
 
-QUARTER, PARTNER = "2026-Q2", "voltnet"
+QUARTER, PARTNER = "2026-Q1", "voltnet"
 
 
 def _payload(name: str, markup: str) -> str:
@@ -88,8 +88,8 @@ def _rewrite_csv(path: Path, change) -> None:
 @pytest.fixture(scope="module")
 def hostile_world(tmp_path_factory, definitions) -> DataDir:
     """A small demo world whose partner voltnet calls itself, its customers and two chargers by markup;
-    ingested, its 2026-Q1 and Q2 run, booked and issued by the register (in order), voltnet's Q2 payouts
-    approved and its Q2 reports written with every customer's statement (`joulo reports Q --partner P`)."""
+    ingested, its 2026-Q1 run, booked and issued by the register, voltnet's Q1 payouts approved and its Q1
+    reports written with every customer's statement (`joulo reports Q --partner P`)."""
     root = tmp_path_factory.mktemp("hostile_html") / "data"
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("JOULO_DATA_DIR", str(root))
@@ -107,9 +107,8 @@ def hostile_world(tmp_path_factory, definitions) -> DataDir:
         _rewrite_csv(inbox / "charge_points.csv",
                      lambda i, row: row.update(brand=BRAND, model=MODEL) if i in POISONED else None)
         assert cli.main(["ingest"]) == 0
-        assert cli.main(["run", "--quarter", "2026-Q1"]) == 0
         assert cli.main(["run", "--quarter", QUARTER]) == 0
-        issue(data_dir, "2026-Q1", QUARTER)  # only issued units are paid; quarters are submitted in order
+        issue(data_dir, QUARTER)  # only issued units are paid
         assert cli.main(["payouts", "prepare", "--partner", PARTNER, QUARTER, "--by", "preparer"]) == 0
         assert cli.main(["payouts", "approve", "--partner", PARTNER, QUARTER, "--by", "approver"]) == 0
         # the quarter run leaves statements to the dashboard: these files, and the customer table, on demand
