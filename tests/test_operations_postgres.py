@@ -42,9 +42,9 @@ QUARTERS = ["2026-01-01", "2026-04-01"]
 # (a new event in the instance); this many iterations in a row without any is a stuck backfill, not a slow
 # machine (each iteration sleeps DAEMON_SLEEP_SECONDS, so it is well over ten minutes of nothing). The run
 # queue's part runs every 2 s (the daemon's own are 5 s for the run queue, 30 s for backfills). The
-# backfill's costs ~0.7 s of CPU each time (its asset graph and what its partitions hold, evaluated again),
-# taken from the runs it waits for, and has work only when one of its runs started or ended: it runs then,
-# and every BACKFILL_EVERY iterations in case it has other work (5 times in a race, where every 2 s was 19).
+# backfill's part costs far more CPU (its asset graph and what its partitions hold, evaluated again; README,
+# Testing), taken from the runs it waits for, and has work only when one of its runs started or ended: it
+# runs then, and every BACKFILL_EVERY iterations in case it has other work.
 DAEMON_SLEEP_SECONDS = 2.0
 IDLE_ITERATIONS = 300
 BACKFILL_EVERY = 15
