@@ -79,11 +79,13 @@ directly as (
 ),
 
 -- The sessions on those charge points, before (the cleaned table) and now, and every charge point they are on.
-sessions_now as (
+-- Each is read twice: not materialized, since DuckDB would otherwise copy every session's keys (all of them,
+-- not the touched ones) to read the copy twice, which costs more than reading them again (README Performance).
+sessions_now as not materialized (
     select partner_id, session_ref, charge_point_ref from {{ ref('int_sessions_unioned') }}
 ),
 
-sessions_before as (
+sessions_before as not materialized (
     select partner_id, session_ref, charge_point_ref from {{ cleaned }}
 ),
 
