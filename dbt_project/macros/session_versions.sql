@@ -3,9 +3,12 @@
   int_sessions_unioned (a relation or a CTE's name): the whole of them in a full build, only the sessions
   of the charge points a late delivery touched in an incremental one (int_sessions_cleaned). A session's
   versions must all be in the set: the order of its deliveries decides which one wins.
+  The rows are read three times and not materialized: DuckDB would otherwise copy every delivered row whole
+  first (in a full build, all of them), which costs more than reading them three times (README Performance).
+  A caller whose rows are costly to find materializes them itself (int_sessions_cleaned's touched_unioned).
 -#}
 {% macro session_versions(unioned_rows) -%}
-with unioned as (
+with unioned as not materialized (
     select * from {{ unioned_rows }}
 ),
 

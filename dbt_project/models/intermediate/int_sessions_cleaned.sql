@@ -34,7 +34,8 @@ touched_sessions as (
         and unioned.charge_point_ref is not distinct from touched.charge_point_ref
 ),
 
-touched_unioned as (
+-- Materialized: session_versions reads it three times, and finding these rows scans every delivered row.
+touched_unioned as materialized (
     select unioned.*
     from {{ unioned }} as unioned
     semi join touched_sessions
