@@ -5,19 +5,33 @@ with sessions as (
     select * from {{ ref('fct_charging_sessions') }}
 ),
 
+-- Summed per hour (UTC) first, in integer arithmetic: Europe/Amsterdam is whole hours off UTC, so all of an
+-- hour's sessions start in one local quarter, and the time zone is looked up once per hour rather than once
+-- per session (a time zone conversion of every session was most of this model's time).
+per_hour as (
+    select
+        partner_id,
+        signature_status,
+        epoch_us(started_at) - (epoch_us(started_at) % 3600000000 + 3600000000) % 3600000000 as hour_us,
+        count(*) as session_count,
+        sum(kwh) as kwh
+    from sessions
+    where started_at is not null
+    group by all
+),
+
 per_quarter as (
     select
         partner_id,
-        cast(date_trunc('quarter', timezone('Europe/Amsterdam', started_at)) as date) as quarter_start,
-        count(*) as session_count,
+        cast(date_trunc('quarter', timezone('Europe/Amsterdam', make_timestamptz(hour_us))) as date) as quarter_start,
+        cast(sum(session_count) as bigint) as session_count,
         cast(sum(kwh) as decimal(18, 6)) as kwh,
         cast(coalesce(sum(kwh) filter (where signature_status = 'signed_verified'), 0) as decimal(18, 6))
             as signed_verified_kwh,
         cast(coalesce(sum(kwh) filter (where signature_status = 'signed_invalid'), 0) as decimal(18, 6))
             as signed_invalid_kwh,
         cast(coalesce(sum(kwh) filter (where signature_status = 'unsigned'), 0) as decimal(18, 6)) as unsigned_kwh
-    from sessions
-    where started_at is not null
+    from per_hour
     group by all
 ),
 
