@@ -68,9 +68,13 @@ power_limits as (
     select * from {{ ref('charge_point_power_limits') }}
 ),
 
--- Each charge point's power limit, worked out once per charge point rather than once per session.
+-- Each charge point's power limit, and the instant its installation day began (Europe/Amsterdam), worked
+-- out once per charge point rather than once per session (a time zone conversion per session is costly).
 charge_point_limits as (
-    {{ charge_point_limits('charge_points', 'power_limits') }}
+    select
+        *,
+        timezone('Europe/Amsterdam', cast(installed_date as timestamp)) as installed_at
+    from ({{ charge_point_limits('charge_points', 'power_limits') }})
 ),
 
 located as (
@@ -80,6 +84,7 @@ located as (
         connected.ean,
         charge_point_limits.charge_point_ref is not null as is_known_charge_point,
         charge_point_limits.installed_date,
+        charge_point_limits.installed_at,
         epoch_us(greatest(versions.ended_at, versions.started_at)) - epoch_us(versions.started_at) as duration_us,
         coalesce({{ kwh_to_micro('versions.delivered_kwh') }}, 0) as raw_micro_kwh,
         coalesce(charge_point_limits.max_power_kw, {{ var('default_max_power_kw') }}) as max_power_kw
@@ -103,7 +108,7 @@ classified as (
             when ean is null then 'unknown_ean'
             when signature_status = 'signed_invalid' then 'invalid_signature'
             when started_at > {{ as_of() }} or ended_at > {{ as_of() }} then 'timestamp_in_future'
-            when started_at < timezone('Europe/Amsterdam', cast(installed_date as timestamp)) then 'before_installation'
+            when started_at < installed_at then 'before_installation'
             when has_registers and meter_stop_wh < meter_start_wh then 'register_backwards'
             when raw_micro_kwh < 0 then 'negative_energy'
             when raw_micro_kwh = 0 then 'zero_energy'
