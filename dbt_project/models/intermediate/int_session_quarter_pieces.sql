@@ -227,7 +227,7 @@ final as (
         customer_ref,
         ean,
         started_at,
-        cast(window_start at time zone 'Europe/Amsterdam' as date) as quarter_start,
+        cast('{{ quarter_start() }}' as date) as quarter_start,  -- window_start's local date, not converted per row
         is_latest,
         exclusion_reason,
         exclusion_detail,
