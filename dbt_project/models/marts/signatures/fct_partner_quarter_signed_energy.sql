@@ -5,8 +5,8 @@ with sessions as (
     select * from {{ ref('fct_charging_sessions') }}
 ),
 
--- Summed per hour (UTC) first, in integer arithmetic: Europe/Amsterdam is whole hours off UTC, so all of an
--- hour's sessions start in one local quarter, and the time zone is looked up once per hour rather than once
+-- Summed per hour (UTC) first, in integer arithmetic: Europe/Amsterdam is whole hours off UTC (since 1940), so an
+-- hour's sessions all start in one local quarter, and the time zone is looked up once per hour rather than once
 -- per session (a time zone conversion of every session was most of this model's time).
 per_hour as (
     select
