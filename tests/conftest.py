@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import os
 import re
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,11 @@ def pytest_configure(config):
                                        "server or simulator (set by tests/conftest.py)")
     config.addinivalue_line("markers", "fast: everything else; `make test-fast` runs these")
     _temp_dirs_in_memory(config)
+    # The suite runs as from a terminal however it was started: a shell starts a background job (`make test &`,
+    # under nohup) with SIGINT ignored, which every process the tests start inherits (dbt, its fork server),
+    # and the tests of what a Ctrl-C does would wait for an end that never comes.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- Temp dirs in memory ---------------------------------------------------------------------------------

@@ -45,11 +45,20 @@ def processes():
         process.wait()
 
 
-def joulo(processes, *args: str, log: Path) -> subprocess.Popen:
+def joulo(processes, *args: str, log: Path, background_job: bool = False) -> subprocess.Popen:
+    """`joulo args` in a process of its own; `background_job`: with SIGINT and SIGTERM ignored, as a process
+    that a shell started in the background (`... &` in a script ignores SIGINT) starts it once a Dagster job
+    ran in it (which gives SIGTERM the handler of SIGINT)."""
     process = subprocess.Popen([sys.executable, "-m", "joulo_pipelines.cli", *args], stdin=subprocess.DEVNULL,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=_interrupts_ignored if background_job else None)
     processes.append(process)
     return process
+
+
+def _interrupts_ignored() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def wait_until(condition, process: subprocess.Popen, what: str, bound: float = STARTUP_BOUND_SECONDS):
@@ -96,8 +105,9 @@ def test_a_killed_run_takes_dbt_with_it_and_the_next_run_completes(data_dir, pro
     # parent's death reaches a stopped process all the same.
     dbt.suspend()
 
-    # A second run meanwhile waits for the warehouse, says so, and stops at SIGTERM.
-    second = joulo(processes, "run", "--quarter", "2026-Q1", log=tmp_path / "second.log")
+    # A second run meanwhile waits for the warehouse, says so, and stops at SIGTERM, even one started with it
+    # ignored (how the suite's own worker started it when the suite ran in the background).
+    second = joulo(processes, "run", "--quarter", "2026-Q1", log=tmp_path / "second.log", background_job=True)
     wait_until(lambda: "waiting for the warehouse" in (tmp_path / "second.log").read_text(), second,
                "message that the second run waits")
     second.send_signal(signal.SIGTERM)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 from collections.abc import Callable
 
 from joulo_pipelines.cli import (
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     console.verbose = getattr(args, "verbose", False)
 
     keep_private()
+    stoppable_when_started_in_the_background()
     data_dir = DataDir.from_env().ensure()
     os.environ["JOULO_DATA_DIR"] = str(data_dir.root)
     os.environ.setdefault("DAGSTER_HOME", str(data_dir.dagster_home))
@@ -97,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         if console.verbose:
             raise
         return _failed(args.command_name, exc)
+
+
+def stoppable_when_started_in_the_background() -> None:
+    """Ctrl-C and SIGTERM stop a command however it was started. A shell starts a background job (`joulo run
+    &` in a script, under nohup) with SIGINT ignored, and Python leaves it ignored; once a Dagster job has run
+    in a process, SIGTERM has SIGINT's handler there, so it was ignored too, and in every process started from
+    it afterwards (an ignored signal stays ignored in a child)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _failed(command: str, exc: Exception) -> int:
