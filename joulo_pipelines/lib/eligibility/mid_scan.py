@@ -14,6 +14,7 @@ Decimal; ERE and euros are estimates, rounded to cents once, at the end.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 from babel.numbers import format_decimal
+from markupsafe import Markup, escape
 
 from joulo_pipelines.lib import formatting, people_csv, templating, warehouse
 from joulo_pipelines.lib.eligibility import mid_scan_words
@@ -279,19 +281,35 @@ def write_scan(scan: pd.DataFrame, summary: ScanSummary, out_dir: Path, brand: B
                             for v in listed["annual_kwh"]]
     # unchanged figures (a late file of other charge points): the files keep their bytes and times
     write_if_changed(csv_path, people_csv.dutch_excel(list(listed.columns), listed.itertuples(index=False)))
-    order = {group: i for i, group in enumerate(GROUPS)}
-    # A charge point's actions, written once per distinct list of reasons (there are few); the rows as named
-    # tuples, which the template reads without a failed attribute lookup per cell: a national partner's table
-    # has hundreds of thousands of rows.
-    actions = {codes: " ".join(words["helps"](code) for code in codes.split(";") if code)
-               for codes in scan["reasons"].unique()}
-    rows = scan.assign(order=scan["group"].map(order), action_text=scan["reasons"].map(actions)) \
-        .sort_values(["order", "charge_point_ref"]).itertuples(index=False)
     html = templating.environment(TEMPLATES).get_template("mid_scan.html.j2").render(
-        summary=summary, rows=rows, groups=GROUPS, brand=brand, header_text=text_on(brand.colour),
-        typical_annual_kwh=TYPICAL_ANNUAL_KWH, **words)
+        summary=summary, charge_point_rows=_charge_point_rows(scan, words), groups=GROUPS, brand=brand,
+        header_text=text_on(brand.colour), typical_annual_kwh=TYPICAL_ANNUAL_KWH, **words)
     write_if_changed(html_path, html.encode("utf-8"))
     return csv_path, html_path
+
+
+def _charge_point_rows(scan: pd.DataFrame, words: dict) -> Markup:
+    """The rows of the page's table of every charge point, by group, then reference. Written here rather than
+    by a loop of the template: a national partner's table has hundreds of thousands of rows, and Jinja's
+    escaping of each of their cells was most of the scan's time. A value that repeats (a charger, a group, a
+    list of reasons, a yearly kWh) is escaped or formatted once."""
+    t, order = words["t"], {group: i for i, group in enumerate(GROUPS)}
+    groups = {group: (escape(group), escape(t[group])) for group in GROUPS}
+    chargers = functools.cache(lambda brand, model: escape(f"{brand} {model}"))
+    actions = functools.cache(lambda codes: escape(" ".join(words["helps"](code) for code in codes.split(";") if code)))
+    kwh = functools.cache(lambda value: escape(words["number"](value)))
+    at_onboarding = escape(t["at_onboarding"])
+    rows = scan.assign(order=scan["group"].map(order)).sort_values(["order", "charge_point_ref"])
+    html = []
+    for ref, brand, model, group, reasons_, check, annual_kwh in zip(
+            rows["charge_point_ref"], rows["brand"], rows["model"], rows["group"], rows["reasons"],
+            rows["to_check_at_onboarding"], rows["annual_kwh"]):
+        group_class, group_text = groups[group]
+        html.append(f'\n  <tr class="{group_class}-row" data-group="{group_class}"><td>{escape(ref)}</td>'
+                    f"<td>{chargers(brand, model)}</td><td>{group_text}</td>\n      <td>{actions(reasons_)}</td>\n"
+                    f"      <td>{at_onboarding if 'meter_serial' in check else ''}</td>\n"
+                    f'      <td class="num">{kwh(annual_kwh)}</td></tr>\n  ')
+    return Markup("".join(html))
 
 
 def scan_files(data_dir: DataDir, charge_points_csv: Path, customers_csv: Path | None, sessions_csv: Path | None,
