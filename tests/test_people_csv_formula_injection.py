@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from conftest import drop
 from payouts_world import booking, build_world, customer, prepare_and_approve
 
@@ -20,7 +22,7 @@ from joulo_pipelines.lib.eligibility.mid_scan import (
     write_scan,
 )
 from joulo_pipelines.lib.intake import ingest_file
-from joulo_pipelines.lib.people_csv import copy_query, safe_cell
+from joulo_pipelines.lib.people_csv import copy_query, render, safe_cell
 from joulo_pipelines.lib.quarters import Quarter
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
@@ -43,6 +45,19 @@ def test_text_that_would_start_a_formula_gets_an_apostrophe_and_numbers_stay_num
     assert [safe_cell(v) for v in ["-12.50", "+31612345678", "-5", "12.500", Decimal("-1.5"), -3, None, "An"]] == \
         ["-12.50", "+31612345678", "-5", "12.500", Decimal("-1.5"), -3, None, "An"]
     assert safe_cell("-") == "'-" and safe_cell("-1-1") == "'-1-1"
+
+
+CELLS = st.text(alphabet=st.sampled_from(list("ab,;\"'=-1.\r\n\t ")), max_size=6)
+
+
+@given(st.lists(st.lists(CELLS, min_size=2, max_size=2), max_size=4), st.sampled_from([",", ";"]))
+@example([["a\rb", "c"]], ",")  # a carriage return in a cell: quoted, the rows written one by one
+@example([["a", "b"], ["c", "d"]], ";")  # none: every carriage return ends a row
+def test_a_csv_reads_back_as_its_safe_cells_with_rows_ending_in_a_line_feed(rows, delimiter):
+    text = render(["h1", "h2"], rows, delimiter)
+    assert list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)) == \
+        [["h1", "h2"], *[[str(safe_cell(cell)) for cell in row] for row in rows]]
+    assert text.endswith("\n") and not text.endswith("\r\n")
 
 
 def test_payout_statement_and_breakdown_neutralise_hostile_names_and_refs(data_dir):

@@ -69,12 +69,14 @@ def partner_scan_frames(data_dir: DataDir, quarter: Quarter) -> Iterator[tuple[s
             where quarter_start = ?
             order by partner_id, charge_point_ref
         """, [quarter.start]).df()
+    # the group of each distinct status and reasons once (there are few), the rows split by partner in one pass
+    pairs = list(zip(frame["status"], frame["reasons"]))
+    groups = {pair: group_for(*pair) for pair in set(pairs)}
+    frame["group"] = [groups[pair] for pair in pairs]
+    by_partner = dict(tuple(frame.groupby("partner_id", sort=False)))
     for partner in registry.partners:
-        rows = frame[frame["partner_id"] == partner.id]
-        if len(rows):
-            groups = [group_for(status, codes) for status, codes in zip(rows["status"], rows["reasons"])]
-            rows = rows.assign(group=groups)
-            yield partner.id, partner.brand, rows[CSV_COLUMNS].reset_index(drop=True)
+        if partner.id in by_partner:
+            yield partner.id, partner.brand, by_partner[partner.id][CSV_COLUMNS].reset_index(drop=True)
 
 
 def print_eligibility(data_dir: DataDir) -> None:
