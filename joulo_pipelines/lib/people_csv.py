@@ -39,21 +39,15 @@ def render(header: Sequence[str], rows: Iterable[Sequence[object]], delimiter: s
     """A CSV document (comma or `delimiter`, minimal quoting, \\n line ends) with every cell made safe."""
     # The csv module quotes a cell holding a character of its line terminator: with "\r\n" a cell holding a
     # carriage return is quoted too (with "\n" alone it would not be, and a spreadsheet would start a new row
-    # there, where the apostrophe no longer protects). Each row's own "\r\n" then becomes "\n" again: all at
-    # once when no cell holds a carriage return (every one in the text then ends a row), else row by row.
-    safe = [[safe_cell(value) for value in row] for row in chain([header], rows)]
+    # there, where the apostrophe no longer protects). Each row's own "\r\n" then becomes "\n" again.
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", delimiter=delimiter)
-    writer.writerows(safe)
-    text = buffer.getvalue()
-    if text.count("\r") == len(safe):
-        return text.replace("\r\n", "\n")
     lines = []
-    for row in safe:
+    for row in chain([header], rows):
+        writer.writerow([safe_cell(value) for value in row])
+        lines.append(buffer.getvalue()[:-2] + "\n")
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(row)
-        lines.append(buffer.getvalue()[:-2] + "\n")
     return "".join(lines)
 
 
