@@ -11,7 +11,6 @@ import contextlib
 import inspect
 import os
 import re
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 import yaml
 from hypothesis import settings as hypothesis_settings
 
+from joulo_pipelines.cli import stoppable_when_started_in_the_background
 from joulo_pipelines.lib import dbt_forkserver
 from joulo_pipelines.lib.paths import DataDir
 
@@ -51,11 +51,10 @@ def pytest_configure(config):
                                        "server or simulator (set by tests/conftest.py)")
     config.addinivalue_line("markers", "fast: everything else; `make test-fast` runs these")
     _temp_dirs_in_memory(config)
-    # The suite runs as from a terminal however it was started: a shell starts a background job (`make test &`,
-    # under nohup) with SIGINT ignored, which every process the tests start inherits (dbt, its fork server),
-    # and the tests of what a Ctrl-C does would wait for an end that never comes.
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The suite runs as from a terminal however it was started, as `joulo` does: a shell starts a background job
+    # (`make test &`, under nohup) with SIGINT ignored, which every process the tests start inherits (dbt, its
+    # fork server), and the tests of what a Ctrl-C or SIGTERM does would wait for an end that never comes.
+    stoppable_when_started_in_the_background()
 
 
 # --- Temp dirs in memory ---------------------------------------------------------------------------------

@@ -51,8 +51,8 @@ CELLS = st.text(alphabet=st.sampled_from(list("ab,;\"'=-1.\r\n\t ")), max_size=6
 
 
 @given(st.lists(st.lists(CELLS, min_size=2, max_size=2), max_size=4), st.sampled_from([",", ";"]))
-@example([["a\rb", "c"]], ",")  # a carriage return in a cell: quoted, the rows written one by one
-@example([["a", "b"], ["c", "d"]], ";")  # none: every carriage return ends a row
+@example([["a\rb", "c"]], ",")  # a carriage return in a cell: quoted, so no spreadsheet starts a row there
+@example([["a", "b"], ["c", "d"]], ";")  # plain cells over two rows
 def test_a_csv_reads_back_as_its_safe_cells_with_rows_ending_in_a_line_feed(rows, delimiter):
     text = render(["h1", "h2"], rows, delimiter)
     assert list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)) == \
